@@ -1,0 +1,60 @@
+/* seattn devices: the Vulkan devices with the limits and features the kernels depend on. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *type_name(int32_t t) {
+    static const char *names[] = {"other", "integrated GPU", "discrete GPU", "virtual GPU",
+                                  "CPU"};
+    return t >= 0 && t <= 4 ? names[t] : "unknown";
+}
+
+void cli_print_device(const seattn_device_info *d) {
+    printf("  type %s, Vulkan %u.%u.%u, vendor 0x%04x device 0x%04x\n", type_name(d->type),
+           d->api_version >> 22, (d->api_version >> 12) & 0x3ff, d->api_version & 0xfff,
+           d->vendor_id, d->device_id);
+    if (d->driver[0]) printf("  driver %s\n", d->driver);
+    printf("  maxStorageBufferRange %u, shared memory %u B, workgroup invocations %u\n",
+           d->max_storage_buffer_range, d->max_compute_shared_memory,
+           d->max_workgroup_invocations);
+    printf("  workgroup count %u x %u x %u, maxTexelBufferElements %u\n",
+           d->max_workgroup_count[0], d->max_workgroup_count[1], d->max_workgroup_count[2],
+           d->max_texel_buffer_elements);
+    printf("  subgroup size %u (ops 0x%x), 16-bit storage %s, float16 ext %s\n",
+           d->subgroup_size, d->subgroup_ops, d->storage_16bit ? "yes" : "no",
+           d->shader_float16 ? "yes" : "no");
+    printf("  timestamps %s (%.3g ns/tick), device-local memory %.1f GiB\n",
+           d->timestamp_period_ns > 0 ? "yes" : "no", (double)d->timestamp_period_ns,
+           (double)d->device_local_bytes / (1024.0 * 1024.0 * 1024.0));
+}
+
+int cmd_devices(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    uint32_t n = 0;
+    seattn_status s = seattn_device_list(NULL, &n);
+    if (s != SEATTN_SUCCESS) {
+        fprintf(stderr, "seattn devices: %s (is a Vulkan driver installed? on Debian: "
+                        "apt-get install mesa-vulkan-drivers)\n",
+                seattn_status_string(s));
+        return 1;
+    }
+    seattn_device_info *infos = calloc(n, sizeof *infos);
+    if (!infos) return 1;
+    s = seattn_device_list(infos, &n);
+    seattn_context *ctx = NULL;
+    seattn_device_info chosen = {0};
+    if (seattn_context_create(NULL, &ctx) == SEATTN_SUCCESS) {
+        seattn_context_device_info(ctx, &chosen);
+        seattn_context_destroy(ctx);
+    }
+    for (uint32_t i = 0; s == SEATTN_SUCCESS && i < n; i++) {
+        int is_default = chosen.name[0] && infos[i].vendor_id == chosen.vendor_id &&
+                         infos[i].device_id == chosen.device_id;
+        printf("%u: %s%s\n", i, infos[i].name, is_default ? "  [default]" : "");
+        cli_print_device(&infos[i]);
+    }
+    free(infos);
+    return s == SEATTN_SUCCESS ? 0 : 1;
+}

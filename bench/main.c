@@ -1,0 +1,51 @@
+/* The seattn program: devices, check (and bench, passkey as they land). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "seattn %s: Self-Extend attention on Vulkan\n"
+            "usage:\n"
+            "  seattn devices               list Vulkan devices and their limits\n"
+            "  seattn check DIR... [--backend cpu|vulkan|N|NAME] [--validation]\n"
+            "                               run every golden case under DIR on every backend\n"
+            "  seattn version\n",
+            seattn_version_string());
+}
+
+void cli_log(seattn_log_level level, const char *message, void *user) {
+    (void)user;
+    if (level >= SEATTN_LOG_WARNING) fprintf(stderr, "seattn: %s\n", message);
+}
+
+seattn_status cli_context(const char *backend, uint32_t flags, seattn_context **ctx) {
+    seattn_context_options o = {0};
+    o.flags = flags;
+    o.log = cli_log;
+    if (strcmp(backend, "cpu") == 0) o.backend = SEATTN_BACKEND_CPU;
+    else if (*backend) o.device = backend;
+    return seattn_context_create(&o, ctx);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("seattn %s\n", seattn_version_string());
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "seattn: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,273 @@
+/*
+ * seattn: Self-Extend attention (Jin et al., ICML 2024) as Vulkan compute kernels.
+ *
+ * One header, C11, prefix seattn_. Everything here is documented with what it owns, what it
+ * returns on failure and whether it is thread-safe.
+ *
+ * Thread safety: a context and everything created from it (tensors) are externally
+ * synchronized: use one context from one thread at a time. Separate contexts are independent
+ * and may be used from separate threads at once. seattn_version(), seattn_version_string() and
+ * seattn_status_string() are thread-safe.
+ *
+ * Errors: every fallible call returns a seattn_status (0 on success, negative on failure) and
+ * writes results through a trailing pointer, which is set to NULL on failure. A call that takes
+ * a context also leaves a message in seattn_context_last_error() that names the argument or
+ * the Vulkan call that failed. No call aborts, asserts on run-time input or exits.
+ */
+#ifndef SEATTN_SEATTN_H
+#define SEATTN_SEATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(SEATTN_SHARED)
+#  ifdef SEATTN_BUILD
+#    define SEATTN_API __declspec(dllexport)
+#  else
+#    define SEATTN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define SEATTN_API __attribute__((visibility("default")))
+#else
+#  define SEATTN_API
+#endif
+
+/* ---- Version ------------------------------------------------------------------------------ */
+
+#define SEATTN_VERSION_MAJOR 0
+#define SEATTN_VERSION_MINOR 1
+#define SEATTN_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 100 for 0.1.0. */
+#define SEATTN_VERSION \
+    (SEATTN_VERSION_MAJOR * 10000 + SEATTN_VERSION_MINOR * 100 + SEATTN_VERSION_PATCH)
+
+/* The version the library was built as (SEATTN_VERSION of its header). Thread-safe. */
+SEATTN_API uint32_t seattn_version(void);
+/* "MAJOR.MINOR.PATCH", a static string. Thread-safe. */
+SEATTN_API const char *seattn_version_string(void);
+
+/* ---- Status ------------------------------------------------------------------------------- */
+
+/* XX(name, value, description). Grouped by what the caller can do about it. */
+#define SEATTN_STATUS_MAP(XX)                                                                    \
+    XX(SUCCESS, 0, "success")                                                                    \
+    XX(ERROR_INVALID_ARGUMENT, -1, "invalid argument")                                           \
+    XX(ERROR_BUFFER_TOO_SMALL, -2, "a tensor is too small for the described shape")              \
+    XX(ERROR_UNSUPPORTED, -3, "not supported by this backend or device")                         \
+    XX(ERROR_NO_DEVICE, -4, "no usable Vulkan device or driver")                                 \
+    XX(ERROR_OUT_OF_MEMORY, -5, "out of host or device memory")                                  \
+    XX(ERROR_DEVICE_LOST, -6, "the Vulkan device was lost")                                      \
+    XX(ERROR_TIMEOUT, -7, "the device did not finish in time")                                   \
+    XX(ERROR_VULKAN, -8, "a Vulkan call failed")                                                 \
+    XX(ERROR_IO, -9, "a file could not be read or is malformed")
+
+typedef enum seattn_status {
+#define SEATTN__STATUS_ENUM(name, value, text) SEATTN_##name = value,
+    SEATTN_STATUS_MAP(SEATTN__STATUS_ENUM)
+#undef SEATTN__STATUS_ENUM
+} seattn_status;
+
+/* A static English description of a status ("unknown status" for other values). Thread-safe. */
+SEATTN_API const char *seattn_status_string(seattn_status status);
+
+/* ---- Context ------------------------------------------------------------------------------ */
+
+typedef struct seattn_context seattn_context;
+typedef struct seattn_tensor seattn_tensor;
+
+typedef enum seattn_backend {
+    SEATTN_BACKEND_VULKAN = 0, /* a Vulkan device (default) */
+    SEATTN_BACKEND_CPU = 1     /* the CPU reference: plain C, double accumulation, slow, exact */
+} seattn_backend;
+
+typedef enum seattn_log_level {
+    SEATTN_LOG_DEBUG = 0,
+    SEATTN_LOG_INFO = 1,
+    SEATTN_LOG_WARNING = 2,
+    SEATTN_LOG_ERROR = 3
+} seattn_log_level;
+
+/* Receives library messages and, with validation on, every Vulkan validation message (errors at
+ * SEATTN_LOG_ERROR). Called on the thread that made the seattn call, or on a driver thread for
+ * validation messages. */
+typedef void (*seattn_log_fn)(seattn_log_level level, const char *message, void *user);
+
+/* Flags for seattn_context_options.flags. */
+#define SEATTN_CONTEXT_VALIDATION 0x1u /* enable VK_LAYER_KHRONOS_validation if installed */
+#define SEATTN_CONTEXT_PORTABLE 0x2u   /* force the portable kernel variants (no subgroup ops,
+                                        * storage-buffer loads); env SEATTN_PORTABLE=1 also */
+
+/* Options for seattn_context_create(). `seattn_context_options o = {0};` is all defaults, and
+ * so is passing NULL. Fields are only ever appended. */
+typedef struct seattn_context_options {
+    seattn_backend backend; /* 0: Vulkan */
+    /* Vulkan device: NULL picks the environment variable SEATTN_DEVICE if set, else the first
+     * discrete GPU, then integrated, then virtual, then CPU device. A decimal string is an index
+     * into the list of seattn_device_list(); anything else is matched as a case-insensitive
+     * part of the device name. */
+    const char *device;
+    uint32_t flags;          /* SEATTN_CONTEXT_*; 0: none */
+    seattn_log_fn log;       /* NULL: messages are dropped (errors still reach last_error) */
+    void *log_user;          /* passed to log */
+    uint32_t timeout_ms;     /* longest wait for the device per call; 0: 60000 */
+} seattn_context_options;
+
+/* Creates a context: on the CPU reference, or on a Vulkan device with its own instance, device,
+ * compute queue and pipelines. The context owns all of these. On failure *out is NULL and, since
+ * no context exists to hold the message, the reason goes to options->log (if any) and to
+ * seattn_last_create_error() of this thread. */
+SEATTN_API seattn_status seattn_context_create(const seattn_context_options *options,
+                                               seattn_context **out);
+/* Destroys a context. Destroy its tensors first. NULL is accepted. The caller ensures no work of
+ * this context is still running (every seattn call that submits work also waits for it). */
+SEATTN_API void seattn_context_destroy(seattn_context *ctx);
+/* The message of the last failed call on this context ("" if none). Valid until the next call
+ * on the context. */
+SEATTN_API const char *seattn_context_last_error(const seattn_context *ctx);
+/* The raw VkResult of the last failed Vulkan call on this context (0 if none). */
+SEATTN_API int32_t seattn_context_last_vk_result(const seattn_context *ctx);
+/* The message of this thread's last failed seattn_context_create() ("" if none). */
+SEATTN_API const char *seattn_last_create_error(void);
+/* Number of validation messages of severity error seen by this context (0 without
+ * SEATTN_CONTEXT_VALIDATION). Tests use it to fail on any message. */
+SEATTN_API uint32_t seattn_context_validation_errors(const seattn_context *ctx);
+
+/* ---- Devices ------------------------------------------------------------------------------ */
+
+typedef struct seattn_device_info {
+    char name[256];
+    char driver[256];             /* driver name and info, where the device reports them */
+    uint32_t vendor_id, device_id;
+    uint32_t api_version;         /* VK_MAKE_API_VERSION encoding */
+    uint32_t driver_version;
+    int32_t type;                 /* VkPhysicalDeviceType */
+    uint32_t max_storage_buffer_range;
+    uint32_t max_compute_shared_memory;
+    uint32_t max_workgroup_invocations;
+    uint32_t max_workgroup_count[3];
+    uint32_t max_texel_buffer_elements;
+    uint32_t subgroup_size;       /* 0 if unknown */
+    uint32_t subgroup_ops;        /* VkSubgroupFeatureFlags supported in compute */
+    uint32_t storage_16bit;       /* storageBuffer16BitAccess */
+    uint32_t shader_float16;      /* shaderFloat16 */
+    float timestamp_period_ns;    /* 0: no compute timestamps */
+    uint64_t device_local_bytes;  /* size of the largest device-local heap */
+} seattn_device_info;
+
+/* Lists the Vulkan devices. Writes at most *count entries to infos (which may be NULL to query
+ * the count) and sets *count to the number of devices. Returns SEATTN_ERROR_NO_DEVICE if no
+ * Vulkan loader or driver is present. Thread-safe. */
+SEATTN_API seattn_status seattn_device_list(seattn_device_info *infos, uint32_t *count);
+/* The device the context runs on. For the CPU backend, name is "cpu-reference". */
+SEATTN_API seattn_status seattn_context_device_info(const seattn_context *ctx,
+                                                    seattn_device_info *info);
+
+/* ---- Tensors ------------------------------------------------------------------------------ */
+
+typedef enum seattn_dtype {
+    SEATTN_DTYPE_F32 = 0, /* IEEE binary32 */
+    SEATTN_DTYPE_F16 = 1  /* IEEE binary16: not supported yet (SEATTN_ERROR_UNSUPPORTED) */
+} seattn_dtype;
+
+/* A tensor is untyped device memory of `bytes` bytes (host memory on the CPU backend); the
+ * attention descriptor says how its elements are laid out. Contents start undefined. The
+ * context owns the memory; the tensor must be destroyed before its context. */
+SEATTN_API seattn_status seattn_tensor_create(seattn_context *ctx, size_t bytes,
+                                              seattn_tensor **out);
+/* Frees the tensor. NULL is accepted. No work using it may be running. */
+SEATTN_API void seattn_tensor_destroy(seattn_tensor *tensor);
+SEATTN_API size_t seattn_tensor_bytes(const seattn_tensor *tensor);
+/* Copies `bytes` bytes from host memory into the tensor at byte `offset`, and waits. Returns
+ * SEATTN_ERROR_BUFFER_TOO_SMALL if offset + bytes exceeds the tensor. */
+SEATTN_API seattn_status seattn_tensor_upload(seattn_context *ctx, seattn_tensor *tensor,
+                                              size_t offset, const void *src, size_t bytes);
+/* Copies `bytes` bytes of the tensor at byte `offset` into host memory, and waits. */
+SEATTN_API seattn_status seattn_tensor_download(seattn_context *ctx, const seattn_tensor *tensor,
+                                                size_t offset, void *dst, size_t bytes);
+
+/* ---- Attention ---------------------------------------------------------------------------- */
+
+typedef enum seattn_rope_layout {
+    SEATTN_ROPE_ROTATE_HALF = 0, /* Hugging Face / NeoX: pairs (x[m], x[m + d/2]) */
+    SEATTN_ROPE_INTERLEAVED = 1  /* GPT-J / GGUF llama: pairs (x[2m], x[2m + 1]) */
+} seattn_rope_layout;
+
+typedef enum seattn_key_mode {
+    SEATTN_KEYS_RAW = 0,    /* keys arrive before RoPE */
+    SEATTN_KEYS_ROTATED = 1 /* keys arrive rotated at their own position j, as a KV cache holds
+                             * them; the grouped score rotates them further by j/G - j */
+} seattn_key_mode;
+
+/* Element strides of a [heads, tokens, head_dim] view; the head_dim elements of one vector are
+ * contiguous. Both zero: dense [heads, tokens, head_dim]. Set both for any other layout, e.g.
+ * {head = head_dim, token = n_heads * head_dim} for [tokens, heads, head_dim]. */
+typedef struct seattn_strides {
+    uint64_t head;
+    uint64_t token;
+} seattn_strides;
+
+/* Flags for seattn_attention_desc.flags. */
+#define SEATTN_ATTN_Q_POS 0x1u /* q_pos below is given; else queries are the last q_len tokens */
+
+/* One Self-Extend attention (SPEC.md). `seattn_attention_desc d = {0};` gives every default;
+ * n_heads, head_dim, q_len and kv_len must then be set (and G, W for Self-Extend).
+ *
+ * Query row r of head h sits at position q_pos + r and attends keys j <= q_pos + r, key j being
+ * at position j. Pair (p, j) is a neighbor if p - j < W: score dot(RoPE(q, p), RoPE(k, j));
+ * else grouped: dot(RoPE(q, p/G + W - W/G), RoPE(k, j/G)) (floor divisions). Scores are
+ * multiplied by `scale`; one softmax per row over all its keys; out = sum softmax * v.
+ * Query head h reads KV head h / (n_heads / n_kv_heads). */
+typedef struct seattn_attention_desc {
+    uint32_t n_heads;       /* query heads, >= 1 */
+    uint32_t n_kv_heads;    /* 0: n_heads; must divide n_heads (GQA, MQA) */
+    uint32_t head_dim;      /* even, 2..256 */
+    uint32_t q_len;         /* query tokens, >= 1 */
+    uint32_t kv_len;        /* key tokens, >= 1, < 2^24 */
+    uint32_t flags;         /* SEATTN_ATTN_*; 0: none */
+    uint32_t q_pos;         /* position of query row 0 (only with SEATTN_ATTN_Q_POS; default
+                             * kv_len - q_len); q_pos + q_len must be <= kv_len */
+    int32_t group_size;     /* G; 0: 1 (plain RoPE attention); >= 1 */
+    int32_t neighbor_window;/* W, in tokens; >= 1 when G > 1; any value, W % G != 0 too */
+    float rope_theta;       /* 0: 10000; > 0 */
+    uint32_t rotary_dims;   /* 0: head_dim; even, <= head_dim; the rest pass through */
+    seattn_rope_layout rope_layout; /* 0: rotate_half */
+    float scale;            /* softmax scale; 0: 1/sqrt(head_dim); finite and > 0 */
+    float scale_base;       /* 0: off; else > 1, and queries are multiplied by
+                             * max(1, ln(p + 1) / ln(scale_base)) before RoPE */
+    seattn_key_mode key_mode; /* 0: raw keys */
+    seattn_dtype q_type, k_type, v_type, out_type; /* storage; 0: f32 */
+    seattn_strides q_strides, k_strides, v_strides, out_strides; /* zero: dense */
+    /* element offsets of element [0, 0, 0] in each tensor; 0: the start */
+    uint64_t q_offset, k_offset, v_offset, out_offset, lse_offset;
+    /* optional log-sum-exp output (f32), natural log of sum_j exp(scaled score), one per query
+     * row: element lse_offset + h * lse_strides.head + r * lse_strides.token. Zero strides:
+     * dense [n_heads, q_len]. Only used when an lse tensor is passed. */
+    seattn_strides lse_strides;
+} seattn_attention_desc;
+
+/* Runs the attention described by desc on the context's device and waits for it.
+ * q: [n_heads, q_len, head_dim] view; k, v: [n_kv_heads, kv_len, head_dim] views;
+ * out: [n_heads, q_len, head_dim] view; lse: NULL or f32 as described above.
+ * Every field and tensor size is checked before any work: on failure nothing is written to out
+ * or lse, the status says what kind of failure, and seattn_context_last_error() names the
+ * field. out (and lse) must not overlap q, k or v. */
+SEATTN_API seattn_status seattn_attention(seattn_context *ctx, const seattn_attention_desc *desc,
+                                          const seattn_tensor *q, const seattn_tensor *k,
+                                          const seattn_tensor *v, seattn_tensor *out,
+                                          seattn_tensor *lse);
+
+/* Checks desc alone (no tensors, no work) and resolves its defaults into *resolved (may be
+ * NULL). Useful to validate an engine's configuration early. */
+SEATTN_API seattn_status seattn_attention_desc_check(seattn_context *ctx,
+                                                     const seattn_attention_desc *desc,
+                                                     seattn_attention_desc *resolved);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEATTN_SEATTN_H */

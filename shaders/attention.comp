@@ -1,0 +1,155 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Self-Extend attention, one pass (SPEC.md). One invocation owns one query row; the rows of a
+// workgroup are consecutive (token, head) pairs of the query heads that share one KV head, so a
+// K/V tile is loaded once for all of them. Key tiles are staged in shared memory and rotated
+// once per workgroup: to the neighbor position, the grouped position, or both, as the tile's
+// class (from positions alone) requires. Each pair then takes exactly one score, and an online
+// softmax folds the tile into the row's accumulator. With FLAG_SPLIT, workgroups along z take
+// slices of the keys and write partial rows for merge.comp.
+//
+// llvmpipe (lavapipe) ends an invocation's loops after 65535 iterations in total, shared by
+// all loops of the shader (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm), silently leaving
+// results unwritten or, when a loop around a barrier is cut in some invocations only, hanging.
+// A key costs this kernel about 3 * D + D / BR loop iterations, so on llvmpipe the host bounds
+// the keys per workgroup by splitting (vk_attention.c, loop_budget_keys). Unrolling the loops
+// over D instead made lavapipe compile for a minute.
+
+layout(local_size_x_id = 0) in;             // BR: rows per workgroup
+layout(constant_id = 1) const uint D = 128;  // head_dim
+layout(constant_id = 2) const uint BC = 8;   // keys per tile
+
+#include "common.glsl"
+#include "rope.glsl"
+
+shared float kn_s[BC * D]; // keys at the neighbor rotation
+shared float kg_s[BC * D]; // keys at the grouped rotation
+shared float v_s[BC * D];
+
+// Loads key tile element (c, i) of KV head hk rotated by `pos`, or unrotated when skip.
+float load_key(uint hk, uint j, uint i, int pos, bool skip) {
+    uint base = pc.k_off + hk * pc.k_sh + j * pc.k_st;
+    float x = k_buf[base + i];
+    if (skip) return x;
+    uint partner; float sgn;
+    uint m = rope_pair(i, partner, sgn);
+    if (m == ~0u) return x;
+    vec2 cs = rope_cs(pos, m);
+    return x * cs.x + sgn * k_buf[base + partner] * cs.y;
+}
+
+void main() {
+    const uint lid = gl_LocalInvocationID.x;
+    const uint BR = gl_WorkGroupSize.x;
+    const uint hk = gl_WorkGroupID.y;
+    const uint n_rows = pc.q_len * pc.n_rep;
+    const uint row0 = gl_WorkGroupID.x * BR;
+    const uint ri = row0 + lid;
+    const bool live = ri < n_rows;
+    const uint tok = live ? ri / pc.n_rep : 0u;
+    const uint h = hk * pc.n_rep + (live ? ri % pc.n_rep : 0u);
+    const uint p = pc.q_pos + tok;
+    const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
+    const bool plain = pc.W == 0xffffffffu; // G == 1
+
+    // Position range of the workgroup's rows, for classifying tiles.
+    const uint p_min = pc.q_pos + row0 / pc.n_rep;
+    const uint p_max = pc.q_pos + (min(row0 + BR, n_rows) - 1u) / pc.n_rep;
+
+    // The query, scaled, rotated to p (qn) and to the grouped position (qg).
+    float qn[D];
+    float qg[D];
+    float acc[D];
+    {
+        const uint base = pc.q_off + h * pc.q_sh + tok * pc.q_st;
+        float f = 1.0;
+        if (pc.inv_ln_base > 0.0) f = max(1.0, log(float(p) + 1.0) * pc.inv_ln_base);
+        const int pg = plain ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
+        for (uint i = 0; i < D; ++i) {
+            float x = live ? q_buf[base + i] * f : 0.0;
+            uint partner; float sgn;
+            uint m = rope_pair(i, partner, sgn);
+            if (m == ~0u) { qn[i] = x; qg[i] = x; }
+            else {
+                float y = live ? q_buf[base + partner] * f : 0.0;
+                vec2 a = rope_cs(int(p), m), b = rope_cs(pg, m);
+                qn[i] = x * a.x + sgn * y * a.y;
+                qg[i] = x * b.x + sgn * y * b.y;
+            }
+            acc[i] = 0.0;
+        }
+    }
+
+    float m_run = NEG_INF, l_run = 0.0;
+    const uint split = gl_WorkGroupID.z;
+    const uint k_begin = split * pc.split_len;
+    const uint k_end = min(min(k_begin + pc.split_len, pc.kv_len), p_max + 1u);
+
+    for (uint j0 = k_begin; j0 < k_end; j0 += BC) {
+        const uint jn = min(BC, k_end - j0);
+        const uint j_last = j0 + jn - 1u;
+        // Smallest and largest p - j over the tile's causal pairs.
+        const uint d_min = p_min > j_last ? p_min - j_last : 0u;
+        const uint d_max = p_max - j0;
+        const bool need_n = plain || d_min < pc.W;
+        const bool need_g = !plain && d_max >= pc.W;
+
+        barrier(); // the previous tile is no longer read
+        for (uint e = lid; e < jn * D; e += BR) {
+            const uint c = e / D, i = e % D, j = j0 + c;
+            if (need_n) kn_s[e] = load_key(hk, j, i, int(j), rotated);
+            if (need_g) {
+                int pos = rotated ? int(j / pc.G) - int(j) : int(j / pc.G);
+                kg_s[e] = load_key(hk, j, i, pos, false);
+            }
+            v_s[e] = v_buf[pc.v_off + hk * pc.v_sh + j * pc.v_st + i];
+        }
+        barrier();
+
+        // Barriers stay in uniform control flow: rows without keys here skip only the math.
+        if (live && j0 <= p) {
+            float sc[BC];
+            float t_max = NEG_INF;
+            for (uint c = 0; c < BC; ++c) {
+                const uint j = j0 + c;
+                float s = NEG_INF;
+                if (c < jn && j <= p) {
+                    float d = 0.0;
+                    if (p - j < pc.W) {
+                        for (uint i = 0; i < D; ++i) d += qn[i] * kn_s[c * D + i];
+                    } else {
+                        for (uint i = 0; i < D; ++i) d += qg[i] * kg_s[c * D + i];
+                    }
+                    s = d * pc.scale;
+                    t_max = max(t_max, s);
+                }
+                sc[c] = s;
+            }
+            const float m_new = max(m_run, t_max);
+            const float corr = exp(m_run - m_new); // 0 on the first tile (m_run = -inf)
+            l_run *= corr;
+            for (uint i = 0; i < D; ++i) acc[i] *= corr;
+            for (uint c = 0; c < BC; ++c) {
+                if (sc[c] == NEG_INF) continue;
+                const float w = exp(sc[c] - m_new);
+                l_run += w;
+                for (uint i = 0; i < D; ++i) acc[i] += w * v_s[c * D + i];
+            }
+            m_run = m_new;
+        }
+    }
+
+    if (!live) return;
+    if ((pc.flags & FLAG_SPLIT) != 0u) {
+        const uint at = ((h * pc.q_len + tok) * pc.n_split + split) * (D + 2u);
+        part_buf[at] = m_run;
+        part_buf[at + 1u] = l_run;
+        for (uint i = 0; i < D; ++i) part_buf[at + 2u + i] = acc[i];
+        return;
+    }
+    const uint ob = pc.o_off + h * pc.o_sh + tok * pc.o_st;
+    const float inv_l = 1.0 / l_run;
+    for (uint i = 0; i < D; ++i) o_buf[ob + i] = acc[i] * inv_l;
+    if ((pc.flags & FLAG_LSE) != 0u)
+        lse_buf[pc.l_off + h * pc.l_sh + tok * pc.l_st] = m_run + log(l_run);
+}

@@ -1,0 +1,195 @@
+/* The attention descriptor: defaults, and every check made before any work. */
+#include "seattn_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_HEAD_DIM 256u
+#define MAX_POSITIONS (1u << 24) /* positions stay exact in f32 and in the RoPE tables */
+#define MAX_STRIDE (UINT64_C(1) << 40)
+
+size_t seattn__dtype_size(seattn_dtype t) { return t == SEATTN_DTYPE_F16 ? 2 : 4; }
+
+#define BAD(...) seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
+
+static seattn_status check_dtype(seattn_context *ctx, const char *field, seattn_dtype t) {
+    if (t == SEATTN_DTYPE_F32) return SEATTN_SUCCESS;
+    if (t == SEATTN_DTYPE_F16)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "%s: f16 storage is not supported yet; use SEATTN_DTYPE_F32", field);
+    return BAD("%s: unknown dtype %d", field, (int)t);
+}
+
+/* Zero strides mean dense [heads, len, head_dim]; a partly given pair is an error. */
+static seattn_status resolve_strides(seattn_context *ctx, const char *field, seattn_strides *s,
+                                     uint64_t len, uint64_t head_dim) {
+    if (s->head == 0 && s->token == 0) {
+        s->token = head_dim;
+        s->head = len * head_dim;
+        return SEATTN_SUCCESS;
+    }
+    if (s->head > MAX_STRIDE || s->token > MAX_STRIDE)
+        return BAD("%s: stride above 2^40 elements (head %llu, token %llu)", field,
+                   (unsigned long long)s->head, (unsigned long long)s->token);
+    return SEATTN_SUCCESS;
+}
+
+seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_desc *desc,
+                                   seattn_attention_desc *r) {
+    if (!desc) return BAD("desc is NULL");
+    *r = *desc;
+    if (r->n_heads == 0) return BAD("n_heads is 0; it must be >= 1");
+    if (r->n_kv_heads == 0) r->n_kv_heads = r->n_heads;
+    if (r->n_kv_heads > r->n_heads || r->n_heads % r->n_kv_heads != 0)
+        return BAD("n_kv_heads (%u) must divide n_heads (%u)", r->n_kv_heads, r->n_heads);
+    if (r->head_dim == 0 || r->head_dim % 2 != 0 || r->head_dim > MAX_HEAD_DIM)
+        return BAD("head_dim (%u) must be even and in 2..%u", r->head_dim, MAX_HEAD_DIM);
+    if (r->q_len == 0) return BAD("q_len is 0; it must be >= 1");
+    if (r->kv_len == 0) return BAD("kv_len is 0; it must be >= 1");
+    if (r->kv_len >= MAX_POSITIONS)
+        return BAD("kv_len (%u) must be below 2^24", r->kv_len);
+    if (r->flags & ~SEATTN_ATTN_Q_POS) return BAD("flags: unknown bits 0x%x", r->flags);
+    if (!(r->flags & SEATTN_ATTN_Q_POS)) {
+        if (r->q_len > r->kv_len)
+            return BAD("q_len (%u) exceeds kv_len (%u): the queries are the last q_len of the "
+                       "kv_len tokens unless q_pos is given",
+                       r->q_len, r->kv_len);
+        r->q_pos = r->kv_len - r->q_len;
+        r->flags |= SEATTN_ATTN_Q_POS;
+    }
+    if ((uint64_t)r->q_pos + r->q_len > r->kv_len)
+        return BAD("q_pos (%u) + q_len (%u) exceeds kv_len (%u): a query would attend to keys "
+                   "that are not in the cache",
+                   r->q_pos, r->q_len, r->kv_len);
+    if (r->group_size < 0) return BAD("group_size (G = %d) must be >= 1", r->group_size);
+    if (r->group_size == 0) r->group_size = 1;
+    if (r->neighbor_window < 0)
+        return BAD("neighbor_window (W = %d) must be >= 1", r->neighbor_window);
+    if (r->group_size > 1 && r->neighbor_window < 1)
+        return BAD("neighbor_window (W = %d) must be >= 1 when group_size > 1",
+                   r->neighbor_window);
+    if (r->rope_theta == 0.0f) r->rope_theta = 10000.0f;
+    if (!isfinite(r->rope_theta) || r->rope_theta <= 0.0f)
+        return BAD("rope_theta (%g) must be finite and > 0", (double)r->rope_theta);
+    if (r->rotary_dims == 0) r->rotary_dims = r->head_dim;
+    if (r->rotary_dims % 2 != 0 || r->rotary_dims > r->head_dim)
+        return BAD("rotary_dims (%u) must be even and <= head_dim (%u)", r->rotary_dims,
+                   r->head_dim);
+    if (r->rope_layout != SEATTN_ROPE_ROTATE_HALF && r->rope_layout != SEATTN_ROPE_INTERLEAVED)
+        return BAD("rope_layout: unknown value %d", (int)r->rope_layout);
+    if (r->scale == 0.0f) r->scale = (float)(1.0 / sqrt((double)r->head_dim));
+    if (!isfinite(r->scale) || r->scale < 0.0f)
+        return BAD("scale (%g) must be finite and > 0", (double)r->scale);
+    if (r->scale_base != 0.0f && !(isfinite(r->scale_base) && r->scale_base > 1.0f))
+        return BAD("scale_base (%g) must be 0 (off) or finite and > 1", (double)r->scale_base);
+    if (r->key_mode != SEATTN_KEYS_RAW && r->key_mode != SEATTN_KEYS_ROTATED)
+        return BAD("key_mode: unknown value %d", (int)r->key_mode);
+    seattn_status s;
+    if ((s = check_dtype(ctx, "q_type", r->q_type)) ||
+        (s = check_dtype(ctx, "k_type", r->k_type)) ||
+        (s = check_dtype(ctx, "v_type", r->v_type)) ||
+        (s = check_dtype(ctx, "out_type", r->out_type)))
+        return s;
+    if ((s = resolve_strides(ctx, "q_strides", &r->q_strides, r->q_len, r->head_dim)) ||
+        (s = resolve_strides(ctx, "k_strides", &r->k_strides, r->kv_len, r->head_dim)) ||
+        (s = resolve_strides(ctx, "v_strides", &r->v_strides, r->kv_len, r->head_dim)) ||
+        (s = resolve_strides(ctx, "out_strides", &r->out_strides, r->q_len, r->head_dim)) ||
+        (s = resolve_strides(ctx, "lse_strides", &r->lse_strides, r->q_len, 1)))
+        return s;
+    const uint64_t offs[] = {r->q_offset, r->k_offset, r->v_offset, r->out_offset, r->lse_offset};
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++)
+        if (offs[i] > MAX_STRIDE) return BAD("tensor offsets must be below 2^40 elements");
+    return SEATTN_SUCCESS;
+}
+
+/* Element range [first, last] touched by a view. */
+typedef struct {
+    uint64_t first, last;
+} span;
+
+static span view_span(uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
+                      uint64_t vec) {
+    span sp = {offset, offset + (heads - 1) * s.head + (len - 1) * s.token + vec - 1};
+    return sp;
+}
+
+/* Distinct (head, token) vectors of an output must not share elements: sort the two strides and
+ * require each to clear everything spanned by the smaller one. */
+static bool output_vectors_disjoint(seattn_strides s, uint64_t heads, uint64_t len,
+                                    uint64_t vec) {
+    uint64_t s1 = s.head, n1 = heads, s2 = s.token, n2 = len;
+    if (n1 == 1) s1 = UINT64_MAX;
+    if (n2 == 1) s2 = UINT64_MAX;
+    if (s1 > s2) {
+        uint64_t t = s1; s1 = s2; s2 = t;
+        t = n1; n1 = n2; n2 = t;
+    }
+    if (s1 == UINT64_MAX) return true;
+    if (s1 < vec) return false;
+    return s2 == UINT64_MAX || s2 >= s1 * (n1 - 1) + vec;
+}
+
+static seattn_status check_fits(seattn_context *ctx, const char *name, const seattn_tensor *t,
+                                span sp, size_t esize) {
+    if (!t) return BAD("tensor %s is NULL", name);
+    if (t->ctx != ctx) return BAD("tensor %s belongs to another context", name);
+    uint64_t need = (sp.last + 1) * esize;
+    if (need > t->bytes)
+        return seattn__fail(ctx, SEATTN_ERROR_BUFFER_TOO_SMALL,
+                            "tensor %s holds %zu bytes but the descriptor reaches byte %llu", name,
+                            t->bytes, (unsigned long long)need);
+    return SEATTN_SUCCESS;
+}
+
+static bool overlaps(const seattn_tensor *a, span sa, size_t ea, const seattn_tensor *b, span sb,
+                     size_t eb) {
+    if (a != b) return false;
+    return sa.first * ea <= (sb.last + 1) * eb - 1 && sb.first * eb <= (sa.last + 1) * ea - 1;
+}
+
+seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
+                                         const seattn_tensor *q, const seattn_tensor *k,
+                                         const seattn_tensor *v, const seattn_tensor *out,
+                                         const seattn_tensor *lse) {
+    const uint64_t d = r->head_dim;
+    span sq = view_span(r->q_offset, r->q_strides, r->n_heads, r->q_len, d);
+    span sk = view_span(r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len, d);
+    span sv = view_span(r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len, d);
+    span so = view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, d);
+    span sl = view_span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
+    size_t eq = seattn__dtype_size(r->q_type), ek = seattn__dtype_size(r->k_type);
+    size_t ev = seattn__dtype_size(r->v_type), eo = seattn__dtype_size(r->out_type);
+    seattn_status s;
+    if ((s = check_fits(ctx, "q", q, sq, eq)) || (s = check_fits(ctx, "k", k, sk, ek)) ||
+        (s = check_fits(ctx, "v", v, sv, ev)) || (s = check_fits(ctx, "out", out, so, eo)))
+        return s;
+    if (lse && (s = check_fits(ctx, "lse", lse, sl, 4))) return s;
+    if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, d))
+        return BAD("out_strides (head %llu, token %llu) make output vectors overlap",
+                   (unsigned long long)r->out_strides.head,
+                   (unsigned long long)r->out_strides.token);
+    if (lse && !output_vectors_disjoint(r->lse_strides, r->n_heads, r->q_len, 1))
+        return BAD("lse_strides make two rows share an element");
+    const struct {
+        const char *name;
+        const seattn_tensor *t;
+        span sp;
+        size_t e;
+    } in[] = {{"q", q, sq, eq}, {"k", k, sk, ek}, {"v", v, sv, ev}};
+    for (size_t i = 0; i < 3; i++) {
+        if (overlaps(out, so, eo, in[i].t, in[i].sp, in[i].e))
+            return BAD("out overlaps %s in the same tensor", in[i].name);
+        if (lse && overlaps(lse, sl, 4, in[i].t, in[i].sp, in[i].e))
+            return BAD("lse overlaps %s in the same tensor", in[i].name);
+    }
+    if (lse && overlaps(lse, sl, 4, out, so, eo)) return BAD("lse overlaps out");
+    return SEATTN_SUCCESS;
+}
+
+seattn_status seattn_attention_desc_check(seattn_context *ctx, const seattn_attention_desc *desc,
+                                          seattn_attention_desc *resolved) {
+    seattn_attention_desc r;
+    seattn_status s = seattn__attn_resolve(ctx, desc, &r);
+    if (s == SEATTN_SUCCESS && resolved) *resolved = r;
+    return s;
+}

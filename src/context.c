@@ -1,0 +1,158 @@
+/* Contexts, tensors and the attention entry point: checks, then the backend. */
+#include "seattn_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+seattn_status seattn_context_create(const seattn_context_options *options, seattn_context **out) {
+    if (!out) return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    seattn__set_create_error("");
+    seattn_context_options o = {0};
+    if (options) o = *options;
+    if (o.backend != SEATTN_BACKEND_VULKAN && o.backend != SEATTN_BACKEND_CPU)
+        return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "backend: unknown value %d",
+                            (int)o.backend);
+    if (o.flags & ~(SEATTN_CONTEXT_VALIDATION | SEATTN_CONTEXT_PORTABLE))
+        return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "flags: unknown bits 0x%x",
+                            o.flags);
+    seattn_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return seattn__fail(NULL, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a context");
+    ctx->backend = o.backend;
+    ctx->log = o.log;
+    ctx->log_user = o.log_user;
+    ctx->flags = o.flags;
+    ctx->timeout_ms = o.timeout_ms ? o.timeout_ms : 60000;
+    const char *portable = getenv("SEATTN_PORTABLE");
+    if (portable && *portable && strcmp(portable, "0") != 0) ctx->flags |= SEATTN_CONTEXT_PORTABLE;
+    if (ctx->backend == SEATTN_BACKEND_VULKAN) {
+        seattn_status s = seattn__vk_context_init(ctx, &o);
+        if (s != SEATTN_SUCCESS) {
+            /* The context dies here: keep its message for seattn_last_create_error(). */
+            seattn__set_create_error(ctx->last_error);
+            seattn__vk_context_free(ctx);
+            free(ctx);
+            return s;
+        }
+    }
+    *out = ctx;
+    return SEATTN_SUCCESS;
+}
+
+void seattn_context_destroy(seattn_context *ctx) {
+    if (!ctx) return;
+    if (ctx->live_tensors)
+        seattn__log(ctx, SEATTN_LOG_WARNING, "context destroyed with %u live tensors",
+                    ctx->live_tensors);
+    seattn__vk_context_free(ctx);
+    free(ctx);
+}
+
+const char *seattn_context_last_error(const seattn_context *ctx) {
+    return ctx ? ctx->last_error : "context is NULL";
+}
+
+int32_t seattn_context_last_vk_result(const seattn_context *ctx) {
+    return ctx ? ctx->last_vk_result : 0;
+}
+
+uint32_t seattn_context_validation_errors(const seattn_context *ctx) {
+    return ctx ? atomic_load(&ctx->validation_errors) : 0;
+}
+
+seattn_status seattn_context_device_info(const seattn_context *ctx, seattn_device_info *info) {
+    if (!ctx || !info) return SEATTN_ERROR_INVALID_ARGUMENT;
+    if (ctx->backend == SEATTN_BACKEND_CPU) {
+        memset(info, 0, sizeof *info);
+        snprintf(info->name, sizeof info->name, "cpu-reference");
+        snprintf(info->driver, sizeof info->driver, "seattn %s (double accumulation)",
+                 seattn_version_string());
+        return SEATTN_SUCCESS;
+    }
+    return seattn__vk_device_info(ctx, info);
+}
+
+seattn_status seattn_tensor_create(seattn_context *ctx, size_t bytes, seattn_tensor **out) {
+    if (!out) return ctx ? seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL")
+                         : SEATTN_ERROR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    if (bytes == 0) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "bytes is 0");
+    seattn_tensor *t = calloc(1, sizeof *t);
+    if (!t) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a tensor");
+    t->ctx = ctx;
+    t->bytes = bytes;
+    seattn_status s = SEATTN_SUCCESS;
+    if (ctx->backend == SEATTN_BACKEND_CPU) {
+        t->host = malloc(bytes);
+        if (!t->host)
+            s = seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for %zu bytes", bytes);
+    } else {
+        s = seattn__vk_tensor_init(ctx, t);
+    }
+    if (s != SEATTN_SUCCESS) {
+        free(t);
+        return s;
+    }
+    ctx->live_tensors++;
+    *out = t;
+    return SEATTN_SUCCESS;
+}
+
+void seattn_tensor_destroy(seattn_tensor *t) {
+    if (!t) return;
+    t->ctx->live_tensors--;
+    if (t->host) free(t->host);
+    else seattn__vk_tensor_free(t);
+    free(t);
+}
+
+size_t seattn_tensor_bytes(const seattn_tensor *t) { return t ? t->bytes : 0; }
+
+static seattn_status tensor_copy(seattn_context *ctx, const seattn_tensor *t, size_t offset,
+                                 void *host, size_t bytes, bool upload) {
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    if (!t) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "tensor is NULL");
+    if (t->ctx != ctx)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "tensor of another context");
+    if (!host && bytes)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "%s is NULL",
+                            upload ? "src" : "dst");
+    if (offset > t->bytes || bytes > t->bytes - offset)
+        return seattn__fail(ctx, SEATTN_ERROR_BUFFER_TOO_SMALL,
+                            "bytes %zu..%zu are outside the tensor's %zu bytes", offset,
+                            offset + bytes, t->bytes);
+    if (bytes == 0) return SEATTN_SUCCESS;
+    if (t->host) {
+        if (upload) memcpy((char *)t->host + offset, host, bytes);
+        else memcpy(host, (const char *)t->host + offset, bytes);
+        return SEATTN_SUCCESS;
+    }
+    return seattn__vk_tensor_copy(ctx, t, offset, host, bytes, upload);
+}
+
+seattn_status seattn_tensor_upload(seattn_context *ctx, seattn_tensor *t, size_t offset,
+                                   const void *src, size_t bytes) {
+    return tensor_copy(ctx, t, offset, (void *)src, bytes, true);
+}
+
+seattn_status seattn_tensor_download(seattn_context *ctx, const seattn_tensor *t, size_t offset,
+                                     void *dst, size_t bytes) {
+    return tensor_copy(ctx, t, offset, dst, bytes, false);
+}
+
+seattn_status seattn_attention(seattn_context *ctx, const seattn_attention_desc *desc,
+                               const seattn_tensor *q, const seattn_tensor *k,
+                               const seattn_tensor *v, seattn_tensor *out, seattn_tensor *lse) {
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    ctx->last_error[0] = '\0';
+    seattn_attention_desc r;
+    seattn_status s = seattn__attn_resolve(ctx, desc, &r);
+    if (s == SEATTN_SUCCESS) s = seattn__attn_check_tensors(ctx, &r, q, k, v, out, lse);
+    if (s != SEATTN_SUCCESS) return s;
+    if (ctx->backend == SEATTN_BACKEND_CPU)
+        return seattn__cpu_attention(ctx, &r, q->host, k->host, v->host, out->host,
+                                     lse ? lse->host : NULL);
+    return seattn__vk_attention(ctx, &r, q, k, v, out, lse);
+}

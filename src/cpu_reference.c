@@ -1,0 +1,112 @@
+/* The CPU reference backend: SPEC.md written for clarity, accumulating in double. It is the
+ * oracle every kernel is tested against, so it favours the obvious over the fast. */
+#include "seattn_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rotates the first rotary_dims of x (length head_dim) to position pos. */
+static void rope(double *x, double pos, const seattn_attention_desc *r) {
+    const uint32_t half = r->rotary_dims / 2;
+    for (uint32_t m = 0; m < half; m++) {
+        double freq = pow((double)r->rope_theta, -2.0 * m / (double)r->rotary_dims);
+        double a = pos * freq, c = cos(a), s = sin(a);
+        uint32_t i0 = r->rope_layout == SEATTN_ROPE_INTERLEAVED ? 2 * m : m;
+        uint32_t i1 = r->rope_layout == SEATTN_ROPE_INTERLEAVED ? 2 * m + 1 : m + half;
+        double x0 = x[i0], x1 = x[i1];
+        x[i0] = x0 * c - x1 * s;
+        x[i1] = x1 * c + x0 * s;
+    }
+}
+
+static void load_vec(double *dst, const float *base, uint64_t at, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) dst[i] = base[at + i];
+}
+
+static double dot(const double *a, const double *b, uint32_t n) {
+    double s = 0.0;
+    for (uint32_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
+                                    const void *qv, const void *kv, const void *vv, void *outv,
+                                    void *lsev) {
+    const float *q = qv, *k = kv, *v = vv;
+    float *out = outv, *lse = lsev;
+    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
+    const int64_t g = r->group_size, w = r->neighbor_window;
+    /* Keys of one KV head, rotated for the neighbor score (kn) and the grouped score (kg). */
+    double *kn = malloc(sizeof(double) * r->kv_len * d);
+    double *kg = malloc(sizeof(double) * r->kv_len * d);
+    double *qn = malloc(sizeof(double) * d), *qg = malloc(sizeof(double) * d);
+    double *score = malloc(sizeof(double) * r->kv_len), *acc = malloc(sizeof(double) * d);
+    seattn_status status = SEATTN_SUCCESS;
+    if (!kn || !kg || !qn || !qg || !score || !acc) {
+        status = seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY,
+                              "CPU reference: no memory for %u keys of %u dims", r->kv_len, d);
+        goto done;
+    }
+    for (uint32_t hk = 0; hk < r->n_kv_heads; hk++) {
+        for (uint32_t j = 0; j < r->kv_len; j++) {
+            uint64_t at = r->k_offset + hk * r->k_strides.head + j * r->k_strides.token;
+            double *a = kn + (size_t)j * d, *b = kg + (size_t)j * d;
+            load_vec(a, k, at, d);
+            memcpy(b, a, sizeof(double) * d);
+            if (r->key_mode == SEATTN_KEYS_RAW) {
+                rope(a, (double)j, r);
+                rope(b, (double)(j / g), r);
+            } else {
+                rope(b, (double)(j / g) - (double)j, r); /* already at j: move to j/G */
+            }
+        }
+        for (uint32_t hr = 0; hr < n_rep; hr++) {
+            const uint32_t h = hk * n_rep + hr;
+            for (uint32_t row = 0; row < r->q_len; row++) {
+                const int64_t p = (int64_t)r->q_pos + row;
+                load_vec(qn, q, r->q_offset + h * r->q_strides.head + row * r->q_strides.token,
+                         d);
+                if (r->scale_base > 0.0f) {
+                    double f = log((double)p + 1.0) / log((double)r->scale_base);
+                    if (f > 1.0)
+                        for (uint32_t i = 0; i < d; i++) qn[i] *= f;
+                }
+                memcpy(qg, qn, sizeof(double) * d);
+                rope(qn, (double)p, r);
+                rope(qg, (double)seattn__grouped_q_pos(p, g, w), r);
+                double mx = -INFINITY;
+                for (int64_t j = 0; j <= p; j++) {
+                    bool neighbor = p - j < w || g == 1;
+                    double s = neighbor ? dot(qn, kn + (size_t)j * d, d)
+                                        : dot(qg, kg + (size_t)j * d, d);
+                    score[j] = s * (double)r->scale;
+                    if (score[j] > mx) mx = score[j];
+                }
+                double sum = 0.0;
+                memset(acc, 0, sizeof(double) * d);
+                for (int64_t j = 0; j <= p; j++) {
+                    double e = exp(score[j] - mx);
+                    sum += e;
+                    const float *vj = v + r->v_offset + hk * r->v_strides.head +
+                                      (uint64_t)j * r->v_strides.token;
+                    for (uint32_t i = 0; i < d; i++) acc[i] += e * vj[i];
+                }
+                float *o = out + r->out_offset + h * r->out_strides.head +
+                           row * r->out_strides.token;
+                for (uint32_t i = 0; i < d; i++) o[i] = (float)(acc[i] / sum);
+                if (lse)
+                    lse[r->lse_offset + h * r->lse_strides.head + row * r->lse_strides.token] =
+                        (float)(mx + log(sum));
+            }
+        }
+    }
+done:
+    free(kn);
+    free(kg);
+    free(qn);
+    free(qg);
+    free(score);
+    free(acc);
+    return status;
+}

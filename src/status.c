@@ -1,0 +1,63 @@
+/* Version, status strings and the error/log plumbing every source uses. */
+#include "seattn_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SEATTN__STR2(x) #x
+#define SEATTN__STR(x) SEATTN__STR2(x)
+
+uint32_t seattn_version(void) { return SEATTN_VERSION; }
+
+const char *seattn_version_string(void) {
+    return SEATTN__STR(SEATTN_VERSION_MAJOR) "." SEATTN__STR(SEATTN_VERSION_MINOR) "." SEATTN__STR(
+        SEATTN_VERSION_PATCH);
+}
+
+const char *seattn_status_string(seattn_status status) {
+    switch (status) {
+#define SEATTN__STATUS_CASE(name, value, text) \
+    case SEATTN_##name:                        \
+        return text;
+        SEATTN_STATUS_MAP(SEATTN__STATUS_CASE)
+#undef SEATTN__STATUS_CASE
+    }
+    return "unknown status";
+}
+
+static _Thread_local char create_error[1024];
+
+void seattn__set_create_error(const char *message) {
+    snprintf(create_error, sizeof create_error, "%s", message);
+}
+
+const char *seattn_last_create_error(void) { return create_error; }
+
+static void vlog(seattn_context *ctx, seattn_log_level level, const char *fmt, va_list ap) {
+    if (!ctx || !ctx->log) return;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    ctx->log(level, msg, ctx->log_user);
+}
+
+void seattn__log(seattn_context *ctx, seattn_log_level level, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(ctx, level, fmt, ap);
+    va_end(ap);
+}
+
+seattn_status seattn__fail(seattn_context *ctx, seattn_status status, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ctx) {
+        snprintf(ctx->last_error, sizeof ctx->last_error, "%s", msg);
+        seattn__log(ctx, SEATTN_LOG_ERROR, "%s: %s", seattn_status_string(status), msg);
+    } else {
+        seattn__set_create_error(msg);
+    }
+    return status;
+}

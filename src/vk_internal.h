@@ -1,0 +1,125 @@
+/* The Vulkan backend's private state. Device functions go through the context's own volk
+ * device table; instance functions through loader trampolines loaded once. */
+#ifndef SEATTN_VK_INTERNAL_H
+#define SEATTN_VK_INTERNAL_H
+
+#include "seattn_internal.h"
+
+#include <volk.h>
+
+/* Saves the VkResult, logs the call and where, and jumps to fail. */
+#define SEATTN__CHECK(ctx, call)                                                          \
+    do {                                                                                  \
+        VkResult seattn__r = (call);                                                      \
+        if (seattn__r != VK_SUCCESS) {                                                    \
+            status = seattn__vk_fail((ctx), seattn__r, #call, __FILE__, __LINE__);        \
+            goto fail;                                                                    \
+        }                                                                                 \
+    } while (0)
+
+struct seattn__vk_buffer {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    VkDeviceSize size;
+    void *mapped; /* non-NULL when host-visible and coherent */
+};
+
+/* Mirrors the push-constant block of shaders/common.glsl. */
+typedef struct seattn__push {
+    uint32_t q_len, kv_len, q_pos, n_rep, G, W, rot_half, flags;
+    float scale, inv_ln_base;
+    uint32_t q_off, q_sh, q_st, k_off, k_sh, k_st, v_off, v_sh, v_st;
+    uint32_t o_off, o_sh, o_st, l_off, l_sh, l_st;
+    uint32_t split_len, n_split;
+} seattn__push;
+
+enum { SEATTN__FLAG_INTERLEAVED = 1, SEATTN__FLAG_KEYS_ROTATED = 2, SEATTN__FLAG_LSE = 4,
+       SEATTN__FLAG_SPLIT = 8 };
+enum { SEATTN__N_BINDINGS = 7 };
+
+typedef enum { SEATTN__KERNEL_ATTENTION = 0, SEATTN__KERNEL_MERGE = 1 } seattn__kernel;
+
+/* One pipeline per (kernel, workgroup size, head_dim, key tile); created on first use. */
+typedef struct seattn__pipeline {
+    seattn__kernel kernel;
+    uint32_t wg, head_dim, bc;
+    VkPipeline pipeline;
+} seattn__pipeline;
+
+struct seattn__vk {
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;
+    PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
+    VkPhysicalDevice phys;
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties mem_props;
+    seattn_device_info info;
+    VkDevice device;
+    struct VolkDeviceTable vkd;
+    uint32_t queue_family;
+    VkQueue queue;
+    VkCommandPool cmd_pool;
+    VkCommandBuffer cmd;
+    VkFence fence;
+    bool lost;
+
+    VkShaderModule modules[2];
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout pipeline_layout;
+    VkDescriptorPool desc_pool;
+    VkDescriptorSet set; /* both kernels read the same bindings */
+    seattn__pipeline pipelines[16];
+    uint32_t n_pipelines;
+
+    seattn__vk_buffer staging;  /* host-visible, grows */
+    seattn__vk_buffer dummy;    /* bound where a binding is unused */
+    seattn__vk_buffer rope;     /* cos/sin tables for rope_theta, rotary_dims below */
+    float rope_theta;
+    uint32_t rope_rot_half;
+    seattn__vk_buffer partial;  /* split partials, grows */
+};
+
+seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call,
+                              const char *file, int line);
+seattn_status seattn__vk_status(VkResult r);
+
+/* vk_instance.c */
+seattn_status seattn__vk_loader_init(void);
+seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation,
+                                         const char *want);
+void seattn__vk_fill_info(VkPhysicalDevice phys, seattn_device_info *info);
+
+/* vk_buffer.c */
+seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, bool host,
+                                       seattn__vk_buffer *b);
+void seattn__vk_buffer_destroy(seattn_context *ctx, seattn__vk_buffer *b);
+/* Makes b hold at least size bytes (contents are lost when it grows). */
+seattn_status seattn__vk_buffer_reserve(seattn_context *ctx, seattn__vk_buffer *b,
+                                        VkDeviceSize size, bool host);
+/* Copies host memory into b (staged when b is not mapped) and waits. */
+seattn_status seattn__vk_buffer_write(seattn_context *ctx, seattn__vk_buffer *b,
+                                      VkDeviceSize offset, const void *src, size_t bytes);
+
+/* vk_submit.c: the context's one command buffer. */
+seattn_status seattn__vk_begin(seattn_context *ctx);
+seattn_status seattn__vk_submit_wait(seattn_context *ctx);
+/* Records a full memory barrier: every earlier write visible to every later device access, or
+ * (to_host) to the host once the fence is waited on. Used between the few steps of one call,
+ * where finer barriers would buy nothing. */
+void seattn__vk_barrier(seattn_context *ctx, bool to_host);
+
+/* vk_pipeline.c */
+seattn_status seattn__vk_pipelines_init(seattn_context *ctx);
+void seattn__vk_pipelines_free(seattn_context *ctx);
+seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel, uint32_t wg,
+                                      uint32_t head_dim, uint32_t bc, VkPipeline *out);
+
+/* shaders.c */
+typedef struct seattn__shader {
+    const char *name;
+    const uint32_t *code;
+    size_t size; /* bytes */
+} seattn__shader;
+const seattn__shader *seattn__shader_get(seattn__kernel kernel);
+
+#endif
