@@ -134,8 +134,10 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
     /* llvmpipe's loop budget (see shaders/attention.comp) bounds the keys one workgroup may
      * walk; past it the kernel would silently stop. */
     if (strstr(vk->info.name, "llvmpipe")) {
-        const uint32_t per_key = 2 * d + 3 + (d + br - 1) / br + (d + bc - 1) / bc;
-        uint32_t keys = (60000 - 3 * d) / per_key / bc * bc;
+        /* per key: both score loops when a SIMD group diverges, the P.V loop, the tile's
+         * staging share and rescale; half the budget kept in reserve */
+        const uint32_t per_key = 3 * d + 4 + (d + br - 1) / br + (d + bc - 1) / bc;
+        uint32_t keys = (32000 - 3 * d) / per_key / bc * bc;
         if (keys < bc) keys = bc;
         const uint32_t need = (r->kv_len + keys - 1) / keys;
         if (n_split < need) n_split = need;

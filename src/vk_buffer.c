@@ -64,6 +64,10 @@ fail:
 
 void seattn__vk_buffer_destroy(seattn_context *ctx, seattn__vk_buffer *b) {
     seattn__vk *vk = ctx->vk;
+    if (vk->lost) { /* the device may still be using it: leak rather than crash */
+        memset(b, 0, sizeof *b);
+        return;
+    }
     if (b->buffer) vk->vkd.vkDestroyBuffer(vk->device, b->buffer, NULL);
     if (b->memory) vk->vkd.vkFreeMemory(vk->device, b->memory, NULL); /* unmaps too */
     memset(b, 0, sizeof *b);

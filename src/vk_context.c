@@ -74,6 +74,13 @@ fail:
 void seattn__vk_context_free(seattn_context *ctx) {
     seattn__vk *vk = ctx->vk;
     if (!vk) return;
+    if (vk->lost) {
+        /* A timed-out or lost device may still run our work: its objects are leaked, since
+         * freeing memory it writes would corrupt the process. */
+        free(vk);
+        ctx->vk = NULL;
+        return;
+    }
     if (vk->device) {
         vk->vkd.vkDeviceWaitIdle(vk->device);
         seattn__vk_pipelines_free(ctx);

@@ -123,7 +123,10 @@ typedef struct seattn_context_options {
 SEATTN_API seattn_status seattn_context_create(const seattn_context_options *options,
                                                seattn_context **out);
 /* Destroys a context. Destroy its tensors first. NULL is accepted. The caller ensures no work of
- * this context is still running (every seattn call that submits work also waits for it). */
+ * this context is still running (every seattn call that submits work also waits for it).
+ * After SEATTN_ERROR_TIMEOUT or SEATTN_ERROR_DEVICE_LOST every later call on the context fails
+ * fast with that status, and destroying it (and its tensors) frees host memory only: the
+ * Vulkan objects are leaked on purpose, since the device may still be writing to them. */
 SEATTN_API void seattn_context_destroy(seattn_context *ctx);
 /* The message of the last failed call on this context ("" if none). Valid until the next call
  * on the context. */

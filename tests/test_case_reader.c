@@ -1,0 +1,101 @@
+/* The golden-case reader of `seattn check`: malformed and truncated cases are reported, never a
+ * crash. */
+#define _POSIX_C_SOURCE 200809L
+#include "golden_case.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[256];
+
+static void write_file(const char *name, const void *data, size_t n) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static const char *meta_ok =
+    "{\"n_heads\": 2, \"n_kv_heads\": 1, \"head_dim\": 4, \"q_len\": 3, \"kv_len\": 3,"
+    " \"q_pos_start\": 0, \"k_pos_start\": 0, \"group_size_G\": 2, \"neighbor_window_W\": 2,"
+    " \"rope_theta\": 10000.0, \"softmax_scale\": 0.5, \"scale_base\": -1}";
+
+static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/seattn_case_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    float z[64] = {0};
+    write_file("q.f32", z, 2 * 3 * 4 * 4);
+    write_file("k.f32", z, 1 * 3 * 4 * 4);
+    write_file("v.f32", z, 1 * 3 * 4 * 4);
+    write_file("out.f32", z, 2 * 3 * 4 * 4);
+}
+
+static void teardown(void) {
+    const char *names[] = {"meta.json", "q.f32", "k.f32", "v.f32", "out.f32"};
+    char path[512];
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+TestSuite(case_reader, .init = setup, .fini = teardown);
+
+static int load(char *err, size_t n) {
+    golden_case c;
+    int rc = golden_case_load(dir, &c, err, n);
+    if (rc == 0) golden_case_free(&c);
+    return rc;
+}
+
+Test(case_reader, reads_a_good_case) {
+    char err[256] = "";
+    write_file("meta.json", meta_ok, strlen(meta_ok));
+    cr_assert_eq(load(err, sizeof err), 0, "%s", err);
+}
+
+Test(case_reader, truncated_array_is_reported) {
+    char err[256] = "";
+    write_file("meta.json", meta_ok, strlen(meta_ok));
+    float z[4] = {0};
+    write_file("k.f32", z, sizeof z);
+    cr_assert_eq(load(err, sizeof err), -1);
+    cr_assert(strstr(err, "k.f32") && strstr(err, "truncated"), "%s", err);
+}
+
+Test(case_reader, malformed_json_is_reported) {
+    char err[256] = "";
+    write_file("meta.json", "{\"n_heads\": 2,", 14);
+    cr_assert_eq(load(err, sizeof err), -1);
+    cr_assert(strstr(err, "meta.json"), "%s", err);
+}
+
+Test(case_reader, missing_and_wrong_fields_are_reported) {
+    char err[256] = "";
+    const char *m = "{\"n_heads\": 2}";
+    write_file("meta.json", m, strlen(m));
+    cr_assert_eq(load(err, sizeof err), -1);
+    cr_assert(strstr(err, "n_kv_heads"), "%s", err);
+    const char *neg = "{\"n_heads\": -2, \"n_kv_heads\": 1}";
+    write_file("meta.json", neg, strlen(neg));
+    cr_assert_eq(load(err, sizeof err), -1);
+    cr_assert(strstr(err, "n_heads"), "%s", err);
+    const char *str = "{\"n_heads\": \"two\"}";
+    write_file("meta.json", str, strlen(str));
+    cr_assert_eq(load(err, sizeof err), -1);
+}
+
+Test(case_reader, find_lists_case_folders) {
+    write_file("meta.json", meta_ok, strlen(meta_ok));
+    char **dirs = NULL;
+    int n = golden_find(dir, &dirs);
+    cr_assert_eq(n, 1);
+    golden_dirs_free(dirs, n);
+    cr_assert_eq(golden_find("/nonexistent/seattn", &dirs), -1);
+}

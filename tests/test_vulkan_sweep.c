@@ -1,0 +1,140 @@
+/* The Vulkan kernels against the CPU reference on random inputs: sizes around every tile edge,
+ * Self-Extend parameters at their corners, GQA, head dims, key modes, RoPE layouts, strides,
+ * explicit positions, LSE, and forced key splits. The output is poisoned with NaN first, so an
+ * unwritten element fails. SEATTN_TEST_SLOW=1 adds long sequences. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL 1e-4
+
+static seattn_context *cpu, *gpu;
+
+static void setup(void) {
+    cpu = tu_cpu();
+    gpu = tu_vulkan();
+}
+static void teardown(void) {
+    seattn_context_destroy(cpu);
+    if (gpu) tu_finish(gpu);
+    unsetenv("SEATTN_SPLIT");
+}
+
+/* Runs d on both backends with the same random inputs and compares out (and lse). */
+static void compare(seattn_attention_desc d, uint32_t seed, int with_lse) {
+    seattn_attention_desc r;
+    cr_assert_eq(seattn_attention_desc_check(cpu, &d, &r), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(cpu));
+    size_t nq = tu_q_elems(&r), nk = tu_kv_elems(&r, 0), nv = tu_kv_elems(&r, 1);
+    size_t no = tu_out_elems(&r), nl = tu_lse_elems(&r);
+    float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nv * 4);
+    float *o1 = malloc(no * 4), *o2 = malloc(no * 4), *l1 = malloc(nl * 4), *l2 = malloc(nl * 4);
+    tu_fill(q, nq, seed);
+    tu_fill(k, nk, seed + 7);
+    tu_fill(v, nv, seed + 13);
+    cr_assert_eq(tu_run(cpu, &d, q, k, v, o1, with_lse ? l1 : NULL), SEATTN_SUCCESS);
+    seattn_status s = tu_run(gpu, &d, q, k, v, o2, with_lse ? l2 : NULL);
+    cr_assert_eq(s, SEATTN_SUCCESS, "%s", seattn_context_last_error(gpu));
+    double e = tu_max_err(&r, o1, o2);
+    cr_expect(e <= TOL,
+              "H%u/%u D%u q%u kv%u pos%u G%d W%d rot%u layout%d keys%d: max err %.3e",
+              r.n_heads, r.n_kv_heads, r.head_dim, r.q_len, r.kv_len, r.q_pos, r.group_size,
+              r.neighbor_window, r.rotary_dims, r.rope_layout, r.key_mode, e);
+    if (with_lse)
+        for (uint32_t h = 0; h < r.n_heads; h++)
+            for (uint32_t t = 0; t < r.q_len; t++) {
+                size_t at = r.lse_offset + h * r.lse_strides.head + t * r.lse_strides.token;
+                cr_expect(fabsf(l1[at] - l2[at]) <= TOL, "lse h%u t%u: %g vs %g", h, t, l1[at],
+                          l2[at]);
+            }
+    free(q); free(k); free(v); free(o1); free(o2); free(l1); free(l2);
+}
+
+static seattn_attention_desc desc(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql,
+                                  uint32_t kl, int g, int w) {
+    seattn_attention_desc x = {.n_heads = nh, .n_kv_heads = nkv, .head_dim = d, .q_len = ql,
+                               .kv_len = kl, .group_size = g, .neighbor_window = w};
+    return x;
+}
+
+TestSuite(sweep, .init = setup, .fini = teardown, .timeout = 900);
+
+/* Key tiles are 16 keys at head_dim 64; row tiles 16 (short runs) or 64 rows. */
+Test(sweep, sizes_around_tile_edges) {
+    const uint32_t lens[] = {1, 15, 16, 17, 63, 64, 65, 100, 257};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        compare(desc(2, 1, 64, lens[i], lens[i], 4, 6), 100 + (uint32_t)i, 0); /* prefill */
+        compare(desc(4, 1, 64, 1, lens[i] + 3, 4, 6), 200 + (uint32_t)i, 1);   /* decode */
+    }
+    compare(desc(2, 2, 64, 37, 301, 8, 16), 300, 1); /* chunk: 1 < q_len < kv_len */
+}
+
+Test(sweep, self_extend_corners) {
+    const int gw[][2] = {{1, 0}, {1, 9}, {4, 2}, {4, 6}, {3, 7}, {2, 1000}, {8, 16}, {16, 1}};
+    for (size_t i = 0; i < sizeof gw / sizeof gw[0]; i++)
+        compare(desc(2, 2, 32, 70, 70, gw[i][0], gw[i][1]), 400 + (uint32_t)i, 0);
+}
+
+Test(sweep, gqa_ratios_and_head_dims) {
+    const uint32_t rep[] = {1, 2, 4, 8};
+    for (size_t i = 0; i < 4; i++) compare(desc(8, 8 / rep[i], 32, 33, 33, 4, 8), 500 + i, 0);
+    const uint32_t dims[] = {2, 64, 80, 96, 128, 256};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+        compare(desc(2, 1, dims[i], 20, 45, 4, 8), 600 + (uint32_t)i, 1);
+}
+
+Test(sweep, rope_options_and_key_modes) {
+    for (int layout = 0; layout < 2; layout++)
+        for (int keys = 0; keys < 2; keys++)
+            for (uint32_t rot = 16; rot <= 64; rot += 48) {
+                seattn_attention_desc d = desc(4, 2, 64, 30, 90, 4, 10);
+                d.rope_layout = (seattn_rope_layout)layout;
+                d.key_mode = (seattn_key_mode)keys;
+                d.rotary_dims = rot;
+                d.rope_theta = layout ? 500000.0f : 10000.0f;
+                compare(d, 700 + (uint32_t)(layout * 4 + keys * 2 + rot), 0);
+            }
+    seattn_attention_desc d = desc(2, 1, 32, 5, 200, 4, 16);
+    d.scale_base = 64.0f;
+    d.scale = 0.3f;
+    compare(d, 710, 1);
+}
+
+Test(sweep, strides_offsets_and_positions) {
+    seattn_attention_desc d = desc(4, 2, 32, 12, 40, 4, 6);
+    d.q_strides = d.out_strides = (seattn_strides){32, 4 * 32};
+    d.k_strides = d.v_strides = (seattn_strides){32, 2 * 32};
+    d.q_offset = 3;
+    d.k_offset = 5;
+    d.v_offset = 64;
+    d.out_offset = 1;
+    d.lse_strides = (seattn_strides){1, 4};
+    d.lse_offset = 2;
+    compare(d, 800, 1);
+    seattn_attention_desc c = desc(2, 2, 32, 9, 60, 4, 6);
+    c.flags = SEATTN_ATTN_Q_POS;
+    c.q_pos = 17; /* queries 17..25 of a 60-key cache */
+    compare(c, 801, 1);
+}
+
+Test(sweep, forced_key_splits) {
+    const char *splits[] = {"1", "2", "3", "7"};
+    for (size_t i = 0; i < 4; i++) {
+        setenv("SEATTN_SPLIT", splits[i], 1);
+        compare(desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1);
+        compare(desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1);
+    }
+}
+
+Test(sweep, long_sequences_slow) {
+    const char *slow = getenv("SEATTN_TEST_SLOW");
+    if (!slow || strcmp(slow, "1") != 0) cr_skip_test("set SEATTN_TEST_SLOW=1");
+    compare(desc(8, 2, 128, 1, 8192, 8, 512), 1000, 1);
+    compare(desc(4, 1, 128, 700, 700, 8, 64), 1001, 0);
+    compare(desc(2, 1, 256, 300, 2000, 16, 128), 1002, 0);
+}

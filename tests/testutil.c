@@ -1,0 +1,115 @@
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_log(seattn_log_level level, const char *message, void *user) {
+    (void)user;
+    if (level >= SEATTN_LOG_WARNING) cr_log_info("seattn: %s", message);
+}
+
+static int env_on(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+seattn_context *tu_cpu(void) {
+    seattn_context_options o = {0};
+    o.backend = SEATTN_BACKEND_CPU;
+    seattn_context *ctx = NULL;
+    cr_assert_eq(seattn_context_create(&o, &ctx), SEATTN_SUCCESS);
+    return ctx;
+}
+
+seattn_context *tu_vulkan(void) {
+    seattn_context_options o = {0};
+    o.log = test_log;
+    if (env_on("SEATTN_TEST_VALIDATION")) o.flags |= SEATTN_CONTEXT_VALIDATION;
+    seattn_context *ctx = NULL;
+    seattn_status s = seattn_context_create(&o, &ctx);
+    if (s != SEATTN_SUCCESS) {
+        if (env_on("SEATTN_TEST_REQUIRE_DEVICE"))
+            cr_assert_fail("no Vulkan device, and SEATTN_TEST_REQUIRE_DEVICE=1: %s (%s)",
+                     seattn_status_string(s), seattn_last_create_error());
+        cr_skip_test("no Vulkan device: %s", seattn_last_create_error());
+    }
+    return ctx;
+}
+
+void tu_finish(seattn_context *ctx) {
+    uint32_t n = seattn_context_validation_errors(ctx);
+    seattn_context_destroy(ctx);
+    cr_expect_eq(n, 0, "%u Vulkan validation messages (see the log)", n);
+}
+
+void tu_fill(float *x, size_t n, uint32_t seed) {
+    uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((double)(s >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
+    }
+}
+
+static size_t span(uint64_t off, seattn_strides s, uint64_t heads, uint64_t len, uint64_t vec) {
+    return (size_t)(off + (heads - 1) * s.head + (len - 1) * s.token + vec);
+}
+
+size_t tu_q_elems(const seattn_attention_desc *r) {
+    return span(r->q_offset, r->q_strides, r->n_heads, r->q_len, r->head_dim);
+}
+size_t tu_kv_elems(const seattn_attention_desc *r, int v) {
+    return v ? span(r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len, r->head_dim)
+             : span(r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len, r->head_dim);
+}
+size_t tu_out_elems(const seattn_attention_desc *r) {
+    return span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->head_dim);
+}
+size_t tu_lse_elems(const seattn_attention_desc *r) {
+    return span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
+}
+
+static seattn_status make(seattn_context *ctx, size_t n, const float *data, seattn_tensor **t) {
+    seattn_status s = seattn_tensor_create(ctx, n * 4, t);
+    if (s == SEATTN_SUCCESS) s = seattn_tensor_upload(ctx, *t, 0, data, n * 4);
+    return s;
+}
+
+seattn_status tu_run(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
+                     const float *k, const float *v, float *out, float *lse) {
+    seattn_attention_desc r;
+    seattn_status s = seattn_attention_desc_check(ctx, desc, &r);
+    if (s != SEATTN_SUCCESS) return s;
+    size_t no = tu_out_elems(&r), nl = tu_lse_elems(&r);
+    for (size_t i = 0; i < no; i++) out[i] = NAN;
+    if (lse)
+        for (size_t i = 0; i < nl; i++) lse[i] = NAN;
+    seattn_tensor *tq = NULL, *tk = NULL, *tv = NULL, *to = NULL, *tl = NULL;
+    if (!(s = make(ctx, tu_q_elems(&r), q, &tq)) && !(s = make(ctx, tu_kv_elems(&r, 0), k, &tk)) &&
+        !(s = make(ctx, tu_kv_elems(&r, 1), v, &tv)) && !(s = make(ctx, no, out, &to)) &&
+        !(s = (lse ? make(ctx, nl, lse, &tl) : SEATTN_SUCCESS)) &&
+        !(s = seattn_attention(ctx, desc, tq, tk, tv, to, tl)) &&
+        !(s = seattn_tensor_download(ctx, to, 0, out, no * 4)) && lse)
+        s = seattn_tensor_download(ctx, tl, 0, lse, nl * 4);
+    seattn_tensor_destroy(tq);
+    seattn_tensor_destroy(tk);
+    seattn_tensor_destroy(tv);
+    seattn_tensor_destroy(to);
+    seattn_tensor_destroy(tl);
+    return s;
+}
+
+double tu_max_err(const seattn_attention_desc *r, const float *a, const float *b) {
+    double m = 0.0;
+    for (uint32_t h = 0; h < r->n_heads; h++)
+        for (uint32_t t = 0; t < r->q_len; t++)
+            for (uint32_t i = 0; i < r->head_dim; i++) {
+                size_t at = r->out_offset + h * r->out_strides.head + t * r->out_strides.token + i;
+                double e = fabs((double)a[at] - (double)b[at]);
+                if (isnan(e)) return NAN;
+                if (e > m) m = e;
+            }
+    return m;
+}

@@ -1,0 +1,34 @@
+/* Helpers shared by the tests: contexts, random data, running a descriptor on host arrays. */
+#ifndef SEATTN_TESTUTIL_H
+#define SEATTN_TESTUTIL_H
+
+#include <seattn/seattn.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A CPU-reference context (never NULL; the test fails otherwise). */
+seattn_context *tu_cpu(void);
+/* A Vulkan context on the default device, with validation when SEATTN_TEST_VALIDATION=1.
+ * With no device it skips the test, unless SEATTN_TEST_REQUIRE_DEVICE=1 makes that a failure. */
+seattn_context *tu_vulkan(void);
+/* Fails the test if ctx saw any validation message, then destroys it. */
+void tu_finish(seattn_context *ctx);
+
+/* Deterministic uniform values in [-1, 1). */
+void tu_fill(float *x, size_t n, uint32_t seed);
+
+/* Element counts the views of a resolved descriptor need. */
+size_t tu_q_elems(const seattn_attention_desc *r);
+size_t tu_kv_elems(const seattn_attention_desc *r, int v);
+size_t tu_out_elems(const seattn_attention_desc *r);
+size_t tu_lse_elems(const seattn_attention_desc *r);
+
+/* Runs desc on ctx with host arrays sized by tu_*_elems (lse may be NULL); out and lse are
+ * poisoned with NaN on the device first. Returns the status. */
+seattn_status tu_run(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
+                     const float *k, const float *v, float *out, float *lse);
+
+/* Largest |a - b| over the (head, token) vectors of an output view (NaN if any is NaN). */
+double tu_max_err(const seattn_attention_desc *r, const float *a, const float *b);
+
+#endif
