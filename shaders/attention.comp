@@ -11,8 +11,9 @@
 // llvmpipe (lavapipe) ends an invocation's loops after 65535 iterations in total, shared by
 // all loops of the shader (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm), silently leaving
 // results unwritten or, when a loop around a barrier is cut in some invocations only, hanging.
-// A key costs this kernel about 3 * D + D / BR loop iterations, so on llvmpipe the host bounds
-// the keys per workgroup by splitting (vk_attention.c, loop_budget_keys). Unrolling the loops
+// A key costs this kernel about 3 * D + D / BR + D / BC loop iterations, so on llvmpipe the
+// host bounds the keys per workgroup by splitting (vk_attention.c, the llvmpipe branch of the
+// split plan). Unrolling the loops
 // over D instead made lavapipe compile for a minute.
 
 layout(local_size_x_id = 0) in;             // BR: rows per workgroup
