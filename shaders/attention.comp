@@ -13,8 +13,7 @@
 // results unwritten or, when a loop around a barrier is cut in some invocations only, hanging.
 // A key costs this kernel about 3 * D + D / BR + D / BC loop iterations, so on llvmpipe the
 // host bounds the keys per workgroup by splitting (vk_attention.c, the llvmpipe branch of the
-// split plan). Unrolling the loops
-// over D instead made lavapipe compile for a minute.
+// split plan). Unrolling the loops over D instead made lavapipe compile for a minute.
 
 layout(local_size_x_id = 0) in;             // BR: rows per workgroup
 layout(constant_id = 1) const uint D = 128;  // head_dim
