@@ -20,6 +20,7 @@ layout(constant_id = 1) const uint D = 128;  // head_dim
 layout(constant_id = 2) const uint BC = 8;   // keys per tile
 
 #include "common.glsl"
+#include "storage.glsl"
 #include "rope.glsl"
 
 shared float kn_s[BC * D]; // keys at the neighbor rotation
@@ -141,10 +142,10 @@ void main() {
 
     if (!live) return;
     if ((pc.flags & FLAG_SPLIT) != 0u) {
-        const uint at = ((h * pc.q_len + tok) * pc.n_split + split) * (D + 2u);
+        const uint at = ((h * pc.q_len + tok) * pc.n_split + split) * (D + 4u);
         part_buf[at] = m_run;
         part_buf[at + 1u] = l_run;
-        for (uint i = 0; i < D; ++i) part_buf[at + 2u + i] = acc[i];
+        for (uint i = 0; i < D; ++i) part_buf[at + 4u + i] = acc[i];
         return;
     }
     const uint ob = pc.o_off + h * pc.o_sh + tok * pc.o_st;

@@ -7,15 +7,16 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint D = 128;
 
 #include "common.glsl"
+#include "storage.glsl"
 
 void main() {
     const uint tok = gl_WorkGroupID.x, h = gl_WorkGroupID.y;
     const uint row = (h * pc.q_len + tok) * pc.n_split;
     float m = NEG_INF;
-    for (uint s = 0; s < pc.n_split; ++s) m = max(m, part_buf[(row + s) * (D + 2u)]);
+    for (uint s = 0; s < pc.n_split; ++s) m = max(m, part_buf[(row + s) * (D + 4u)]);
     float l = 0.0;
     for (uint s = 0; s < pc.n_split; ++s) {
-        const uint at = (row + s) * (D + 2u);
+        const uint at = (row + s) * (D + 4u);
         l += part_buf[at + 1u] * exp(part_buf[at] - m);
     }
     const float inv_l = 1.0 / l;
@@ -23,8 +24,8 @@ void main() {
     for (uint i = gl_LocalInvocationID.x; i < D; i += gl_WorkGroupSize.x) {
         float a = 0.0;
         for (uint s = 0; s < pc.n_split; ++s) {
-            const uint at = (row + s) * (D + 2u);
-            a += part_buf[at + 2u + i] * exp(part_buf[at] - m);
+            const uint at = (row + s) * (D + 4u);
+            a += part_buf[at + 4u + i] * exp(part_buf[at] - m);
         }
         o_buf[ob + i] = a * inv_l;
     }

@@ -1,14 +1,15 @@
-// RoPE angles from the host's double-precision tables: pos = a + 256 b + 65536 c, so
-// e^(i pos f) = e^(i a f) e^(i 256 b f) e^(i 65536 c f); exact to a few f32 ulps for |pos| < 2^24,
-// where pos * f computed in f32 would already be off by radians.
+// RoPE angles from the host's double-precision table (src/vk_rope.c), read through
+// ROPE_FETCH(index) -> vec2(cos, sin). With RHP = rot_half rounded up to even and
+// L = 1 << pc.rope_shift, entry a * RHP + m holds the angle a * f_m for a < L, and entry
+// (L + b) * RHP + m the angle b L f_m. So |pos| = a + b L is at most two entries and one complex
+// product: a few f32 ulps for any |pos| < 2^24, where pos * f_m computed in f32 would already be
+// off by radians.
 vec2 rope_cs(int pos, uint m) {
-    uint a = uint(abs(pos));
-    uint rh = pc.rot_half;
-    vec2 c0 = rope_tab[(a & 255u) * rh + m];
-    vec2 c1 = rope_tab[(256u + ((a >> 8) & 255u)) * rh + m];
-    vec2 c2 = rope_tab[(512u + ((a >> 16) & 255u)) * rh + m];
-    vec2 c01 = vec2(c0.x * c1.x - c0.y * c1.y, c0.x * c1.y + c0.y * c1.x);
-    vec2 cs = vec2(c01.x * c2.x - c01.y * c2.y, c01.x * c2.y + c01.y * c2.x);
+    const uint rhp = (pc.rot_half + 1u) & ~1u;
+    const uint a = uint(abs(pos));
+    const vec2 c0 = ROPE_FETCH((a & ((1u << pc.rope_shift) - 1u)) * rhp + m);
+    const vec2 c1 = ROPE_FETCH(((1u << pc.rope_shift) + (a >> pc.rope_shift)) * rhp + m);
+    const vec2 cs = vec2(c0.x * c1.x - c0.y * c1.y, c0.x * c1.y + c0.y * c1.x);
     return pos < 0 ? vec2(cs.x, -cs.y) : cs;
 }
 

@@ -22,6 +22,7 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                               .size = size,
                               .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                       VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                                        VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                        VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                               .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
@@ -79,6 +80,20 @@ seattn_status seattn__vk_buffer_reserve(seattn_context *ctx, seattn__vk_buffer *
     VkDeviceSize grow = b->size * 2 > size ? b->size * 2 : size;
     seattn__vk_buffer_destroy(ctx, b);
     return seattn__vk_buffer_create(ctx, grow, host, b);
+}
+
+seattn_status seattn__vk_view_create(seattn_context *ctx, VkBuffer buffer, VkDeviceSize offset,
+                                     VkDeviceSize range, VkFormat format, VkBufferView *out) {
+    seattn_status status = SEATTN_SUCCESS;
+    seattn__vk *vk = ctx->vk;
+    VkBufferViewCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+                                 .buffer = buffer,
+                                 .format = format,
+                                 .offset = offset,
+                                 .range = range};
+    SEATTN__CHECK(ctx, vk->vkd.vkCreateBufferView(vk->device, &ci, NULL, out));
+fail:
+    return status;
 }
 
 /* Copies between host and b through the staging buffer, in chunks of at most 64 MiB. */

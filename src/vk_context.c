@@ -61,6 +61,24 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
 
     status = seattn__vk_buffer_create(ctx, 256, false, &vk->dummy);
     if (status != SEATTN_SUCCESS) return status;
+    VkPhysicalDeviceSubgroupProperties sg = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                      .pNext = &sg};
+    vkGetPhysicalDeviceProperties2(vk->phys, &p2);
+    const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT |
+                                        VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    vk->subgroup_size = sg.subgroupSize;
+    vk->texel_ok = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                   (sg.supportedOperations & need) == need && sg.subgroupSize >= 1 &&
+                   sg.subgroupSize <= 64;
+    const VkFormat texel_formats[2] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32_SFLOAT};
+    for (int i = 0; i < 2; i++) {
+        VkFormatProperties fp;
+        vkGetPhysicalDeviceFormatProperties(vk->phys, texel_formats[i], &fp);
+        if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
+            vk->texel_ok = false;
+    }
     status = seattn__vk_pipelines_init(ctx);
     if (status != SEATTN_SUCCESS) return status;
     seattn__log(ctx, SEATTN_LOG_INFO, "seattn context on '%s' (queue family %u)", vk->info.name,
@@ -85,6 +103,7 @@ void seattn__vk_context_free(seattn_context *ctx) {
         vk->vkd.vkDeviceWaitIdle(vk->device);
         seattn__vk_pipelines_free(ctx);
         seattn__vk_buffer_destroy(ctx, &vk->partial);
+        if (vk->rope_view) vk->vkd.vkDestroyBufferView(vk->device, vk->rope_view, NULL);
         seattn__vk_buffer_destroy(ctx, &vk->rope);
         seattn__vk_buffer_destroy(ctx, &vk->dummy);
         seattn__vk_buffer_destroy(ctx, &vk->staging);

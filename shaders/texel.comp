@@ -1,0 +1,194 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+// Self-Extend attention, one pass (SPEC.md), for CPU devices (lavapipe). What makes it fast
+// there, all measured on llvmpipe:
+// - Every read of Q, K, V and the RoPE table is a texelFetch: llvmpipe runs it about ten times
+//   faster than a storage-buffer load, and nothing is staged in shared memory, which it runs as
+//   slowly.
+// - A subgroup's S lanes split head_dim: lane l owns RoPE pairs [l MP, l MP + MP) and PT of the
+//   dims past the rotary ones, so a key row is fetched once, S different addresses a fetch,
+//   and each lane rotates only its own pairs. A dot product is S partial sums and one
+//   subgroupAdd. Each lane keeps few registers, so the code llvmpipe compiles stays small:
+//   unrolling a whole head_dim in one lane made it compile for half a minute and more.
+// - One subgroup serves T tokens x R query heads of one KV head, so each key and its two
+//   rotations (to j and to j/G) are shared by T R rows. Queries are rotated once, to p (qn) and
+//   to the grouped position pg = p/G + W - W/G (qg).
+// - llvmpipe runs a branch as masked code: both sides cost time even when the condition is
+//   uniform. So no branch chooses work: a row takes the neighbor or the grouped partial sum by
+//   a select before the one subgroupAdd, and every pair still gets exactly one score.
+// Keys already rotated to j (a KV cache) are rotated by 0 for neighbors and by j/G - j for
+// grouped pairs. An online softmax (base 2, scale * log2(e) folded into the query) folds each
+// key into the accumulators. The key loop is the only loop that runs: llvmpipe ends an
+// invocation's loops after 65535 iterations in total (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's
+// gallivm), so the host splits the keys past 60000. Loops over lanes' dims and rows are
+// unrolled innermost only: Mesa leaves a loop that holds another loop rolled, and its arrays
+// then become indirect, which compiles for minutes.
+
+layout(local_size_x_id = 0) in;               // S x subgroups per workgroup
+layout(constant_id = 1) const uint D = 128;    // head_dim
+layout(constant_id = 2) const uint R = 1;      // query heads per row group; divides n_rep
+layout(constant_id = 3) const uint RH = 64;    // rotary_dims / 2
+layout(constant_id = 4) const bool INTERLEAVED = false; // RoPE pairs (2m, 2m+1), else (m, m+RH)
+layout(constant_id = 5) const uint T = 1;      // tokens per subgroup
+layout(constant_id = 6) const bool ONE_LEVEL = false; // every |pos| is in the table's first level
+layout(constant_id = 7) const uint S = 8;      // subgroup size, as the driver reports it
+layout(constant_id = 8) const bool O_VEC4 = false; // a lane's output runs are whole vec4s
+
+#include "common.glsl"
+
+const uint MP = RH / S;            // RoPE pairs a lane owns
+const uint PT = (D - 2u * RH) / S; // unrotated dims a lane owns
+const uint DL = 2u * MP + PT;      // dims a lane owns
+const uint NR = T * R;             // rows a subgroup serves
+
+// Q, K, V as R32F texels; the RoPE table (rope.glsl) as RG32F texels.
+layout(set = 0, binding = 0) uniform samplerBuffer q_tex;
+layout(set = 0, binding = 1) uniform samplerBuffer k_tex;
+layout(set = 0, binding = 2) uniform samplerBuffer v_tex;
+// The output, or with FLAG_SPLIT the partial rows (m, l, 2 unused, acc[D]: merge.comp).
+layout(std430, set = 0, binding = 3) writeonly buffer BufO { float o_buf[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer BufO4 { vec4 o4_buf[]; };
+layout(std430, set = 0, binding = 4) writeonly buffer BufL { float lse_buf[]; };
+layout(set = 0, binding = 5) uniform samplerBuffer rope_tex;
+
+#define ROPE_FETCH(i) texelFetch(rope_tex, int(i)).xy
+#include "rope.glsl"
+
+const float LOG2E = 1.4426950408889634;
+const float LN2 = 0.6931471805599453;
+
+// Element e (0 .. DL-1) of lane l: its pairs' first elements, their partners, then its
+// unrotated dims. For rotate_half each group is MP consecutive elements.
+uint elem(uint l, uint e) {
+    if (e < 2u * MP) {
+        const uint m = l * MP + (e % MP);
+        const bool second = e >= MP;
+        return INTERLEAVED ? 2u * m + (second ? 1u : 0u) : m + (second ? RH : 0u);
+    }
+    return 2u * RH + l * PT + (e - 2u * MP);
+}
+
+// Y_ = this lane's pairs of X_ rotated by POS_: X_[e] and X_[e + MP] are pair m = L_ MP + e.
+#define ROTATE(Y_, X_, L_, POS_)                                                            \
+    [[unroll]] for (uint e = 0; e < MP; ++e) {                                              \
+        const vec2 cs = rope_cs(POS_, L_ * MP + e);                                         \
+        Y_[e] = X_[e] * cs.x - X_[e + MP] * cs.y;                                           \
+        Y_[e + MP] = X_[e + MP] * cs.x + X_[e] * cs.y;                                      \
+    }                                                                                       \
+    [[unroll]] for (uint e = 2u * MP; e < DL; ++e) Y_[e] = X_[e];
+
+void main() {
+    const uint l = gl_SubgroupInvocationID;
+    const uint tg = gl_WorkGroupID.x * gl_NumSubgroups + gl_SubgroupID;
+    const uint groups = pc.n_rep / R;
+    const uint hk = gl_WorkGroupID.y / groups;
+    const uint h0 = hk * pc.n_rep + (gl_WorkGroupID.y % groups) * R;
+    const bool plain = pc.W == 0xffffffffu;
+    const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
+    const bool lane_ok = gl_SubgroupSize == S; // else the results are NaN, never silently wrong
+
+    // Every loop below is a single loop (rows and dims flattened into one index), so that Mesa
+    // unrolls it: see the top of the file.
+    uint e_at[DL];
+    [[unroll]] for (uint e = 0; e < DL; ++e) e_at[e] = elem(l, e);
+
+    // Rows: token tg T + t and head h0 + r are row t R + r.
+    uint tok[T], p[T];
+    bool live[T];
+    float f[T];
+    int pg[T];
+    [[unroll]] for (uint t = 0; t < T; ++t) {
+        const uint tt = tg * T + t;
+        live[t] = tt < pc.q_len;
+        tok[t] = live[t] ? tt : 0u;
+        p[t] = pc.q_pos + tok[t];
+        f[t] = pc.scale * LOG2E * (lane_ok ? 1.0 : uintBitsToFloat(0x7fc00000u));
+        if (pc.inv_ln_base > 0.0) f[t] *= max(1.0, log(float(p[t]) + 1.0) * pc.inv_ln_base);
+        pg[t] = plain ? int(p[t]) : int(p[t] / pc.G + pc.W - pc.W / pc.G);
+    }
+    float qn[NR * DL], qg[NR * DL], acc[NR * DL];
+    float m_run[NR], l_run[NR];
+    [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
+        const uint row = k / DL, e = k % DL, t = row / R, r = row % R;
+        qn[k] = texelFetch(q_tex, int(pc.q_off + (h0 + r) * pc.q_sh + tok[t] * pc.q_st + e_at[e])).x * f[t];
+        qg[k] = qn[k];
+        acc[k] = 0.0;
+    }
+    [[unroll]] for (uint k = 0; k < NR * MP; ++k) {
+        const uint row = k / MP, e = k % MP, t = row / R, at = row * DL + e;
+        const vec2 a = rope_cs(int(p[t]), l * MP + e), b = rope_cs(pg[t], l * MP + e);
+        const float x0 = qn[at], x1 = qn[at + MP];
+        qn[at] = x0 * a.x - x1 * a.y;
+        qn[at + MP] = x1 * a.x + x0 * a.y;
+        qg[at] = x0 * b.x - x1 * b.y;
+        qg[at + MP] = x1 * b.x + x0 * b.y;
+    }
+    [[unroll]] for (uint row = 0; row < NR; ++row) { m_run[row] = NEG_INF; l_run[row] = 0.0; }
+
+    const uint split = gl_WorkGroupID.z;
+    const uint p_max = pc.q_pos + min(tg * T + T, pc.q_len) - 1u;
+    const uint k_begin = split * pc.split_len;
+    const uint k_end = min(min(k_begin + pc.split_len, pc.kv_len), p_max + 1u);
+    const uint kb0 = pc.k_off + hk * pc.k_sh;
+    const uint vb0 = pc.v_off + hk * pc.v_sh;
+    for (uint j = k_begin; j < k_end; ++j) {
+        float x[DL], kn[DL], kg[DL];
+        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = texelFetch(k_tex, int(kb0 + j * pc.k_st + e_at[e])).x;
+        ROTATE(kn, x, l, rotated ? 0 : int(j))
+        ROTATE(kg, x, l, int(j / pc.G) - (rotated ? int(j) : 0))
+        float dn[NR], dg[NR];
+        [[unroll]] for (uint row = 0; row < NR; ++row) { dn[row] = 0.0; dg[row] = 0.0; }
+        [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
+            dn[k / DL] += qn[k] * kn[k % DL];
+            dg[k / DL] += qg[k] * kg[k % DL];
+        }
+        float corr[NR], w[NR];
+        [[unroll]] for (uint row = 0; row < NR; ++row) {
+            const uint pt = p[row / R];
+            const float d = subgroupAdd(pt < j || pt - j < pc.W ? dn[row] : dg[row]);
+            const float sc = j <= pt ? d : NEG_INF;
+            const float mx = max(m_run[row], sc);
+            corr[row] = mx == NEG_INF ? 1.0 : exp2(m_run[row] - mx);
+            w[row] = sc == NEG_INF ? 0.0 : exp2(sc - mx);
+            l_run[row] = l_run[row] * corr[row] + w[row];
+            m_run[row] = mx;
+        }
+        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = texelFetch(v_tex, int(vb0 + j * pc.v_st + e_at[e])).x;
+        [[unroll]] for (uint k = 0; k < NR * DL; ++k)
+            acc[k] = acc[k] * corr[k / DL] + w[k / DL] * x[k % DL];
+    }
+
+    // Row (t, r) goes to element ob + e_at[e]: the output, or the partial row's acc[].
+    const bool split_out = (pc.flags & FLAG_SPLIT) != 0u;
+    uint ob[NR], pat[NR];
+    float sc[NR];
+    [[unroll]] for (uint row = 0; row < NR; ++row) {
+        const uint t = row / R, h = h0 + row % R;
+        pat[row] = ((h * pc.q_len + tok[t]) * pc.n_split + split) * (D + 4u);
+        ob[row] = split_out ? pat[row] + 4u : pc.o_off + h * pc.o_sh + tok[t] * pc.o_st;
+        sc[row] = split_out ? 1.0 : 1.0 / l_run[row];
+    }
+    if (O_VEC4) { // a lane's dims are runs of 4 consecutive elements
+        [[unroll]] for (uint k = 0; k < NR * DL; k += 4u) {
+            const uint row = k / DL, e = k % DL;
+            if (live[row / R])
+                o4_buf[(ob[row] + e_at[e]) / 4u] = vec4(acc[k], acc[k + 1u], acc[k + 2u], acc[k + 3u]) * sc[row];
+        }
+    } else {
+        [[unroll]] for (uint k = 0; k < NR * DL; ++k)
+            if (live[k / DL / R]) o_buf[ob[k / DL] + e_at[k % DL]] = acc[k] * sc[k / DL];
+    }
+    [[unroll]] for (uint row = 0; row < NR; ++row) {
+        if (l != 0u || !live[row / R]) continue;
+        if (split_out) {
+            o_buf[pat[row]] = m_run[row] * LN2;
+            o_buf[pat[row] + 1u] = l_run[row];
+        } else if ((pc.flags & FLAG_LSE) != 0u) {
+            lse_buf[pc.l_off + (h0 + row % R) * pc.l_sh + tok[row / R] * pc.l_st] =
+                (m_run[row] + log2(l_run[row])) * LN2;
+        }
+    }
+}
