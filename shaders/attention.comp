@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 // Self-Extend attention, one pass (SPEC.md). One invocation owns one query row; the rows of a
 // workgroup are consecutive (token, head) pairs of the query heads that share one KV head, so a
 // K/V tile is loaded once for all of them. Key tiles are staged in shared memory and rotated
@@ -66,7 +67,7 @@ void main() {
         float f = 1.0;
         if (pc.inv_ln_base > 0.0) f = max(1.0, log(float(p) + 1.0) * pc.inv_ln_base);
         const int pg = plain ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
-        for (uint i = 0; i < D; ++i) {
+        [[dont_unroll]] for (uint i = 0; i < D; ++i) {
             float x = live ? q_buf[base + i] * f : 0.0;
             uint partner; float sgn;
             uint m = rope_pair(i, partner, sgn);
@@ -111,15 +112,15 @@ void main() {
         if (live && j0 <= p) {
             float sc[BC];
             float t_max = NEG_INF;
-            for (uint c = 0; c < BC; ++c) {
+            [[dont_unroll]] for (uint c = 0; c < BC; ++c) {
                 const uint j = j0 + c;
                 float s = NEG_INF;
-                if (c < jn && j <= p) {
+                if (c < jn && j <= p && pair_taken(p - j < pc.W)) {
                     float d = 0.0;
                     if (p - j < pc.W) {
-                        for (uint i = 0; i < D; ++i) d += qn[i] * kn_s[c * D + i];
+                        [[dont_unroll]] for (uint i = 0; i < D; ++i) d += qn[i] * kn_s[c * D + i];
                     } else {
-                        for (uint i = 0; i < D; ++i) d += qg[i] * kg_s[c * D + i];
+                        [[dont_unroll]] for (uint i = 0; i < D; ++i) d += qg[i] * kg_s[c * D + i];
                     }
                     s = d * pc.scale;
                     t_max = max(t_max, s);
@@ -127,14 +128,15 @@ void main() {
                 sc[c] = s;
             }
             const float m_new = max(m_run, t_max);
-            const float corr = exp(m_run - m_new); // 0 on the first tile (m_run = -inf)
+            // 0 on the first tile with pairs (m_run = -inf); 1 while the row has none
+            const float corr = m_new == NEG_INF ? 1.0 : exp(m_run - m_new);
             l_run *= corr;
-            for (uint i = 0; i < D; ++i) acc[i] *= corr;
-            for (uint c = 0; c < BC; ++c) {
+            [[dont_unroll]] for (uint i = 0; i < D; ++i) acc[i] *= corr;
+            [[dont_unroll]] for (uint c = 0; c < BC; ++c) {
                 if (sc[c] == NEG_INF) continue;
                 const float w = exp(sc[c] - m_new);
                 l_run += w;
-                for (uint i = 0; i < D; ++i) acc[i] += w * v_s[c * D + i];
+                [[dont_unroll]] for (uint i = 0; i < D; ++i) acc[i] += w * v_s[c * D + i];
             }
             m_run = m_new;
         }
@@ -145,12 +147,12 @@ void main() {
         const uint at = ((h * pc.q_len + tok) * pc.n_split + split) * (D + 4u);
         part_buf[at] = m_run;
         part_buf[at + 1u] = l_run;
-        for (uint i = 0; i < D; ++i) part_buf[at + 4u + i] = acc[i];
+        [[dont_unroll]] for (uint i = 0; i < D; ++i) part_buf[at + 4u + i] = acc[i];
         return;
     }
     const uint ob = pc.o_off + h * pc.o_sh + tok * pc.o_st;
-    const float inv_l = 1.0 / l_run;
-    for (uint i = 0; i < D; ++i) o_buf[ob + i] = acc[i] * inv_l;
+    const float inv_l = l_run > 0.0 ? 1.0 / l_run : 0.0; // 0: the row took no pairs
+    [[dont_unroll]] for (uint i = 0; i < D; ++i) o_buf[ob + i] = acc[i] * inv_l;
     if ((pc.flags & FLAG_LSE) != 0u)
         lse_buf[pc.l_off + h * pc.l_sh + tok * pc.l_st] = m_run + log(l_run);
 }

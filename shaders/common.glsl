@@ -26,5 +26,12 @@ const uint FLAG_INTERLEAVED = 1u;
 const uint FLAG_KEYS_ROTATED = 2u;
 const uint FLAG_LSE = 4u;
 const uint FLAG_SPLIT = 8u;   // write partial (m, l, acc) rows instead of out
+const uint FLAG_ONLY_N = 16u; // only neighbor pairs take part (SEATTN_ATTN_NEIGHBOR_ONLY)
+const uint FLAG_ONLY_G = 32u; // only grouped pairs take part (SEATTN_ATTN_GROUPED_ONLY)
+
+// Whether pair (p, j), j <= p, of class `near` takes part under the ONLY flags.
+bool pair_taken(bool near) {
+    return !(((pc.flags & FLAG_ONLY_N) != 0u && !near) || ((pc.flags & FLAG_ONLY_G) != 0u && near));
+}
 
 #define NEG_INF uintBitsToFloat(0xff800000u)

@@ -17,15 +17,15 @@ void main() {
     float l = 0.0;
     for (uint s = 0; s < pc.n_split; ++s) {
         const uint at = (row + s) * (D + 4u);
-        l += part_buf[at + 1u] * exp(part_buf[at] - m);
+        if (part_buf[at] != NEG_INF) l += part_buf[at + 1u] * exp(part_buf[at] - m);
     }
-    const float inv_l = 1.0 / l;
+    const float inv_l = l > 0.0 ? 1.0 / l : 0.0; // 0: the row took no pairs
     const uint ob = pc.o_off + h * pc.o_sh + tok * pc.o_st;
     for (uint i = gl_LocalInvocationID.x; i < D; i += gl_WorkGroupSize.x) {
         float a = 0.0;
         for (uint s = 0; s < pc.n_split; ++s) {
             const uint at = (row + s) * (D + 4u);
-            a += part_buf[at + 4u + i] * exp(part_buf[at] - m);
+            if (part_buf[at] != NEG_INF) a += part_buf[at + 4u + i] * exp(part_buf[at] - m);
         }
         o_buf[ob + i] = a * inv_l;
     }

@@ -131,7 +131,9 @@ void main() {
     const uint split = gl_WorkGroupID.z;
     const uint p_max = pc.q_pos + min(tg * T + T, pc.q_len) - 1u;
     const uint k_begin = split * pc.split_len;
-    const uint k_end = min(min(k_begin + pc.split_len, pc.kv_len), p_max + 1u);
+    // a subgroup past the last token has no keys to walk
+    const uint k_end = tg * T < pc.q_len ? min(min(k_begin + pc.split_len, pc.kv_len), p_max + 1u)
+                                         : k_begin;
     const uint kb0 = pc.k_off + hk * pc.k_sh;
     const uint vb0 = pc.v_off + hk * pc.v_sh;
     for (uint j = k_begin; j < k_end; ++j) {
@@ -148,8 +150,9 @@ void main() {
         float corr[NR], w[NR];
         [[unroll]] for (uint row = 0; row < NR; ++row) {
             const uint pt = p[row / R];
-            const float d = subgroupAdd(pt < j || pt - j < pc.W ? dn[row] : dg[row]);
-            const float sc = j <= pt ? d : NEG_INF;
+            const bool near = pt < j || pt - j < pc.W;
+            const float d = subgroupAdd(near ? dn[row] : dg[row]);
+            const float sc = j <= pt && pair_taken(near) ? d : NEG_INF;
             const float mx = max(m_run[row], sc);
             corr[row] = mx == NEG_INF ? 1.0 : exp2(m_run[row] - mx);
             w[row] = sc == NEG_INF ? 0.0 : exp2(sc - mx);
@@ -169,7 +172,7 @@ void main() {
         const uint t = row / R, h = h0 + row % R;
         pat[row] = ((h * pc.q_len + tok[t]) * pc.n_split + split) * (D + 4u);
         ob[row] = split_out ? pat[row] + 4u : pc.o_off + h * pc.o_sh + tok[t] * pc.o_st;
-        sc[row] = split_out ? 1.0 : 1.0 / l_run[row];
+        sc[row] = split_out ? 1.0 : (l_run[row] > 0.0 ? 1.0 / l_run[row] : 0.0); // 0: no pairs
     }
     if (O_VEC4) { // a lane's dims are runs of 4 consecutive elements
         [[unroll]] for (uint k = 0; k < NR * DL; k += 4u) {

@@ -48,7 +48,10 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
     if (r->kv_len == 0) return BAD("kv_len is 0; it must be >= 1");
     if (r->kv_len >= MAX_POSITIONS)
         return BAD("kv_len (%u) must be below 2^24", r->kv_len);
-    if (r->flags & ~SEATTN_ATTN_Q_POS) return BAD("flags: unknown bits 0x%x", r->flags);
+    if (r->flags & ~(SEATTN_ATTN_Q_POS | SEATTN_ATTN_NEIGHBOR_ONLY | SEATTN_ATTN_GROUPED_ONLY))
+        return BAD("flags: unknown bits 0x%x", r->flags);
+    if ((r->flags & SEATTN_ATTN_NEIGHBOR_ONLY) && (r->flags & SEATTN_ATTN_GROUPED_ONLY))
+        return BAD("flags: NEIGHBOR_ONLY and GROUPED_ONLY exclude each other");
     if (!(r->flags & SEATTN_ATTN_Q_POS)) {
         if (r->q_len > r->kv_len)
             return BAD("q_len (%u) exceeds kv_len (%u): the queries are the last q_len of the "
@@ -67,6 +70,10 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
         return BAD("neighbor_window (W = %d) must be >= 1", r->neighbor_window);
     if (r->group_size > 1 && r->neighbor_window < 1)
         return BAD("neighbor_window (W = %d) must be >= 1 when group_size > 1",
+                   r->neighbor_window);
+    if ((r->flags & (SEATTN_ATTN_NEIGHBOR_ONLY | SEATTN_ATTN_GROUPED_ONLY)) &&
+        r->neighbor_window < 1)
+        return BAD("neighbor_window (W = %d) must be >= 1 with NEIGHBOR_ONLY or GROUPED_ONLY",
                    r->neighbor_window);
     if (r->rope_theta == 0.0f) r->rope_theta = 10000.0f;
     if (!isfinite(r->rope_theta) || r->rope_theta <= 0.0f)

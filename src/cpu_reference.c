@@ -37,6 +37,8 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
     float *out = outv, *lse = lsev;
     const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
     const int64_t g = r->group_size, w = r->neighbor_window;
+    const bool only_n = r->flags & SEATTN_ATTN_NEIGHBOR_ONLY;
+    const bool only_g = r->flags & SEATTN_ATTN_GROUPED_ONLY;
     /* Keys of one KV head, rotated for the neighbor score (kn) and the grouped score (kg). */
     double *kn = malloc(sizeof(double) * r->kv_len * d);
     double *kg = malloc(sizeof(double) * r->kv_len * d);
@@ -77,7 +79,11 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                 rope(qg, (double)seattn__grouped_q_pos(p, g, w), r);
                 double mx = -INFINITY;
                 for (int64_t j = 0; j <= p; j++) {
-                    bool neighbor = p - j < w || g == 1;
+                    const bool neighbor = p - j < w || (g == 1 && !only_n);
+                    if ((only_n && !neighbor) || (only_g && neighbor)) {
+                        score[j] = -INFINITY; /* this pass leaves the pair out */
+                        continue;
+                    }
                     double s = neighbor ? dot(qn, kn + (size_t)j * d, d)
                                         : dot(qg, kg + (size_t)j * d, d);
                     score[j] = s * (double)r->scale;
@@ -85,7 +91,7 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                 }
                 double sum = 0.0;
                 memset(acc, 0, sizeof(double) * d);
-                for (int64_t j = 0; j <= p; j++) {
+                for (int64_t j = 0; j <= p && mx > -INFINITY; j++) {
                     double e = exp(score[j] - mx);
                     sum += e;
                     const float *vj = v + r->v_offset + hk * r->v_strides.head +
@@ -94,7 +100,7 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                 }
                 float *o = out + r->out_offset + h * r->out_strides.head +
                            row * r->out_strides.token;
-                for (uint32_t i = 0; i < d; i++) o[i] = (float)(acc[i] / sum);
+                for (uint32_t i = 0; i < d; i++) o[i] = sum > 0.0 ? (float)(acc[i] / sum) : 0.0f;
                 if (lse)
                     lse[r->lse_offset + h * r->lse_strides.head + row * r->lse_strides.token] =
                         (float)(mx + log(sum));

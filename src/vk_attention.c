@@ -91,11 +91,11 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
     uint32_t key_step, max_keys = r->kv_len;
     if (texel) {
         /* A subgroup of S lanes splits head_dim and serves T tokens x R heads; 4 subgroups a
-         * workgroup. */
+         * workgroup, or 1 for decode and short chunks. */
         const uint32_t rh = r->rotary_dims / 2, sg = vk->subgroup_size;
         const uint32_t rr = n_rep % 4 == 0 ? 4 : n_rep % 2 == 0 ? 2 : 1;
         const uint32_t tt = r->q_len >= 64 ? 8 / rr : 1;
-        const uint32_t nsg = 4;
+        const uint32_t nsg = r->q_len >= 4 * tt ? 4 : 1;
         key_step = 1;
         pl->kernel = SEATTN__KERNEL_TEXEL;
         const uint32_t spec[SEATTN__N_SPEC] = {
@@ -230,7 +230,9 @@ static seattn_status record_and_run(seattn_context *ctx, const seattn_attention_
         write_set(ctx, SEATTN__LAYOUT_STORAGE, ms);
     }
 
-    const bool plain = r->group_size == 1 || (uint32_t)r->neighbor_window >= r->kv_len;
+    /* every pair a neighbor: G = 1 (unless a window is asked for), or W past every distance */
+    const bool plain = (r->group_size == 1 && !(r->flags & SEATTN_ATTN_NEIGHBOR_ONLY)) ||
+                       (uint32_t)r->neighbor_window >= r->kv_len;
     const seattn__push pc = {
         .q_len = r->q_len, .kv_len = r->kv_len, .q_pos = r->q_pos, .n_rep = n_rep,
         .G = (uint32_t)r->group_size,
@@ -238,7 +240,9 @@ static seattn_status record_and_run(seattn_context *ctx, const seattn_attention_
         .rot_half = r->rotary_dims / 2,
         .flags = (r->rope_layout == SEATTN_ROPE_INTERLEAVED ? SEATTN__FLAG_INTERLEAVED : 0) |
                  (r->key_mode == SEATTN_KEYS_ROTATED ? SEATTN__FLAG_KEYS_ROTATED : 0) |
-                 (lse ? SEATTN__FLAG_LSE : 0) | (pl->n_split > 1 ? SEATTN__FLAG_SPLIT : 0),
+                 (lse ? SEATTN__FLAG_LSE : 0) | (pl->n_split > 1 ? SEATTN__FLAG_SPLIT : 0) |
+                 (r->flags & SEATTN_ATTN_NEIGHBOR_ONLY ? SEATTN__FLAG_ONLY_N : 0) |
+                 (r->flags & SEATTN_ATTN_GROUPED_ONLY ? SEATTN__FLAG_ONLY_G : 0),
         .scale = r->scale,
         .inv_ln_base = r->scale_base > 0.0f ? (float)(1.0 / log((double)r->scale_base)) : 0.0f,
         .q_off = bs[0]->elem_offset, .q_sh = stride32(r->q_strides.head, r->n_heads),

@@ -34,7 +34,7 @@ typedef struct seattn__push {
 } seattn__push;
 
 enum { SEATTN__FLAG_INTERLEAVED = 1, SEATTN__FLAG_KEYS_ROTATED = 2, SEATTN__FLAG_LSE = 4,
-       SEATTN__FLAG_SPLIT = 8 };
+       SEATTN__FLAG_SPLIT = 8, SEATTN__FLAG_ONLY_N = 16, SEATTN__FLAG_ONLY_G = 32 };
 enum { SEATTN__N_BINDINGS = 7 };
 
 /* attention.comp and merge.comp read storage buffers (layout STORAGE); texel.comp reads Q, K,

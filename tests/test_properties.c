@@ -202,3 +202,39 @@ Test(properties, chunked_prefill_equals_prefill_rows) {
     drop(&f);
     seattn_context_destroy(ctx);
 }
+
+/* The authors' two-pass method: neighbor-only and grouped-only attention, each with its LSE,
+ * merged by log-sum-exp, is the fused Self-Extend attention. */
+Test(properties, two_halves_merged_by_lse_equal_fused) {
+    seattn_context *ctx = tu_cpu();
+    fixture f = make(4, 2, 32, 30, 30, 4, 6, 17);
+    const size_t nq = (size_t)f.r.n_heads * f.r.q_len * f.r.head_dim;
+    const size_t nl = (size_t)f.r.n_heads * f.r.q_len;
+    float *on = malloc(nq * 4), *og = malloc(nq * 4), *ln = malloc(nl * 4), *lg = malloc(nl * 4);
+    cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.ref, f.lse_ref), SEATTN_SUCCESS);
+    seattn_attention_desc half = f.r;
+    half.flags |= SEATTN_ATTN_NEIGHBOR_ONLY;
+    cr_assert_eq(tu_run(ctx, &half, f.q, f.k, f.v, on, ln), SEATTN_SUCCESS);
+    half.flags = f.r.flags | SEATTN_ATTN_GROUPED_ONLY;
+    cr_assert_eq(tu_run(ctx, &half, f.q, f.k, f.v, og, lg), SEATTN_SUCCESS);
+    int empty_rows = 0;
+    for (size_t row = 0; row < nl; row++) {
+        const double m = ln[row] > lg[row] ? ln[row] : lg[row];
+        const double a = exp(ln[row] - m), b = isinf(lg[row]) ? 0.0 : exp(lg[row] - m);
+        if (isinf(lg[row])) {
+            empty_rows++;
+            for (uint32_t i = 0; i < f.r.head_dim; i++)
+                cr_expect_eq(og[row * f.r.head_dim + i], 0.0f, "empty grouped row %zu", row);
+        }
+        for (uint32_t i = 0; i < f.r.head_dim; i++)
+            f.out[row * f.r.head_dim + i] =
+                (float)((a * on[row * f.r.head_dim + i] + b * og[row * f.r.head_dim + i]) /
+                        (a + b));
+        cr_expect_float_eq(m + log(a + b), f.lse_ref[row], 1e-4, "lse row %zu", row);
+    }
+    cr_expect_gt(empty_rows, 0, "rows with p < W have no grouped pair");
+    cr_expect_leq(tu_max_err(&f.r, f.out, f.ref), 1e-5);
+    free(on); free(og); free(ln); free(lg);
+    drop(&f);
+    seattn_context_destroy(ctx);
+}

@@ -217,6 +217,12 @@ typedef struct seattn_strides {
 
 /* Flags for seattn_attention_desc.flags. */
 #define SEATTN_ATTN_Q_POS 0x1u /* q_pos below is given; else queries are the last q_len tokens */
+/* Only the neighbor pairs (p - j < W) take part; with G = 1 this is sliding-window attention. */
+#define SEATTN_ATTN_NEIGHBOR_ONLY 0x2u
+/* Only the grouped pairs (p - j >= W) take part; a row without any gets out = 0, lse = -inf.
+ * With SEATTN_ATTN_NEIGHBOR_ONLY and the lse output these are the two halves the authors'
+ * two-pass method merges by log-sum-exp (seattn bench compares it with the fused kernel). */
+#define SEATTN_ATTN_GROUPED_ONLY 0x4u
 
 /* One Self-Extend attention (SPEC.md). `seattn_attention_desc d = {0};` gives every default;
  * n_heads, head_dim, q_len and kv_len must then be set (and G, W for Self-Extend).
