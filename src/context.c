@@ -1,9 +1,17 @@
 /* Contexts, tensors and the attention entry point: checks, then the backend. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "seattn_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+double seattn__now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
 
 seattn_status seattn_context_create(const seattn_context_options *options, seattn_context **out) {
     if (!out) return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL");
@@ -151,8 +159,22 @@ seattn_status seattn_attention(seattn_context *ctx, const seattn_attention_desc 
     seattn_status s = seattn__attn_resolve(ctx, desc, &r);
     if (s == SEATTN_SUCCESS) s = seattn__attn_check_tensors(ctx, &r, q, k, v, out, lse);
     if (s != SEATTN_SUCCESS) return s;
-    if (ctx->backend == SEATTN_BACKEND_CPU)
-        return seattn__cpu_attention(ctx, &r, q->host, k->host, v->host, out->host,
-                                     lse ? lse->host : NULL);
-    return seattn__vk_attention(ctx, &r, q, k, v, out, lse);
+    const double t0 = seattn__now_ms();
+    seattn_call_stats st = {.device_ms = -1.0};
+    if (ctx->backend == SEATTN_BACKEND_CPU) {
+        s = seattn__cpu_attention(ctx, &r, q->host, k->host, v->host, out->host,
+                                  lse ? lse->host : NULL);
+        snprintf(st.kernel, sizeof st.kernel, "cpu reference");
+    } else {
+        s = seattn__vk_attention(ctx, &r, q, k, v, out, lse, &st);
+    }
+    st.host_ms = seattn__now_ms() - t0;
+    if (s == SEATTN_SUCCESS) ctx->last_call = st;
+    return s;
+}
+
+seattn_status seattn_context_last_call(const seattn_context *ctx, seattn_call_stats *out) {
+    if (!ctx || !out) return SEATTN_ERROR_INVALID_ARGUMENT;
+    *out = ctx->last_call;
+    return SEATTN_SUCCESS;
 }

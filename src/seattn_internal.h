@@ -21,6 +21,7 @@ struct seattn_context {
     int32_t last_vk_result;
     atomic_uint validation_errors;
     uint32_t live_tensors;
+    seattn_call_stats last_call;
     seattn__vk *vk; /* NULL on the CPU backend */
 };
 
@@ -70,6 +71,9 @@ seattn_status seattn__vk_tensor_copy(seattn_context *ctx, const seattn_tensor *t
 seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                    const seattn_tensor *q, const seattn_tensor *k,
                                    const seattn_tensor *v, seattn_tensor *out,
-                                   seattn_tensor *lse);
+                                   seattn_tensor *lse, seattn_call_stats *stats);
+
+/* Monotonic milliseconds. */
+double seattn__now_ms(void);
 
 #endif

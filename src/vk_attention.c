@@ -2,6 +2,7 @@
 #include "vk_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,9 +203,23 @@ static void write_set(seattn_context *ctx, seattn__layout layout, binding *const
     vk->vkd.vkUpdateDescriptorSets(vk->device, SEATTN__N_BINDINGS, w, 0, NULL);
 }
 
+/* A short name of the plan's kernel variant for seattn_call_stats. */
+static void kernel_name(const plan *pl, char *out, size_t size) {
+    const uint32_t *sp = pl->spec;
+    if (pl->kernel == SEATTN__KERNEL_TEXEL)
+        snprintf(out, size, "texel d%u sg%u t%u r%u%s%s%s", sp[1], sp[7], sp[5], sp[2],
+                 sp[4] ? " interleaved" : "", sp[6] ? "" : " rope2", sp[8] ? " vec4out" : "");
+    else
+        snprintf(out, size, "storage d%u br%u bc%u", sp[1], sp[0], sp[2]);
+    if (pl->n_split > 1) {
+        const size_t n = strlen(out);
+        snprintf(out + n, size - n, " split%u+merge", pl->n_split);
+    }
+}
+
 static seattn_status record_and_run(seattn_context *ctx, const seattn_attention_desc *r,
                                     const plan *pl, binding *const bs[], bool lse,
-                                    uint32_t rope_shift) {
+                                    uint32_t rope_shift, seattn_call_stats *stats) {
     seattn__vk *vk = ctx->vk;
     const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
     seattn_status status;
@@ -259,6 +274,11 @@ static seattn_status record_and_run(seattn_context *ctx, const seattn_attention_
 
     if ((status = seattn__vk_begin(ctx))) return status;
     VkCommandBuffer cb = vk->cmd;
+    if (vk->timestamps) {
+        vk->vkd.vkCmdResetQueryPool(cb, vk->timestamps, 0, 2);
+        vk->vkd.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, vk->timestamps, 0);
+    }
+    uint32_t dispatches = 0;
     for (uint32_t t0 = 0; t0 < r->q_len; t0 += pl->chunk) {
         seattn__push cp = pc; /* the chunk's queries: tokens t0 .. t0 + n - 1 */
         const uint32_t n = r->q_len - t0 < pl->chunk ? r->q_len - t0 : pl->chunk;
@@ -277,6 +297,7 @@ static seattn_status record_and_run(seattn_context *ctx, const seattn_attention_
         vk->vkd.vkCmdPushConstants(cb, vk->pipeline_layout[layout], VK_SHADER_STAGE_COMPUTE_BIT,
                                    0, sizeof cp, &cp);
         vk->vkd.vkCmdDispatch(cb, gx, pl->wg_y, pl->n_split);
+        dispatches++;
         if (pl->n_split > 1) {
             const VkPipelineLayout ml = vk->pipeline_layout[SEATTN__LAYOUT_STORAGE];
             seattn__vk_barrier(ctx, false);
@@ -285,16 +306,27 @@ static seattn_status record_and_run(seattn_context *ctx, const seattn_attention_
                                             &vk->set[SEATTN__LAYOUT_STORAGE], 0, NULL);
             vk->vkd.vkCmdPushConstants(cb, ml, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof cp, &cp);
             vk->vkd.vkCmdDispatch(cb, n, r->n_heads, 1);
+            dispatches++;
         }
     }
+    if (vk->timestamps)
+        vk->vkd.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->timestamps, 1);
     seattn__vk_barrier(ctx, true);
-    return seattn__vk_submit_wait(ctx);
+    if ((status = seattn__vk_submit_wait(ctx))) return status;
+    stats->dispatches = dispatches;
+    kernel_name(pl, stats->kernel, sizeof stats->kernel);
+    uint64_t ts[2];
+    if (vk->timestamps &&
+        vk->vkd.vkGetQueryPoolResults(vk->device, vk->timestamps, 0, 2, sizeof ts, ts,
+                                      sizeof ts[0], VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
+        stats->device_ms = (double)((ts[1] - ts[0]) & vk->ts_mask) * vk->ts_period_ns * 1e-6;
+    return SEATTN_SUCCESS;
 }
 
 seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                    const seattn_tensor *q, const seattn_tensor *k,
                                    const seattn_tensor *v, seattn_tensor *out,
-                                   seattn_tensor *lse) {
+                                   seattn_tensor *lse, seattn_call_stats *stats) {
     seattn__vk *vk = ctx->vk;
     if (vk->lost)
         return seattn__fail(ctx, SEATTN_ERROR_DEVICE_LOST,
@@ -344,7 +376,7 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
     }
     brope = (binding){{vk->rope.buffer, 0, VK_WHOLE_SIZE}, 0, vk->rope_view};
     binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv, &bo, &bl, &brope, &bp};
-    status = record_and_run(ctx, r, &pl, bs, lse != NULL, rope_shift);
+    status = record_and_run(ctx, r, &pl, bs, lse != NULL, rope_shift, stats);
 done:
     if (!vk->lost) { /* the views of a lost device may still be in use: leak them */
         binding *const views[3] = {&bq, &bk, &bv};

@@ -58,6 +58,23 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
     SEATTN__CHECK(ctx, vk->vkd.vkAllocateCommandBuffers(vk->device, &cai, &vk->cmd));
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     SEATTN__CHECK(ctx, vk->vkd.vkCreateFence(vk->device, &fci, NULL, &vk->fence));
+    {
+        uint32_t n = 0;
+        vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n, NULL);
+        VkQueueFamilyProperties fams[16];
+        if (n > 16) n = 16;
+        vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n, fams);
+        const uint32_t bits = vk->queue_family < n ? fams[vk->queue_family].timestampValidBits : 0;
+        if (bits > 0 && vk->props.limits.timestampPeriod > 0.0f) {
+            VkQueryPoolCreateInfo qpci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                                          .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                                          .queryCount = 2};
+            SEATTN__CHECK(ctx, vk->vkd.vkCreateQueryPool(vk->device, &qpci, NULL,
+                                                         &vk->timestamps));
+            vk->ts_mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+            vk->ts_period_ns = vk->props.limits.timestampPeriod;
+        }
+    }
 
     status = seattn__vk_buffer_create(ctx, 256, false, &vk->dummy);
     if (status != SEATTN_SUCCESS) return status;
@@ -108,6 +125,7 @@ void seattn__vk_context_free(seattn_context *ctx) {
         seattn__vk_buffer_destroy(ctx, &vk->dummy);
         seattn__vk_buffer_destroy(ctx, &vk->staging);
         if (vk->fence) vk->vkd.vkDestroyFence(vk->device, vk->fence, NULL);
+        if (vk->timestamps) vk->vkd.vkDestroyQueryPool(vk->device, vk->timestamps, NULL);
         if (vk->cmd_pool) vk->vkd.vkDestroyCommandPool(vk->device, vk->cmd_pool, NULL);
         vk->vkd.vkDestroyDevice(vk->device, NULL);
     }

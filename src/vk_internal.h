@@ -72,6 +72,9 @@ struct seattn__vk {
     VkCommandBuffer cmd;
     VkFence fence;
     bool lost;
+    VkQueryPool timestamps; /* 2 timestamps around a call's dispatches; null if unsupported */
+    uint64_t ts_mask;       /* timestampValidBits */
+    double ts_period_ns;
 
     VkShaderModule modules[SEATTN__N_KERNELS];
     VkDescriptorSetLayout set_layout[2]; /* by seattn__layout */

@@ -141,6 +141,19 @@ SEATTN_API const char *seattn_last_create_error(void);
  * SEATTN_CONTEXT_VALIDATION). Tests use it to fail on any message. */
 SEATTN_API uint32_t seattn_context_validation_errors(const seattn_context *ctx);
 
+/* What the context's last successful seattn_attention() did, for benchmarks and logs. */
+typedef struct seattn_call_stats {
+    double device_ms;    /* device time from the first dispatch's start to the last one's end,
+                          * from GPU timestamps; < 0 where the queue has none (and on the CPU
+                          * backend) */
+    double host_ms;      /* wall time of the call in the library: checks, recording, submit
+                          * and wait */
+    uint32_t dispatches; /* compute dispatches recorded */
+    char kernel[96];     /* the kernel variant chosen, e.g. "texel sg8 t2 r4 d128" */
+} seattn_call_stats;
+SEATTN_API seattn_status seattn_context_last_call(const seattn_context *ctx,
+                                                  seattn_call_stats *out);
+
 /* ---- Devices ------------------------------------------------------------------------------ */
 
 typedef struct seattn_device_info {
