@@ -1,4 +1,5 @@
 /* The seattn program: devices, check (and bench, passkey as they land). */
+#include "bench.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -11,6 +12,10 @@ static void usage(FILE *f) {
             "  seattn devices               list Vulkan devices and their limits\n"
             "  seattn check DIR... [--backend cpu|vulkan|N|NAME] [--validation]\n"
             "                               run every golden case under DIR on every backend\n"
+            "  seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]] [--device N]\n"
+            "               [--all-devices] [--runs N] [--json FILE] [--plot FILE.png|svg]\n"
+            "                               verify, then time Self-Extend against plain and\n"
+            "                               two-pass attention (seattn bench --help)\n"
             "  seattn version\n",
             seattn_version_string());
 }
@@ -37,6 +42,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("seattn %s\n", seattn_version_string());
         return 0;

@@ -1,0 +1,75 @@
+/* seattn bench: options, shapes and results, shared by the bench's sources and its tests. */
+#ifndef SEATTN_BENCH_H
+#define SEATTN_BENCH_H
+
+#include <seattn/seattn.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+enum { BENCH_MAX_SHAPES = 32, BENCH_MAX_DEVICES = 8 };
+
+typedef enum { BENCH_PREFILL = 0, BENCH_DECODE = 1 } bench_kind;
+
+typedef struct {
+    bench_kind kind;
+    uint32_t len; /* prefill: tokens (q_len = kv_len); decode: keys (q_len = 1) */
+    uint32_t head_dim, n_heads, n_kv_heads;
+    int32_t g, w;
+} bench_shape;
+
+typedef struct {
+    bench_shape shapes[BENCH_MAX_SHAPES];
+    int n_shapes;
+    int devices[BENCH_MAX_DEVICES]; /* Vulkan device indices; none: the default device */
+    int n_devices;
+    bool all_devices;
+    int runs;              /* timed runs a variant, at most */
+    double budget_s;       /* time for one variant's timed runs; fewer runs past it */
+    const char *json_path; /* NULL: none */
+    const char *plot_path; /* NULL: none */
+    bool quiet;            /* no progress line even on a terminal */
+} bench_options;
+
+/* Parses argv[1..] of `seattn bench`. Returns 0, or 2 after printing why to err. */
+int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err);
+/* "prefill:4096:128:32/8:8:512" (fields after the length optional); 0 or -1. */
+int bench_parse_shape(const char *text, bench_shape *s);
+void bench_shape_label(const bench_shape *s, char *out, size_t size);
+
+/* The timing of one variant: device times from GPU timestamps (< 0 if none), host wall time. */
+typedef struct {
+    bool done;
+    int runs;
+    double dev_min_ms, dev_med_ms, host_med_ms;
+    char kernel[96];
+} bench_timing;
+
+typedef struct {
+    bench_shape shape;
+    int device;         /* index into bench_run.devices */
+    double max_err;     /* verification on the small instance, worst of (a), (b), (c) */
+    bench_timing se, plain, two_pass, cpu;
+    double flops;       /* the work of a causal attention of the shape */
+    double kv_bytes;    /* K and V bytes read (decode) */
+} bench_result;
+
+typedef struct {
+    seattn_device_info devices[BENCH_MAX_DEVICES];
+    int device_index[BENCH_MAX_DEVICES];
+    int n_devices;
+    bench_result results[BENCH_MAX_SHAPES * BENCH_MAX_DEVICES];
+    int n_results;
+} bench_run;
+
+/* Verifies then times every shape on every chosen device. Returns 0, or 1 after printing the
+ * failure (a verification mismatch stops the run). */
+int bench_execute(const bench_options *o, bench_run *run);
+void bench_print_table(const bench_run *run, FILE *out);
+/* Writes run as JSON; 0 or -1 (message on stderr). */
+int bench_write_json(const bench_run *run, const char *path);
+/* Draws time against length with gnuplot; a missing gnuplot prints a note and returns 0. */
+int bench_plot(const bench_run *run, const char *path);
+
+int cmd_bench(int argc, char **argv);
+
+#endif

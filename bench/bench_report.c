@@ -1,0 +1,226 @@
+/* seattn bench: the table, the JSON file and the plot. */
+#include "bench.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *type_name(int32_t t) {
+    switch (t) {
+    case 1: return "integrated GPU";
+    case 2: return "discrete GPU";
+    case 3: return "virtual GPU";
+    case 4: return "CPU";
+    default: return "other";
+    }
+}
+
+/* The time a variant is judged by: device time where the queue has timestamps, else wall. */
+static double ms(const bench_timing *t) { return t->dev_med_ms >= 0.0 ? t->dev_med_ms : t->host_med_ms; }
+
+static void print_device(const seattn_device_info *d, int index, FILE *out) {
+    char which[16] = "default";
+    if (index >= 0) snprintf(which, sizeof which, "%d", index);
+    fprintf(out, "device %s: %s (%s), %s, Vulkan %u.%u.%u, driver version 0x%x\n", which,
+            d->name, d->driver[0] ? d->driver : "no driver info", type_name(d->type),
+            d->api_version >> 22, (d->api_version >> 12) & 0x3ff, d->api_version & 0xfff,
+            d->driver_version);
+}
+
+void bench_print_table(const bench_run *run, FILE *out) {
+    for (int di = 0; di < run->n_devices; di++) {
+        print_device(&run->devices[di], run->device_index[di], out);
+        const char *kernel = "";
+        for (int i = 0; i < run->n_results; i++)
+            if (run->results[i].device == di) kernel = run->results[i].se.kernel;
+        fprintf(out, "kernel: %s (the last shape's; per shape in --json)\n", kernel);
+        fprintf(out, "median device ms (GPU timestamps) over the runs: (a) Self-Extend fused, "
+                     "(b) plain RoPE attention (G = 1),\n(c) the authors' two passes (neighbor, "
+                     "grouped; their LSE merge runs on the host, untimed)\n");
+        fprintf(out, "%-34s %5s %10s %9s %10s %6s %10s %6s %8s %9s\n", "shape", "runs",
+                 "(a) ms", "GFLOP/s", "(b) ms", "a/b", "(c) ms", "c/a", "KV GB/s", "CPU ms");
+        for (int i = 0; i < run->n_results; i++) {
+            const bench_result *r = &run->results[i];
+            if (r->device != di) continue;
+            char label[96], gbs[16] = "-", cpu[16] = "-";
+            bench_shape_label(&r->shape, label, sizeof label);
+            const double a = ms(&r->se), b = ms(&r->plain), c = ms(&r->two_pass);
+            if (r->shape.kind == BENCH_DECODE) snprintf(gbs, sizeof gbs, "%.2f", r->kv_bytes / a * 1e-6);
+            if (r->cpu.done) snprintf(cpu, sizeof cpu, "%.1f", r->cpu.host_med_ms);
+            fprintf(out, "%-34s %5d %10.3f %9.2f %10.3f %6.3f %10.3f %6.3f %8s %9s\n", label,
+                    r->se.runs, a, r->flops / a * 1e-6, b, a / b, c, c / a, gbs, cpu);
+        }
+        fprintf(out, "\n");
+    }
+    if (run->n_devices < 2) return;
+    fprintf(out, "side by side: (a) Self-Extend median ms, and a/b\n%-34s", "shape");
+    for (int di = 0; di < run->n_devices; di++) fprintf(out, " %14.14s %6s", run->devices[di].name, "a/b");
+    fprintf(out, "\n");
+    for (int i = 0; i < run->n_results; i++) {
+        if (run->results[i].device != 0) continue;
+        char label[96];
+        bench_shape_label(&run->results[i].shape, label, sizeof label);
+        fprintf(out, "%-34s", label);
+        for (int di = 0; di < run->n_devices; di++) {
+            const bench_result *r = NULL;
+            for (int k = 0; k < run->n_results; k++)
+                if (run->results[k].device == di &&
+                    memcmp(&run->results[k].shape, &run->results[i].shape, sizeof(bench_shape)) == 0)
+                    r = &run->results[k];
+            if (r) fprintf(out, " %14.3f %6.3f", ms(&r->se), ms(&r->se) / ms(&r->plain));
+            else fprintf(out, " %14s %6s", "-", "-");
+        }
+        fprintf(out, "\n");
+    }
+}
+
+static cJSON *timing_json(const bench_timing *t, const bench_result *r) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "runs", t->runs);
+    if (t->dev_med_ms >= 0.0) {
+        cJSON_AddNumberToObject(o, "device_ms_median", t->dev_med_ms);
+        cJSON_AddNumberToObject(o, "device_ms_min", t->dev_min_ms);
+    }
+    cJSON_AddNumberToObject(o, "host_ms_median", t->host_med_ms);
+    const double m = ms(t);
+    cJSON_AddNumberToObject(o, "gflops", r->flops / m * 1e-6);
+    if (r->shape.kind == BENCH_DECODE) cJSON_AddNumberToObject(o, "kv_gb_per_s", r->kv_bytes / m * 1e-6);
+    cJSON_AddStringToObject(o, "kernel", t->kernel);
+    return o;
+}
+
+int bench_write_json(const bench_run *run, const char *path) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "seattn_version", seattn_version_string());
+    char when[32];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    cJSON_AddStringToObject(root, "date", when);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    cJSON_AddStringToObject(root, "host", host);
+    cJSON_AddNumberToObject(root, "cpu_threads", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    cJSON *devs = cJSON_AddArrayToObject(root, "devices");
+    for (int i = 0; i < run->n_devices; i++) {
+        const seattn_device_info *d = &run->devices[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "index", run->device_index[i]);
+        cJSON_AddStringToObject(o, "name", d->name);
+        cJSON_AddStringToObject(o, "driver", d->driver);
+        cJSON_AddStringToObject(o, "type", type_name(d->type));
+        char api[32];
+        snprintf(api, sizeof api, "%u.%u.%u", d->api_version >> 22, (d->api_version >> 12) & 0x3ff,
+                 d->api_version & 0xfff);
+        cJSON_AddStringToObject(o, "vulkan", api);
+        cJSON_AddNumberToObject(o, "driver_version", d->driver_version);
+        cJSON_AddNumberToObject(o, "vendor_id", d->vendor_id);
+        cJSON_AddNumberToObject(o, "device_id", d->device_id);
+        cJSON_AddNumberToObject(o, "subgroup_size", d->subgroup_size);
+        cJSON_AddItemToArray(devs, o);
+    }
+    cJSON *results = cJSON_AddArrayToObject(root, "results");
+    for (int i = 0; i < run->n_results; i++) {
+        const bench_result *r = &run->results[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "device", r->device);
+        cJSON *s = cJSON_AddObjectToObject(o, "shape");
+        cJSON_AddStringToObject(s, "kind", r->shape.kind == BENCH_PREFILL ? "prefill" : "decode");
+        cJSON_AddNumberToObject(s, "q_len", r->shape.kind == BENCH_PREFILL ? r->shape.len : 1);
+        cJSON_AddNumberToObject(s, "kv_len", r->shape.len);
+        cJSON_AddNumberToObject(s, "head_dim", r->shape.head_dim);
+        cJSON_AddNumberToObject(s, "n_heads", r->shape.n_heads);
+        cJSON_AddNumberToObject(s, "n_kv_heads", r->shape.n_kv_heads);
+        cJSON_AddNumberToObject(s, "group_size", r->shape.g);
+        cJSON_AddNumberToObject(s, "neighbor_window", r->shape.w);
+        cJSON_AddStringToObject(s, "dtype", "f32");
+        cJSON_AddNumberToObject(o, "verify_max_abs_err", r->max_err);
+        cJSON_AddNumberToObject(o, "flops", r->flops);
+        cJSON_AddNumberToObject(o, "kv_bytes", r->kv_bytes);
+        cJSON_AddItemToObject(o, "self_extend", timing_json(&r->se, r));
+        cJSON_AddItemToObject(o, "plain", timing_json(&r->plain, r));
+        cJSON_AddItemToObject(o, "two_pass", timing_json(&r->two_pass, r));
+        if (r->cpu.done) cJSON_AddItemToObject(o, "cpu_reference", timing_json(&r->cpu, r));
+        cJSON_AddNumberToObject(o, "ratio_self_extend_over_plain", ms(&r->se) / ms(&r->plain));
+        cJSON_AddNumberToObject(o, "ratio_two_pass_over_self_extend", ms(&r->two_pass) / ms(&r->se));
+        cJSON_AddItemToArray(results, o);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    int rc = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF ? 0 : -1;
+    if (f && fclose(f) != 0) rc = -1;
+    if (rc) fprintf(stderr, "seattn bench: cannot write %s\n", path);
+    free(text);
+    return rc;
+}
+
+int bench_plot(const bench_run *run, const char *path) {
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "seattn bench: gnuplot not found, so no %s (apt-get install gnuplot-nox); "
+                        "the results above are complete\n", path);
+        return 0;
+    }
+    char data[] = "/tmp/seattn-bench-XXXXXX";
+    int fd = mkstemp(data);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "seattn bench: no temporary file for the plot\n");
+        return -1;
+    }
+    /* one block per (device, kind): length, (a), (b), (c) in ms */
+    int blocks = 0;
+    char titles[2 * BENCH_MAX_DEVICES][300];
+    int kinds[2 * BENCH_MAX_DEVICES];
+    for (int di = 0; di < run->n_devices; di++)
+        for (int kind = 0; kind < 2; kind++) {
+            int rows = 0;
+            for (int i = 0; i < run->n_results; i++) {
+                const bench_result *r = &run->results[i];
+                if (r->device != di || (int)r->shape.kind != kind) continue;
+                fprintf(f, "%u %g %g %g\n", r->shape.len, ms(&r->se), ms(&r->plain), ms(&r->two_pass));
+                rows++;
+            }
+            if (!rows) continue;
+            fprintf(f, "\n\n");
+            snprintf(titles[blocks], sizeof titles[0], "%s", run->devices[di].name);
+            kinds[blocks++] = kind;
+        }
+    fclose(f);
+    const char *dot = strrchr(path, '.');
+    FILE *g = popen("gnuplot 2>/dev/null", "w"); /* its warnings; failure shows in the status */
+    if (!g) {
+        remove(data);
+        fprintf(stderr, "seattn bench: cannot run gnuplot\n");
+        return -1;
+    }
+    fprintf(g, "set terminal %s size 1100,450\nset output '%s'\n",
+            strcmp(dot, ".svg") == 0 ? "svg" : "pngcairo", path);
+    fprintf(g, "set multiplot layout 1,2\nset logscale xy\nset grid\nset key left top\n"
+               "set ylabel 'ms (device, median)'\n");
+    for (int kind = 0; kind < 2; kind++) {
+        fprintf(g, "set title '%s'\nset xlabel '%s'\nplot ", kind ? "decode (1 query)" : "prefill",
+                kind ? "keys" : "tokens");
+        int first = 1;
+        for (int b = 0; b < blocks; b++) {
+            if (kinds[b] != kind) continue;
+            const char *what[3] = {"(a) Self-Extend", "(b) plain G=1", "(c) two passes"};
+            for (int c = 0; c < 3; c++) {
+                fprintf(g, "%s'%s' index %d using 1:%d with linespoints title '%s %s'",
+                        first ? "" : ", ", data, b, c + 2, titles[b], what[c]);
+                first = 0;
+            }
+        }
+        if (first) fprintf(g, "NaN notitle");
+        fprintf(g, "\n");
+    }
+    fprintf(g, "unset multiplot\n");
+    int rc = pclose(g);
+    remove(data);
+    if (rc != 0) {
+        fprintf(stderr, "seattn bench: gnuplot failed to draw %s\n", path);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,349 @@
+/* seattn bench: verify each shape against the CPU reference, then time it on the device. */
+#include "bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TOLERANCE 1e-4
+
+typedef struct {
+    const bench_options *o;
+    int step, steps;
+} progress;
+
+static void show(progress *p, const char *label, const char *what) {
+    if (p->o->quiet || !isatty(2)) return;
+    fprintf(stderr, "\r\033[K[%d/%d] %s: %s", p->step, p->steps, label, what);
+    fflush(stderr);
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static seattn_attention_desc shape_desc(const bench_shape *s, uint32_t len, uint32_t n_heads,
+                                        uint32_t n_kv_heads) {
+    seattn_attention_desc d = {0};
+    d.n_heads = n_heads;
+    d.n_kv_heads = n_kv_heads;
+    d.head_dim = s->head_dim;
+    d.q_len = s->kind == BENCH_PREFILL ? len : 1;
+    d.kv_len = len;
+    d.group_size = s->g;
+    d.neighbor_window = s->w;
+    return d;
+}
+
+/* The tensors of one instance, filled with values in [-1, 1). */
+typedef struct {
+    seattn_attention_desc d;
+    seattn_tensor *q, *k, *v, *out, *lse, *out2, *lse2;
+    size_t nq, nkv, nrows;
+} instance;
+
+static void fill(float *x, size_t n, uint32_t seed) {
+    uint32_t s = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = (float)(s >> 8) / 8388608.0f - 1.0f;
+    }
+}
+
+static void instance_free(instance *in) {
+    seattn_tensor *t[] = {in->q, in->k, in->v, in->out, in->lse, in->out2, in->lse2};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) seattn_tensor_destroy(t[i]);
+    memset(in, 0, sizeof *in);
+}
+
+static seattn_status instance_make(seattn_context *ctx, const seattn_attention_desc *d,
+                                   instance *in) {
+    memset(in, 0, sizeof *in);
+    in->d = *d;
+    in->nq = (size_t)d->n_heads * d->q_len * d->head_dim;
+    in->nkv = (size_t)d->n_kv_heads * d->kv_len * d->head_dim;
+    in->nrows = (size_t)d->n_heads * d->q_len;
+    seattn_status s;
+    if ((s = seattn_tensor_create(ctx, in->nq * 4, &in->q)) ||
+        (s = seattn_tensor_create(ctx, in->nkv * 4, &in->k)) ||
+        (s = seattn_tensor_create(ctx, in->nkv * 4, &in->v)) ||
+        (s = seattn_tensor_create(ctx, in->nq * 4, &in->out)) ||
+        (s = seattn_tensor_create(ctx, in->nrows * 4, &in->lse)) ||
+        (s = seattn_tensor_create(ctx, in->nq * 4, &in->out2)) ||
+        (s = seattn_tensor_create(ctx, in->nrows * 4, &in->lse2)))
+        return s;
+    size_t most = in->nq > in->nkv ? in->nq : in->nkv;
+    float *buf = malloc(most * 4);
+    if (!buf) return SEATTN_ERROR_OUT_OF_MEMORY;
+    fill(buf, in->nq, 1);
+    s = seattn_tensor_upload(ctx, in->q, 0, buf, in->nq * 4);
+    fill(buf, in->nkv, 2);
+    if (!s) s = seattn_tensor_upload(ctx, in->k, 0, buf, in->nkv * 4);
+    fill(buf, in->nkv, 3);
+    if (!s) s = seattn_tensor_upload(ctx, in->v, 0, buf, in->nkv * 4);
+    free(buf);
+    return s;
+}
+
+typedef enum { V_SE, V_PLAIN, V_TWO_PASS } variant;
+
+/* Runs a variant once; the device and host times of its calls add up in *dev, *host. The two
+ * passes leave their outputs in out/lse and out2/lse2. */
+static seattn_status run_variant(seattn_context *ctx, instance *in, variant v, double *dev,
+                                 double *host, char *kernel, size_t kernel_size) {
+    seattn_attention_desc d = in->d;
+    seattn_call_stats st;
+    seattn_status s;
+    *dev = 0.0;
+    *host = 0.0;
+    if (v == V_PLAIN) d.group_size = 1;
+    if (v != V_TWO_PASS) {
+        if ((s = seattn_attention(ctx, &d, in->q, in->k, in->v, in->out, NULL))) return s;
+        seattn_context_last_call(ctx, &st);
+        *dev = st.device_ms;
+        *host = st.host_ms;
+        snprintf(kernel, kernel_size, "%s", st.kernel);
+        return SEATTN_SUCCESS;
+    }
+    d.flags = SEATTN_ATTN_NEIGHBOR_ONLY;
+    if ((s = seattn_attention(ctx, &d, in->q, in->k, in->v, in->out, in->lse))) return s;
+    seattn_context_last_call(ctx, &st);
+    *dev = st.device_ms;
+    *host = st.host_ms;
+    d.flags = SEATTN_ATTN_GROUPED_ONLY;
+    if ((s = seattn_attention(ctx, &d, in->q, in->k, in->v, in->out2, in->lse2))) return s;
+    seattn_context_last_call(ctx, &st);
+    *dev = *dev >= 0.0 && st.device_ms >= 0.0 ? *dev + st.device_ms : -1.0;
+    *host += st.host_ms;
+    snprintf(kernel, kernel_size, "2 x %.90s", st.kernel);
+    return SEATTN_SUCCESS;
+}
+
+/* The output of a variant on the host: the two passes merged by log-sum-exp. */
+static seattn_status read_output(seattn_context *ctx, instance *in, variant v, float *out) {
+    seattn_status s = seattn_tensor_download(ctx, in->out, 0, out, in->nq * 4);
+    if (s || v != V_TWO_PASS) return s;
+    float *o2 = malloc(in->nq * 4), *l1 = malloc(in->nrows * 4), *l2 = malloc(in->nrows * 4);
+    if (!o2 || !l1 || !l2) s = SEATTN_ERROR_OUT_OF_MEMORY;
+    if (!s) s = seattn_tensor_download(ctx, in->out2, 0, o2, in->nq * 4);
+    if (!s) s = seattn_tensor_download(ctx, in->lse, 0, l1, in->nrows * 4);
+    if (!s) s = seattn_tensor_download(ctx, in->lse2, 0, l2, in->nrows * 4);
+    const size_t dim = in->d.head_dim;
+    for (size_t row = 0; !s && row < in->nrows; row++) {
+        const double m = l1[row] > l2[row] ? l1[row] : l2[row];
+        const double a = isinf(l1[row]) ? 0.0 : exp(l1[row] - m);
+        const double b = isinf(l2[row]) ? 0.0 : exp(l2[row] - m);
+        for (size_t i = 0; i < dim; i++)
+            out[row * dim + i] =
+                (float)((a * out[row * dim + i] + b * o2[row * dim + i]) / (a + b));
+    }
+    free(o2);
+    free(l1);
+    free(l2);
+    return s;
+}
+
+static double max_err(const float *a, const float *b, size_t n) {
+    double e = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= e)) e = d; /* NaN wins */
+    }
+    return e;
+}
+
+/* Each variant on a small instance of the shape against the CPU reference: the same head_dim,
+ * GQA ratio, G and W, few enough tokens for the reference to take about a second, and enough
+ * past W that grouped pairs are there. */
+static int verify(seattn_context *dev, seattn_context *cpu, const bench_shape *s,
+                  bench_result *res) {
+    const uint32_t ratio = s->n_heads / s->n_kv_heads;
+    uint32_t len = s->kind == BENCH_PREFILL ? (uint32_t)s->w + 256 : (uint32_t)s->w + 2048;
+    if (len > s->len) len = s->len;
+    seattn_attention_desc d = shape_desc(s, len, ratio, 1);
+    instance gi, ci;
+    int rc = 1;
+    seattn_status st = instance_make(dev, &d, &gi);
+    if (!st) st = instance_make(cpu, &d, &ci);
+    float *ref = malloc(gi.nq * 4), *got = malloc(gi.nq * 4);
+    res->max_err = 0.0;
+    const char *names[] = {"Self-Extend", "plain (G = 1)", "two passes merged by LSE"};
+    for (int v = 0; !st && v < 3 && ref && got; v++) {
+        double t0, t1;
+        char kernel[96];
+        if ((st = run_variant(cpu, &ci, v == V_PLAIN ? V_PLAIN : V_SE, &t0, &t1, kernel,
+                              sizeof kernel)) ||
+            (st = seattn_tensor_download(cpu, ci.out, 0, ref, ci.nq * 4)) ||
+            (st = run_variant(dev, &gi, (variant)v, &t0, &t1, kernel, sizeof kernel)) ||
+            (st = read_output(dev, &gi, (variant)v, got)))
+            break;
+        const double e = max_err(ref, got, gi.nq);
+        if (!(e <= TOLERANCE)) {
+            char label[96];
+            bench_shape_label(s, label, sizeof label);
+            fprintf(stderr,
+                    "\nseattn bench: %s, %s: the device differs from the CPU reference by "
+                    "%.3e (tolerance %.0e) on %u tokens; stopping\n",
+                    label, names[v], e, TOLERANCE, len);
+            goto done;
+        }
+        if (e > res->max_err) res->max_err = e;
+    }
+    if (st) {
+        fprintf(stderr, "\nseattn bench: verification failed: %s\n",
+                seattn_status_string(st));
+        goto done;
+    }
+    rc = 0;
+done:
+    free(ref);
+    free(got);
+    instance_free(&gi);
+    instance_free(&ci);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One warm-up run (pipelines compile there), then up to o->runs timed runs within the budget. */
+static int time_variant(seattn_context *ctx, instance *in, variant v, const bench_options *o,
+                        bench_timing *t) {
+    double dev[1000], host[1000], d, h;
+    seattn_status s = run_variant(ctx, in, v, &d, &h, t->kernel, sizeof t->kernel);
+    int n = 0;
+    const double start = now_ms();
+    while (!s && n < o->runs) {
+        s = run_variant(ctx, in, v, &dev[n], &host[n], t->kernel, sizeof t->kernel);
+        n++;
+        if (now_ms() - start > o->budget_s * 1e3) break;
+    }
+    if (s) {
+        fprintf(stderr, "\nseattn bench: %s\n", seattn_context_last_error(ctx));
+        return 1;
+    }
+    t->done = true;
+    t->runs = n;
+    qsort(host, (size_t)n, sizeof host[0], cmp_double);
+    t->host_med_ms = host[n / 2];
+    if (dev[0] >= 0.0) {
+        qsort(dev, (size_t)n, sizeof dev[0], cmp_double);
+        t->dev_min_ms = dev[0];
+        t->dev_med_ms = dev[n / 2];
+    } else {
+        t->dev_min_ms = t->dev_med_ms = -1.0;
+    }
+    return 0;
+}
+
+/* The CPU reference, timed once, where the shape is small enough for it. */
+static void time_cpu(seattn_context *cpu, const bench_shape *s, bench_timing *t) {
+    seattn_attention_desc d = shape_desc(s, s->len, s->n_heads, s->n_kv_heads);
+    instance in;
+    double dev, host;
+    if (instance_make(cpu, &d, &in) == SEATTN_SUCCESS &&
+        run_variant(cpu, &in, V_SE, &dev, &host, t->kernel, sizeof t->kernel) == SEATTN_SUCCESS) {
+        t->done = true;
+        t->runs = 1;
+        t->host_med_ms = host;
+        t->dev_min_ms = t->dev_med_ms = -1.0;
+    }
+    instance_free(&in);
+}
+
+static double causal_pairs(const seattn_attention_desc *d) {
+    /* query r (position q_pos + r) sees q_pos + r + 1 keys */
+    const double q = d->q_len, first = (double)(d->kv_len - d->q_len) + 1.0;
+    return q * first + q * (q - 1.0) / 2.0;
+}
+
+int bench_execute(const bench_options *o, bench_run *run) {
+    memset(run, 0, sizeof *run);
+    seattn_context *cpu = NULL;
+    seattn_context_options co = {0};
+    co.backend = SEATTN_BACKEND_CPU;
+    if (seattn_context_create(&co, &cpu)) {
+        fprintf(stderr, "seattn bench: %s\n", seattn_last_create_error());
+        return 1;
+    }
+    int chosen[BENCH_MAX_DEVICES], n_chosen = 0;
+    if (o->all_devices) {
+        uint32_t count = 0;
+        if (seattn_device_list(NULL, &count)) {
+            fprintf(stderr, "seattn bench: no Vulkan device: %s\n", seattn_last_create_error());
+            seattn_context_destroy(cpu);
+            return 1;
+        }
+        for (uint32_t i = 0; i < count && n_chosen < BENCH_MAX_DEVICES; i++)
+            chosen[n_chosen++] = (int)i;
+    } else if (o->n_devices) {
+        memcpy(chosen, o->devices, sizeof(int) * (size_t)o->n_devices);
+        n_chosen = o->n_devices;
+    } else {
+        chosen[n_chosen++] = -1; /* the default device */
+    }
+    progress p = {o, 0, n_chosen * o->n_shapes};
+    int rc = 0;
+    for (int di = 0; di < n_chosen && !rc; di++) {
+        seattn_context_options vo = {0};
+        char idx[16];
+        if (chosen[di] >= 0) {
+            snprintf(idx, sizeof idx, "%d", chosen[di]);
+            vo.device = idx;
+        }
+        seattn_context *dev = NULL;
+        if (seattn_context_create(&vo, &dev)) {
+            fprintf(stderr, "seattn bench: device %s: %s\n", chosen[di] >= 0 ? idx : "default",
+                    seattn_last_create_error());
+            rc = 1;
+            break;
+        }
+        const int slot = run->n_devices++;
+        seattn_context_device_info(dev, &run->devices[slot]);
+        run->device_index[slot] = chosen[di];
+        for (int si = 0; si < o->n_shapes && !rc; si++) {
+            const bench_shape *s = &o->shapes[si];
+            bench_result *res = &run->results[run->n_results];
+            memset(res, 0, sizeof *res);
+            res->shape = *s;
+            res->device = slot;
+            char label[96];
+            bench_shape_label(s, label, sizeof label);
+            p.step++;
+            show(&p, label, "verifying against the CPU reference");
+            if ((rc = verify(dev, cpu, s, res))) break;
+            seattn_attention_desc d = shape_desc(s, s->len, s->n_heads, s->n_kv_heads);
+            res->flops = 4.0 * d.head_dim * causal_pairs(&d) * d.n_heads;
+            res->kv_bytes = 2.0 * d.kv_len * d.n_kv_heads * d.head_dim * 4.0;
+            instance in;
+            if (instance_make(dev, &d, &in)) {
+                fprintf(stderr, "\nseattn bench: %s: %s\n", label, seattn_context_last_error(dev));
+                instance_free(&in);
+                rc = 1;
+                break;
+            }
+            show(&p, label, "(a) Self-Extend");
+            rc = time_variant(dev, &in, V_SE, o, &res->se);
+            show(&p, label, "(b) plain, G = 1");
+            if (!rc) rc = time_variant(dev, &in, V_PLAIN, o, &res->plain);
+            show(&p, label, "(c) two passes merged by LSE");
+            if (!rc) rc = time_variant(dev, &in, V_TWO_PASS, o, &res->two_pass);
+            instance_free(&in);
+            if (!rc && res->flops <= 1e9) {
+                show(&p, label, "CPU reference");
+                time_cpu(cpu, s, &res->cpu);
+            }
+            if (!rc) run->n_results++;
+        }
+        seattn_context_destroy(dev);
+    }
+    if (!o->quiet && isatty(2)) fprintf(stderr, "\r\033[K");
+    seattn_context_destroy(cpu);
+    return rc;
+}
