@@ -39,6 +39,7 @@ void bench_shape_label(const bench_shape *s, char *out, size_t size);
 /* The timing of one variant: device times from GPU timestamps (< 0 if none), host wall time. */
 typedef struct {
     bool done;
+    bool warmup_timed; /* the one run was the warm-up (it took longer than the budget) */
     int runs;
     double dev_min_ms, dev_med_ms, host_med_ms;
     char kernel[96];
@@ -48,6 +49,8 @@ typedef struct {
     bench_shape shape;
     int device;         /* index into bench_run.devices */
     double max_err;     /* verification on the small instance, worst of (a), (b), (c) */
+    double first_call_ms; /* host time of the device's first (a) call on the small instance:
+                           * pipeline creation (unless cached) and a small run */
     bench_timing se, plain, two_pass, cpu;
     double flops;       /* the work of a causal attention of the shape */
     double kv_bytes;    /* K and V bytes read (decode) */

@@ -84,7 +84,7 @@ static int add_shape(bench_options *o, const bench_shape *s, FILE *err) {
 
 int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
     memset(o, 0, sizeof *o);
-    o->runs = 5;
+    o->runs = 15;
     o->budget_s = 3.0;
     bool full = false, shapes_given = false;
     for (int i = 1; i < argc; i++) {

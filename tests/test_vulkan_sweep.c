@@ -74,6 +74,18 @@ Test(sweep, sizes_around_tile_edges) {
     compare(desc(2, 2, 64, 37, 301, 8, 16), 300, 1); /* chunk: 1 < q_len < kv_len */
 }
 
+/* The texel kernel's row blocking on CPU devices: T tokens x R heads a subgroup, 4 subgroups
+ * a workgroup, whole and partial workgroups, rotate_half and interleaved outputs. */
+Test(sweep, row_blocks_of_the_texel_kernel) {
+    compare(desc(8, 2, 128, 130, 130, 8, 32), 1200, 1);  /* R 4, T 2 */
+    compare(desc(8, 1, 64, 70, 200, 4, 16), 1201, 1);    /* R 4 of 8, T 2, a chunk */
+    compare(desc(3, 3, 64, 100, 100, 2, 7), 1202, 0);    /* R 1, T 8 */
+    compare(desc(6, 2, 96, 65, 65, 4, 5), 1203, 0);      /* n_rep 3: R 1 */
+    seattn_attention_desc d = desc(4, 2, 64, 66, 66, 4, 9);
+    d.rope_layout = SEATTN_ROPE_INTERLEAVED;
+    compare(d, 1204, 1);
+}
+
 Test(sweep, self_extend_corners) {
     const int gw[][2] = {{1, 0}, {1, 9}, {4, 2}, {4, 6}, {3, 7}, {2, 1000}, {8, 16}, {16, 1}};
     for (size_t i = 0; i < sizeof gw / sizeof gw[0]; i++)
