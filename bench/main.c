@@ -1,6 +1,7 @@
 /* The seattn program: devices, check (and bench, passkey as they land). */
 #include "bench.h"
 #include "cli.h"
+#include "passkey.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,9 @@ static void usage(FILE *f) {
             "               [--all-devices] [--runs N] [--json FILE] [--plot FILE.png|svg]\n"
             "                               verify, then time Self-Extend against plain and\n"
             "                               two-pass attention (seattn bench --help)\n"
+            "  seattn passkey [--se G,W]... [--all] [--backend B] [--plot FILE]\n"
+            "                               a tiny RoPE model past its trained length, plain\n"
+            "                               and Self-Extend (seattn passkey --help)\n"
             "  seattn version\n",
             seattn_version_string());
 }
@@ -43,6 +47,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "passkey") == 0) return cmd_passkey(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("seattn %s\n", seattn_version_string());
         return 0;
