@@ -334,6 +334,17 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
     const uint32_t d = r->head_dim;
     bool texel = want_texel(ctx);
     if (texel && !texel_shape_ok(r, vk->subgroup_size)) texel = false;
+    if (texel) { /* a view past maxTexelBufferElements takes the storage-buffer kernel */
+        const uint64_t max = vk->props.limits.maxTexelBufferElements;
+        const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
+        const uint64_t off[3] = {r->q_offset, r->k_offset, r->v_offset};
+        const uint64_t heads[3] = {r->n_heads, r->n_kv_heads, r->n_kv_heads};
+        const uint64_t len[3] = {r->q_len, r->kv_len, r->kv_len};
+        for (int i = 0; i < 3; i++)
+            if (off[i] % 4 + (heads[i] - 1) * st[i].head + (len[i] - 1) * st[i].token + d + 4 >
+                max)
+                texel = false;
+    }
     const VkFormat qf = texel ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_UNDEFINED;
     const VkFormat kvf = qf;
     binding bq = {0}, bk = {0}, bv = {0}, bo, bl, bp, brope = {0};

@@ -98,10 +98,9 @@ typedef void (*seattn_log_fn)(seattn_log_level level, const char *message, void 
 
 /* Flags for seattn_context_options.flags. */
 #define SEATTN_CONTEXT_VALIDATION 0x1u /* enable VK_LAYER_KHRONOS_validation if installed */
-#define SEATTN_CONTEXT_PORTABLE 0x2u   /* force the portable kernel variants (no subgroup ops,
-                                        * storage-buffer loads); env SEATTN_PORTABLE=1 also.
-                                        * Today every kernel is the portable one, so this
-                                        * changes nothing yet. */
+#define SEATTN_CONTEXT_PORTABLE 0x2u   /* force the portable kernel (no subgroup ops,
+                                        * storage-buffer loads) where the texel-buffer kernel
+                                        * would run (CPU devices); env SEATTN_PORTABLE=1 also */
 
 /* Options for seattn_context_create(). `seattn_context_options o = {0};` is all defaults, and
  * so is passing NULL. Fields are only ever appended. */
