@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(cmake ninja-build gcc pkg-config libvulkan-dev libvulkan-volk-dev glslang-tools
+PACKAGES=(cmake ninja-build gcc g++ pkg-config libvulkan-dev libvulkan-volk-dev glslang-tools
           libcriterion-dev libcjson-dev mesa-vulkan-drivers vulkan-validationlayers)
 
 missing=()
