@@ -7,6 +7,12 @@
 vec2 rope_cs(int pos, uint m) {
     const uint rhp = (pc.rot_half + 1u) & ~1u;
     const uint a = uint(abs(pos));
+#ifdef ROPE_ONE_LEVEL // a constant: every |pos| the call asks for is below L
+    if (ROPE_ONE_LEVEL) {
+        const vec2 c = ROPE_FETCH(a * rhp + m);
+        return pos < 0 ? vec2(c.x, -c.y) : c;
+    }
+#endif
     const vec2 c0 = ROPE_FETCH((a & ((1u << pc.rope_shift) - 1u)) * rhp + m);
     const vec2 c1 = ROPE_FETCH(((1u << pc.rope_shift) + (a >> pc.rope_shift)) * rhp + m);
     const vec2 cs = vec2(c0.x * c1.x - c0.y * c1.y, c0.x * c1.y + c0.y * c1.x);

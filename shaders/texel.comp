@@ -17,15 +17,16 @@
 //   rotations (to j and to j/G) are shared by T R rows. Queries are rotated once, to p (qn) and
 //   to the grouped position pg = p/G + W - W/G (qg).
 // - llvmpipe runs a branch as masked code: both sides cost time even when the condition is
-//   uniform. So no branch chooses work: a row takes the neighbor or the grouped partial sum by
-//   a select before the one subgroupAdd, and every pair still gets exactly one score.
+//   uniform. So no branch chooses work: every key gets both partial dot products (neighbor
+//   and grouped), and a row takes one of them by a select before the one subgroupAdd; every
+//   pair still gets exactly one score, and plain RoPE attention runs the same code.
 // Keys already rotated to j (a KV cache) are rotated by 0 for neighbors and by j/G - j for
 // grouped pairs. An online softmax (base 2, scale * log2(e) folded into the query) folds each
 // key into the accumulators. The key loop is the only loop that runs: llvmpipe ends an
 // invocation's loops after 65535 iterations in total (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's
-// gallivm), so the host splits the keys past 60000. Loops over lanes' dims and rows are
-// unrolled innermost only: Mesa leaves a loop that holds another loop rolled, and its arrays
-// then become indirect, which compiles for minutes.
+// gallivm), so the host splits the keys past 60000. Every unrolled loop is one flat loop
+// (rows and dims in one index): Mesa leaves a loop that holds another loop rolled, and its
+// arrays then become indirect, which compiled for minutes.
 
 layout(local_size_x_id = 0) in;               // S x subgroups per workgroup
 layout(constant_id = 1) const uint D = 128;    // head_dim
@@ -55,6 +56,7 @@ layout(std430, set = 0, binding = 4) writeonly buffer BufL { float lse_buf[]; };
 layout(set = 0, binding = 5) uniform samplerBuffer rope_tex;
 
 #define ROPE_FETCH(i) texelFetch(rope_tex, int(i)).xy
+#define ROPE_ONE_LEVEL ONE_LEVEL
 #include "rope.glsl"
 
 const float LOG2E = 1.4426950408889634;

@@ -143,6 +143,15 @@ Test(sweep, forced_key_splits) {
     }
 }
 
+/* Past 32767 keys the RoPE table needs its second level (src/vk_rope.c): decode and a chunk,
+ * raw and rotated keys. */
+Test(sweep, positions_past_the_first_table_level) {
+    compare(desc(2, 1, 32, 1, 33000, 8, 64), 1300, 1);
+    seattn_attention_desc d = desc(2, 2, 32, 3, 40000, 16, 100);
+    d.key_mode = SEATTN_KEYS_ROTATED;
+    compare(d, 1301, 1);
+}
+
 /* The two halves of the authors' two-pass method, with their LSE; rows with no grouped pair
  * must come out as 0 and -inf on both backends. */
 Test(sweep, neighbor_only_and_grouped_only) {
