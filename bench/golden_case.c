@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "golden_case.h"
+#include "file_util.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -8,26 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-            if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf[n] = '\0';
-                *len = (size_t)n;
-            }
-        }
-    }
-    fclose(f);
-    return buf;
-}
 
 /* A non-negative integer field below 2^31, or a double field when integer is false. */
 static int get_num(const cJSON *meta, const char *key, int integer, double *out, char *err,
@@ -50,7 +31,7 @@ static float *read_array(const char *dir, const char *file, size_t n, char *err,
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     size_t len = 0;
-    char *data = read_file(path, &len);
+    char *data = bench_read_file(path, &len);
     if (!data) {
         snprintf(err, err_len, "%s: cannot be read", file);
         return NULL;
@@ -71,7 +52,7 @@ int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len)
     char path[4096];
     snprintf(path, sizeof path, "%s/meta.json", dir);
     size_t len = 0;
-    char *text = read_file(path, &len);
+    char *text = bench_read_file(path, &len);
     if (!text) {
         snprintf(err, err_len, "meta.json: cannot be read");
         return -1;

@@ -1,31 +1,12 @@
 /* The passkey model: loading, the CPU parts of its forward, and its attention through seattn. */
 #include "passkey.h"
+#include "file_util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-            if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf[n] = '\0';
-                *size = (size_t)n;
-            }
-        }
-    }
-    fclose(f);
-    return buf;
-}
 
 /* The tensor called name, checked against the expected element count. */
 static const float *tensor(const cJSON *list, const float *data, size_t bytes, const char *name,
@@ -52,9 +33,9 @@ int pk_model_load(const char *dir, pk_model *m) {
     char path[4096];
     size_t json_size = 0, bytes = 0;
     snprintf(path, sizeof path, "%s/model.json", dir);
-    char *json = read_file(path, &json_size);
+    char *json = bench_read_file(path, &json_size);
     snprintf(path, sizeof path, "%s/model.f32", dir);
-    m->data = (float *)read_file(path, &bytes);
+    m->data = (float *)bench_read_file(path, &bytes);
     cJSON *root = json ? cJSON_Parse(json) : NULL;
     free(json);
     if (!root || !m->data) {
@@ -275,7 +256,7 @@ uint32_t pk_prompts_load(const char *dir, uint32_t len, uint8_t **rows) {
     char path[4096];
     snprintf(path, sizeof path, "%s/prompts_%u.u8", dir, len);
     size_t size = 0;
-    *rows = (uint8_t *)read_file(path, &size);
+    *rows = (uint8_t *)bench_read_file(path, &size);
     if (!*rows || size % len != 0) {
         free(*rows);
         *rows = NULL;
