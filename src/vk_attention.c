@@ -15,16 +15,24 @@ typedef struct {
     VkBufferView view;
 } binding;
 
+/* The aligned byte range [*start, *start + return) that holds a view's elements. */
+static uint64_t view_range(uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
+                           uint64_t vec, uint64_t align, uint64_t *start) {
+    if (align < 4) align = 4;
+    const uint64_t last = offset + (heads - 1) * s.head + (len - 1) * s.token + vec - 1;
+    *start = (offset * 4) / align * align;
+    return (last + 1) * 4 - *start;
+}
+
 static seattn_status bind_view(seattn_context *ctx, const char *name, const seattn_tensor *t,
                                uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
                                uint64_t vec, VkFormat texel, binding *b) {
     const VkPhysicalDeviceLimits *lim = &ctx->vk->props.limits;
-    uint64_t align = texel ? lim->minTexelBufferOffsetAlignment
-                           : lim->minStorageBufferOffsetAlignment;
-    if (align < 4) align = 4;
-    const uint64_t last = offset + (heads - 1) * s.head + (len - 1) * s.token + vec - 1;
-    const uint64_t start = (offset * 4) / align * align;
-    const uint64_t range = (last + 1) * 4 - start;
+    uint64_t start;
+    const uint64_t range = view_range(offset, s, heads, len, vec,
+                                      texel ? lim->minTexelBufferOffsetAlignment
+                                            : lim->minStorageBufferOffsetAlignment,
+                                      &start);
     const uint64_t max = !texel ? lim->maxStorageBufferRange
                          : (uint64_t)lim->maxTexelBufferElements * 4;
     if (range > max)
@@ -93,7 +101,7 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
     if (texel) {
         /* A subgroup of S lanes splits head_dim and serves T tokens x R heads; 4 subgroups a
          * workgroup, or 1 for decode and short chunks. */
-        const uint32_t rh = r->rotary_dims / 2, sg = vk->subgroup_size;
+        const uint32_t rh = r->rotary_dims / 2, sg = vk->info.subgroup_size;
         const uint32_t rr = n_rep % 4 == 0 ? 4 : n_rep % 2 == 0 ? 2 : 1;
         const uint32_t tt = r->q_len >= 64 ? 8 / rr : 1;
         const uint32_t nsg = r->q_len >= 4 * tt ? 4 : 1;
@@ -162,7 +170,7 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
     pl->n_split = (r->kv_len + split_len - 1) / split_len;
     pl->split_len = split_len;
     /* split partial rows (D + 4 floats) are 16-byte aligned */
-    if (texel && pl->n_split > 1) pl->spec[8] = out_vec4_runs(r, vk->subgroup_size);
+    if (texel && pl->n_split > 1) pl->spec[8] = out_vec4_runs(r, vk->info.subgroup_size);
     if (pl->n_split > lim->maxComputeWorkGroupCount[2])
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "kv_len %u needs %u key splits, above maxComputeWorkGroupCount[2]",
@@ -333,17 +341,20 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
                             "the device was lost earlier; destroy this context");
     const uint32_t d = r->head_dim;
     bool texel = want_texel(ctx);
-    if (texel && !texel_shape_ok(r, vk->subgroup_size)) texel = false;
+    if (texel && !texel_shape_ok(r, vk->info.subgroup_size)) texel = false;
     if (texel) { /* a view past maxTexelBufferElements takes the storage-buffer kernel */
-        const uint64_t max = vk->props.limits.maxTexelBufferElements;
+        const VkPhysicalDeviceLimits *lim = &vk->props.limits;
         const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
         const uint64_t off[3] = {r->q_offset, r->k_offset, r->v_offset};
         const uint64_t heads[3] = {r->n_heads, r->n_kv_heads, r->n_kv_heads};
         const uint64_t len[3] = {r->q_len, r->kv_len, r->kv_len};
-        for (int i = 0; i < 3; i++)
-            if (off[i] % 4 + (heads[i] - 1) * st[i].head + (len[i] - 1) * st[i].token + d + 4 >
-                max)
+        for (int i = 0; i < 3; i++) {
+            uint64_t start;
+            if (view_range(off[i], st[i], heads[i], len[i], d,
+                           lim->minTexelBufferOffsetAlignment, &start) >
+                (uint64_t)lim->maxTexelBufferElements * 4)
                 texel = false;
+        }
     }
     const VkFormat qf = texel ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_UNDEFINED;
     const VkFormat kvf = qf;
@@ -357,7 +368,7 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
         return status;
     if (texel && !vk->rope_view) texel = false;
     plan pl;
-    const bool out_vec4 = texel && out_vec4_runs(r, vk->subgroup_size) &&
+    const bool out_vec4 = texel && out_vec4_runs(r, vk->info.subgroup_size) &&
                           r->out_offset % 4 == 0 &&
                           (r->out_strides.head | r->out_strides.token) % 4 == 0;
     if ((status = make_plan(ctx, r, texel, one_level, out_vec4, &pl))) return status;

@@ -78,17 +78,10 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
 
     status = seattn__vk_buffer_create(ctx, 256, false, &vk->dummy);
     if (status != SEATTN_SUCCESS) return status;
-    VkPhysicalDeviceSubgroupProperties sg = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-                                      .pNext = &sg};
-    vkGetPhysicalDeviceProperties2(vk->phys, &p2);
-    const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT |
-                                        VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-    vk->subgroup_size = sg.subgroupSize;
-    vk->texel_ok = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
-                   (sg.supportedOperations & need) == need && sg.subgroupSize >= 1 &&
-                   sg.subgroupSize <= 64;
+    /* vk->info holds the subgroup size and operations of compute shaders (0 if none) */
+    const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    vk->texel_ok = (vk->info.subgroup_ops & need) == need && vk->info.subgroup_size >= 1 &&
+                   vk->info.subgroup_size <= 64;
     const VkFormat texel_formats[2] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32_SFLOAT};
     for (int i = 0; i < 2; i++) {
         VkFormatProperties fp;

@@ -83,7 +83,6 @@ struct seattn__vk {
     VkDescriptorSet set[2];
     bool texel_ok; /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
                     * compute shaders, are supported: texel.comp can run */
-    uint32_t subgroup_size;
     seattn__pipeline pipelines[16];
     uint32_t n_pipelines;
 

@@ -140,7 +140,10 @@ SEATTN_API const char *seattn_last_create_error(void);
  * SEATTN_CONTEXT_VALIDATION). Tests use it to fail on any message. */
 SEATTN_API uint32_t seattn_context_validation_errors(const seattn_context *ctx);
 
-/* What the context's last successful seattn_attention() did, for benchmarks and logs. */
+/* What the context's last successful seattn_attention() did, for benchmarks and logs.
+ * seattn_context_last_call() copies it into *out (all zero before any call); it returns
+ * SEATTN_ERROR_INVALID_ARGUMENT if ctx or out is NULL. Like every call on a context, use it
+ * from one thread at a time. */
 typedef struct seattn_call_stats {
     double device_ms;    /* device time from the first dispatch's start to the last one's end,
                           * from GPU timestamps; < 0 where the queue has none (and on the CPU
