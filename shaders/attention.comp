@@ -1,6 +1,9 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef SEATTN_F16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 // Self-Extend attention, one pass (SPEC.md). One invocation owns one query row; the rows of a
 // workgroup are consecutive (token, head) pairs of the query heads that share one KV head, so a
 // K/V tile is loaded once for all of them. Key tiles are staged in shared memory and rotated
@@ -27,17 +30,28 @@ layout(constant_id = 2) const uint BC = 8;   // keys per tile
 shared float kn_s[BC * D]; // keys at the neighbor rotation
 shared float kg_s[BC * D]; // keys at the grouped rotation
 shared float v_s[BC * D];
+shared float kr_s[BC]; // QK-norm: 1 / rms of each key of the tile
+
+// QK-norm weight of element i (1 without a weight).
+float q_weight(uint i) { return (NORM & 4u) != 0u ? qw_buf[(pc.norm_w_off & 0xffffu) + i] : 1.0; }
+float k_weight(uint i) { return (NORM & 8u) != 0u ? kw_buf[(pc.norm_w_off >> 16) + i] : 1.0; }
+
+// Key element i of key j of KV head hk, QK-normed when asked (kr: the key's 1 / rms).
+float key_elem(uint base, uint i, float kr) {
+    const float x = LOAD_K(base + i);
+    return (NORM & 2u) != 0u ? x * kr * k_weight(i) : x;
+}
 
 // Loads key tile element (c, i) of KV head hk rotated by `pos`, or unrotated when skip.
-float load_key(uint hk, uint j, uint i, int pos, bool skip) {
+float load_key(uint hk, uint j, uint i, int pos, bool skip, float kr) {
     uint base = pc.k_off + hk * pc.k_sh + j * pc.k_st;
-    float x = k_buf[base + i];
+    float x = key_elem(base, i, kr);
     if (skip) return x;
     uint partner; float sgn;
     uint m = rope_pair(i, partner, sgn);
     if (m == ~0u) return x;
     vec2 cs = rope_cs(pos, m);
-    return x * cs.x + sgn * k_buf[base + partner] * cs.y;
+    return x * cs.x + sgn * key_elem(base, partner, kr) * cs.y;
 }
 
 void main() {
@@ -66,14 +80,23 @@ void main() {
         const uint base = pc.q_off + h * pc.q_sh + tok * pc.q_st;
         float f = 1.0;
         if (pc.inv_ln_base > 0.0) f = max(1.0, log(float(p) + 1.0) * pc.inv_ln_base);
+        float qr = 1.0; // QK-norm: 1 / rms of the query
+        if ((NORM & 1u) != 0u) {
+            float ss = 0.0;
+            [[dont_unroll]] for (uint i = 0; i < D; ++i) {
+                const float x = live ? LOAD_Q(base + i) : 0.0;
+                ss += x * x;
+            }
+            qr = rms_inv(ss);
+        }
         const int pg = plain ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
         [[dont_unroll]] for (uint i = 0; i < D; ++i) {
-            float x = live ? q_buf[base + i] * f : 0.0;
+            float x = live ? LOAD_Q(base + i) * qr * q_weight(i) * f : 0.0;
             uint partner; float sgn;
             uint m = rope_pair(i, partner, sgn);
             if (m == ~0u) { qn[i] = x; qg[i] = x; }
             else {
-                float y = live ? q_buf[base + partner] * f : 0.0;
+                float y = live ? LOAD_Q(base + partner) * qr * q_weight(partner) * f : 0.0;
                 vec2 a = rope_cs(int(p), m), b = rope_cs(pg, m);
                 qn[i] = x * a.x + sgn * y * a.y;
                 qg[i] = x * b.x + sgn * y * b.y;
@@ -97,14 +120,27 @@ void main() {
         const bool need_g = !plain && d_max >= pc.W;
 
         barrier(); // the previous tile is no longer read
+        if ((NORM & 2u) != 0u) { // a constant: uniform control flow
+            for (uint c = lid; c < jn; c += BR) {
+                const uint base = pc.k_off + hk * pc.k_sh + (j0 + c) * pc.k_st;
+                float ss = 0.0;
+                [[dont_unroll]] for (uint i = 0; i < D; ++i) {
+                    const float x = LOAD_K(base + i);
+                    ss += x * x;
+                }
+                kr_s[c] = rms_inv(ss);
+            }
+            barrier();
+        }
         for (uint e = lid; e < jn * D; e += BR) {
             const uint c = e / D, i = e % D, j = j0 + c;
-            if (need_n) kn_s[e] = load_key(hk, j, i, int(j), rotated);
+            const float kr = (NORM & 2u) != 0u ? kr_s[c] : 1.0;
+            if (need_n) kn_s[e] = load_key(hk, j, i, int(j), rotated, kr);
             if (need_g) {
                 int pos = rotated ? int(j / pc.G) - int(j) : int(j / pc.G);
-                kg_s[e] = load_key(hk, j, i, pos, false);
+                kg_s[e] = load_key(hk, j, i, pos, false, kr);
             }
-            v_s[e] = v_buf[pc.v_off + hk * pc.v_sh + j * pc.v_st + i];
+            v_s[e] = LOAD_V(pc.v_off + hk * pc.v_sh + j * pc.v_st + i);
         }
         barrier();
 
@@ -152,7 +188,7 @@ void main() {
     }
     const uint ob = pc.o_off + h * pc.o_sh + tok * pc.o_st;
     const float inv_l = l_run > 0.0 ? 1.0 / l_run : 0.0; // 0: the row took no pairs
-    [[dont_unroll]] for (uint i = 0; i < D; ++i) o_buf[ob + i] = acc[i] * inv_l;
+    [[dont_unroll]] for (uint i = 0; i < D; ++i) STORE_O(ob + i, acc[i] * inv_l)
     if ((pc.flags & FLAG_LSE) != 0u)
         lse_buf[pc.l_off + h * pc.l_sh + tok * pc.l_st] = m_run + log(l_run);
 }

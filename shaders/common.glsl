@@ -20,7 +20,20 @@ layout(push_constant) uniform Push {
     uint split_len;  // keys per split (kv_len when not split)
     uint n_split;    // number of splits
     uint rope_shift; // log2 of the RoPE table's first level (rope.glsl)
+    float norm_eps;  // QK-norm epsilon
+    uint norm_w_off; // element offsets of the q (low 16 bits) and k (high 16) norm weights
 } pc;
+
+// Which tensors are f16 (only set in the SEATTN_F16 build of a shader, which declares 16-bit
+// storage): 1 q, 2 k, 4 v, 8 out. QK-norm (RMSNorm over head_dim before RoPE): 1 queries,
+// 2 keys, 4 a q weight is bound, 8 a k weight is bound.
+layout(constant_id = 9) const uint DT = 0u;
+layout(constant_id = 10) const uint NORM = 0u;
+const bool OUT_F16 = (DT & 8u) != 0u;
+
+// QK-norm's 1 / sqrt(mean(x^2) + eps) from the sum of squares over head_dim D; 0 for a zero
+// vector with eps 0, which so stays zero.
+#define rms_inv(SS_) ((SS_) / float(D) + pc.norm_eps > 0.0 ? inversesqrt((SS_) / float(D) + pc.norm_eps) : 0.0)
 
 const uint FLAG_INTERLEAVED = 1u;
 const uint FLAG_KEYS_ROTATED = 2u;

@@ -1,5 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#ifdef SEATTN_F16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 // Merges the split partials of attention.comp by log-sum-exp: one workgroup per query row
 // (x: token, y: query head), its invocations striding over head_dim.
 
@@ -27,7 +30,7 @@ void main() {
             const uint at = (row + s) * (D + 4u);
             if (part_buf[at] != NEG_INF) a += part_buf[at + 4u + i] * exp(part_buf[at] - m);
         }
-        o_buf[ob + i] = a * inv_l;
+        STORE_O(ob + i, a * inv_l)
     }
     if (gl_LocalInvocationID.x == 0u && (pc.flags & FLAG_LSE) != 0u)
         lse_buf[pc.l_off + h * pc.l_sh + tok * pc.l_st] = m + log(l);

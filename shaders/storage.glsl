@@ -8,5 +8,25 @@ layout(std430, set = 0, binding = 4) writeonly buffer BufL { float lse_buf[]; };
 layout(std430, set = 0, binding = 5) readonly buffer BufRope { vec2 rope_tab[]; }; // rope.glsl
 // Split partials: per (head, row, split) D + 4 floats: m, l, 2 unused, acc[D].
 layout(std430, set = 0, binding = 6) buffer BufPart { float part_buf[]; };
+// QK-norm weights, f32 [head_dim].
+layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
+layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
+
+// Loads widen f16 exactly; the output is rounded to f16 once. The f32 build has no f16 code.
+#ifdef SEATTN_F16
+layout(std430, set = 0, binding = 0) readonly buffer BufQh { float16_t q_h[]; };
+layout(std430, set = 0, binding = 1) readonly buffer BufKh { float16_t k_h[]; };
+layout(std430, set = 0, binding = 2) readonly buffer BufVh { float16_t v_h[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
+#define LOAD_Q(i) ((DT & 1u) != 0u ? float(q_h[i]) : q_buf[i])
+#define LOAD_K(i) ((DT & 2u) != 0u ? float(k_h[i]) : k_buf[i])
+#define LOAD_V(i) ((DT & 4u) != 0u ? float(v_h[i]) : v_buf[i])
+#define STORE_O(i, x) { if (OUT_F16) o_h[i] = float16_t(x); else o_buf[i] = (x); }
+#else
+#define LOAD_Q(i) q_buf[i]
+#define LOAD_K(i) k_buf[i]
+#define LOAD_V(i) v_buf[i]
+#define STORE_O(i, x) { o_buf[i] = (x); }
+#endif
 
 #define ROPE_FETCH(i) rope_tab[i]

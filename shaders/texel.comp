@@ -3,6 +3,9 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#ifdef SEATTN_F16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 // Self-Extend attention, one pass (SPEC.md), for CPU devices (lavapipe). What makes it fast
 // there, all measured on llvmpipe:
 // - Every read of Q, K, V and the RoPE table is a texelFetch: llvmpipe runs it about ten times
@@ -54,6 +57,16 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufO { float o_buf[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufO4 { vec4 o4_buf[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer BufL { float lse_buf[]; };
 layout(set = 0, binding = 5) uniform samplerBuffer rope_tex;
+// QK-norm weights, f32 [head_dim].
+layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
+layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
+// f16 q, k, v arrive through R16F texel views: only the output needs 16-bit storage.
+#ifdef SEATTN_F16
+layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
+#define STORE_OUT(i, x) { if (OUT_F16 && !split_out) o_h[i] = float16_t(x); else o_buf[i] = (x); }
+#else
+#define STORE_OUT(i, x) { o_buf[i] = (x); }
+#endif
 
 #define ROPE_FETCH(i) texelFetch(rope_tex, int(i)).xy
 #define ROPE_ONE_LEVEL ONE_LEVEL
@@ -91,6 +104,7 @@ void main() {
     const bool plain = pc.W == 0xffffffffu;
     const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
     const bool lane_ok = gl_SubgroupSize == S; // else the results are NaN, never silently wrong
+    const bool split_out = (pc.flags & FLAG_SPLIT) != 0u;
 
     // Every loop below is a single loop (rows and dims flattened into one index), so that Mesa
     // unrolls it: see the top of the file.
@@ -111,13 +125,29 @@ void main() {
         if (pc.inv_ln_base > 0.0) f[t] *= max(1.0, log(float(p[t]) + 1.0) * pc.inv_ln_base);
         pg[t] = plain ? int(p[t]) : int(p[t] / pc.G + pc.W - pc.W / pc.G);
     }
+    // QK-norm weights of this lane's dims (1 without a weight)
+    float qw[DL], kw[DL];
+    [[unroll]] for (uint e = 0; e < DL; ++e) {
+        qw[e] = (NORM & 4u) != 0u ? qw_buf[(pc.norm_w_off & 0xffffu) + e_at[e]] : 1.0;
+        kw[e] = (NORM & 8u) != 0u ? kw_buf[(pc.norm_w_off >> 16) + e_at[e]] : 1.0;
+    }
     float qn[NR * DL], qg[NR * DL], acc[NR * DL];
     float m_run[NR], l_run[NR];
     [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
         const uint row = k / DL, e = k % DL, t = row / R, r = row % R;
-        qn[k] = texelFetch(q_tex, int(pc.q_off + (h0 + r) * pc.q_sh + tok[t] * pc.q_st + e_at[e])).x * f[t];
-        qg[k] = qn[k];
+        qn[k] = texelFetch(q_tex, int(pc.q_off + (h0 + r) * pc.q_sh + tok[t] * pc.q_st + e_at[e])).x;
         acc[k] = 0.0;
+    }
+    if ((NORM & 1u) != 0u) { // a constant
+        float ss[NR];
+        [[unroll]] for (uint row = 0; row < NR; ++row) ss[row] = 0.0;
+        [[unroll]] for (uint k = 0; k < NR * DL; ++k) ss[k / DL] += qn[k] * qn[k];
+        [[unroll]] for (uint row = 0; row < NR; ++row) ss[row] = rms_inv(subgroupAdd(ss[row]));
+        [[unroll]] for (uint k = 0; k < NR * DL; ++k) qn[k] *= ss[k / DL] * qw[k % DL];
+    }
+    [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
+        qn[k] *= f[k / DL / R];
+        qg[k] = qn[k];
     }
     [[unroll]] for (uint k = 0; k < NR * MP; ++k) {
         const uint row = k / MP, e = k % MP, t = row / R, at = row * DL + e;
@@ -141,6 +171,12 @@ void main() {
     for (uint j = k_begin; j < k_end; ++j) {
         float x[DL], kn[DL], kg[DL];
         [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = texelFetch(k_tex, int(kb0 + j * pc.k_st + e_at[e])).x;
+        if ((NORM & 2u) != 0u) { // a constant
+            float ss = 0.0;
+            [[unroll]] for (uint e = 0; e < DL; ++e) ss += x[e] * x[e];
+            ss = rms_inv(subgroupAdd(ss));
+            [[unroll]] for (uint e = 0; e < DL; ++e) x[e] *= ss * kw[e];
+        }
         ROTATE(kn, x, l, rotated ? 0 : int(j))
         ROTATE(kg, x, l, int(j / pc.G) - (rotated ? int(j) : 0))
         float dn[NR], dg[NR];
@@ -166,8 +202,7 @@ void main() {
             acc[k] = acc[k] * corr[k / DL] + w[k / DL] * x[k % DL];
     }
 
-    // Row (t, r) goes to element ob + e_at[e]: the output, or the partial row's acc[].
-    const bool split_out = (pc.flags & FLAG_SPLIT) != 0u;
+    // Row (t, r) goes to element ob + e_at[e]: the output, or the partial row's acc[] (f32).
     uint ob[NR], pat[NR];
     float sc[NR];
     [[unroll]] for (uint row = 0; row < NR; ++row) {
@@ -184,7 +219,7 @@ void main() {
         }
     } else {
         [[unroll]] for (uint k = 0; k < NR * DL; ++k)
-            if (live[k / DL / R]) o_buf[ob[k / DL] + e_at[k % DL]] = acc[k] * sc[k / DL];
+            if (live[k / DL / R]) STORE_OUT(ob[k / DL] + e_at[k % DL], acc[k] * sc[k / DL])
     }
     [[unroll]] for (uint row = 0; row < NR; ++row) {
         if (l != 0u || !live[row / R]) continue;

@@ -13,10 +13,7 @@ size_t seattn__dtype_size(seattn_dtype t) { return t == SEATTN_DTYPE_F16 ? 2 : 4
 #define BAD(...) seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
 static seattn_status check_dtype(seattn_context *ctx, const char *field, seattn_dtype t) {
-    if (t == SEATTN_DTYPE_F32) return SEATTN_SUCCESS;
-    if (t == SEATTN_DTYPE_F16)
-        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "%s: f16 storage is not supported yet; use SEATTN_DTYPE_F32", field);
+    if (t == SEATTN_DTYPE_F32 || t == SEATTN_DTYPE_F16) return SEATTN_SUCCESS;
     return BAD("%s: unknown dtype %d", field, (int)t);
 }
 
@@ -48,7 +45,8 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
     if (r->kv_len == 0) return BAD("kv_len is 0; it must be >= 1");
     if (r->kv_len >= MAX_POSITIONS)
         return BAD("kv_len (%u) must be below 2^24", r->kv_len);
-    if (r->flags & ~(SEATTN_ATTN_Q_POS | SEATTN_ATTN_NEIGHBOR_ONLY | SEATTN_ATTN_GROUPED_ONLY))
+    if (r->flags & ~(SEATTN_ATTN_Q_POS | SEATTN_ATTN_NEIGHBOR_ONLY | SEATTN_ATTN_GROUPED_ONLY |
+                     SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM))
         return BAD("flags: unknown bits 0x%x", r->flags);
     if ((r->flags & SEATTN_ATTN_NEIGHBOR_ONLY) && (r->flags & SEATTN_ATTN_GROUPED_ONLY))
         return BAD("flags: NEIGHBOR_ONLY and GROUPED_ONLY exclude each other");
@@ -91,6 +89,14 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
         return BAD("scale_base (%g) must be 0 (off) or finite and > 1", (double)r->scale_base);
     if (r->key_mode != SEATTN_KEYS_RAW && r->key_mode != SEATTN_KEYS_ROTATED)
         return BAD("key_mode: unknown value %d", (int)r->key_mode);
+    if ((r->flags & SEATTN_ATTN_K_NORM) && r->key_mode == SEATTN_KEYS_ROTATED)
+        return BAD("flags: K_NORM needs raw keys (key_mode SEATTN_KEYS_RAW); a cache of rotated "
+                   "keys holds them normed already");
+    if (r->flags & (SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM)) {
+        if (r->qk_norm_eps == 0.0f) r->qk_norm_eps = 1e-6f;
+        if (!isfinite(r->qk_norm_eps) || r->qk_norm_eps < 0.0f)
+            return BAD("qk_norm_eps (%g) must be finite and >= 0", (double)r->qk_norm_eps);
+    }
     seattn_status s;
     if ((s = check_dtype(ctx, "q_type", r->q_type)) ||
         (s = check_dtype(ctx, "k_type", r->k_type)) ||
@@ -103,7 +109,8 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
         (s = resolve_strides(ctx, "out_strides", &r->out_strides, r->q_len, r->head_dim)) ||
         (s = resolve_strides(ctx, "lse_strides", &r->lse_strides, r->q_len, 1)))
         return s;
-    const uint64_t offs[] = {r->q_offset, r->k_offset, r->v_offset, r->out_offset, r->lse_offset};
+    const uint64_t offs[] = {r->q_offset,   r->k_offset,      r->v_offset,     r->out_offset,
+                             r->lse_offset, r->q_norm_offset, r->k_norm_offset};
     for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++)
         if (offs[i] > MAX_STRIDE) return BAD("tensor offsets must be below 2^40 elements");
     return SEATTN_SUCCESS;
@@ -148,22 +155,29 @@ static seattn_status check_fits(seattn_context *ctx, const char *name, const sea
     return SEATTN_SUCCESS;
 }
 
+/* Views of the same memory (a tensor, or wrapped tensors of one VkBuffer) that share a byte. */
 static bool overlaps(const seattn_tensor *a, span sa, size_t ea, const seattn_tensor *b, span sb,
                      size_t eb) {
-    if (a != b) return false;
-    return sa.first * ea <= (sb.last + 1) * eb - 1 && sb.first * eb <= (sa.last + 1) * ea - 1;
+    if (!a || !b || a->mem_id != b->mem_id) return false;
+    const uint64_t a0 = a->mem_base + sa.first * ea, a1 = a->mem_base + (sa.last + 1) * ea;
+    const uint64_t b0 = b->mem_base + sb.first * eb, b1 = b->mem_base + (sb.last + 1) * eb;
+    return a0 < b1 && b0 < a1;
 }
 
 seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
-                                         const seattn_tensor *q, const seattn_tensor *k,
-                                         const seattn_tensor *v, const seattn_tensor *out,
-                                         const seattn_tensor *lse) {
+                                         const seattn_attention_tensors *t) {
+    const seattn_tensor *q = t->q, *k = t->k, *v = t->v, *out = t->out, *lse = t->lse;
     const uint64_t d = r->head_dim;
     span sq = view_span(r->q_offset, r->q_strides, r->n_heads, r->q_len, d);
     span sk = view_span(r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len, d);
     span sv = view_span(r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len, d);
     span so = view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, d);
     span sl = view_span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
+    const seattn_strides none = {0, 0};
+    span sqw = view_span(r->q_norm_offset, none, 1, 1, d);
+    span skw = view_span(r->k_norm_offset, none, 1, 1, d);
+    const seattn_tensor *qw = r->flags & SEATTN_ATTN_Q_NORM ? t->q_norm_weight : NULL;
+    const seattn_tensor *kw = r->flags & SEATTN_ATTN_K_NORM ? t->k_norm_weight : NULL;
     size_t eq = seattn__dtype_size(r->q_type), ek = seattn__dtype_size(r->k_type);
     size_t ev = seattn__dtype_size(r->v_type), eo = seattn__dtype_size(r->out_type);
     seattn_status s;
@@ -171,6 +185,8 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
         (s = check_fits(ctx, "v", v, sv, ev)) || (s = check_fits(ctx, "out", out, so, eo)))
         return s;
     if (lse && (s = check_fits(ctx, "lse", lse, sl, 4))) return s;
+    if (qw && (s = check_fits(ctx, "q_norm_weight", qw, sqw, 4))) return s;
+    if (kw && (s = check_fits(ctx, "k_norm_weight", kw, skw, 4))) return s;
     if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, d))
         return BAD("out_strides (head %llu, token %llu) make output vectors overlap",
                    (unsigned long long)r->out_strides.head,
@@ -182,17 +198,17 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
         const seattn_tensor *t;
         span sp;
         size_t e;
-    } in[] = {{"q", q, sq, eq}, {"k", k, sk, ek}, {"v", v, sv, ev}};
-    for (size_t i = 0; i < 3; i++) {
+    } in[] = {{"q", q, sq, eq},  {"k", k, sk, ek},  {"v", v, sv, ev},
+              {"q_norm_weight", qw, sqw, 4}, {"k_norm_weight", kw, skw, 4}};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         if (overlaps(out, so, eo, in[i].t, in[i].sp, in[i].e))
-            return BAD("out overlaps %s in the same tensor", in[i].name);
+            return BAD("out overlaps %s", in[i].name);
         if (lse && overlaps(lse, sl, 4, in[i].t, in[i].sp, in[i].e))
-            return BAD("lse overlaps %s in the same tensor", in[i].name);
+            return BAD("lse overlaps %s", in[i].name);
     }
     if (lse && overlaps(lse, sl, 4, out, so, eo)) return BAD("lse overlaps out");
     return SEATTN_SUCCESS;
 }
-
 seattn_status seattn_attention_desc_check(seattn_context *ctx, const seattn_attention_desc *desc,
                                           seattn_attention_desc *resolved) {
     seattn_attention_desc r;

@@ -14,11 +14,24 @@ double seattn__now_ms(void) {
 }
 
 seattn_status seattn_context_create(const seattn_context_options *options, seattn_context **out) {
+    return seattn__context_create(options, NULL, out);
+}
+
+seattn_status seattn__context_create(const seattn_context_options *options,
+                                     const struct seattn_vulkan_device *imp,
+                                     seattn_context **out) {
     if (!out) return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
     seattn__set_create_error("");
     seattn_context_options o = {0};
     if (options) o = *options;
+    if (imp && o.backend != SEATTN_BACKEND_VULKAN)
+        return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_context_create_vulkan: backend must be SEATTN_BACKEND_VULKAN");
+    if (imp && o.device && *o.device)
+        return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_context_create_vulkan: options->device must be NULL (the "
+                            "app's device is used)");
     if (o.backend != SEATTN_BACKEND_VULKAN && o.backend != SEATTN_BACKEND_CPU)
         return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "backend: unknown value %d",
                             (int)o.backend);
@@ -35,7 +48,8 @@ seattn_status seattn_context_create(const seattn_context_options *options, seatt
     const char *portable = getenv("SEATTN_PORTABLE");
     if (portable && *portable && strcmp(portable, "0") != 0) ctx->flags |= SEATTN_CONTEXT_PORTABLE;
     if (ctx->backend == SEATTN_BACKEND_VULKAN) {
-        seattn_status s = seattn__vk_context_init(ctx, &o);
+        seattn_status s = imp ? seattn__vk_context_import(ctx, &o, imp)
+                              : seattn__vk_context_init(ctx, &o);
         if (s != SEATTN_SUCCESS) {
             /* The context dies here: keep its message for seattn_last_create_error(). */
             seattn__set_create_error(ctx->last_error);
@@ -96,6 +110,7 @@ seattn_status seattn_tensor_create(seattn_context *ctx, size_t bytes, seattn_ten
         t->host = malloc(bytes);
         if (!t->host)
             s = seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for %zu bytes", bytes);
+        t->mem_id = (uint64_t)(uintptr_t)t->host;
     } else {
         s = seattn__vk_tensor_init(ctx, t);
     }
@@ -150,27 +165,39 @@ seattn_status seattn_tensor_download(seattn_context *ctx, const seattn_tensor *t
     return tensor_copy(ctx, t, offset, dst, bytes, false);
 }
 
-seattn_status seattn_attention(seattn_context *ctx, const seattn_attention_desc *desc,
-                               const seattn_tensor *q, const seattn_tensor *k,
-                               const seattn_tensor *v, seattn_tensor *out, seattn_tensor *lse) {
-    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+seattn_status seattn__attn_prepare(seattn_context *ctx, const seattn_attention_desc *desc,
+                                   const seattn_attention_tensors *t, seattn_attention_desc *r) {
     ctx->last_error[0] = '\0';
+    if (!t) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "tensors is NULL");
+    seattn_status s = seattn__attn_resolve(ctx, desc, r);
+    if (s == SEATTN_SUCCESS) s = seattn__attn_check_tensors(ctx, r, t);
+    return s;
+}
+
+seattn_status seattn_attention_run(seattn_context *ctx, const seattn_attention_desc *desc,
+                                   const seattn_attention_tensors *t) {
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
     seattn_attention_desc r;
-    seattn_status s = seattn__attn_resolve(ctx, desc, &r);
-    if (s == SEATTN_SUCCESS) s = seattn__attn_check_tensors(ctx, &r, q, k, v, out, lse);
+    seattn_status s = seattn__attn_prepare(ctx, desc, t, &r);
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0};
     if (ctx->backend == SEATTN_BACKEND_CPU) {
-        s = seattn__cpu_attention(ctx, &r, q->host, k->host, v->host, out->host,
-                                  lse ? lse->host : NULL);
+        s = seattn__cpu_attention(ctx, &r, t);
         snprintf(st.kernel, sizeof st.kernel, "cpu reference");
     } else {
-        s = seattn__vk_attention(ctx, &r, q, k, v, out, lse, &st);
+        s = seattn__vk_attention(ctx, &r, t, &st);
     }
     st.host_ms = seattn__now_ms() - t0;
     if (s == SEATTN_SUCCESS) ctx->last_call = st;
     return s;
+}
+
+seattn_status seattn_attention(seattn_context *ctx, const seattn_attention_desc *desc,
+                               const seattn_tensor *q, const seattn_tensor *k,
+                               const seattn_tensor *v, seattn_tensor *out, seattn_tensor *lse) {
+    const seattn_attention_tensors t = {.q = q, .k = k, .v = v, .out = out, .lse = lse};
+    return seattn_attention_run(ctx, desc, &t);
 }
 
 seattn_status seattn_context_last_call(const seattn_context *ctx, seattn_call_stats *out) {

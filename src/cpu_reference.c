@@ -20,8 +20,21 @@ static void rope(double *x, double pos, const seattn_attention_desc *r) {
     }
 }
 
-static void load_vec(double *dst, const float *base, uint64_t at, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++) dst[i] = base[at + i];
+/* Element `at` onwards of a tensor of type dt, widened exactly. */
+static void load_vec(double *dst, const void *base, seattn_dtype dt, uint64_t at, uint32_t n) {
+    if (dt == SEATTN_DTYPE_F16)
+        for (uint32_t i = 0; i < n; i++)
+            dst[i] = seattn__half_to_float(((const uint16_t *)base)[at + i]);
+    else
+        for (uint32_t i = 0; i < n; i++) dst[i] = ((const float *)base)[at + i];
+}
+
+/* QK-norm: x_i w_i / sqrt(mean(x^2) + eps); w NULL means ones. */
+static void rms_norm(double *x, uint32_t n, const float *w, double eps) {
+    double ss = 0.0;
+    for (uint32_t i = 0; i < n; i++) ss += x[i] * x[i];
+    const double f = ss / n + eps > 0.0 ? 1.0 / sqrt(ss / n + eps) : 0.0; /* 0 stays 0 */
+    for (uint32_t i = 0; i < n; i++) x[i] *= f * (w ? (double)w[i] : 1.0);
 }
 
 static double dot(const double *a, const double *b, uint32_t n) {
@@ -31,10 +44,17 @@ static double dot(const double *a, const double *b, uint32_t n) {
 }
 
 seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
-                                    const void *qv, const void *kv, const void *vv, void *outv,
-                                    void *lsev) {
-    const float *q = qv, *k = kv, *v = vv;
-    float *out = outv, *lse = lsev;
+                                    const seattn_attention_tensors *t) {
+    const void *q = t->q->host, *k = t->k->host, *v = t->v->host;
+    void *out = t->out->host;
+    float *lse = t->lse ? t->lse->host : NULL;
+    const bool q_norm = r->flags & SEATTN_ATTN_Q_NORM, k_norm = r->flags & SEATTN_ATTN_K_NORM;
+    const float *qw = q_norm && t->q_norm_weight
+                          ? (const float *)t->q_norm_weight->host + r->q_norm_offset
+                          : NULL;
+    const float *kw = k_norm && t->k_norm_weight
+                          ? (const float *)t->k_norm_weight->host + r->k_norm_offset
+                          : NULL;
     const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
     const int64_t g = r->group_size, w = r->neighbor_window;
     const bool only_n = r->flags & SEATTN_ATTN_NEIGHBOR_ONLY;
@@ -44,8 +64,9 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
     double *kg = malloc(sizeof(double) * r->kv_len * d);
     double *qn = malloc(sizeof(double) * d), *qg = malloc(sizeof(double) * d);
     double *score = malloc(sizeof(double) * r->kv_len), *acc = malloc(sizeof(double) * d);
+    double *vj = malloc(sizeof(double) * d);
     seattn_status status = SEATTN_SUCCESS;
-    if (!kn || !kg || !qn || !qg || !score || !acc) {
+    if (!kn || !kg || !qn || !qg || !score || !acc || !vj) {
         status = seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY,
                               "CPU reference: no memory for %u keys of %u dims", r->kv_len, d);
         goto done;
@@ -54,7 +75,8 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
         for (uint32_t j = 0; j < r->kv_len; j++) {
             uint64_t at = r->k_offset + hk * r->k_strides.head + j * r->k_strides.token;
             double *a = kn + (size_t)j * d, *b = kg + (size_t)j * d;
-            load_vec(a, k, at, d);
+            load_vec(a, k, r->k_type, at, d);
+            if (k_norm) rms_norm(a, d, kw, r->qk_norm_eps);
             memcpy(b, a, sizeof(double) * d);
             if (r->key_mode == SEATTN_KEYS_RAW) {
                 rope(a, (double)j, r);
@@ -67,8 +89,9 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
             const uint32_t h = hk * n_rep + hr;
             for (uint32_t row = 0; row < r->q_len; row++) {
                 const int64_t p = (int64_t)r->q_pos + row;
-                load_vec(qn, q, r->q_offset + h * r->q_strides.head + row * r->q_strides.token,
-                         d);
+                load_vec(qn, q, r->q_type,
+                         r->q_offset + h * r->q_strides.head + row * r->q_strides.token, d);
+                if (q_norm) rms_norm(qn, d, qw, r->qk_norm_eps);
                 if (r->scale_base > 0.0f) {
                     double f = log((double)p + 1.0) / log((double)r->scale_base);
                     if (f > 1.0)
@@ -94,13 +117,21 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                 for (int64_t j = 0; j <= p && mx > -INFINITY; j++) {
                     double e = exp(score[j] - mx);
                     sum += e;
-                    const float *vj = v + r->v_offset + hk * r->v_strides.head +
-                                      (uint64_t)j * r->v_strides.token;
+                    load_vec(vj, v, r->v_type,
+                             r->v_offset + hk * r->v_strides.head +
+                                 (uint64_t)j * r->v_strides.token,
+                             d);
                     for (uint32_t i = 0; i < d; i++) acc[i] += e * vj[i];
                 }
-                float *o = out + r->out_offset + h * r->out_strides.head +
-                           row * r->out_strides.token;
-                for (uint32_t i = 0; i < d; i++) o[i] = sum > 0.0 ? (float)(acc[i] / sum) : 0.0f;
+                const uint64_t o = r->out_offset + h * r->out_strides.head +
+                                   row * r->out_strides.token;
+                for (uint32_t i = 0; i < d; i++) {
+                    const float x = sum > 0.0 ? (float)(acc[i] / sum) : 0.0f;
+                    if (r->out_type == SEATTN_DTYPE_F16)
+                        ((uint16_t *)out)[o + i] = seattn__float_to_half(x);
+                    else
+                        ((float *)out)[o + i] = x;
+                }
                 if (lse)
                     lse[r->lse_offset + h * r->lse_strides.head + row * r->lse_strides.token] =
                         (float)(mx + log(sum));
@@ -114,5 +145,6 @@ done:
     free(qg);
     free(score);
     free(acc);
+    free(vj);
     return status;
 }

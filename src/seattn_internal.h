@@ -10,6 +10,7 @@
 
 typedef struct seattn__vk seattn__vk;       /* Vulkan state, vk_internal.h */
 typedef struct seattn__vk_buffer seattn__vk_buffer;
+struct seattn_vulkan_device; /* seattn_vulkan.h */
 
 struct seattn_context {
     seattn_backend backend;
@@ -28,6 +29,8 @@ struct seattn_context {
 struct seattn_tensor {
     seattn_context *ctx;
     size_t bytes;
+    uint64_t mem_id;         /* the memory it views (host pointer or VkBuffer): for overlaps */
+    uint64_t mem_base;       /* its first byte in that memory */
     void *host;              /* CPU backend: the memory */
     seattn__vk_buffer *buf;  /* Vulkan backend */
 };
@@ -44,9 +47,10 @@ void seattn__set_create_error(const char *message);
 seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_desc *desc,
                                    seattn_attention_desc *r);
 seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
-                                         const seattn_tensor *q, const seattn_tensor *k,
-                                         const seattn_tensor *v, const seattn_tensor *out,
-                                         const seattn_tensor *lse);
+                                         const seattn_attention_tensors *t);
+/* context.c: resolves and checks desc and tensors (NULL tensors: an error naming them). */
+seattn_status seattn__attn_prepare(seattn_context *ctx, const seattn_attention_desc *desc,
+                                   const seattn_attention_tensors *t, seattn_attention_desc *r);
 size_t seattn__dtype_size(seattn_dtype t);
 
 /* Positions of the Self-Extend function (SPEC.md), shared by the CPU reference and the host
@@ -55,13 +59,21 @@ static inline int64_t seattn__grouped_q_pos(int64_t p, int64_t g, int64_t w) {
     return p / g + w - w / g;
 }
 
-/* cpu_reference.c: the oracle. Host pointers to the bytes of each tensor (lse may be NULL). */
+/* cpu_reference.c: the oracle, on host tensors (lse and the norm weights may be NULL). */
 seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
-                                    const void *q, const void *k, const void *v, void *out,
-                                    void *lse);
+                                    const seattn_attention_tensors *t);
+/* IEEE binary16 <-> binary32, round to nearest even (cpu_reference.c). */
+float seattn__half_to_float(uint16_t h);
+uint16_t seattn__float_to_half(float f);
 
 /* vk_*.c: the Vulkan backend. */
 seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_options *o);
+/* context.c: seattn_context_create() and, with imp, seattn_context_create_vulkan(). */
+seattn_status seattn__context_create(const seattn_context_options *options,
+                                     const struct seattn_vulkan_device *imp,
+                                     seattn_context **out);
+seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_context_options *o,
+                                        const struct seattn_vulkan_device *d);
 void seattn__vk_context_free(seattn_context *ctx);
 seattn_status seattn__vk_device_info(const seattn_context *ctx, seattn_device_info *info);
 seattn_status seattn__vk_tensor_init(seattn_context *ctx, seattn_tensor *t);
@@ -69,9 +81,7 @@ void seattn__vk_tensor_free(seattn_tensor *t);
 seattn_status seattn__vk_tensor_copy(seattn_context *ctx, const seattn_tensor *t, size_t offset,
                                      void *host, size_t bytes, bool upload);
 seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
-                                   const seattn_tensor *q, const seattn_tensor *k,
-                                   const seattn_tensor *v, seattn_tensor *out,
-                                   seattn_tensor *lse, seattn_call_stats *stats);
+                                   const seattn_attention_tensors *t, seattn_call_stats *stats);
 
 /* Monotonic milliseconds. */
 double seattn__now_ms(void);

@@ -2,14 +2,23 @@
 #include "vk_internal.h"
 
 #include "attention.spv.h"
+#include "attention_f16.spv.h"
 #include "merge.spv.h"
+#include "merge_f16.spv.h"
 #include "texel.spv.h"
+#include "texel_f16.spv.h"
 
-static const seattn__shader shaders[] = {
-    [SEATTN__KERNEL_ATTENTION] = {"attention", seattn__spv_attention,
-                                  sizeof seattn__spv_attention},
-    [SEATTN__KERNEL_MERGE] = {"merge", seattn__spv_merge, sizeof seattn__spv_merge},
-    [SEATTN__KERNEL_TEXEL] = {"texel", seattn__spv_texel, sizeof seattn__spv_texel},
+#define SHADER(name) {#name, seattn__spv_##name, sizeof seattn__spv_##name}
+
+static const seattn__shader shaders[2][SEATTN__N_KERNELS] = {
+    {[SEATTN__KERNEL_ATTENTION] = SHADER(attention),
+     [SEATTN__KERNEL_MERGE] = SHADER(merge),
+     [SEATTN__KERNEL_TEXEL] = SHADER(texel)},
+    {[SEATTN__KERNEL_ATTENTION] = SHADER(attention_f16),
+     [SEATTN__KERNEL_MERGE] = SHADER(merge_f16),
+     [SEATTN__KERNEL_TEXEL] = SHADER(texel_f16)},
 };
 
-const seattn__shader *seattn__shader_get(seattn__kernel kernel) { return &shaders[kernel]; }
+const seattn__shader *seattn__shader_get(seattn__kernel kernel, bool f16) {
+    return &shaders[f16][kernel];
+}

@@ -7,34 +7,39 @@
 #include <string.h>
 
 /* A tensor view bound as the smallest aligned range that holds it, so a view of a tensor larger
- * than maxStorageBufferRange still works; elem_offset is the view's start inside the range.
- * For texel bindings the range also becomes a VkBufferView of R32F texels. */
+ * than maxStorageBufferRange still works; elem_offset is the view's start inside the range, in
+ * elements. For texel bindings the range also becomes a VkBufferView of R32F or R16F texels. */
 typedef struct {
     VkDescriptorBufferInfo info;
     uint32_t elem_offset;
     VkBufferView view;
 } binding;
 
-/* The aligned byte range [*start, *start + return) that holds a view's elements. */
-static uint64_t view_range(uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
-                           uint64_t vec, uint64_t align, uint64_t *start) {
+/* The aligned byte range [*start, *start + return) of the buffer that holds a view's elements
+ * (es bytes each) when the tensor starts at byte base of its buffer. base is a multiple of 4 and
+ * align of 4 or more, so the view starts a whole number of elements into the range. */
+static uint64_t view_range(uint64_t base, uint64_t offset, seattn_strides s, uint64_t heads,
+                           uint64_t len, uint64_t vec, uint64_t es, uint64_t align,
+                           uint64_t *start) {
     if (align < 4) align = 4;
     const uint64_t last = offset + (heads - 1) * s.head + (len - 1) * s.token + vec - 1;
-    *start = (offset * 4) / align * align;
-    return (last + 1) * 4 - *start;
+    *start = (base + offset * es) / align * align;
+    return base + (last + 1) * es - *start;
 }
 
-static seattn_status bind_view(seattn_context *ctx, const char *name, const seattn_tensor *t,
-                               uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
-                               uint64_t vec, VkFormat texel, binding *b) {
+static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const char *name,
+                               const seattn_tensor *t, uint64_t offset, seattn_strides s,
+                               uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
+                               bool texel, binding *b) {
     const VkPhysicalDeviceLimits *lim = &ctx->vk->props.limits;
+    const uint64_t es = seattn__dtype_size(dt);
     uint64_t start;
-    const uint64_t range = view_range(offset, s, heads, len, vec,
+    const uint64_t range = view_range(t->buf->base, offset, s, heads, len, vec, es,
                                       texel ? lim->minTexelBufferOffsetAlignment
                                             : lim->minStorageBufferOffsetAlignment,
                                       &start);
     const uint64_t max = !texel ? lim->maxStorageBufferRange
-                         : (uint64_t)lim->maxTexelBufferElements * 4;
+                         : (uint64_t)lim->maxTexelBufferElements * es;
     if (range > max)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "the view of %s spans %llu bytes, above this device's %s (%llu "
@@ -43,10 +48,11 @@ static seattn_status bind_view(seattn_context *ctx, const char *name, const seat
                             texel ? "maxTexelBufferElements" : "maxStorageBufferRange",
                             (unsigned long long)max);
     b->info = (VkDescriptorBufferInfo){.buffer = t->buf->buffer, .offset = start, .range = range};
-    b->elem_offset = (uint32_t)(offset - start / 4);
+    b->elem_offset = (uint32_t)((t->buf->base + offset * es - start) / es);
     b->view = VK_NULL_HANDLE;
-    if (texel) return seattn__vk_view_create(ctx, t->buf->buffer, start, range, texel, &b->view);
-    return SEATTN_SUCCESS;
+    if (!texel) return SEATTN_SUCCESS;
+    const VkFormat f = dt == SEATTN_DTYPE_F16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+    return seattn__vk_frame_view(ctx, fr, t->buf->buffer, start, range, f, &b->view);
 }
 
 /* A stride the kernel can hold: unused (count 1) strides may be anything and become 0. */
@@ -193,14 +199,18 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
     return SEATTN_SUCCESS;
 }
 
-static void write_set(seattn_context *ctx, seattn__layout layout, binding *const bs[]) {
+/* Allocates a descriptor set of the layout from the frame and writes bs into it. */
+static seattn_status make_set(seattn_context *ctx, seattn__frame *fr, seattn__layout layout,
+                              binding *const bs[], VkDescriptorSet *set) {
     seattn__vk *vk = ctx->vk;
+    seattn_status s = seattn__vk_frame_set(ctx, fr, vk->set_layout[layout], set);
+    if (s != SEATTN_SUCCESS) return s;
     VkWriteDescriptorSet w[SEATTN__N_BINDINGS];
     for (uint32_t i = 0; i < SEATTN__N_BINDINGS; i++) {
         const bool texel = layout == SEATTN__LAYOUT_TEXEL && (i <= 2 || i == 5);
         w[i] = (VkWriteDescriptorSet){
             .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-            .dstSet = vk->set[layout],
+            .dstSet = *set,
             .dstBinding = i,
             .descriptorCount = 1,
             .descriptorType = texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
@@ -209,6 +219,7 @@ static void write_set(seattn_context *ctx, seattn__layout layout, binding *const
             .pTexelBufferView = texel ? &bs[i]->view : NULL};
     }
     vk->vkd.vkUpdateDescriptorSets(vk->device, SEATTN__N_BINDINGS, w, 0, NULL);
+    return SEATTN_SUCCESS;
 }
 
 /* A short name of the plan's kernel variant for seattn_call_stats. */
@@ -219,46 +230,65 @@ static void kernel_name(const plan *pl, char *out, size_t size) {
                  sp[4] ? " interleaved" : "", sp[6] ? "" : " rope2", sp[8] ? " vec4out" : "");
     else
         snprintf(out, size, "storage d%u br%u bc%u", sp[1], sp[0], sp[2]);
-    if (pl->n_split > 1) {
-        const size_t n = strlen(out);
-        snprintf(out + n, size - n, " split%u+merge", pl->n_split);
-    }
+    const uint32_t dt = sp[SEATTN__SPEC_DTYPE], nb = sp[SEATTN__SPEC_NORM];
+    size_t n = strlen(out);
+    if (dt)
+        n += (size_t)snprintf(out + n, size - n, " f16:%s%s%s%s", dt & SEATTN__F16_Q ? "q" : "",
+                              dt & SEATTN__F16_K ? "k" : "", dt & SEATTN__F16_V ? "v" : "",
+                              dt & SEATTN__F16_OUT ? "o" : "");
+    if (nb && n < size)
+        n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
+                              nb & SEATTN__NORM_K ? "k" : "");
+    if (pl->n_split > 1 && n < size) snprintf(out + n, size - n, " split%u+merge", pl->n_split);
 }
 
-static seattn_status record_and_run(seattn_context *ctx, const seattn_attention_desc *r,
-                                    const plan *pl, binding *const bs[], bool lse,
-                                    uint32_t rope_shift, seattn_call_stats *stats) {
-    seattn__vk *vk = ctx->vk;
-    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
-    seattn_status status;
-    VkPipeline attn = VK_NULL_HANDLE, merge = VK_NULL_HANDLE;
-    if ((status = seattn__vk_pipeline_get(ctx, pl->kernel, pl->spec, &attn))) return status;
-    const uint32_t merge_spec[SEATTN__N_SPEC] = {64, d};
-    if (pl->n_split > 1 &&
-        (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE, merge_spec, &merge)))
-        return status;
-    const seattn__layout layout = seattn__vk_kernel_layout(pl->kernel);
-    binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
-    if (layout == SEATTN__LAYOUT_TEXEL && pl->n_split > 1) {
-        /* texel.comp writes its partial rows through binding 3 */
-        binding *const ts[SEATTN__N_BINDINGS] = {bs[0], bs[1], bs[2], bs[6],
-                                                 bs[4], bs[5], &dummy};
-        write_set(ctx, layout, ts);
-    } else {
-        write_set(ctx, layout, bs);
-    }
-    if (pl->n_split > 1 && layout != SEATTN__LAYOUT_STORAGE) {
-        binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3],
-                                                 bs[4],  &dummy, bs[6]};
-        write_set(ctx, SEATTN__LAYOUT_STORAGE, ms);
-    }
+/* One prepared call: pipelines, descriptor sets and push constants, ready to record. */
+typedef struct {
+    plan pl;
+    VkPipeline attn, merge;
+    seattn__layout layout;
+    VkDescriptorSet set, merge_set;
+    seattn__push pc;
+    uint32_t n_rep;
+} prepared;
 
+static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const plan *pl,
+                                  binding *const bs[], prepared *c) {
+    seattn__vk *vk = ctx->vk;
+    seattn_status status;
+    const uint32_t d = pl->spec[1];
+    if ((status = seattn__vk_pipeline_get(ctx, pl->kernel, pl->spec, &c->attn))) return status;
+    const uint32_t merge_spec[SEATTN__N_SPEC] = {
+        64, d, [SEATTN__SPEC_DTYPE] = pl->spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_OUT};
+    if (pl->n_split > 1 &&
+        (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE, merge_spec, &c->merge)))
+        return status;
+    c->layout = seattn__vk_kernel_layout(pl->kernel);
+    binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
+    if (c->layout == SEATTN__LAYOUT_TEXEL && pl->n_split > 1) {
+        /* texel.comp writes its partial rows through binding 3; merge.comp reads them */
+        binding *const ts[SEATTN__N_BINDINGS] = {bs[0], bs[1], bs[2], bs[6], bs[4],
+                                                 bs[5], &dummy, bs[7], bs[8]};
+        binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3], bs[4],
+                                                 &dummy, bs[6],  &dummy, &dummy};
+        if ((status = make_set(ctx, fr, c->layout, ts, &c->set)) ||
+            (status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, ms, &c->merge_set)))
+            return status;
+        return SEATTN_SUCCESS;
+    }
+    if ((status = make_set(ctx, fr, c->layout, bs, &c->set))) return status;
+    c->merge_set = c->set;
+    return SEATTN_SUCCESS;
+}
+
+static seattn__push make_push(const seattn_attention_desc *r, const plan *pl,
+                              binding *const bs[], bool lse, uint32_t rope_shift) {
     /* every pair a neighbor: G = 1 (unless a window is asked for), or W past every distance */
     const bool plain = (r->group_size == 1 && !(r->flags & SEATTN_ATTN_NEIGHBOR_ONLY)) ||
                        (uint32_t)r->neighbor_window >= r->kv_len;
-    const seattn__push pc = {
-        .q_len = r->q_len, .kv_len = r->kv_len, .q_pos = r->q_pos, .n_rep = n_rep,
-        .G = (uint32_t)r->group_size,
+    return (seattn__push){
+        .q_len = r->q_len, .kv_len = r->kv_len, .q_pos = r->q_pos,
+        .n_rep = r->n_heads / r->n_kv_heads, .G = (uint32_t)r->group_size,
         .W = plain ? 0xffffffffu : (uint32_t)r->neighbor_window,
         .rot_half = r->rotary_dims / 2,
         .flags = (r->rope_layout == SEATTN_ROPE_INTERLEAVED ? SEATTN__FLAG_INTERLEAVED : 0) |
@@ -270,95 +300,103 @@ static seattn_status record_and_run(seattn_context *ctx, const seattn_attention_
         .inv_ln_base = r->scale_base > 0.0f ? (float)(1.0 / log((double)r->scale_base)) : 0.0f,
         .q_off = bs[0]->elem_offset, .q_sh = stride32(r->q_strides.head, r->n_heads),
         .q_st = stride32(r->q_strides.token, r->q_len),
-        .k_off = bs[1]->elem_offset, .k_sh = stride32(r->k_strides.head, r->n_kv_heads) ,
-        .k_st = stride32(r->k_strides.token, r->kv_len) ,
-        .v_off = bs[2]->elem_offset, .v_sh = stride32(r->v_strides.head, r->n_kv_heads) ,
-        .v_st = stride32(r->v_strides.token, r->kv_len) ,
+        .k_off = bs[1]->elem_offset, .k_sh = stride32(r->k_strides.head, r->n_kv_heads),
+        .k_st = stride32(r->k_strides.token, r->kv_len),
+        .v_off = bs[2]->elem_offset, .v_sh = stride32(r->v_strides.head, r->n_kv_heads),
+        .v_st = stride32(r->v_strides.token, r->kv_len),
         .o_off = bs[3]->elem_offset, .o_sh = stride32(r->out_strides.head, r->n_heads),
         .o_st = stride32(r->out_strides.token, r->q_len),
         .l_off = bs[4]->elem_offset, .l_sh = stride32(r->lse_strides.head, r->n_heads),
         .l_st = stride32(r->lse_strides.token, r->q_len),
-        .split_len = pl->split_len, .n_split = pl->n_split, .rope_shift = rope_shift};
+        .split_len = pl->split_len, .n_split = pl->n_split, .rope_shift = rope_shift,
+        .norm_eps = r->qk_norm_eps,
+        /* both below 64: a view starts less than minStorageBufferOffsetAlignment into its range */
+        .norm_w_off = bs[7]->elem_offset | bs[8]->elem_offset << 16};
+}
 
-    if ((status = seattn__vk_begin(ctx))) return status;
-    VkCommandBuffer cb = vk->cmd;
-    if (vk->timestamps) {
-        vk->vkd.vkCmdResetQueryPool(cb, vk->timestamps, 0, 2);
-        vk->vkd.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, vk->timestamps, 0);
-    }
+/* Records the call's dispatches into cb, with compute-to-compute barriers between them (the
+ * one before a chunk's attention also orders its partial writes after the previous merge's
+ * reads of the same scratch). */
+static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_attention_desc *r,
+                       const prepared *c) {
+    seattn__vk *vk = ctx->vk;
+    const plan *pl = &c->pl;
     uint32_t dispatches = 0;
     for (uint32_t t0 = 0; t0 < r->q_len; t0 += pl->chunk) {
-        seattn__push cp = pc; /* the chunk's queries: tokens t0 .. t0 + n - 1 */
+        seattn__push cp = c->pc; /* the chunk's queries: tokens t0 .. t0 + n - 1 */
         const uint32_t n = r->q_len - t0 < pl->chunk ? r->q_len - t0 : pl->chunk;
         cp.q_len = n;
         cp.q_pos = r->q_pos + t0;
-        cp.q_off += t0 * pc.q_st;
-        cp.o_off += t0 * pc.o_st;
-        cp.l_off += t0 * pc.l_st;
+        cp.q_off += t0 * c->pc.q_st;
+        cp.o_off += t0 * c->pc.o_st;
+        cp.l_off += t0 * c->pc.l_st;
         const uint32_t gx = pl->tok_per_wg ? (n + pl->tok_per_wg - 1) / pl->tok_per_wg
-                                           : (n * n_rep + pl->spec[0] - 1) / pl->spec[0];
-        seattn__vk_barrier(ctx, false);
-        vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, attn);
+                                           : (n * c->n_rep + pl->spec[0] - 1) / pl->spec[0];
+        if (t0 > 0) seattn__vk_compute_barrier(ctx, cb);
+        vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->attn);
         vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE,
-                                        vk->pipeline_layout[layout], 0, 1, &vk->set[layout], 0,
-                                        NULL);
-        vk->vkd.vkCmdPushConstants(cb, vk->pipeline_layout[layout], VK_SHADER_STAGE_COMPUTE_BIT,
-                                   0, sizeof cp, &cp);
+                                        vk->pipeline_layout[c->layout], 0, 1, &c->set, 0, NULL);
+        vk->vkd.vkCmdPushConstants(cb, vk->pipeline_layout[c->layout],
+                                   VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof cp, &cp);
         vk->vkd.vkCmdDispatch(cb, gx, pl->wg_y, pl->n_split);
         dispatches++;
         if (pl->n_split > 1) {
             const VkPipelineLayout ml = vk->pipeline_layout[SEATTN__LAYOUT_STORAGE];
-            seattn__vk_barrier(ctx, false);
-            vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, merge);
+            seattn__vk_compute_barrier(ctx, cb);
+            vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->merge);
             vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, ml, 0, 1,
-                                            &vk->set[SEATTN__LAYOUT_STORAGE], 0, NULL);
+                                            &c->merge_set, 0, NULL);
             vk->vkd.vkCmdPushConstants(cb, ml, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof cp, &cp);
             vk->vkd.vkCmdDispatch(cb, n, r->n_heads, 1);
             dispatches++;
         }
     }
-    if (vk->timestamps)
-        vk->vkd.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->timestamps, 1);
-    seattn__vk_barrier(ctx, true);
-    if ((status = seattn__vk_submit_wait(ctx))) return status;
-    stats->dispatches = dispatches;
-    kernel_name(pl, stats->kernel, sizeof stats->kernel);
-    uint64_t ts[2];
-    if (vk->timestamps &&
-        vk->vkd.vkGetQueryPoolResults(vk->device, vk->timestamps, 0, 2, sizeof ts, ts,
-                                      sizeof ts[0], VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
-        stats->device_ms = (double)((ts[1] - ts[0]) & vk->ts_mask) * vk->ts_period_ns * 1e-6;
-    return SEATTN_SUCCESS;
+    return dispatches;
 }
 
-seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
-                                   const seattn_tensor *q, const seattn_tensor *k,
-                                   const seattn_tensor *v, seattn_tensor *out,
-                                   seattn_tensor *lse, seattn_call_stats *stats) {
+static uint32_t dtype_mask(const seattn_attention_desc *r) {
+    return (r->q_type == SEATTN_DTYPE_F16 ? SEATTN__F16_Q : 0) |
+           (r->k_type == SEATTN_DTYPE_F16 ? SEATTN__F16_K : 0) |
+           (r->v_type == SEATTN_DTYPE_F16 ? SEATTN__F16_V : 0) |
+           (r->out_type == SEATTN_DTYPE_F16 ? SEATTN__F16_OUT : 0);
+}
+
+/* Chooses the kernel and its plan, binds every tensor and allocates the descriptor sets from
+ * frame fr. */
+static seattn_status prepare(seattn_context *ctx, seattn__frame *fr,
+                             const seattn_attention_desc *r, const seattn_attention_tensors *t,
+                             prepared *c) {
     seattn__vk *vk = ctx->vk;
     if (vk->lost)
         return seattn__fail(ctx, SEATTN_ERROR_DEVICE_LOST,
                             "the device was lost earlier; destroy this context");
+    const uint32_t dt = dtype_mask(r);
+    if (dt && !vk->storage_16bit)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "f16 tensors need storageBuffer16BitAccess, which '%s' %s", vk->info.name,
+                            vk->own_device ? "does not have" : "does not have enabled (say "
+                                                               "SEATTN_VULKAN_STORAGE_16BIT)");
     const uint32_t d = r->head_dim;
-    bool texel = want_texel(ctx);
-    if (texel && !texel_shape_ok(r, vk->info.subgroup_size)) texel = false;
+    const VkBufferUsageFlags tb = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
+    bool texel = want_texel(ctx) && texel_shape_ok(r, vk->info.subgroup_size) &&
+                 (t->q->buf->usage & tb) && (t->k->buf->usage & tb) && (t->v->buf->usage & tb);
     if (texel) { /* a view past maxTexelBufferElements takes the storage-buffer kernel */
         const VkPhysicalDeviceLimits *lim = &vk->props.limits;
         const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
         const uint64_t off[3] = {r->q_offset, r->k_offset, r->v_offset};
         const uint64_t heads[3] = {r->n_heads, r->n_kv_heads, r->n_kv_heads};
         const uint64_t len[3] = {r->q_len, r->kv_len, r->kv_len};
+        const seattn_tensor *ts[3] = {t->q, t->k, t->v};
+        const seattn_dtype dts[3] = {r->q_type, r->k_type, r->v_type};
         for (int i = 0; i < 3; i++) {
             uint64_t start;
-            if (view_range(off[i], st[i], heads[i], len[i], d,
+            const uint64_t es = seattn__dtype_size(dts[i]);
+            if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], d, es,
                            lim->minTexelBufferOffsetAlignment, &start) >
-                (uint64_t)lim->maxTexelBufferElements * 4)
+                (uint64_t)lim->maxTexelBufferElements * es)
                 texel = false;
         }
     }
-    const VkFormat qf = texel ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_UNDEFINED;
-    const VkFormat kvf = qf;
-    binding bq = {0}, bk = {0}, bv = {0}, bo, bl, bp, brope = {0};
     seattn_status status;
     /* Every |position| a kernel rotates by is below 2 kv_len (vk_rope.c, texel.comp). */
     uint32_t rope_shift;
@@ -367,43 +405,101 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
                                         &rope_shift, &one_level)))
         return status;
     if (texel && !vk->rope_view) texel = false;
-    plan pl;
     const bool out_vec4 = texel && out_vec4_runs(r, vk->info.subgroup_size) &&
-                          r->out_offset % 4 == 0 &&
-                          (r->out_strides.head | r->out_strides.token) % 4 == 0;
-    if ((status = make_plan(ctx, r, texel, one_level, out_vec4, &pl))) return status;
-    if ((status = bind_view(ctx, "q", q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d, qf,
-                            &bq)) ||
-        (status = bind_view(ctx, "k", k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len, d,
-                            kvf, &bk)) ||
-        (status = bind_view(ctx, "v", v, r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len, d,
-                            kvf, &bv)) ||
-        (status = bind_view(ctx, "out", out, r->out_offset, r->out_strides, r->n_heads,
-                            r->q_len, d, VK_FORMAT_UNDEFINED, &bo)))
-        goto done;
-    if (lse) {
-        if ((status = bind_view(ctx, "lse", lse, r->lse_offset, r->lse_strides, r->n_heads,
-                                r->q_len, 1, VK_FORMAT_UNDEFINED, &bl)))
-            goto done;
-    } else {
-        bl = (binding){{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
-    }
-    if (pl.n_split > 1) {
-        const uint64_t part_bytes = (uint64_t)r->n_heads * pl.chunk * pl.n_split * (d + 4) * 4;
-        if ((status = seattn__vk_buffer_reserve(ctx, &vk->partial, part_bytes, false)))
-            goto done;
-        bp = (binding){{vk->partial.buffer, 0, part_bytes}, 0, VK_NULL_HANDLE};
-    } else {
-        bp = (binding){{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
+                          r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
+                          (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
+                          t->out->buf->base % 16 == 0;
+    plan *pl = &c->pl;
+    if ((status = make_plan(ctx, r, texel, one_level, out_vec4, pl))) return status;
+    pl->spec[SEATTN__SPEC_DTYPE] = dt;
+    pl->spec[SEATTN__SPEC_NORM] =
+        (r->flags & SEATTN_ATTN_Q_NORM ? SEATTN__NORM_Q : 0) |
+        (r->flags & SEATTN_ATTN_K_NORM ? SEATTN__NORM_K : 0) |
+        (r->flags & SEATTN_ATTN_Q_NORM && t->q_norm_weight ? SEATTN__NORM_QW : 0) |
+        (r->flags & SEATTN_ATTN_K_NORM && t->k_norm_weight ? SEATTN__NORM_KW : 0);
+    const seattn_strides none = {0, 0};
+    binding bq, bk, bv, bo, bl, bp, brope, bqw, bkw;
+    const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
+    bl = bp = bqw = bkw = dummy;
+    if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len,
+                            d, r->q_type, texel, &bq)) ||
+        (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads,
+                            r->kv_len, d, r->k_type, texel, &bk)) ||
+        (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads,
+                            r->kv_len, d, r->v_type, texel, &bv)) ||
+        (status = bind_view(ctx, fr, "out", t->out, r->out_offset, r->out_strides, r->n_heads,
+                            r->q_len, d, r->out_type, false, &bo)))
+        return status;
+    if (t->lse && (status = bind_view(ctx, fr, "lse", t->lse, r->lse_offset, r->lse_strides,
+                                      r->n_heads, r->q_len, 1, SEATTN_DTYPE_F32, false, &bl)))
+        return status;
+    if ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_QW) &&
+        (status = bind_view(ctx, fr, "q_norm_weight", t->q_norm_weight, r->q_norm_offset, none,
+                            1, 1, d, SEATTN_DTYPE_F32, false, &bqw)))
+        return status;
+    if ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_KW) &&
+        (status = bind_view(ctx, fr, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, none,
+                            1, 1, d, SEATTN_DTYPE_F32, false, &bkw)))
+        return status;
+    if (pl->n_split > 1) { /* the partials of one chunk of queries; chunks reuse them */
+        const uint64_t part = (uint64_t)r->n_heads * pl->chunk * pl->n_split * (d + 4) * 4;
+        if ((status = seattn__vk_frame_scratch(ctx, fr, part, &bp.info))) return status;
+        bp.elem_offset = 0;
+        bp.view = VK_NULL_HANDLE;
     }
     brope = (binding){{vk->rope.buffer, 0, VK_WHOLE_SIZE}, 0, vk->rope_view};
-    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv, &bo, &bl, &brope, &bp};
-    status = record_and_run(ctx, r, &pl, bs, lse != NULL, rope_shift, stats);
-done:
-    if (!vk->lost) { /* the views of a lost device may still be in use: leak them */
-        binding *const views[3] = {&bq, &bk, &bv};
-        for (int i = 0; i < 3; i++)
-            if (views[i]->view) vk->vkd.vkDestroyBufferView(vk->device, views[i]->view, NULL);
+    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv, &bo, &bl, &brope, &bp, &bqw, &bkw};
+    c->n_rep = r->n_heads / r->n_kv_heads;
+    c->pc = make_push(r, pl, bs, t->lse != NULL, rope_shift);
+    return prepare_sets(ctx, fr, pl, bs, c);
+}
+
+seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
+                                   const seattn_attention_tensors *t, seattn_call_stats *stats) {
+    seattn__vk *vk = ctx->vk;
+    seattn__frame *fr = &vk->frames[0];
+    prepared c;
+    seattn_status status = prepare(ctx, fr, r, t, &c);
+    if (status == SEATTN_SUCCESS) status = seattn__vk_begin(ctx);
+    if (status != SEATTN_SUCCESS) {
+        seattn__vk_frame_recycle(ctx, fr); /* nothing was submitted */
+        return status;
     }
-    return status;
+    VkCommandBuffer cb = vk->cmd;
+    seattn__vk_barrier(ctx, false);
+    if (vk->timestamps) {
+        vk->vkd.vkCmdResetQueryPool(cb, vk->timestamps, 0, 2);
+        vk->vkd.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, vk->timestamps, 0);
+    }
+    const uint32_t dispatches = record(ctx, cb, r, &c);
+    if (vk->timestamps)
+        vk->vkd.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->timestamps, 1);
+    seattn__vk_barrier(ctx, true);
+    status = seattn__vk_submit_wait(ctx);
+    seattn__vk_frame_recycle(ctx, fr);
+    if (status != SEATTN_SUCCESS) return status;
+    stats->dispatches = dispatches;
+    kernel_name(&c.pl, stats->kernel, sizeof stats->kernel);
+    uint64_t ts[2];
+    if (vk->timestamps &&
+        vk->vkd.vkGetQueryPoolResults(vk->device, vk->timestamps, 0, 2, sizeof ts, ts,
+                                      sizeof ts[0], VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
+        stats->device_ms = (double)((ts[1] - ts[0]) & vk->ts_mask) * vk->ts_period_ns * 1e-6;
+    return SEATTN_SUCCESS;
+}
+
+seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,
+                                          const seattn_attention_desc *r,
+                                          const seattn_attention_tensors *t,
+                                          seattn_call_stats *stats) {
+    seattn__vk *vk = ctx->vk;
+    seattn__frame *fr = &vk->frames[1];
+    prepared c;
+    /* What prepare() took stays in frame 1 even on failure: freed at the next recycle. */
+    seattn_status status = prepare(ctx, fr, r, t, &c);
+    if (status != SEATTN_SUCCESS) return status;
+    stats->dispatches = record(ctx, cb, r, &c);
+    fr->n_calls++;
+    kernel_name(&c.pl, stats->kernel, sizeof stats->kernel);
+    return SEATTN_SUCCESS;
 }

@@ -26,7 +26,8 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
                                        VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                        VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                               .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    SEATTN__CHECK(ctx, vk->vkd.vkCreateBuffer(vk->device, &bci, NULL, &b->buffer));
+    b->usage = bci.usage;
+    SEATTN__CHECK(ctx, vk->vkd.vkCreateBuffer(vk->device, &bci, vk->alloc, &b->buffer));
     VkMemoryRequirements req;
     vk->vkd.vkGetBufferMemoryRequirements(vk->device, b->buffer, &req);
     const VkMemoryPropertyFlags hv =
@@ -51,7 +52,7 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                .allocationSize = req.size,
                                .memoryTypeIndex = (uint32_t)type};
-    SEATTN__CHECK(ctx, vk->vkd.vkAllocateMemory(vk->device, &ai, NULL, &b->memory));
+    SEATTN__CHECK(ctx, vk->vkd.vkAllocateMemory(vk->device, &ai, vk->alloc, &b->memory));
     SEATTN__CHECK(ctx, vk->vkd.vkBindBufferMemory(vk->device, b->buffer, b->memory, 0));
     if ((vk->mem_props.memoryTypes[type].propertyFlags & hv) == hv)
         SEATTN__CHECK(ctx, vk->vkd.vkMapMemory(vk->device, b->memory, 0, VK_WHOLE_SIZE, 0,
@@ -69,16 +70,40 @@ void seattn__vk_buffer_destroy(seattn_context *ctx, seattn__vk_buffer *b) {
         memset(b, 0, sizeof *b);
         return;
     }
-    if (b->buffer) vk->vkd.vkDestroyBuffer(vk->device, b->buffer, NULL);
-    if (b->memory) vk->vkd.vkFreeMemory(vk->device, b->memory, NULL); /* unmaps too */
+    if (!b->wrapped) {
+        if (b->buffer) vk->vkd.vkDestroyBuffer(vk->device, b->buffer, vk->alloc);
+        if (b->memory) vk->vkd.vkFreeMemory(vk->device, b->memory, vk->alloc); /* unmaps too */
+    }
     memset(b, 0, sizeof *b);
 }
 
+void seattn__vk_buffer_retire(seattn_context *ctx, seattn__vk_buffer *b) {
+    seattn__frame *f = &ctx->vk->frames[1];
+    if (!b->buffer || f->n_calls == 0) {
+        seattn__vk_buffer_destroy(ctx, b);
+        return;
+    }
+    if (f->n_retired == f->cap_retired) {
+        uint32_t cap = f->cap_retired ? 2 * f->cap_retired : 8;
+        seattn__vk_buffer *grown = realloc(f->retired, cap * sizeof *grown);
+        if (!grown) { /* cannot keep it for the pending recordings: wait for the device */
+            ctx->vk->vkd.vkDeviceWaitIdle(ctx->vk->device);
+            seattn__vk_buffer_destroy(ctx, b);
+            return;
+        }
+        f->retired = grown;
+        f->cap_retired = cap;
+    }
+    f->retired[f->n_retired++] = *b;
+    memset(b, 0, sizeof *b);
+}
+
+/* Contents are lost when b grows; the old buffer is retired, since recorded work may use it. */
 seattn_status seattn__vk_buffer_reserve(seattn_context *ctx, seattn__vk_buffer *b,
                                         VkDeviceSize size, bool host) {
     if (b->buffer && b->size >= size) return SEATTN_SUCCESS;
     VkDeviceSize grow = b->size * 2 > size ? b->size * 2 : size;
-    seattn__vk_buffer_destroy(ctx, b);
+    seattn__vk_buffer_retire(ctx, b);
     return seattn__vk_buffer_create(ctx, grow, host, b);
 }
 
@@ -91,7 +116,7 @@ seattn_status seattn__vk_view_create(seattn_context *ctx, VkBuffer buffer, VkDev
                                  .format = format,
                                  .offset = offset,
                                  .range = range};
-    SEATTN__CHECK(ctx, vk->vkd.vkCreateBufferView(vk->device, &ci, NULL, out));
+    SEATTN__CHECK(ctx, vk->vkd.vkCreateBufferView(vk->device, &ci, vk->alloc, out));
 fail:
     return status;
 }
@@ -108,8 +133,8 @@ static seattn_status staged_copy(seattn_context *ctx, seattn__vk_buffer *b, VkDe
         if (upload) memcpy(vk->staging.mapped, (const char *)host + done, n);
         if ((status = seattn__vk_begin(ctx)) != SEATTN_SUCCESS) break;
         seattn__vk_barrier(ctx, false);
-        VkBufferCopy region = {.srcOffset = upload ? 0 : offset + done,
-                               .dstOffset = upload ? offset + done : 0,
+        VkBufferCopy region = {.srcOffset = upload ? 0 : b->base + offset + done,
+                               .dstOffset = upload ? b->base + offset + done : 0,
                                .size = n};
         vk->vkd.vkCmdCopyBuffer(vk->cmd, upload ? vk->staging.buffer : b->buffer,
                                 upload ? b->buffer : vk->staging.buffer, 1, &region);
@@ -130,6 +155,15 @@ seattn_status seattn__vk_buffer_write(seattn_context *ctx, seattn__vk_buffer *b,
     return staged_copy(ctx, b, offset, (void *)src, bytes, true);
 }
 
+/* A VkBuffer as a number, for overlap checks. */
+static uint64_t buffer_id(VkBuffer b) {
+#if VK_USE_64_BIT_PTR_DEFINES
+    return (uint64_t)(uintptr_t)b;
+#else
+    return (uint64_t)b;
+#endif
+}
+
 seattn_status seattn__vk_tensor_init(seattn_context *ctx, seattn_tensor *t) {
     t->buf = calloc(1, sizeof *t->buf);
     if (!t->buf) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a tensor");
@@ -137,8 +171,58 @@ seattn_status seattn__vk_tensor_init(seattn_context *ctx, seattn_tensor *t) {
     if (s != SEATTN_SUCCESS) {
         free(t->buf);
         t->buf = NULL;
+        return s;
     }
-    return s;
+    t->mem_id = buffer_id(t->buf->buffer);
+    return SEATTN_SUCCESS;
+}
+
+seattn_status seattn_tensor_wrap_vulkan(seattn_context *ctx, VkBuffer buffer, VkDeviceSize offset,
+                                        VkDeviceSize bytes, VkBufferUsageFlags usage,
+                                        seattn_tensor **out) {
+    if (!out) return ctx ? seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL")
+                         : SEATTN_ERROR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    if (!ctx->vk)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_tensor_wrap_vulkan needs a Vulkan context");
+    if (buffer == VK_NULL_HANDLE)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "buffer is VK_NULL_HANDLE");
+    if (bytes == 0) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "bytes is 0");
+    if (offset % 4 != 0)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "offset %llu is not a multiple of 4", (unsigned long long)offset);
+    if (!(usage & VK_BUFFER_USAGE_STORAGE_BUFFER_BIT))
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "usage lacks VK_BUFFER_USAGE_STORAGE_BUFFER_BIT");
+    if (bytes > SIZE_MAX || offset > UINT64_MAX - bytes)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "offset + bytes overflow");
+    seattn_tensor *t = calloc(1, sizeof *t);
+    seattn__vk_buffer *b = calloc(1, sizeof *b);
+    if (!t || !b) {
+        free(t);
+        free(b);
+        return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a tensor");
+    }
+    *b = (seattn__vk_buffer){.buffer = buffer, .size = offset + bytes, .base = offset,
+                             .usage = usage, .wrapped = true};
+    t->ctx = ctx;
+    t->bytes = (size_t)bytes;
+    t->buf = b;
+    t->mem_id = buffer_id(buffer);
+    t->mem_base = offset;
+    ctx->live_tensors++;
+    *out = t;
+    return SEATTN_SUCCESS;
+}
+
+seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *t, VkBuffer *buffer,
+                                          VkDeviceSize *offset) {
+    if (!t || !buffer || !offset || !t->buf) return SEATTN_ERROR_INVALID_ARGUMENT;
+    *buffer = t->buf->buffer;
+    *offset = t->buf->base;
+    return SEATTN_SUCCESS;
 }
 
 void seattn__vk_tensor_free(seattn_tensor *t) {
@@ -153,6 +237,12 @@ seattn_status seattn__vk_tensor_copy(seattn_context *ctx, const seattn_tensor *t
         return seattn__fail(ctx, SEATTN_ERROR_DEVICE_LOST,
                             "the device was lost earlier; destroy this context");
     seattn__vk_buffer *b = t->buf;
+    const VkBufferUsageFlags need =
+        upload ? VK_BUFFER_USAGE_TRANSFER_DST_BIT : VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
+    if (!b->mapped && !(b->usage & need))
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "the wrapped buffer lacks VK_BUFFER_USAGE_TRANSFER_%s_BIT for %s",
+                            upload ? "DST" : "SRC", upload ? "an upload" : "a download");
     if (b->mapped) {
         if (upload) memcpy((char *)b->mapped + offset, host, bytes);
         else memcpy(host, (const char *)b->mapped + offset, bytes);

@@ -1,15 +1,22 @@
-/* A Vulkan context: instance, device, one compute queue, command buffer and fence. */
+/* A Vulkan context: instance, device, one compute queue, command buffer and fence; its own
+ * objects or the app's (seattn_vulkan.h). */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include "vk_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static int find_compute_family(VkPhysicalDevice phys) {
+static uint32_t queue_families(const seattn__vk *vk, VkQueueFamilyProperties fam[16]) {
     uint32_t n = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(phys, &n, NULL);
-    VkQueueFamilyProperties fam[16];
+    vk->vki.vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n, NULL);
     if (n > 16) n = 16;
-    vkGetPhysicalDeviceQueueFamilyProperties(phys, &n, fam);
+    vk->vki.vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n, fam);
+    return n;
+}
+
+static int find_compute_family(const seattn__vk *vk) {
+    VkQueueFamilyProperties fam[16];
+    const uint32_t n = queue_families(vk, fam);
     int any = -1;
     for (uint32_t i = 0; i < n; i++) {
         if (!(fam[i].queueFlags & VK_QUEUE_COMPUTE_BIT)) continue;
@@ -19,18 +26,34 @@ static int find_compute_family(VkPhysicalDevice phys) {
     return any;
 }
 
+static seattn__vk *vk_alloc(seattn_context *ctx, const seattn_context_options *o) {
+    seattn__vk *vk = calloc(1, sizeof *vk);
+    if (!vk) return NULL;
+    ctx->vk = vk;
+    if (o->vk_allocator) {
+        vk->alloc_copy = *o->vk_allocator;
+        vk->alloc = &vk->alloc_copy;
+    }
+    if (o->pipeline_cache_path && *o->pipeline_cache_path) {
+        vk->pipeline_cache_path = strdup(o->pipeline_cache_path);
+        if (!vk->pipeline_cache_path) return NULL;
+    }
+    return vk;
+}
+
+/* A context on its own instance and device. */
 seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_options *o) {
     seattn_status status;
-    seattn__vk *vk = calloc(1, sizeof *vk);
+    seattn__vk *vk = vk_alloc(ctx, o);
     if (!vk) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a context");
-    ctx->vk = vk;
     const char *want = o->device;
     if (!want || !*want) want = getenv("SEATTN_DEVICE");
     if (want && !*want) want = NULL;
     status = seattn__vk_instance_create(ctx, (ctx->flags & SEATTN_CONTEXT_VALIDATION) != 0, want);
     if (status != SEATTN_SUCCESS) return status;
+    seattn__vk_fill_info(&vk->vki, vk->phys, &vk->info);
 
-    int fam = find_compute_family(vk->phys);
+    int fam = find_compute_family(vk);
     if (fam < 0)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED, "device '%s' has no compute queue",
                             vk->info.name);
@@ -40,36 +63,97 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
                                    .queueFamilyIndex = vk->queue_family,
                                    .queueCount = 1,
                                    .pQueuePriorities = &prio};
+    /* f16 tensors need storageBuffer16BitAccess: enabled where the device has it */
+    VkPhysicalDevice16BitStorageFeatures f16s = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .storageBuffer16BitAccess = vk->info.storage_16bit ? VK_TRUE : VK_FALSE};
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                              .pNext = &f16s,
                               .queueCreateInfoCount = 1,
                               .pQueueCreateInfos = &qci};
-    SEATTN__CHECK(ctx, vkCreateDevice(vk->phys, &dci, NULL, &vk->device));
-    volkLoadDeviceTable(&vk->vkd, vk->device);
+    SEATTN__CHECK(ctx, vk->vki.vkCreateDevice(vk->phys, &dci, vk->alloc, &vk->device));
+    vk->own_device = true;
+    vk->storage_16bit = vk->info.storage_16bit != 0;
+    seattn__vk_load_device(vk->vki.vkGetDeviceProcAddr, vk->device, &vk->vkd);
     vk->vkd.vkGetDeviceQueue(vk->device, vk->queue_family, 0, &vk->queue);
+    return seattn__vk_device_setup(ctx);
+fail:
+    return status;
+}
 
+/* A context on the app's instance, device and queue (seattn_vulkan.h). */
+seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_context_options *o,
+                                        const seattn_vulkan_device *d) {
+    seattn__vk *vk = vk_alloc(ctx, o);
+    if (!vk) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a context");
+    if (!d->instance || !d->physical_device || !d->device || !d->queue ||
+        !d->get_instance_proc_addr)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_vulkan_device: instance, physical_device, device, queue and "
+                            "get_instance_proc_addr must all be set");
+    if (d->instance_api_version < VK_API_VERSION_1_1)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "seattn_vulkan_device.instance_api_version is below Vulkan 1.1");
+    if (d->enabled & ~SEATTN_VULKAN_STORAGE_16BIT)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_vulkan_device.enabled: unknown bits 0x%x", d->enabled);
+    if (!seattn__vk_load_instance(d->get_instance_proc_addr, d->instance, &vk->vki))
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "get_instance_proc_addr lacks Vulkan 1.1 instance functions");
+    vk->gipa = d->get_instance_proc_addr;
+    vk->instance = d->instance;
+    vk->phys = d->physical_device;
+    vk->device = d->device;
+    vk->queue = d->queue;
+    vk->queue_family = d->queue_family;
+    seattn__vk_fill_info(&vk->vki, vk->phys, &vk->info);
+    if (vk->info.api_version < VK_API_VERSION_1_1)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "device '%s' is below Vulkan 1.1", vk->info.name);
+    VkQueueFamilyProperties fam[16];
+    const uint32_t n = queue_families(vk, fam);
+    if (d->queue_family >= n || !(fam[d->queue_family].queueFlags & VK_QUEUE_COMPUTE_BIT))
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_vulkan_device.queue_family %u is not a compute family of "
+                            "'%s'",
+                            d->queue_family, vk->info.name);
+    if ((d->enabled & SEATTN_VULKAN_STORAGE_16BIT) && !vk->info.storage_16bit)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "enabled says storageBuffer16BitAccess, which '%s' does not have",
+                            vk->info.name);
+    vk->storage_16bit = (d->enabled & SEATTN_VULKAN_STORAGE_16BIT) != 0;
+    seattn__vk_load_device(vk->vki.vkGetDeviceProcAddr, vk->device, &vk->vkd);
+    if (!vk->vkd.vkCreateComputePipelines || !vk->vkd.vkQueueSubmit)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "vkGetDeviceProcAddr returned no core device functions");
+    return seattn__vk_device_setup(ctx);
+}
+
+seattn_status seattn__vk_device_setup(seattn_context *ctx) {
+    seattn_status status;
+    seattn__vk *vk = ctx->vk;
+    vk->vki.vkGetPhysicalDeviceProperties(vk->phys, &vk->props);
+    vk->vki.vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
                                    .queueFamilyIndex = vk->queue_family};
-    SEATTN__CHECK(ctx, vk->vkd.vkCreateCommandPool(vk->device, &pci, NULL, &vk->cmd_pool));
+    SEATTN__CHECK(ctx, vk->vkd.vkCreateCommandPool(vk->device, &pci, vk->alloc, &vk->cmd_pool));
     VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                        .commandPool = vk->cmd_pool,
                                        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                        .commandBufferCount = 1};
     SEATTN__CHECK(ctx, vk->vkd.vkAllocateCommandBuffers(vk->device, &cai, &vk->cmd));
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    SEATTN__CHECK(ctx, vk->vkd.vkCreateFence(vk->device, &fci, NULL, &vk->fence));
+    SEATTN__CHECK(ctx, vk->vkd.vkCreateFence(vk->device, &fci, vk->alloc, &vk->fence));
     {
-        uint32_t n = 0;
-        vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n, NULL);
         VkQueueFamilyProperties fams[16];
-        if (n > 16) n = 16;
-        vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n, fams);
+        const uint32_t n = queue_families(vk, fams);
         const uint32_t bits = vk->queue_family < n ? fams[vk->queue_family].timestampValidBits : 0;
         if (bits > 0 && vk->props.limits.timestampPeriod > 0.0f) {
             VkQueryPoolCreateInfo qpci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
                                           .queryType = VK_QUERY_TYPE_TIMESTAMP,
                                           .queryCount = 2};
-            SEATTN__CHECK(ctx, vk->vkd.vkCreateQueryPool(vk->device, &qpci, NULL,
+            SEATTN__CHECK(ctx, vk->vkd.vkCreateQueryPool(vk->device, &qpci, vk->alloc,
                                                          &vk->timestamps));
             vk->ts_mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
             vk->ts_period_ns = vk->props.limits.timestampPeriod;
@@ -82,49 +166,64 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
     const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
     vk->texel_ok = (vk->info.subgroup_ops & need) == need && vk->info.subgroup_size >= 1 &&
                    vk->info.subgroup_size <= 64;
-    const VkFormat texel_formats[2] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32_SFLOAT};
-    for (int i = 0; i < 2; i++) {
+    const VkFormat texel_formats[3] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32_SFLOAT,
+                                       VK_FORMAT_R16_SFLOAT};
+    for (int i = 0; i < 3; i++) {
         VkFormatProperties fp;
-        vkGetPhysicalDeviceFormatProperties(vk->phys, texel_formats[i], &fp);
+        vk->vki.vkGetPhysicalDeviceFormatProperties(vk->phys, texel_formats[i], &fp);
         if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
             vk->texel_ok = false;
     }
     status = seattn__vk_pipelines_init(ctx);
+    if (status == SEATTN_SUCCESS)
+        status = seattn__vk_pipeline_cache_init(ctx, vk->pipeline_cache_path);
     if (status != SEATTN_SUCCESS) return status;
-    seattn__log(ctx, SEATTN_LOG_INFO, "seattn context on '%s' (queue family %u)", vk->info.name,
-                vk->queue_family);
+    seattn__log(ctx, SEATTN_LOG_INFO, "seattn context on '%s' (queue family %u%s)", vk->info.name,
+                vk->queue_family, vk->own_device ? "" : ", the app's device");
     return SEATTN_SUCCESS;
 fail:
     return status;
 }
 
-/* Copes with a half-built context: every handle may still be null. */
+/* Copes with a half-built context: every handle may still be null. The app's instance, device
+ * and queue are never destroyed. */
 void seattn__vk_context_free(seattn_context *ctx) {
     seattn__vk *vk = ctx->vk;
     if (!vk) return;
     if (vk->lost) {
         /* A timed-out or lost device may still run our work: its objects are leaked, since
          * freeing memory it writes would corrupt the process. */
+        free(vk->pipelines);
+        free(vk->pipeline_cache_path);
         free(vk);
         ctx->vk = NULL;
         return;
     }
-    if (vk->device) {
-        vk->vkd.vkDeviceWaitIdle(vk->device);
+    if (vk->device && vk->vkd.vkDestroyBuffer) {
+        /* An imported device may run the app's work: wait for our own submissions only. */
+        if (vk->own_device) vk->vkd.vkDeviceWaitIdle(vk->device);
+        else if (vk->fence) vk->vkd.vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE,
+                                                    (uint64_t)ctx->timeout_ms * 1000000u);
+        for (int f = 0; f < 2; f++) seattn__vk_frame_free(ctx, &vk->frames[f]);
+        seattn__vk_pipeline_cache_save(ctx);
         seattn__vk_pipelines_free(ctx);
-        seattn__vk_buffer_destroy(ctx, &vk->partial);
-        if (vk->rope_view) vk->vkd.vkDestroyBufferView(vk->device, vk->rope_view, NULL);
+        if (vk->rope_view) vk->vkd.vkDestroyBufferView(vk->device, vk->rope_view, vk->alloc);
         seattn__vk_buffer_destroy(ctx, &vk->rope);
         seattn__vk_buffer_destroy(ctx, &vk->dummy);
         seattn__vk_buffer_destroy(ctx, &vk->staging);
-        if (vk->fence) vk->vkd.vkDestroyFence(vk->device, vk->fence, NULL);
-        if (vk->timestamps) vk->vkd.vkDestroyQueryPool(vk->device, vk->timestamps, NULL);
-        if (vk->cmd_pool) vk->vkd.vkDestroyCommandPool(vk->device, vk->cmd_pool, NULL);
-        vk->vkd.vkDestroyDevice(vk->device, NULL);
+        if (vk->fence) vk->vkd.vkDestroyFence(vk->device, vk->fence, vk->alloc);
+        if (vk->timestamps) vk->vkd.vkDestroyQueryPool(vk->device, vk->timestamps, vk->alloc);
+        if (vk->cmd_pool) vk->vkd.vkDestroyCommandPool(vk->device, vk->cmd_pool, vk->alloc);
+        if (vk->own_device) vk->vkd.vkDestroyDevice(vk->device, vk->alloc);
     }
-    if (vk->messenger && vk->destroy_messenger)
-        vk->destroy_messenger(vk->instance, vk->messenger, NULL);
-    if (vk->instance) vkDestroyInstance(vk->instance, NULL);
+    if (vk->own_instance) {
+        if (vk->messenger && vk->destroy_messenger)
+            vk->destroy_messenger(vk->instance, vk->messenger, vk->alloc);
+        if (vk->instance && vk->vki.vkDestroyInstance)
+            vk->vki.vkDestroyInstance(vk->instance, vk->alloc);
+    }
+    free(vk->pipelines);
+    free(vk->pipeline_cache_path);
     free(vk);
     ctx->vk = NULL;
 }
@@ -146,6 +245,15 @@ seattn_status seattn__vk_begin(seattn_context *ctx) {
     SEATTN__CHECK(ctx, vk->vkd.vkBeginCommandBuffer(vk->cmd, &bi));
 fail:
     return status;
+}
+
+void seattn__vk_compute_barrier(seattn_context *ctx, VkCommandBuffer cb) {
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+    ctx->vk->vkd.vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0,
+                                      NULL);
 }
 
 void seattn__vk_barrier(seattn_context *ctx, bool to_host) {

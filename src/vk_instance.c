@@ -1,16 +1,9 @@
 /* The Vulkan loader, instances, the validation messenger and the list of devices. */
 #include "vk_internal.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static pthread_once_t loader_once = PTHREAD_ONCE_INIT;
-static VkResult loader_result = VK_ERROR_INITIALIZATION_FAILED;
-static pthread_mutex_t loader_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-static void loader_init(void) { loader_result = volkInitialize(); }
 
 seattn_status seattn__vk_status(VkResult r) {
     switch (r) {
@@ -36,13 +29,6 @@ seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call,
     seattn_status s = seattn__vk_status(r);
     if (s == SEATTN_ERROR_DEVICE_LOST && ctx->vk) ctx->vk->lost = true;
     return seattn__fail(ctx, s, "%s returned VkResult %d (%s:%d)", call, (int)r, file, line);
-}
-
-seattn_status seattn__vk_loader_init(void) {
-    pthread_once(&loader_once, loader_init);
-    if (loader_result != VK_SUCCESS) return SEATTN_ERROR_NO_DEVICE;
-    if (volkGetInstanceVersion() < VK_API_VERSION_1_1) return SEATTN_ERROR_NO_DEVICE;
-    return SEATTN_SUCCESS;
 }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL messenger_cb(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
@@ -82,8 +68,10 @@ static bool has_instance_ext(const char *name) {
 }
 
 /* Creates an instance (with validation when asked and installed) for ctx, or a bare one for
- * device listing when ctx is NULL; the caller owns it. */
-static seattn_status create_instance(seattn_context *ctx, bool validation, VkInstance *out) {
+ * device listing when ctx is NULL, and loads its functions into *t; the caller owns it. */
+static seattn_status create_instance(seattn_context *ctx, bool validation, VkInstance *out,
+                                     seattn__vki *t) {
+    const VkAllocationCallbacks *alloc = ctx ? ctx->vk->alloc : NULL;
     seattn_status s = seattn__vk_loader_init();
     if (s != SEATTN_SUCCESS)
         return ctx ? seattn__fail(ctx, s, "no Vulkan 1.1 loader found (install libvulkan1 and a "
@@ -117,20 +105,25 @@ static seattn_status create_instance(seattn_context *ctx, bool validation, VkIns
                                .ppEnabledLayerNames = layers,
                                .enabledExtensionCount = n_exts,
                                .ppEnabledExtensionNames = exts};
-    VkResult r = vkCreateInstance(&ci, NULL, out);
+    VkResult r = vkCreateInstance(&ci, alloc, out);
     if (r != VK_SUCCESS)
         return ctx ? seattn__vk_fail(ctx, r, "vkCreateInstance", __FILE__, __LINE__)
                    : seattn__vk_status(r);
-    /* Instance-level globals are loader trampolines: they dispatch on the object, so loading
-     * them from whichever instance came last serves every instance. volk's globals are private
-     * to this library (hidden visibility), never the app's. */
-    pthread_mutex_lock(&loader_mutex);
-    volkLoadInstanceOnly(*out);
-    pthread_mutex_unlock(&loader_mutex);
+    const PFN_vkGetInstanceProcAddr gipa = seattn__vk_loader_gipa();
+    if (!seattn__vk_load_instance(gipa, *out, t)) {
+        PFN_vkDestroyInstance destroy =
+            (PFN_vkDestroyInstance)gipa(*out, "vkDestroyInstance");
+        if (destroy) destroy(*out, alloc);
+        *out = VK_NULL_HANDLE;
+        return ctx ? seattn__fail(ctx, SEATTN_ERROR_NO_DEVICE,
+                                  "the Vulkan loader lacks Vulkan 1.1 instance functions")
+                   : SEATTN_ERROR_NO_DEVICE;
+    }
+    if (ctx) ctx->vk->gipa = gipa;
     if (ctx && validation) {
         PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
-            vkGetInstanceProcAddr(*out, "vkCreateDebugUtilsMessengerEXT");
-        ctx->vk->destroy_messenger = (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+            gipa(*out, "vkCreateDebugUtilsMessengerEXT");
+        ctx->vk->destroy_messenger = (PFN_vkDestroyDebugUtilsMessengerEXT)gipa(
             *out, "vkDestroyDebugUtilsMessengerEXT");
         VkDebugUtilsMessengerCreateInfoEXT mi = {
             .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
@@ -142,18 +135,19 @@ static seattn_status create_instance(seattn_context *ctx, bool validation, VkIns
             .pfnUserCallback = messenger_cb,
             .pUserData = ctx};
         if (create && ctx->vk->destroy_messenger)
-            create(*out, &mi, NULL, &ctx->vk->messenger);
+            create(*out, &mi, alloc, &ctx->vk->messenger);
     }
     return SEATTN_SUCCESS;
 }
 
-void seattn__vk_fill_info(VkPhysicalDevice phys, seattn_device_info *info) {
+void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys,
+                          seattn_device_info *info) {
     memset(info, 0, sizeof *info);
     VkPhysicalDeviceSubgroupProperties sub = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
                                       .pNext = &sub};
-    vkGetPhysicalDeviceProperties2(phys, &p2);
+    vki->vkGetPhysicalDeviceProperties2(phys, &p2);
     const VkPhysicalDeviceProperties *p = &p2.properties;
     snprintf(info->name, sizeof info->name, "%s", p->deviceName);
     info->vendor_id = p->vendorID;
@@ -175,13 +169,13 @@ void seattn__vk_fill_info(VkPhysicalDevice phys, seattn_device_info *info) {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                     .pNext = &f16s};
-    vkGetPhysicalDeviceFeatures2(phys, &f2);
+    vki->vkGetPhysicalDeviceFeatures2(phys, &f2);
     info->storage_16bit = f16s.storageBuffer16BitAccess;
     uint32_t n_ext = 0;
-    if (vkEnumerateDeviceExtensionProperties(phys, NULL, &n_ext, NULL) == VK_SUCCESS) {
+    if (vki->vkEnumerateDeviceExtensionProperties(phys, NULL, &n_ext, NULL) == VK_SUCCESS) {
         VkExtensionProperties ext[512];
         if (n_ext > 512) n_ext = 512;
-        if (vkEnumerateDeviceExtensionProperties(phys, NULL, &n_ext, ext) >= 0) {
+        if (vki->vkEnumerateDeviceExtensionProperties(phys, NULL, &n_ext, ext) >= 0) {
             for (uint32_t i = 0; i < n_ext; i++) {
                 if (strcmp(ext[i].extensionName, "VK_KHR_shader_float16_int8") == 0)
                     info->shader_float16 = 1; /* the extension; the feature bit is read later */
@@ -191,7 +185,7 @@ void seattn__vk_fill_info(VkPhysicalDevice phys, seattn_device_info *info) {
                         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
                     VkPhysicalDeviceProperties2 q2 = {
                         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dp};
-                    vkGetPhysicalDeviceProperties2(phys, &q2);
+                    vki->vkGetPhysicalDeviceProperties2(phys, &q2);
                     snprintf(info->driver, sizeof info->driver, "%.120s %.120s",
                              dp.driverName, dp.driverInfo);
                 }
@@ -199,23 +193,24 @@ void seattn__vk_fill_info(VkPhysicalDevice phys, seattn_device_info *info) {
         }
     }
     uint32_t n_fam = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(phys, &n_fam, NULL);
+    vki->vkGetPhysicalDeviceQueueFamilyProperties(phys, &n_fam, NULL);
     VkQueueFamilyProperties fam[16];
     if (n_fam > 16) n_fam = 16;
-    vkGetPhysicalDeviceQueueFamilyProperties(phys, &n_fam, fam);
+    vki->vkGetPhysicalDeviceQueueFamilyProperties(phys, &n_fam, fam);
     for (uint32_t i = 0; i < n_fam; i++)
         if ((fam[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && fam[i].timestampValidBits > 0)
             info->timestamp_period_ns = p->limits.timestampPeriod;
     VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(phys, &mp);
+    vki->vkGetPhysicalDeviceMemoryProperties(phys, &mp);
     for (uint32_t i = 0; i < mp.memoryHeapCount; i++)
         if ((mp.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
             mp.memoryHeaps[i].size > info->device_local_bytes)
             info->device_local_bytes = mp.memoryHeaps[i].size;
 }
 
-static seattn_status list_physical(VkInstance inst, VkPhysicalDevice *devs, uint32_t *n) {
-    VkResult r = vkEnumeratePhysicalDevices(inst, n, devs);
+static seattn_status list_physical(const seattn__vki *vki, VkInstance inst,
+                                   VkPhysicalDevice *devs, uint32_t *n) {
+    VkResult r = vki->vkEnumeratePhysicalDevices(inst, n, devs);
     return r < 0 ? seattn__vk_status(r) : SEATTN_SUCCESS;
 }
 
@@ -224,17 +219,18 @@ seattn_status seattn_device_list(seattn_device_info *infos, uint32_t *count) {
     uint32_t cap = infos ? *count : 0;
     *count = 0;
     VkInstance inst = VK_NULL_HANDLE;
-    seattn_status s = create_instance(NULL, false, &inst);
+    seattn__vki vki;
+    seattn_status s = create_instance(NULL, false, &inst, &vki);
     if (s != SEATTN_SUCCESS) return s;
     VkPhysicalDevice devs[32];
     uint32_t n = 32;
-    s = list_physical(inst, devs, &n);
+    s = list_physical(&vki, inst, devs, &n);
     if (s == SEATTN_SUCCESS) {
-        for (uint32_t i = 0; i < n && i < cap; i++) seattn__vk_fill_info(devs[i], &infos[i]);
+        for (uint32_t i = 0; i < n && i < cap; i++) seattn__vk_fill_info(&vki, devs[i], &infos[i]);
         *count = n;
         if (n == 0) s = SEATTN_ERROR_NO_DEVICE;
     }
-    vkDestroyInstance(inst, NULL);
+    vki.vkDestroyInstance(inst, NULL);
     return s;
 }
 
@@ -264,11 +260,12 @@ static bool name_matches(const char *name, const char *part) {
 seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation,
                                          const char *want) {
     seattn__vk *vk = ctx->vk;
-    seattn_status s = create_instance(ctx, validation, &vk->instance);
+    seattn_status s = create_instance(ctx, validation, &vk->instance, &vk->vki);
     if (s != SEATTN_SUCCESS) return s;
+    vk->own_instance = true;
     VkPhysicalDevice devs[32];
     uint32_t n = 32;
-    s = list_physical(vk->instance, devs, &n);
+    s = list_physical(&vk->vki, vk->instance, devs, &n);
     if (s != SEATTN_SUCCESS || n == 0)
         return seattn__fail(ctx, SEATTN_ERROR_NO_DEVICE,
                             "no Vulkan device found (install a driver, e.g. mesa-vulkan-drivers "
@@ -276,7 +273,7 @@ seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation,
     int best = -1, best_rank = 99;
     for (uint32_t i = 0; i < n; i++) {
         seattn_device_info info;
-        seattn__vk_fill_info(devs[i], &info);
+        seattn__vk_fill_info(&vk->vki, devs[i], &info);
         if (info.api_version < VK_API_VERSION_1_1) continue;
         if (want) {
             char *end = NULL;
@@ -299,8 +296,5 @@ seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation,
                                    want)
                     : seattn__fail(ctx, SEATTN_ERROR_NO_DEVICE, "no Vulkan 1.1 device found");
     vk->phys = devs[best];
-    seattn__vk_fill_info(vk->phys, &vk->info);
-    vkGetPhysicalDeviceProperties(vk->phys, &vk->props);
-    vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
     return SEATTN_SUCCESS;
 }

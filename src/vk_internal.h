@@ -1,11 +1,15 @@
-/* The Vulkan backend's private state. Device functions go through the context's own volk
- * device table; instance functions through loader trampolines loaded once. */
+/* The Vulkan backend's private state. Every Vulkan function goes through the context's own
+ * tables: instance functions loaded with its vkGetInstanceProcAddr (the loader's, or the app's
+ * for an imported device), device functions in a volk device table. volk's globals are used
+ * only to open the loader and create seattn's own instances (vk_loader.c). */
 #ifndef SEATTN_VK_INTERNAL_H
 #define SEATTN_VK_INTERNAL_H
 
 #include "seattn_internal.h"
 
 #include <volk.h>
+
+#include "seattn/seattn_vulkan.h"
 
 /* Saves the VkResult, logs the call and where, and jumps to fail. */
 #define SEATTN__CHECK(ctx, call)                                                          \
@@ -19,10 +23,42 @@
 
 struct seattn__vk_buffer {
     VkBuffer buffer;
-    VkDeviceMemory memory;
+    VkDeviceMemory memory; /* null for a wrapped app buffer */
     VkDeviceSize size;
-    void *mapped; /* non-NULL when host-visible and coherent */
+    VkDeviceSize base;     /* byte offset of the tensor in buffer (wrapped buffers) */
+    VkBufferUsageFlags usage;
+    bool wrapped;          /* the app's buffer: never destroyed by seattn */
+    void *mapped;          /* non-NULL when host-visible and coherent (seattn's own memory) */
 };
+
+/* Instance-level functions, per context (vk_loader.c). */
+#define SEATTN__VK_INSTANCE_FNS(X)                                                        \
+    X(vkDestroyInstance) X(vkEnumeratePhysicalDevices) X(vkGetPhysicalDeviceProperties)   \
+    X(vkGetPhysicalDeviceProperties2) X(vkGetPhysicalDeviceFeatures2)                     \
+    X(vkGetPhysicalDeviceMemoryProperties) X(vkGetPhysicalDeviceQueueFamilyProperties)    \
+    X(vkGetPhysicalDeviceFormatProperties) X(vkEnumerateDeviceExtensionProperties)        \
+    X(vkCreateDevice) X(vkGetDeviceProcAddr)
+typedef struct seattn__vki {
+#define SEATTN__VKI_FIELD(name) PFN_##name name;
+    SEATTN__VK_INSTANCE_FNS(SEATTN__VKI_FIELD)
+#undef SEATTN__VKI_FIELD
+} seattn__vki;
+
+/* What recorded work holds until it is known to be complete: descriptor sets, texel views, the
+ * split scratch, and buffers replaced while it was pending (vk_frame.c). Frame 0 serves the
+ * self-submitting calls and is recycled after each; frame 1 serves seattn_attention_record()
+ * and is recycled by seattn_context_recycle(). */
+typedef struct seattn__frame {
+    VkDescriptorPool *pools;
+    uint32_t n_pools, cur_pool;
+    VkBufferView *views;
+    uint32_t n_views, cap_views;
+    seattn__vk_buffer *retired;
+    uint32_t n_retired, cap_retired;
+    seattn__vk_buffer scratch;
+    VkDeviceSize scratch_used;
+    uint32_t n_calls; /* calls recorded since the last recycle */
+} seattn__frame;
 
 /* Mirrors the push-constant block of shaders/common.glsl. */
 typedef struct seattn__push {
@@ -31,11 +67,16 @@ typedef struct seattn__push {
     uint32_t q_off, q_sh, q_st, k_off, k_sh, k_st, v_off, v_sh, v_st;
     uint32_t o_off, o_sh, o_st, l_off, l_sh, l_st;
     uint32_t split_len, n_split, rope_shift;
-} seattn__push;
+    float norm_eps;
+    uint32_t norm_w_off; /* element offsets of the q (low 16 bits) and k norm weights */
+} seattn__push; /* 128 bytes: every device's maxPushConstantsSize */
+_Static_assert(sizeof(seattn__push) <= 128, "push constants past 128 bytes");
 
 enum { SEATTN__FLAG_INTERLEAVED = 1, SEATTN__FLAG_KEYS_ROTATED = 2, SEATTN__FLAG_LSE = 4,
        SEATTN__FLAG_SPLIT = 8, SEATTN__FLAG_ONLY_N = 16, SEATTN__FLAG_ONLY_G = 32 };
-enum { SEATTN__N_BINDINGS = 7 };
+/* Bindings: 0 q, 1 k, 2 v, 3 out, 4 lse, 5 RoPE table, 6 split partials, 7 q-norm weight,
+ * 8 k-norm weight. */
+enum { SEATTN__N_BINDINGS = 9 };
 
 /* attention.comp and merge.comp read storage buffers (layout STORAGE); texel.comp reads Q, K,
  * V and the RoPE table as uniform texel buffers (layout TEXEL). */
@@ -46,17 +87,26 @@ typedef enum {
     SEATTN__N_KERNELS
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
-enum { SEATTN__N_SPEC = 9 };
+/* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*). */
+enum { SEATTN__N_SPEC = 11, SEATTN__SPEC_DTYPE = 9, SEATTN__SPEC_NORM = 10 };
+enum { SEATTN__F16_Q = 1, SEATTN__F16_K = 2, SEATTN__F16_V = 4, SEATTN__F16_OUT = 8 };
+enum { SEATTN__NORM_Q = 1, SEATTN__NORM_K = 2, SEATTN__NORM_QW = 4, SEATTN__NORM_KW = 8 };
 
 /* One pipeline per kernel and specialization constants (the shape class); created on first use.
  * spec[0] is the workgroup size, spec[1] head_dim, the rest as the kernel declares them. */
 typedef struct seattn__pipeline {
     seattn__kernel kernel;
+    bool f16; /* built from the module variant with 16-bit storage */
     uint32_t spec[SEATTN__N_SPEC];
     VkPipeline pipeline;
 } seattn__pipeline;
 
 struct seattn__vk {
+    seattn__vki vki;
+    PFN_vkGetInstanceProcAddr gipa;
+    bool own_instance, own_device; /* false for the app's objects: never destroyed */
+    VkAllocationCallbacks alloc_copy;
+    const VkAllocationCallbacks *alloc; /* &alloc_copy when the app gave callbacks, else NULL */
     VkInstance instance;
     VkDebugUtilsMessengerEXT messenger;
     PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
@@ -64,6 +114,7 @@ struct seattn__vk {
     VkPhysicalDeviceProperties props;
     VkPhysicalDeviceMemoryProperties mem_props;
     seattn_device_info info;
+    bool storage_16bit; /* storageBuffer16BitAccess is enabled on the device */
     VkDevice device;
     struct VolkDeviceTable vkd;
     uint32_t queue_family;
@@ -76,15 +127,16 @@ struct seattn__vk {
     uint64_t ts_mask;       /* timestampValidBits */
     double ts_period_ns;
 
-    VkShaderModule modules[SEATTN__N_KERNELS];
+    VkShaderModule modules[2][SEATTN__N_KERNELS]; /* [f16 variant][kernel] */
     VkDescriptorSetLayout set_layout[2]; /* by seattn__layout */
     VkPipelineLayout pipeline_layout[2];
-    VkDescriptorPool desc_pool;
-    VkDescriptorSet set[2];
+    VkPipelineCache pipeline_cache;
+    char *pipeline_cache_path; /* saved there at destroy; NULL: none */
     bool texel_ok; /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
                     * compute shaders, are supported: texel.comp can run */
-    seattn__pipeline pipelines[16];
-    uint32_t n_pipelines;
+    seattn__pipeline *pipelines;
+    uint32_t n_pipelines, cap_pipelines;
+    seattn__frame frames[2];
 
     seattn__vk_buffer staging;  /* host-visible, grows */
     seattn__vk_buffer dummy;    /* bound where a binding is unused */
@@ -92,23 +144,37 @@ struct seattn__vk {
     VkBufferView rope_view;     /* rope as RG32F texels, when texel_ok */
     float rope_theta;
     uint32_t rope_rot_half, rope_shift, rope_n_hi; /* vk_rope.c */
-    seattn__vk_buffer partial;  /* split partials, grows */
 };
 
 seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call,
                               const char *file, int line);
 seattn_status seattn__vk_status(VkResult r);
 
-/* vk_instance.c */
+/* vk_loader.c */
 seattn_status seattn__vk_loader_init(void);
+PFN_vkGetInstanceProcAddr seattn__vk_loader_gipa(void);
+/* Fills *t from gipa for instance; false if a function is missing (instance below 1.1). */
+bool seattn__vk_load_instance(PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
+                              seattn__vki *t);
+/* Fills the device table through gdpa, never through volk's globals. */
+void seattn__vk_load_device(PFN_vkGetDeviceProcAddr gdpa, VkDevice device,
+                            struct VolkDeviceTable *t);
+
+/* vk_instance.c */
 seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation,
                                          const char *want);
-void seattn__vk_fill_info(VkPhysicalDevice phys, seattn_device_info *info);
+void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys,
+                          seattn_device_info *info);
+
+/* vk_context.c: after vk->phys, vk->device and vk->queue_family are set (own or imported). */
+seattn_status seattn__vk_device_setup(seattn_context *ctx);
 
 /* vk_buffer.c */
 seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, bool host,
                                        seattn__vk_buffer *b);
+/* Frees b now, or hands it to frame 1 when recorded work may still use it. */
 void seattn__vk_buffer_destroy(seattn_context *ctx, seattn__vk_buffer *b);
+void seattn__vk_buffer_retire(seattn_context *ctx, seattn__vk_buffer *b);
 /* Makes b hold at least size bytes (contents are lost when it grows). */
 seattn_status seattn__vk_buffer_reserve(seattn_context *ctx, seattn__vk_buffer *b,
                                         VkDeviceSize size, bool host);
@@ -124,13 +190,35 @@ seattn_status seattn__vk_view_create(seattn_context *ctx, VkBuffer buffer, VkDev
 seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t rot_half,
                                     uint32_t max_pos, uint32_t *shift, bool *one_level);
 
-/* vk_submit.c: the context's one command buffer. */
+/* vk_context.c: the context's one command buffer. */
 seattn_status seattn__vk_begin(seattn_context *ctx);
 seattn_status seattn__vk_submit_wait(seattn_context *ctx);
-/* Records a full memory barrier: every earlier write visible to every later device access, or
- * (to_host) to the host once the fence is waited on. Used between the few steps of one call,
- * where finer barriers would buy nothing. */
+/* Records a full memory barrier into the context's command buffer: every earlier write
+ * visible to every later device access, or (to_host) to the host once the fence is waited
+ * on. Used around the self-submitting calls' steps. */
 void seattn__vk_barrier(seattn_context *ctx, bool to_host);
+/* Compute-to-compute barrier between the dispatches of one attention, in any command buffer. */
+void seattn__vk_compute_barrier(seattn_context *ctx, VkCommandBuffer cb);
+
+/* vk_attention.c: records into the app's command buffer with frame 1. */
+seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,
+                                          const seattn_attention_desc *r,
+                                          const seattn_attention_tensors *t,
+                                          seattn_call_stats *stats);
+
+/* vk_frame.c */
+seattn_status seattn__vk_frame_set(seattn_context *ctx, seattn__frame *f, VkDescriptorSetLayout l,
+                                   VkDescriptorSet *out);
+seattn_status seattn__vk_frame_view(seattn_context *ctx, seattn__frame *f, VkBuffer buffer,
+                                    VkDeviceSize offset, VkDeviceSize range, VkFormat format,
+                                    VkBufferView *out);
+/* bytes of split scratch, 256-byte aligned, that no other work of the frame uses. */
+seattn_status seattn__vk_frame_scratch(seattn_context *ctx, seattn__frame *f, VkDeviceSize bytes,
+                                       VkDescriptorBufferInfo *out);
+/* Destroys view now, or at frame 1's recycle when recorded work may still use it. */
+void seattn__vk_view_retire(seattn_context *ctx, VkBufferView view);
+void seattn__vk_frame_recycle(seattn_context *ctx, seattn__frame *f);
+void seattn__vk_frame_free(seattn_context *ctx, seattn__frame *f);
 
 /* vk_pipeline.c */
 seattn_status seattn__vk_pipelines_init(seattn_context *ctx);
@@ -139,6 +227,9 @@ seattn__layout seattn__vk_kernel_layout(seattn__kernel kernel);
 /* spec: SEATTN__N_SPEC values, unused ones 0. */
 seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel,
                                       const uint32_t *spec, VkPipeline *out);
+/* vk_pipeline_cache.c: loads options' cache file into vk->pipeline_cache; saves it. */
+seattn_status seattn__vk_pipeline_cache_init(seattn_context *ctx, const char *path);
+void seattn__vk_pipeline_cache_save(seattn_context *ctx);
 
 /* shaders.c */
 typedef struct seattn__shader {
@@ -146,6 +237,7 @@ typedef struct seattn__shader {
     const uint32_t *code;
     size_t size; /* bytes */
 } seattn__shader;
-const seattn__shader *seattn__shader_get(seattn__kernel kernel);
+/* f16: the variant that declares 16-bit storage (only used where the device enabled it). */
+const seattn__shader *seattn__shader_get(seattn__kernel kernel, bool f16);
 
 #endif

@@ -1,7 +1,9 @@
 /* Shader modules, the two descriptor/pipeline layouts, and pipelines built once per shape class
- * (kernel and specialization constants) and kept for the context's life. */
+ * (kernel, f16 variant and specialization constants) and kept for the context's life: recorded
+ * work may use any of them until seattn_context_recycle(), so none is dropped early. */
 #include "vk_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 seattn__layout seattn__vk_kernel_layout(seattn__kernel kernel) {
@@ -9,7 +11,7 @@ seattn__layout seattn__vk_kernel_layout(seattn__kernel kernel) {
 }
 
 /* Binding i of the layout: Q, K, V and the RoPE table (0, 1, 2, 5) are texel buffers in the
- * texel layout; everything else is a storage buffer. */
+ * texel layout; everything else (the norm weights too) is a storage buffer. */
 static VkDescriptorType binding_type(seattn__layout layout, uint32_t i) {
     if (layout == SEATTN__LAYOUT_TEXEL && (i <= 2 || i == 5))
         return VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
@@ -19,12 +21,16 @@ static VkDescriptorType binding_type(seattn__layout layout, uint32_t i) {
 seattn_status seattn__vk_pipelines_init(seattn_context *ctx) {
     seattn_status status = SEATTN_SUCCESS;
     seattn__vk *vk = ctx->vk;
-    for (int k = 0; k < SEATTN__N_KERNELS; k++) {
-        const seattn__shader *sh = seattn__shader_get((seattn__kernel)k);
-        VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-                                        .codeSize = sh->size,
-                                        .pCode = sh->code};
-        SEATTN__CHECK(ctx, vk->vkd.vkCreateShaderModule(vk->device, &mci, NULL, &vk->modules[k]));
+    /* the f16 variants declare StorageBuffer16BitAccess: only where the device enabled it */
+    for (int v = 0; v < (vk->storage_16bit ? 2 : 1); v++) {
+        for (int k = 0; k < SEATTN__N_KERNELS; k++) {
+            const seattn__shader *sh = seattn__shader_get((seattn__kernel)k, v == 1);
+            VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                            .codeSize = sh->size,
+                                            .pCode = sh->code};
+            SEATTN__CHECK(ctx, vk->vkd.vkCreateShaderModule(vk->device, &mci, vk->alloc,
+                                                            &vk->modules[v][k]));
+        }
     }
     VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
                                .size = sizeof(seattn__push)};
@@ -39,29 +45,16 @@ seattn_status seattn__vk_pipelines_init(seattn_context *ctx) {
             .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
             .bindingCount = SEATTN__N_BINDINGS,
             .pBindings = b};
-        SEATTN__CHECK(ctx, vk->vkd.vkCreateDescriptorSetLayout(vk->device, &lci, NULL,
+        SEATTN__CHECK(ctx, vk->vkd.vkCreateDescriptorSetLayout(vk->device, &lci, vk->alloc,
                                                                &vk->set_layout[l]));
         VkPipelineLayoutCreateInfo plci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
                                            .setLayoutCount = 1,
                                            .pSetLayouts = &vk->set_layout[l],
                                            .pushConstantRangeCount = 1,
                                            .pPushConstantRanges = &pcr};
-        SEATTN__CHECK(ctx, vk->vkd.vkCreatePipelineLayout(vk->device, &plci, NULL,
+        SEATTN__CHECK(ctx, vk->vkd.vkCreatePipelineLayout(vk->device, &plci, vk->alloc,
                                                           &vk->pipeline_layout[l]));
     }
-    VkDescriptorPoolSize ps[2] = {
-        {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = 2 * SEATTN__N_BINDINGS},
-        {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = 4}};
-    VkDescriptorPoolCreateInfo dpci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-                                       .maxSets = 2,
-                                       .poolSizeCount = 2,
-                                       .pPoolSizes = ps};
-    SEATTN__CHECK(ctx, vk->vkd.vkCreateDescriptorPool(vk->device, &dpci, NULL, &vk->desc_pool));
-    VkDescriptorSetAllocateInfo dsai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-                                        .descriptorPool = vk->desc_pool,
-                                        .descriptorSetCount = 2,
-                                        .pSetLayouts = vk->set_layout};
-    SEATTN__CHECK(ctx, vk->vkd.vkAllocateDescriptorSets(vk->device, &dsai, vk->set));
 fail:
     return status;
 }
@@ -69,17 +62,20 @@ fail:
 void seattn__vk_pipelines_free(seattn_context *ctx) {
     seattn__vk *vk = ctx->vk;
     for (uint32_t i = 0; i < vk->n_pipelines; i++)
-        vk->vkd.vkDestroyPipeline(vk->device, vk->pipelines[i].pipeline, NULL);
+        vk->vkd.vkDestroyPipeline(vk->device, vk->pipelines[i].pipeline, vk->alloc);
     vk->n_pipelines = 0;
-    if (vk->desc_pool) vk->vkd.vkDestroyDescriptorPool(vk->device, vk->desc_pool, NULL);
+    if (vk->pipeline_cache)
+        vk->vkd.vkDestroyPipelineCache(vk->device, vk->pipeline_cache, vk->alloc);
     for (int l = 0; l < 2; l++) {
         if (vk->pipeline_layout[l])
-            vk->vkd.vkDestroyPipelineLayout(vk->device, vk->pipeline_layout[l], NULL);
+            vk->vkd.vkDestroyPipelineLayout(vk->device, vk->pipeline_layout[l], vk->alloc);
         if (vk->set_layout[l])
-            vk->vkd.vkDestroyDescriptorSetLayout(vk->device, vk->set_layout[l], NULL);
+            vk->vkd.vkDestroyDescriptorSetLayout(vk->device, vk->set_layout[l], vk->alloc);
     }
-    for (int k = 0; k < SEATTN__N_KERNELS; k++)
-        if (vk->modules[k]) vk->vkd.vkDestroyShaderModule(vk->device, vk->modules[k], NULL);
+    for (int v = 0; v < 2; v++)
+        for (int k = 0; k < SEATTN__N_KERNELS; k++)
+            if (vk->modules[v][k])
+                vk->vkd.vkDestroyShaderModule(vk->device, vk->modules[v][k], vk->alloc);
 }
 
 seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel,
@@ -94,11 +90,19 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
             return SEATTN_SUCCESS;
         }
     }
-    const uint32_t n_max = sizeof vk->pipelines / sizeof vk->pipelines[0];
-    if (vk->n_pipelines == n_max) { /* no work is in flight between calls: drop the oldest */
-        vk->vkd.vkDestroyPipeline(vk->device, vk->pipelines[0].pipeline, NULL);
-        memmove(vk->pipelines, vk->pipelines + 1, sizeof vk->pipelines[0] * (n_max - 1));
-        vk->n_pipelines--;
+    const bool f16 = spec[SEATTN__SPEC_DTYPE] != 0;
+    if (f16 && !vk->modules[1][kernel])
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "f16 tensors need storageBuffer16BitAccess, which is not enabled on "
+                            "'%s'",
+                            vk->info.name);
+    if (vk->n_pipelines == vk->cap_pipelines) {
+        const uint32_t cap = vk->cap_pipelines ? 2 * vk->cap_pipelines : 16;
+        seattn__pipeline *grown = realloc(vk->pipelines, cap * sizeof *grown);
+        if (!grown)
+            return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a pipeline");
+        vk->pipelines = grown;
+        vk->cap_pipelines = cap;
     }
     /* Constant ids 0 .. N-1 map to spec[0 .. N-1]; ids a shader does not declare are ignored. */
     VkSpecializationMapEntry entries[SEATTN__N_SPEC];
@@ -112,15 +116,16 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                  .module = vk->modules[kernel],
+                  .module = vk->modules[f16][kernel],
                   .pName = "main",
                   .pSpecializationInfo = &si},
         .layout = vk->pipeline_layout[seattn__vk_kernel_layout(kernel)]};
     VkPipeline pipe = VK_NULL_HANDLE;
-    SEATTN__CHECK(ctx, vk->vkd.vkCreateComputePipelines(vk->device, VK_NULL_HANDLE, 1, &ci, NULL,
-                                                        &pipe));
+    SEATTN__CHECK(ctx, vk->vkd.vkCreateComputePipelines(vk->device, vk->pipeline_cache, 1, &ci,
+                                                        vk->alloc, &pipe));
     seattn__pipeline *slot = &vk->pipelines[vk->n_pipelines++];
     slot->kernel = kernel;
+    slot->f16 = f16;
     memcpy(slot->spec, spec, spec_bytes);
     slot->pipeline = pipe;
     *out = pipe;

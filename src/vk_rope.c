@@ -43,12 +43,14 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t r
         }
     }
     vk->rope_theta = 0.0f;
-    if (vk->rope_view) {
-        vk->vkd.vkDestroyBufferView(vk->device, vk->rope_view, NULL);
+    if (vk->rope_view) { /* recorded work may still read the old table */
+        seattn__vk_view_retire(ctx, vk->rope_view);
         vk->rope_view = VK_NULL_HANDLE;
     }
     const VkDeviceSize bytes = n * 2 * sizeof(float);
-    seattn_status s = seattn__vk_buffer_reserve(ctx, &vk->rope, bytes, false);
+    /* a new buffer whenever the table changes: recorded work may still read the old one */
+    seattn__vk_buffer_retire(ctx, &vk->rope);
+    seattn_status s = seattn__vk_buffer_create(ctx, bytes, false, &vk->rope);
     if (s == SEATTN_SUCCESS) s = seattn__vk_buffer_write(ctx, &vk->rope, 0, tab, bytes);
     free(tab);
     if (s == SEATTN_SUCCESS && vk->texel_ok && n <= vk->props.limits.maxTexelBufferElements)

@@ -41,7 +41,10 @@ M(scale_base_one, d->scale_base = 1.0f)
 M(scale_base_neg, d->scale_base = -3.0f)
 M(key_mode_bad, d->key_mode = (seattn_key_mode)5)
 M(dtype_bad, d->v_type = (seattn_dtype)9)
-M(dtype_f16, d->k_type = SEATTN_DTYPE_F16)
+M(knorm_rotated, { d->flags = SEATTN_ATTN_K_NORM; d->key_mode = SEATTN_KEYS_ROTATED; })
+M(norm_eps_neg, { d->flags = SEATTN_ATTN_Q_NORM; d->qk_norm_eps = -1e-6f; })
+M(norm_eps_nan, { d->flags = SEATTN_ATTN_K_NORM; d->qk_norm_eps = NAN; })
+M(norm_off_huge, { d->flags = SEATTN_ATTN_Q_NORM; d->q_norm_offset = 1ull << 41; })
 M(stride_huge, d->q_strides = (seattn_strides){1ull << 41, 8})
 M(offset_huge, d->k_offset = 1ull << 41)
 M(out_overlap, d->out_strides = (seattn_strides){4, 8})
@@ -78,7 +81,10 @@ static const bad_case cases[] = {
     {"scale_base < 0", scale_base_neg, SEATTN_ERROR_INVALID_ARGUMENT, "scale_base"},
     {"key_mode", key_mode_bad, SEATTN_ERROR_INVALID_ARGUMENT, "key_mode"},
     {"dtype", dtype_bad, SEATTN_ERROR_INVALID_ARGUMENT, "v_type"},
-    {"f16", dtype_f16, SEATTN_ERROR_UNSUPPORTED, "k_type"},
+    {"K_NORM, rotated keys", knorm_rotated, SEATTN_ERROR_INVALID_ARGUMENT, "K_NORM"},
+    {"qk_norm_eps < 0", norm_eps_neg, SEATTN_ERROR_INVALID_ARGUMENT, "qk_norm_eps"},
+    {"qk_norm_eps nan", norm_eps_nan, SEATTN_ERROR_INVALID_ARGUMENT, "qk_norm_eps"},
+    {"q_norm_offset", norm_off_huge, SEATTN_ERROR_INVALID_ARGUMENT, "offsets"},
     {"stride 2^41", stride_huge, SEATTN_ERROR_INVALID_ARGUMENT, "q_strides"},
     {"offset 2^41", offset_huge, SEATTN_ERROR_INVALID_ARGUMENT, "offsets"},
     {"out vectors overlap", out_overlap, SEATTN_ERROR_INVALID_ARGUMENT, "out_strides"},
@@ -127,6 +133,21 @@ static void check_all(seattn_context *ctx) {
     cr_expect(strstr(seattn_context_last_error(ctx), "overlaps"));
     cr_expect_eq(seattn_attention(ctx, NULL, tq, tk, tv, to, NULL),
                  SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_eq(seattn_attention_run(ctx, &base, NULL), SEATTN_ERROR_INVALID_ARGUMENT);
+    /* QK-norm weights: too small, and the output over them */
+    seattn_attention_desc nd = base;
+    nd.flags = SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM;
+    nd.k_norm_offset = L * D - D + 1; /* one element past v's end */
+    seattn_attention_tensors nt = {.q = tq, .k = tk, .v = tv, .out = to, .q_norm_weight = tk,
+                                   .k_norm_weight = tv};
+    cr_expect_eq(seattn_attention_run(ctx, &nd, &nt), SEATTN_ERROR_BUFFER_TOO_SMALL);
+    cr_expect(strstr(seattn_context_last_error(ctx), "k_norm_weight"), "%s",
+              seattn_context_last_error(ctx));
+    nd.k_norm_offset = 0;
+    nt.q_norm_weight = to;
+    cr_expect_eq(seattn_attention_run(ctx, &nd, &nt), SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect(strstr(seattn_context_last_error(ctx), "out overlaps q_norm_weight"), "%s",
+              seattn_context_last_error(ctx));
     seattn_context *cpu = tu_cpu();
     cr_assert_eq(seattn_tensor_create(cpu, sizeof q, &other), SEATTN_SUCCESS);
     cr_expect_eq(seattn_attention(ctx, &base, other, tk, tv, to, NULL),

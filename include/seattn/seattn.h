@@ -102,6 +102,8 @@ typedef void (*seattn_log_fn)(seattn_log_level level, const char *message, void 
                                         * storage-buffer loads) where the texel-buffer kernel
                                         * would run (CPU devices); env SEATTN_PORTABLE=1 also */
 
+struct VkAllocationCallbacks; /* <vulkan/vulkan.h>; only a pointer is used here */
+
 /* Options for seattn_context_create(). `seattn_context_options o = {0};` is all defaults, and
  * so is passing NULL. Fields are only ever appended. */
 typedef struct seattn_context_options {
@@ -115,6 +117,16 @@ typedef struct seattn_context_options {
     seattn_log_fn log;       /* NULL: messages are dropped (errors still reach last_error) */
     void *log_user;          /* passed to log */
     uint32_t timeout_ms;     /* longest wait for the device per call; 0: 60000 */
+    /* The app's allocation callbacks: passed to every Vulkan call that creates or destroys an
+     * object of seattn's (instance, device, buffers, memory, views, pipelines, pools...), and
+     * copied, so the struct may go away; its pUserData must outlive the context. NULL: the
+     * driver's allocator. */
+    const struct VkAllocationCallbacks *vk_allocator;
+    /* A file for the context's VkPipelineCache: read at creation if it exists and matches the
+     * device (a stale or foreign file is ignored, with a log message), written at destroy
+     * (atomically: a temporary file, then rename). A second start then skips the shader
+     * compiler. NULL: no file. */
+    const char *pipeline_cache_path;
 } seattn_context_options;
 
 /* Creates a context: on the CPU reference, or on a Vulkan device with its own instance, device,
@@ -188,9 +200,15 @@ SEATTN_API seattn_status seattn_context_device_info(const seattn_context *ctx,
 
 /* ---- Tensors ------------------------------------------------------------------------------ */
 
+/* Storage types of q, k, v and out. Arithmetic is f32 (the CPU reference: double) whatever the
+ * storage: f16 elements are widened exactly on load, and an f16 output is rounded to nearest
+ * even once, at the end (a result past 65504 becomes inf). f16 needs the device's
+ * storageBuffer16BitAccess (enabled by seattn on its own devices; for an imported device the
+ * app says it enabled it): without it a call with an f16 tensor returns
+ * SEATTN_ERROR_UNSUPPORTED and writes nothing. lse and the QK-norm weights are always f32. */
 typedef enum seattn_dtype {
     SEATTN_DTYPE_F32 = 0, /* IEEE binary32 */
-    SEATTN_DTYPE_F16 = 1  /* IEEE binary16: not supported yet (SEATTN_ERROR_UNSUPPORTED) */
+    SEATTN_DTYPE_F16 = 1  /* IEEE binary16 */
 } seattn_dtype;
 
 /* A tensor is untyped device memory of `bytes` bytes (host memory on the CPU backend); the
@@ -238,6 +256,13 @@ typedef struct seattn_strides {
  * With SEATTN_ATTN_NEIGHBOR_ONLY and the lse output these are the two halves the authors'
  * two-pass method merges by log-sum-exp (seattn bench compares it with the fused kernel). */
 #define SEATTN_ATTN_GROUPED_ONLY 0x4u
+/* QK-norm (Qwen3, Gemma 3, OLMo 2 per head): an RMSNorm of each query (Q_NORM) and each key
+ * (K_NORM) over head_dim, x_i * w_i / sqrt(mean(x^2) + eps), applied to the raw vector before
+ * scale_base and RoPE. The weights w are optional f32 [head_dim] tensors (all ones when
+ * absent, see seattn_attention_tensors). K_NORM needs raw keys (SEATTN_KEYS_RAW): a cache of
+ * rotated keys holds them normed already. A zero vector stays zero. */
+#define SEATTN_ATTN_Q_NORM 0x8u
+#define SEATTN_ATTN_K_NORM 0x10u
 
 /* One Self-Extend attention (SPEC.md). `seattn_attention_desc d = {0};` gives every default;
  * n_heads, head_dim, q_len and kv_len must then be set (and G, W for Self-Extend).
@@ -273,6 +298,8 @@ typedef struct seattn_attention_desc {
      * row: element lse_offset + h * lse_strides.head + r * lse_strides.token. Zero strides:
      * dense [n_heads, q_len]. Only used when an lse tensor is passed. */
     seattn_strides lse_strides;
+    float qk_norm_eps;      /* with Q_NORM / K_NORM: eps, 0: 1e-6; finite and >= 0 */
+    uint64_t q_norm_offset, k_norm_offset; /* element offsets of the norm weights */
 } seattn_attention_desc;
 
 /* Runs the attention described by desc on the context's device and waits for it.
@@ -285,6 +312,21 @@ SEATTN_API seattn_status seattn_attention(seattn_context *ctx, const seattn_atte
                                           const seattn_tensor *q, const seattn_tensor *k,
                                           const seattn_tensor *v, seattn_tensor *out,
                                           seattn_tensor *lse);
+
+/* Every tensor of one attention. The norm weights are read only with SEATTN_ATTN_Q_NORM /
+ * SEATTN_ATTN_K_NORM; NULL there means all ones. */
+typedef struct seattn_attention_tensors {
+    const seattn_tensor *q, *k, *v;
+    seattn_tensor *out;
+    seattn_tensor *lse;                  /* NULL: no log-sum-exp output */
+    const seattn_tensor *q_norm_weight;  /* f32 [head_dim] at desc->q_norm_offset */
+    const seattn_tensor *k_norm_weight;  /* f32 [head_dim] at desc->k_norm_offset */
+} seattn_attention_tensors;
+
+/* seattn_attention() with every tensor in one struct (QK-norm weights included). */
+SEATTN_API seattn_status seattn_attention_run(seattn_context *ctx,
+                                              const seattn_attention_desc *desc,
+                                              const seattn_attention_tensors *tensors);
 
 /* Checks desc alone (no tensors, no work) and resolves its defaults into *resolved (may be
  * NULL). Useful to validate an engine's configuration early. */

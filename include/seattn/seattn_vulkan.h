@@ -1,0 +1,95 @@
+/*
+ * seattn for engines that own their Vulkan objects: a context on the app's VkDevice and queue,
+ * tensors that wrap the app's VkBuffers, and the attention recorded into the app's command
+ * buffer. Include <volk.h> (or define VK_NO_PROTOTYPES) before this header if the app uses
+ * volk; seattn itself never touches the app's global Vulkan function pointers: it loads its own
+ * from the vkGetInstanceProcAddr the app passes.
+ */
+#ifndef SEATTN_SEATTN_VULKAN_H
+#define SEATTN_SEATTN_VULKAN_H
+
+#include <vulkan/vulkan.h>
+
+#include "seattn/seattn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Flags for seattn_vulkan_device.enabled: the features the app enabled when it created the
+ * device (Vulkan cannot be asked afterwards). */
+#define SEATTN_VULKAN_STORAGE_16BIT 0x1u /* storageBuffer16BitAccess: f16 tensors */
+
+/* The app's objects. seattn destroys none of them; they must outlive the context. */
+typedef struct seattn_vulkan_device {
+    VkInstance instance;              /* created with apiVersion >= 1.1 */
+    uint32_t instance_api_version;    /* that apiVersion (VK_API_VERSION_1_1 or later) */
+    VkPhysicalDevice physical_device; /* Vulkan 1.1 or later */
+    VkDevice device;
+    VkQueue queue;                    /* any queue of a family with VK_QUEUE_COMPUTE_BIT */
+    uint32_t queue_family;
+    PFN_vkGetInstanceProcAddr get_instance_proc_addr; /* the app's (loader, volk or layer) */
+    uint32_t enabled;                 /* SEATTN_VULKAN_* */
+} seattn_vulkan_device;
+
+/* Creates a context on the app's device. options->backend must be SEATTN_BACKEND_VULKAN (0)
+ * and options->device NULL; SEATTN_CONTEXT_VALIDATION is ignored (the app's instance has the
+ * layers it has). The context creates its own command pool, fence, pipelines, descriptor pools
+ * and small buffers on the device, with options->vk_allocator.
+ *
+ * The queue: the self-submitting calls (seattn_attention(), seattn_tensor_upload() and
+ * _download(), and the first seattn_attention_record() that needs a new RoPE table) submit to
+ * it and wait for their own fence. Vulkan requires the app not to use the queue from another
+ * thread meanwhile (the queue is externally synchronized). */
+SEATTN_API seattn_status seattn_context_create_vulkan(const seattn_context_options *options,
+                                                      const seattn_vulkan_device *device,
+                                                      seattn_context **out);
+
+/* A tensor of `bytes` bytes at byte `offset` of the app's buffer, which it keeps owning and must
+ * not destroy before the tensor. offset must be a multiple of 4. usage: the VkBufferUsageFlags
+ * the buffer was created with; VK_BUFFER_USAGE_STORAGE_BUFFER_BIT is required. With
+ * VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT too, the texel kernel (CPU devices) may read it;
+ * seattn_tensor_upload() / _download() need the TRANSFER_DST / TRANSFER_SRC bits. */
+SEATTN_API seattn_status seattn_tensor_wrap_vulkan(seattn_context *ctx, VkBuffer buffer,
+                                                   VkDeviceSize offset, VkDeviceSize bytes,
+                                                   VkBufferUsageFlags usage,
+                                                   seattn_tensor **out);
+
+/* The buffer and byte offset behind a tensor (seattn's own or wrapped), for the app's barriers
+ * and copies. */
+SEATTN_API seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *tensor,
+                                                     VkBuffer *buffer, VkDeviceSize *offset);
+
+/* Records the attention into the app's command buffer `cmd` (in the recording state, of a
+ * queue family with compute) and returns without submitting: the app submits it, to the
+ * context's queue or another queue of the same device. The same checks as seattn_attention()
+ * run first; on failure nothing is recorded.
+ *
+ * Barriers the app records:
+ *  - before: from the stages and accesses that last wrote q, k, v, the norm weights (and read
+ *    or wrote out and lse) to dstStageMask VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT with
+ *    dstAccessMask VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+ *  - after: from srcStageMask VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, srcAccessMask
+ *    VK_ACCESS_SHADER_WRITE_BIT to whatever reads out and lse next.
+ * A VkMemoryBarrier or VkBufferMemoryBarriers on those buffers both serve. seattn's own
+ * barriers between its dispatches are compute-to-compute and touch only its scratch and the
+ * output; it leaves bound pipeline, descriptor sets and push constants of the compute bind
+ * point changed (rebind yours after it).
+ *
+ * What the recording uses (descriptor sets, texel views, split scratch) stays alive until
+ * seattn_context_recycle(); many calls may be recorded, into one or many command buffers,
+ * before it. seattn_call_stats of a recorded call have device_ms < 0. */
+SEATTN_API seattn_status seattn_attention_record(seattn_context *ctx, VkCommandBuffer cmd,
+                                                 const seattn_attention_desc *desc,
+                                                 const seattn_attention_tensors *tensors);
+
+/* Tells the context that every command buffer recorded so far has finished executing or will
+ * never be submitted (e.g. after the app waited for its fence): it frees or reuses what those
+ * recordings held. Call it once per frame or decoding step. */
+SEATTN_API seattn_status seattn_context_recycle(seattn_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEATTN_SEATTN_VULKAN_H */

@@ -1,0 +1,37 @@
+/* seattn_vulkan.h: contexts on the app's device, recording into its command buffers. */
+#include "vk_internal.h"
+
+seattn_status seattn_context_create_vulkan(const seattn_context_options *options,
+                                           const seattn_vulkan_device *device,
+                                           seattn_context **out) {
+    if (!device) {
+        if (out) *out = NULL;
+        return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "device is NULL");
+    }
+    return seattn__context_create(options, device, out);
+}
+
+seattn_status seattn_attention_record(seattn_context *ctx, VkCommandBuffer cmd,
+                                      const seattn_attention_desc *desc,
+                                      const seattn_attention_tensors *tensors) {
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    if (!ctx->vk)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_attention_record needs a Vulkan context");
+    if (!cmd) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "cmd is NULL");
+    seattn_attention_desc r;
+    seattn_status s = seattn__attn_prepare(ctx, desc, tensors, &r);
+    if (s != SEATTN_SUCCESS) return s;
+    const double t0 = seattn__now_ms();
+    seattn_call_stats st = {.device_ms = -1.0};
+    s = seattn__vk_attention_record(ctx, cmd, &r, tensors, &st);
+    st.host_ms = seattn__now_ms() - t0;
+    if (s == SEATTN_SUCCESS) ctx->last_call = st;
+    return s;
+}
+
+seattn_status seattn_context_recycle(seattn_context *ctx) {
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    if (ctx->vk) seattn__vk_frame_recycle(ctx, &ctx->vk->frames[1]);
+    return SEATTN_SUCCESS;
+}
