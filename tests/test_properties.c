@@ -238,3 +238,68 @@ Test(properties, two_halves_merged_by_lse_equal_fused) {
     drop(&f);
     seattn_context_destroy(ctx);
 }
+
+/* RMSNorm of every head_dim vector in place, in double: x w / sqrt(mean(x^2) + eps). */
+static void rms_rows(float *x, size_t n, uint32_t d, const float *w, double eps) {
+    for (size_t at = 0; at < n; at += d) {
+        double ss = 0;
+        for (uint32_t i = 0; i < d; i++) ss += (double)x[at + i] * x[at + i];
+        for (uint32_t i = 0; i < d; i++) x[at + i] = (float)(x[at + i] * w[i] / sqrt(ss / d + eps));
+    }
+}
+
+/* QK-norm equals plain attention (G = 1) on queries and keys normed beforehand. */
+Test(properties, qk_norm_equals_prenormed_inputs) {
+    seattn_context *ctx = tu_cpu();
+    fixture f = make(4, 2, 16, 9, 9, 1, 0, 90);
+    float qw[16], kw[16];
+    tu_fill(qw, 16, 91);
+    tu_fill(kw, 16, 92);
+    for (int i = 0; i < 16; i++) qw[i] += 1.5f, kw[i] += 1.5f;
+    seattn_attention_desc n = f.r;
+    n.flags |= SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM;
+    n.qk_norm_eps = 1e-3f;
+    cr_assert_eq(tu_run_norm(ctx, &n, f.q, f.k, f.v, f.out, NULL, qw, kw), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(ctx));
+    rms_rows(f.q, (size_t)4 * 9 * 16, 16, qw, 1e-3f);
+    rms_rows(f.k, (size_t)2 * 9 * 16, 16, kw, 1e-3f);
+    plain(&f.r, f.q, f.k, f.v, f.ref, NULL);
+    double e = tu_max_err(&f.r, f.out, f.ref);
+    cr_expect(e < 1e-5, "max err %.3e", e);
+    drop(&f);
+    seattn_context_destroy(ctx);
+}
+
+/* One key: out = v exactly, so an f16 output is v rounded to f16 by the library's own
+ * conversion, checked here against the compiler's _Float16 on normals, subnormals, ties,
+ * values that round past 65504 to inf, and zero (a sum: -0 comes out as +0). */
+Test(properties, f16_output_rounds_like_float16) {
+    seattn_context *ctx = tu_cpu();
+    enum { D = 256, H = 64 };
+    seattn_attention_desc d = {.n_heads = H, .head_dim = D, .q_len = 1, .kv_len = 1,
+                               .out_type = SEATTN_DTYPE_F16};
+    float *q = calloc(H * D, 4), *k = calloc(H * D, 4), *v = malloc(H * D * 4);
+    float *out = malloc(H * D * 4);
+    tu_fill(v, H * D, 95);
+    const float special[] = {65504.0f, 65519.99f, 65520.0f, -65520.0f, 0x1p-24f, 0x1p-25f,
+                             0x1.8p-25f, 0x1p-26f, 0x1.8p-24f, 0x1.4p-24f, 0.0f,
+                             0x1.002p0f, 0x1.003p0f, 0x1.001p0f, 6.1e-5f, 3.0e-8f};
+    for (size_t i = 0; i < H * D; i++) {
+        const int kind = (int)(i % 4);
+        if (kind == 1) v[i] = ldexpf(v[i], (int)(i % 40) - 30); /* tiny to large */
+        if (kind == 2) v[i] = ldexpf(v[i], -(int)(i % 12) - 14); /* subnormal range */
+    }
+    memcpy(v, special, sizeof special);
+    cr_assert_eq(tu_run(ctx, &d, q, k, v, out, NULL), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(ctx));
+    int bad = 0;
+    for (size_t i = 0; i < H * D && bad < 5; i++) {
+        const float want = tu_round_half(v[i]);
+        if (memcmp(&want, &out[i], 4) != 0) {
+            bad++;
+            cr_expect_fail("v %a: got %a, want %a", (double)v[i], (double)out[i], (double)want);
+        }
+    }
+    free(q); free(k); free(v); free(out);
+    seattn_context_destroy(ctx);
+}

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #define TOL 1e-4
+/* An f16 output: two f32 results within TOL may round to f16 values one ulp apart, and outputs
+ * here are below 1 in magnitude (|v| < 1), where an f16 ulp is at most 2^-11..2^-10. */
+#define TOL_F16_OUT (TOL + 0x1p-10)
 
 static seattn_context *cpu, *gpu;
 
@@ -25,7 +28,10 @@ static void teardown(void) {
     unsetenv("SEATTN_SPLIT");
 }
 
-/* Runs d on both backends with the same random inputs and compares out (and lse). */
+enum { WITH_WEIGHTS = 2 }; /* or-ed into with_lse: QK-norm weight tensors too */
+
+/* Runs d on both backends with the same random inputs and compares out (and lse). f16 tensors
+ * get the same rounded inputs on both. */
 static void compare(seattn_attention_desc d, uint32_t seed, int with_lse) {
     seattn_attention_desc r;
     cr_assert_eq(seattn_attention_desc_check(cpu, &d, &r), SEATTN_SUCCESS, "%s",
@@ -37,14 +43,31 @@ static void compare(seattn_attention_desc d, uint32_t seed, int with_lse) {
     tu_fill(q, nq, seed);
     tu_fill(k, nk, seed + 7);
     tu_fill(v, nv, seed + 13);
-    cr_assert_eq(tu_run(cpu, &d, q, k, v, o1, with_lse ? l1 : NULL), SEATTN_SUCCESS);
-    seattn_status s = tu_run(gpu, &d, q, k, v, o2, with_lse ? l2 : NULL);
+    /* QK-norm weights in [0.5, 1.5) at their offsets, when the flags ask for weights */
+    const size_t nw = r.head_dim + 8;
+    float *qw = NULL, *kw = NULL;
+    if (with_lse & WITH_WEIGHTS) {
+        qw = malloc(nw * 4);
+        kw = malloc(nw * 4);
+        tu_fill(qw, nw, seed + 19);
+        tu_fill(kw, nw, seed + 23);
+        for (size_t i = 0; i < nw; i++) qw[i] = 1.0f + 0.5f * qw[i], kw[i] = 1.0f + 0.5f * kw[i];
+    }
+    with_lse &= 1;
+    cr_assert_eq(tu_run_norm(cpu, &d, q, k, v, o1, with_lse ? l1 : NULL, qw, kw),
+                 SEATTN_SUCCESS, "%s", seattn_context_last_error(cpu));
+    seattn_status s = tu_run_norm(gpu, &d, q, k, v, o2, with_lse ? l2 : NULL, qw, kw);
     cr_assert_eq(s, SEATTN_SUCCESS, "%s", seattn_context_last_error(gpu));
     double e = tu_max_err(&r, o1, o2);
-    cr_expect(e <= TOL,
-              "H%u/%u D%u q%u kv%u pos%u G%d W%d rot%u layout%d keys%d: max err %.3e",
+    const double tol = r.out_type == SEATTN_DTYPE_F16 ? TOL_F16_OUT : TOL;
+    cr_expect(e <= tol,
+              "H%u/%u D%u q%u kv%u pos%u G%d W%d rot%u layout%d keys%d types %d%d%d%d flags "
+              "0x%x: max err %.3e",
               r.n_heads, r.n_kv_heads, r.head_dim, r.q_len, r.kv_len, r.q_pos, r.group_size,
-              r.neighbor_window, r.rotary_dims, r.rope_layout, r.key_mode, e);
+              r.neighbor_window, r.rotary_dims, r.rope_layout, r.key_mode, r.q_type, r.k_type,
+              r.v_type, r.out_type, r.flags, e);
+    free(qw);
+    free(kw);
     if (with_lse)
         for (uint32_t h = 0; h < r.n_heads; h++)
             for (uint32_t t = 0; t < r.q_len; t++) {
@@ -167,6 +190,66 @@ Test(sweep, neighbor_only_and_grouped_only) {
     seattn_attention_desc w = desc(2, 2, 32, 40, 40, 1, 5); /* G = 1: a sliding window */
     w.flags = SEATTN_ATTN_NEIGHBOR_ONLY;
     compare(w, 1120, 1);
+}
+
+/* f16 storage on both kernels: every tensor alone and all together, GQA, head dims the texel
+ * kernel splits and one it does not (D 80 on 8 lanes: storage kernel), a split, strides and
+ * odd offsets. The CPU reference reads the same f16 values. */
+Test(sweep, f16_storage) {
+    const seattn_dtype F16 = SEATTN_DTYPE_F16;
+    for (int mask = 1; mask < 16; mask++) {
+        if (mask != 15 && mask != 1 && mask != 2 && mask != 4 && mask != 8 && mask != 6) continue;
+        seattn_attention_desc d = desc(8, 2, 64, 33, 70, 4, 9);
+        if (mask & 1) d.q_type = F16;
+        if (mask & 2) d.k_type = F16;
+        if (mask & 4) d.v_type = F16;
+        if (mask & 8) d.out_type = F16;
+        compare(d, 1400 + (uint32_t)mask, 1);
+    }
+    const uint32_t dims[] = {32, 80, 128};
+    for (size_t i = 0; i < 3; i++) {
+        seattn_attention_desc d = desc(4, 1, dims[i], 1, 300, 8, 32); /* decode: split */
+        d.q_type = d.k_type = d.v_type = d.out_type = F16;
+        compare(d, 1420 + (uint32_t)i, 1);
+        d = desc(4, 2, dims[i], 70, 70, 4, 16);
+        d.k_type = d.v_type = d.out_type = F16;
+        d.rope_layout = i == 1 ? SEATTN_ROPE_INTERLEAVED : SEATTN_ROPE_ROTATE_HALF;
+        d.key_mode = SEATTN_KEYS_ROTATED;
+        compare(d, 1430 + (uint32_t)i, 0);
+    }
+    seattn_attention_desc d = desc(4, 2, 32, 12, 40, 4, 6);
+    d.q_type = d.k_type = d.v_type = d.out_type = F16;
+    d.q_strides = d.out_strides = (seattn_strides){32, 4 * 32};
+    d.k_strides = d.v_strides = (seattn_strides){32, 2 * 32};
+    d.q_offset = 3;
+    d.k_offset = 5;
+    d.out_offset = 1;
+    compare(d, 1440, 1);
+}
+
+/* QK-norm of queries, keys or both, with and without weights, at eps 0 and a large eps, with
+ * f16 inputs, rotated keys (Q_NORM only) and scale_base, on both kernels' shapes. */
+Test(sweep, qk_norm) {
+    const uint32_t flags[] = {SEATTN_ATTN_Q_NORM, SEATTN_ATTN_K_NORM,
+                              SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM};
+    for (size_t i = 0; i < 3; i++)
+        for (int weights = 0; weights < 2; weights++) {
+            seattn_attention_desc d = desc(8, 2, 64, 40, 90, 4, 9);
+            d.flags = flags[i];
+            compare(d, 1500 + (uint32_t)(i * 2 + weights), 1 | (weights ? WITH_WEIGHTS : 0));
+            d = desc(4, 1, 80, 1, 300, 8, 32); /* storage kernel on 8 lanes, decode split */
+            d.flags = flags[i];
+            d.qk_norm_eps = weights ? 0.5f : 0.0f;
+            d.q_norm_offset = 3;
+            d.k_norm_offset = 8;
+            compare(d, 1510 + (uint32_t)(i * 2 + weights), 1 | (weights ? WITH_WEIGHTS : 0));
+        }
+    seattn_attention_desc d = desc(4, 2, 128, 65, 65, 8, 16);
+    d.flags = SEATTN_ATTN_Q_NORM;
+    d.key_mode = SEATTN_KEYS_ROTATED;
+    d.scale_base = 32.0f;
+    d.q_type = d.k_type = d.v_type = SEATTN_DTYPE_F16;
+    compare(d, 1520, 1 | WITH_WEIGHTS);
 }
 
 /* Its own suite, with contexts made after the skip: a skipped test does not run .fini, so the

@@ -71,14 +71,43 @@ size_t tu_lse_elems(const seattn_attention_desc *r) {
     return span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
 }
 
-static seattn_status make(seattn_context *ctx, size_t n, const float *data, seattn_tensor **t) {
-    seattn_status s = seattn_tensor_create(ctx, n * 4, t);
-    if (s == SEATTN_SUCCESS) s = seattn_tensor_upload(ctx, *t, 0, data, n * 4);
+/* f16 through the compiler's _Float16 (round to nearest even): independent of the library's
+ * own conversion. */
+float tu_round_half(float x) { return (float)(_Float16)x; }
+
+/* A tensor of n elements of type dt holding data (rounded to f16 for an f16 tensor). */
+static seattn_status make(seattn_context *ctx, size_t n, const float *data, seattn_dtype dt,
+                          seattn_tensor **t) {
+    const size_t es = dt == SEATTN_DTYPE_F16 ? 2 : 4;
+    seattn_status s = seattn_tensor_create(ctx, n * es, t);
+    if (s != SEATTN_SUCCESS || es == 4) return s ? s : seattn_tensor_upload(ctx, *t, 0, data, n * 4);
+    _Float16 *h = malloc(n * 2);
+    if (!h) return SEATTN_ERROR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < n; i++) h[i] = (_Float16)data[i];
+    s = seattn_tensor_upload(ctx, *t, 0, h, n * 2);
+    free(h);
+    return s;
+}
+
+static seattn_status fetch(seattn_context *ctx, const seattn_tensor *t, size_t n,
+                           seattn_dtype dt, float *dst) {
+    if (dt != SEATTN_DTYPE_F16) return seattn_tensor_download(ctx, t, 0, dst, n * 4);
+    _Float16 *h = malloc(n * 2);
+    if (!h) return SEATTN_ERROR_OUT_OF_MEMORY;
+    seattn_status s = seattn_tensor_download(ctx, t, 0, h, n * 2);
+    for (size_t i = 0; i < n; i++) dst[i] = (float)h[i];
+    free(h);
     return s;
 }
 
 seattn_status tu_run(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
                      const float *k, const float *v, float *out, float *lse) {
+    return tu_run_norm(ctx, desc, q, k, v, out, lse, NULL, NULL);
+}
+
+seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
+                          const float *k, const float *v, float *out, float *lse,
+                          const float *q_weight, const float *k_weight) {
     seattn_attention_desc r;
     seattn_status s = seattn_attention_desc_check(ctx, desc, &r);
     if (s != SEATTN_SUCCESS) return s;
@@ -86,18 +115,25 @@ seattn_status tu_run(seattn_context *ctx, const seattn_attention_desc *desc, con
     for (size_t i = 0; i < no; i++) out[i] = NAN;
     if (lse)
         for (size_t i = 0; i < nl; i++) lse[i] = NAN;
-    seattn_tensor *tq = NULL, *tk = NULL, *tv = NULL, *to = NULL, *tl = NULL;
-    if (!(s = make(ctx, tu_q_elems(&r), q, &tq)) && !(s = make(ctx, tu_kv_elems(&r, 0), k, &tk)) &&
-        !(s = make(ctx, tu_kv_elems(&r, 1), v, &tv)) && !(s = make(ctx, no, out, &to)) &&
-        !(s = (lse ? make(ctx, nl, lse, &tl) : SEATTN_SUCCESS)) &&
-        !(s = seattn_attention(ctx, desc, tq, tk, tv, to, tl)) &&
-        !(s = seattn_tensor_download(ctx, to, 0, out, no * 4)) && lse)
-        s = seattn_tensor_download(ctx, tl, 0, lse, nl * 4);
-    seattn_tensor_destroy(tq);
-    seattn_tensor_destroy(tk);
-    seattn_tensor_destroy(tv);
-    seattn_tensor_destroy(to);
-    seattn_tensor_destroy(tl);
+    seattn_tensor *tq = NULL, *tk = NULL, *tv = NULL, *to = NULL, *tl = NULL, *tqw = NULL,
+                  *tkw = NULL;
+    const size_t nqw = r.q_norm_offset + r.head_dim, nkw = r.k_norm_offset + r.head_dim;
+    const seattn_dtype f32 = SEATTN_DTYPE_F32;
+    if (!(s = make(ctx, tu_q_elems(&r), q, r.q_type, &tq)) &&
+        !(s = make(ctx, tu_kv_elems(&r, 0), k, r.k_type, &tk)) &&
+        !(s = make(ctx, tu_kv_elems(&r, 1), v, r.v_type, &tv)) &&
+        !(s = make(ctx, no, out, r.out_type, &to)) &&
+        !(s = (lse ? make(ctx, nl, lse, f32, &tl) : SEATTN_SUCCESS)) &&
+        !(s = (q_weight ? make(ctx, nqw, q_weight, f32, &tqw) : SEATTN_SUCCESS)) &&
+        !(s = (k_weight ? make(ctx, nkw, k_weight, f32, &tkw) : SEATTN_SUCCESS))) {
+        const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to, .lse = tl,
+                                            .q_norm_weight = tqw, .k_norm_weight = tkw};
+        if (!(s = seattn_attention_run(ctx, desc, &t)) &&
+            !(s = fetch(ctx, to, no, r.out_type, out)) && lse)
+            s = seattn_tensor_download(ctx, tl, 0, lse, nl * 4);
+    }
+    seattn_tensor *all[] = {tq, tk, tv, to, tl, tqw, tkw};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) seattn_tensor_destroy(all[i]);
     return s;
 }
 

@@ -28,6 +28,15 @@ size_t tu_lse_elems(const seattn_attention_desc *r);
 seattn_status tu_run(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
                      const float *k, const float *v, float *out, float *lse);
 
+/* tu_run with QK-norm weights (host arrays of q_norm_offset / k_norm_offset + head_dim floats,
+ * NULL: none). Tensors whose desc type is f16 get the host floats rounded to f16, and an f16
+ * out is widened back. */
+seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
+                          const float *k, const float *v, float *out, float *lse,
+                          const float *q_weight, const float *k_weight);
+/* x rounded to f16 (nearest even) and back, by the compiler's _Float16. */
+float tu_round_half(float x);
+
 /* Largest |a - b| over the (head, token) vectors of an output view (NaN if any is NaN). */
 double tu_max_err(const seattn_attention_desc *r, const float *a, const float *b);
 
