@@ -200,10 +200,9 @@ void seattn__vk_context_free(seattn_context *ctx) {
         return;
     }
     if (vk->device && vk->vkd.vkDestroyBuffer) {
-        /* An imported device may run the app's work: wait for our own submissions only. */
+        /* Every submission of ours was waited for (or the context is lost, above); an imported
+         * device may be running the app's work, which is not ours to wait for. */
         if (vk->own_device) vk->vkd.vkDeviceWaitIdle(vk->device);
-        else if (vk->fence) vk->vkd.vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE,
-                                                    (uint64_t)ctx->timeout_ms * 1000000u);
         for (int f = 0; f < 2; f++) seattn__vk_frame_free(ctx, &vk->frames[f]);
         seattn__vk_pipeline_cache_save(ctx);
         seattn__vk_pipelines_free(ctx);

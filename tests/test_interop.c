@@ -1,0 +1,226 @@
+/* seattn on an app's own Vulkan objects (seattn_vulkan.h): importing its device, wrapping its
+ * buffers, recording into its command buffers, and the checks on each. */
+#include "testutil.h"
+#include "vk_app.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static vk_app app;
+
+static void setup(void) {
+    if (vk_app_create(&app, 1) != 0) {
+        vk_app_destroy(&app);
+        cr_skip_test("no Vulkan device for the app");
+    }
+}
+static void teardown(void) {
+    const int messages = app.messages;
+    vk_app_destroy(&app);
+    cr_expect_eq(messages, 0, "%d validation messages (on stderr)", messages);
+}
+
+static seattn_context *imported(uint32_t enabled) {
+    seattn_vulkan_device d = vk_app_import(&app, enabled);
+    seattn_context *ctx = NULL;
+    cr_assert_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_SUCCESS, "%s",
+                 seattn_last_create_error());
+    return ctx;
+}
+
+static const VkBufferUsageFlags USE =
+    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+    VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+
+TestSuite(interop, .init = setup, .fini = teardown, .timeout = 600);
+
+Test(interop, import_is_checked) {
+    seattn_context *ctx = (seattn_context *)1;
+    cr_expect_eq(seattn_context_create_vulkan(NULL, NULL, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_null(ctx);
+    seattn_vulkan_device d = vk_app_import(&app, 0);
+    d.device = VK_NULL_HANDLE;
+    cr_expect_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect(strstr(seattn_last_create_error(), "device"));
+    d = vk_app_import(&app, 0);
+    d.instance_api_version = VK_API_VERSION_1_0;
+    cr_expect_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_ERROR_UNSUPPORTED);
+    cr_expect(strstr(seattn_last_create_error(), "1.1"));
+    d = vk_app_import(&app, 0);
+    d.queue_family = 99;
+    cr_expect_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect(strstr(seattn_last_create_error(), "queue_family"));
+    d = vk_app_import(&app, 0x80);
+    cr_expect_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
+    d = vk_app_import(&app, 0);
+    seattn_context_options o = {.backend = SEATTN_BACKEND_CPU};
+    cr_expect_eq(seattn_context_create_vulkan(&o, &d, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_null(ctx);
+    /* and a good one: destroying it leaves the app's device working */
+    ctx = imported(0);
+    seattn_context_destroy(ctx);
+    cr_expect_eq(vkDeviceWaitIdle(app.device), VK_SUCCESS);
+}
+
+Test(interop, wrapped_buffers_are_checked) {
+    seattn_context *ctx = imported(0);
+    vk_app_buffer b = vk_app_buffer_create(&app, 4096, USE);
+    vk_app_buffer ro = vk_app_buffer_create(&app, 4096, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
+    seattn_tensor *t = NULL;
+    cr_expect_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 2, 64, USE, &t),
+                 SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect(strstr(seattn_context_last_error(ctx), "multiple of 4"));
+    cr_expect_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 64,
+                                           VK_BUFFER_USAGE_TRANSFER_DST_BIT, &t),
+                 SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect(strstr(seattn_context_last_error(ctx), "STORAGE_BUFFER"));
+    cr_expect_eq(seattn_tensor_wrap_vulkan(ctx, VK_NULL_HANDLE, 0, 64, USE, &t),
+                 SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 0, USE, &t),
+                 SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_null(t);
+    /* copies through a wrapped buffer need its transfer usage */
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, ro.buffer, 0, 4096,
+                                           VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &t),
+                 SEATTN_SUCCESS);
+    float x[4] = {1, 2, 3, 4};
+    cr_expect_eq(seattn_tensor_upload(ctx, t, 0, x, sizeof x), SEATTN_ERROR_UNSUPPORTED);
+    cr_expect(strstr(seattn_context_last_error(ctx), "TRANSFER_DST"));
+    seattn_tensor_destroy(t);
+    /* ... and with it, they land at the wrapped offset of the app's buffer */
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 256, 1024, USE, &t), SEATTN_SUCCESS);
+    cr_expect_eq(seattn_tensor_upload(ctx, t, 16, x, sizeof x), SEATTN_SUCCESS);
+    cr_expect(memcmp((char *)b.mapped + 256 + 16, x, sizeof x) == 0);
+    VkBuffer got = VK_NULL_HANDLE;
+    VkDeviceSize off = 0;
+    cr_expect_eq(seattn_tensor_vulkan_buffer(t, &got, &off), SEATTN_SUCCESS);
+    cr_expect(got == b.buffer && off == 256);
+    seattn_tensor_destroy(t);
+    seattn_context_destroy(ctx);
+    vk_app_buffer_destroy(&app, &b);
+    vk_app_buffer_destroy(&app, &ro);
+}
+
+/* Two wrapped views of one buffer overlap: an output over the keys is refused. */
+Test(interop, overlap_across_wrapped_tensors) {
+    seattn_context *ctx = imported(0);
+    vk_app_buffer b = vk_app_buffer_create(&app, 1 << 16, USE);
+    seattn_tensor *q, *kv, *out;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 4096, USE, &q), SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 4096, 8192, USE, &kv), SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 8192, 4096, USE, &out), SEATTN_SUCCESS);
+    /* k spans bytes 4096 .. 12287 of the buffer, out 8192 .. 8447 */
+    seattn_attention_desc d = {.n_heads = 1, .head_dim = 16, .q_len = 4, .kv_len = 128};
+    cr_expect_eq(seattn_attention(ctx, &d, q, kv, kv, out, NULL), SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect(strstr(seattn_context_last_error(ctx), "out overlaps k"), "%s",
+              seattn_context_last_error(ctx));
+    seattn_tensor_destroy(q);
+    seattn_tensor_destroy(kv);
+    seattn_tensor_destroy(out);
+    seattn_context_destroy(ctx);
+    vk_app_buffer_destroy(&app, &b);
+}
+
+/* On a device the app made without storageBuffer16BitAccess, f16 is refused before any work. */
+Test(interop, f16_needs_the_feature) {
+    seattn_context *ctx = imported(0);
+    vk_app_buffer b = vk_app_buffer_create(&app, 1 << 16, USE);
+    memset(b.mapped, 0x55, 1 << 16);
+    seattn_tensor *t;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 1 << 14, USE, &t), SEATTN_SUCCESS);
+    seattn_tensor *o;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 1 << 15, 1 << 14, USE, &o),
+                 SEATTN_SUCCESS);
+    seattn_attention_desc d = {.n_heads = 2, .head_dim = 32, .q_len = 8, .kv_len = 8,
+                               .k_type = SEATTN_DTYPE_F16};
+    cr_expect_eq(seattn_attention(ctx, &d, t, t, t, o, NULL), SEATTN_ERROR_UNSUPPORTED);
+    cr_expect(strstr(seattn_context_last_error(ctx), "storageBuffer16BitAccess"), "%s",
+              seattn_context_last_error(ctx));
+    const seattn_attention_tensors ts = {.q = t, .k = t, .v = t, .out = o};
+    VkCommandBuffer cb = vk_app_begin(&app);
+    cr_expect_eq(seattn_attention_record(ctx, cb, &d, &ts), SEATTN_ERROR_UNSUPPORTED);
+    cr_expect_eq(vk_app_submit(&app, cb), 0);
+    const unsigned char *p = (const unsigned char *)b.mapped + (1 << 15);
+    for (int i = 0; i < 1 << 14; i++) cr_assert_eq(p[i], 0x55, "out was written");
+    seattn_tensor_destroy(t);
+    seattn_tensor_destroy(o);
+    seattn_context_destroy(ctx);
+    vk_app_buffer_destroy(&app, &b);
+}
+
+/* Many calls recorded into one command buffer before one submit, each a decode step over a
+ * longer cache (so the RoPE table and the split scratch grow while earlier recordings still
+ * use the old ones), descriptor pools past their first 64 sets, a self-submitting call in
+ * between, then a recycle and more recordings. Every output is checked. */
+Test(interop, many_recordings_then_one_submit) {
+    seattn_context *ctx = imported(app.has_16bit ? SEATTN_VULKAN_STORAGE_16BIT : 0);
+    seattn_context *cpu = tu_cpu();
+    enum { N = 90, H = 4, KVH = 1, D = 64, MAXKV = 50 + 5 * N + 200 };
+    const size_t qn = (size_t)H * D, kvn = (size_t)KVH * MAXKV * D;
+    vk_app_buffer b = vk_app_buffer_create(&app, (qn + 2 * kvn + (N + 1) * qn) * 4, USE);
+    float *host = b.mapped, *q = host, *k = host + qn, *v = k + kvn, *outs = v + kvn;
+    tu_fill(q, qn, 1);
+    tu_fill(k, kvn, 2);
+    tu_fill(v, kvn, 3);
+    seattn_tensor *tq, *tk, *tv, *to[N + 1];
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, qn * 4, USE, &tq), SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, qn * 4, kvn * 4, USE, &tk),
+                 SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, (qn + kvn) * 4, kvn * 4, USE, &tv),
+                 SEATTN_SUCCESS);
+    for (int i = 0; i <= N; i++)
+        cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, (qn + 2 * kvn + i * qn) * 4,
+                                               qn * 4, USE, &to[i]),
+                     SEATTN_SUCCESS);
+    for (size_t i = 0; i < (N + 1) * qn; i++) outs[i] = NAN;
+    for (int round = 0; round < 2; round++) {
+        const int n = round == 0 ? N : 3;
+        VkCommandBuffer cb = vk_app_begin(&app);
+        vk_app_barrier(cb);
+        for (int i = 0; i < n; i++) {
+            seattn_attention_desc d = {.n_heads = H, .n_kv_heads = KVH, .head_dim = D,
+                                       .q_len = 1, .kv_len = 50u + 5u * (uint32_t)i,
+                                       .group_size = 4, .neighbor_window = 16};
+            const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to[i]};
+            cr_assert_eq(seattn_attention_record(ctx, cb, &d, &t), SEATTN_SUCCESS, "%s",
+                         seattn_context_last_error(ctx));
+            if (round == 0 && i == N / 2) { /* a self-submitting call over a longer cache */
+                seattn_attention_desc l = d;
+                l.kv_len = MAXKV;
+                cr_assert_eq(seattn_attention(ctx, &l, tq, tk, tv, to[N], NULL), SEATTN_SUCCESS,
+                             "%s", seattn_context_last_error(ctx));
+            }
+        }
+        vk_app_barrier(cb);
+        cr_assert_eq(vk_app_submit(&app, cb), 0);
+        cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
+        for (int i = 0; i <= n; i++) {
+            seattn_attention_desc d = {.n_heads = H, .n_kv_heads = KVH, .head_dim = D,
+                                       .q_len = 1, .kv_len = 50u + 5u * (uint32_t)i,
+                                       .group_size = 4, .neighbor_window = 16};
+            if (i == n) {
+                if (round) break;
+                d.kv_len = MAXKV;
+            }
+            float ref[H * D];
+            cr_assert_eq(tu_run(cpu, &d, q, k, v, ref, NULL), SEATTN_SUCCESS);
+            const float *got = outs + (i == n ? N : i) * qn;
+            double e = 0;
+            for (size_t j = 0; j < qn; j++) e = fmax(e, fabs((double)got[j] - ref[j]));
+            for (size_t j = 0; j < qn; j++)
+                if (isnan(got[j])) e = NAN;
+            cr_expect(e <= 1e-4, "round %d call %d (kv %u): max err %.3e", round, i, d.kv_len,
+                      e);
+        }
+        for (size_t i = 0; i < (N + 1) * qn; i++) outs[i] = NAN;
+    }
+    seattn_tensor_destroy(tq);
+    seattn_tensor_destroy(tk);
+    seattn_tensor_destroy(tv);
+    for (int i = 0; i <= N; i++) seattn_tensor_destroy(to[i]);
+    seattn_context_destroy(ctx);
+    seattn_context_destroy(cpu);
+    vk_app_buffer_destroy(&app, &b);
+}
