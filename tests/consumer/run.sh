@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the build tree into a scratch prefix, then: only seattn_ symbols are exported, the
-# header compiles as C++, and a consumer builds and runs through find_package(seattn) and
-# through pkg-config.  Usage: run.sh BUILD_DIR SCRATCH_DIR
+# Installs the build tree into a scratch prefix, then: only seattn_ symbols are exported by the
+# shared library and are global in the static one, the headers compile as C++, a consumer
+# builds and runs through find_package(seattn) and through pkg-config, and an app with its own
+# volk links the static library.  Usage: run.sh BUILD_DIR SCRATCH_DIR
 set -euo pipefail
 build=$1 scratch=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +18,17 @@ if [ -n "$others" ]; then
 fi
 echo "exports: $(nm -D --defined-only "$lib" | wc -l) symbols, all seattn_"
 
+static=$libdir/libseattn.a
+globals=$(nm -g --defined-only "$static" | awk 'NF == 3 {print $3}')
+others=$(echo "$globals" | grep -v '^seattn_' || true)
+if [ -n "$others" ]; then
+  echo "libseattn.a has global symbols outside seattn_:"; echo "$others" | head; exit 1
+fi
+echo "libseattn.a: $(echo "$globals" | wc -l) global symbols, all seattn_"
+cc -std=c11 -DVK_NO_PROTOTYPES -I"$prefix/include" "$here/static_with_volk.c" /usr/include/volk.c \
+   "$static" -lpthread -ldl -lm -o "$scratch/static_with_volk"
+"$scratch/static_with_volk"
+
 c++ -std=c++11 -Wall -Wextra -Werror -I"$prefix/include" "$here/cxx_header.cpp" -L"$libdir" \
     -lseattn -o "$scratch/cxx_header"
 echo "C++: the header compiles and links"
@@ -24,6 +36,7 @@ echo "C++: the header compiles and links"
 cmake -S "$here" -B "$scratch/cmake" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$scratch/cmake" >/dev/null
 LD_LIBRARY_PATH="$libdir" "$scratch/cmake/consumer"
+"$scratch/cmake/consumer_static"
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc -std=c11 "$here/main.c" $(pkg-config --cflags --libs seattn) -lm -o "$scratch/pc_consumer"
