@@ -15,6 +15,7 @@ typedef struct {
     uint32_t len; /* prefill: tokens (q_len = kv_len); decode: keys (q_len = 1) */
     uint32_t head_dim, n_heads, n_kv_heads;
     int32_t g, w;
+    seattn_dtype dtype; /* of q, k, v and out */
 } bench_shape;
 
 typedef struct {
@@ -28,6 +29,7 @@ typedef struct {
     const char *json_path; /* NULL: none */
     const char *plot_path; /* NULL: none */
     bool quiet;            /* no progress line even on a terminal */
+    bool startup;          /* measure context creation + first call, cold and warm */
 } bench_options;
 
 /* Parses argv[1..] of `seattn bench`. Returns 0, or 2 after printing why to err. */
@@ -59,6 +61,9 @@ typedef struct {
 typedef struct {
     seattn_device_info devices[BENCH_MAX_DEVICES];
     int device_index[BENCH_MAX_DEVICES];
+    /* context creation + first call of the first shape (small instance), without and then
+     * with the pipeline cache file the first start saved; < 0: not measured */
+    double startup_cold_ms[BENCH_MAX_DEVICES], startup_warm_ms[BENCH_MAX_DEVICES];
     int n_devices;
     bench_result results[BENCH_MAX_SHAPES * BENCH_MAX_DEVICES];
     int n_results;

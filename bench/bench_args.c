@@ -17,10 +17,14 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]]...\n"
             "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
+            "                    [--dtype f32|f16|both] [--no-startup]\n"
             "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
             "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
             "  H/KV 32/8, G 8, W 512. Without --shape: prefill 1024 and 4096, decode 4096 and\n"
-            "  32768; --full adds 16k and 64k and head dims 64 and 256.\n");
+            "  32768; --full adds 16k and 64k and head dims 64 and 256. --dtype: storage of\n"
+            "  q, k, v and out (both: every shape in f32, then f16). Startup (context\n"
+            "  creation and first call, cold and with the pipeline cache file) is measured\n"
+            "  first unless --no-startup.\n");
 }
 
 static int parse_u32(const char *t, uint32_t *out) {
@@ -69,8 +73,9 @@ int bench_parse_shape(const char *text, bench_shape *s) {
 }
 
 void bench_shape_label(const bench_shape *s, char *out, size_t size) {
-    snprintf(out, size, "%s %u d%u h%u/%u G%d W%d", s->kind == BENCH_PREFILL ? "prefill" : "decode",
-             s->len, s->head_dim, s->n_heads, s->n_kv_heads, s->g, s->w);
+    snprintf(out, size, "%s %u d%u h%u/%u G%d W%d%s",
+             s->kind == BENCH_PREFILL ? "prefill" : "decode", s->len, s->head_dim, s->n_heads,
+             s->n_kv_heads, s->g, s->w, s->dtype == SEATTN_DTYPE_F16 ? " f16" : "");
 }
 
 static int add_shape(bench_options *o, const bench_shape *s, FILE *err) {
@@ -86,7 +91,9 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
     memset(o, 0, sizeof *o);
     o->runs = 15;
     o->budget_s = 3.0;
+    o->startup = true;
     bool full = false, shapes_given = false;
+    int dtypes = 1; /* 1 f32, 2 f16, 3 both */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -96,6 +103,8 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
             o->all_devices = true;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
+        } else if (strcmp(a, "--no-startup") == 0) {
+            o->startup = false;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(err);
             return 2;
@@ -142,6 +151,14 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
                 return 2;
             }
             i++;
+        } else if (strcmp(a, "--dtype") == 0) {
+            dtypes = strcmp(val, "f32") == 0 ? 1 : strcmp(val, "f16") == 0 ? 2
+                   : strcmp(val, "both") == 0 ? 3 : 0;
+            if (!dtypes) {
+                fprintf(err, "seattn bench: --dtype takes f32, f16 or both\n");
+                return 2;
+            }
+            i++;
         } else if (strcmp(a, "--json") == 0) {
             o->json_path = val;
             i++;
@@ -169,6 +186,18 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
         if (full)
             for (size_t i = 0; i < sizeof full_extra / sizeof full_extra[0]; i++)
                 add_shape(o, &full_extra[i], err);
+    }
+    if (dtypes != 1) { /* f16 only, or each shape in f32 then in f16 */
+        const int n = o->n_shapes;
+        bench_shape given[BENCH_MAX_SHAPES];
+        memcpy(given, o->shapes, sizeof given);
+        o->n_shapes = 0;
+        for (int i = 0; i < n; i++) {
+            bench_shape s = given[i];
+            if (dtypes == 3 && add_shape(o, &s, err)) return 2;
+            s.dtype = SEATTN_DTYPE_F16;
+            if (add_shape(o, &s, err)) return 2;
+        }
     }
     return 0;
 }

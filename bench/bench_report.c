@@ -32,6 +32,10 @@ static void print_device(const seattn_device_info *d, int index, FILE *out) {
 void bench_print_table(const bench_run *run, FILE *out) {
     for (int di = 0; di < run->n_devices; di++) {
         print_device(&run->devices[di], run->device_index[di], out);
+        if (run->startup_cold_ms[di] >= 0.0)
+            fprintf(out, "startup (context creation + first call of the first shape): %.0f ms "
+                         "cold, %.0f ms with the pipeline cache file\n",
+                    run->startup_cold_ms[di], run->startup_warm_ms[di]);
         const char *kernel = "";
         for (int i = 0; i < run->n_results; i++)
             if (run->results[i].device == di) kernel = run->results[i].se.kernel;
@@ -125,6 +129,8 @@ int bench_write_json(const bench_run *run, const char *path) {
         cJSON_AddNumberToObject(o, "vendor_id", d->vendor_id);
         cJSON_AddNumberToObject(o, "device_id", d->device_id);
         cJSON_AddNumberToObject(o, "subgroup_size", d->subgroup_size);
+        cJSON_AddNumberToObject(o, "startup_cold_ms", run->startup_cold_ms[i]);
+        cJSON_AddNumberToObject(o, "startup_warm_ms", run->startup_warm_ms[i]);
         cJSON_AddItemToArray(devs, o);
     }
     cJSON *results = cJSON_AddArrayToObject(root, "results");
@@ -141,7 +147,7 @@ int bench_write_json(const bench_run *run, const char *path) {
         cJSON_AddNumberToObject(s, "n_kv_heads", r->shape.n_kv_heads);
         cJSON_AddNumberToObject(s, "group_size", r->shape.g);
         cJSON_AddNumberToObject(s, "neighbor_window", r->shape.w);
-        cJSON_AddStringToObject(s, "dtype", "f32");
+        cJSON_AddStringToObject(s, "dtype", r->shape.dtype == SEATTN_DTYPE_F16 ? "f16" : "f32");
         cJSON_AddNumberToObject(o, "verify_max_abs_err", r->max_err);
         cJSON_AddNumberToObject(o, "first_call_ms", r->first_call_ms);
         cJSON_AddNumberToObject(o, "flops", r->flops);

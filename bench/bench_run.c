@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #define TOLERANCE 1e-4
+/* f16 outputs: two results within TOLERANCE may round one f16 ulp apart (at most 2^-10 below
+ * 1, and outputs are averages of values in [-1, 1)) */
+#define TOLERANCE_F16 (TOLERANCE + 0x1p-10)
 
 typedef struct {
     const bench_options *o;
@@ -36,6 +39,7 @@ static seattn_attention_desc shape_desc(const bench_shape *s, uint32_t len, uint
     d.kv_len = len;
     d.group_size = s->g;
     d.neighbor_window = s->w;
+    d.q_type = d.k_type = d.v_type = d.out_type = s->dtype;
     return d;
 }
 
@@ -44,6 +48,7 @@ typedef struct {
     seattn_attention_desc d;
     seattn_tensor *q, *k, *v, *out, *lse, *out2, *lse2;
     size_t nq, nkv, nrows;
+    size_t es; /* bytes an element of q, k, v, out */
 } instance;
 
 static void fill(float *x, size_t n, uint32_t seed) {
@@ -67,25 +72,42 @@ static seattn_status instance_make(seattn_context *ctx, const seattn_attention_d
     in->nq = (size_t)d->n_heads * d->q_len * d->head_dim;
     in->nkv = (size_t)d->n_kv_heads * d->kv_len * d->head_dim;
     in->nrows = (size_t)d->n_heads * d->q_len;
+    in->es = d->q_type == SEATTN_DTYPE_F16 ? 2 : 4;
+    const size_t es = in->es;
     seattn_status s;
-    if ((s = seattn_tensor_create(ctx, in->nq * 4, &in->q)) ||
-        (s = seattn_tensor_create(ctx, in->nkv * 4, &in->k)) ||
-        (s = seattn_tensor_create(ctx, in->nkv * 4, &in->v)) ||
-        (s = seattn_tensor_create(ctx, in->nq * 4, &in->out)) ||
+    if ((s = seattn_tensor_create(ctx, in->nq * es, &in->q)) ||
+        (s = seattn_tensor_create(ctx, in->nkv * es, &in->k)) ||
+        (s = seattn_tensor_create(ctx, in->nkv * es, &in->v)) ||
+        (s = seattn_tensor_create(ctx, in->nq * es, &in->out)) ||
         (s = seattn_tensor_create(ctx, in->nrows * 4, &in->lse)) ||
-        (s = seattn_tensor_create(ctx, in->nq * 4, &in->out2)) ||
+        (s = seattn_tensor_create(ctx, in->nq * es, &in->out2)) ||
         (s = seattn_tensor_create(ctx, in->nrows * 4, &in->lse2)))
         return s;
     size_t most = in->nq > in->nkv ? in->nq : in->nkv;
     float *buf = malloc(most * 4);
-    if (!buf) return SEATTN_ERROR_OUT_OF_MEMORY;
-    fill(buf, in->nq, 1);
-    s = seattn_tensor_upload(ctx, in->q, 0, buf, in->nq * 4);
-    fill(buf, in->nkv, 2);
-    if (!s) s = seattn_tensor_upload(ctx, in->k, 0, buf, in->nkv * 4);
-    fill(buf, in->nkv, 3);
-    if (!s) s = seattn_tensor_upload(ctx, in->v, 0, buf, in->nkv * 4);
+    uint16_t *half = malloc(most * 2);
+    seattn_tensor *t[3] = {in->q, in->k, in->v};
+    const size_t n[3] = {in->nq, in->nkv, in->nkv};
+    s = buf && half ? SEATTN_SUCCESS : SEATTN_ERROR_OUT_OF_MEMORY;
+    for (int i = 0; i < 3 && !s; i++) {
+        fill(buf, n[i], (uint32_t)i + 1);
+        if (es == 2) seattn_f32_to_f16(buf, half, n[i]);
+        s = seattn_tensor_upload(ctx, t[i], 0, es == 2 ? (void *)half : (void *)buf, n[i] * es);
+    }
     free(buf);
+    free(half);
+    return s;
+}
+
+/* An output tensor of n elements as f32 on the host. */
+static seattn_status download(seattn_context *ctx, const instance *in, const seattn_tensor *t,
+                              size_t n, float *out) {
+    if (in->es == 4) return seattn_tensor_download(ctx, t, 0, out, n * 4);
+    uint16_t *half = malloc(n * 2);
+    if (!half) return SEATTN_ERROR_OUT_OF_MEMORY;
+    seattn_status s = seattn_tensor_download(ctx, t, 0, half, n * 2);
+    seattn_f16_to_f32(half, out, n);
+    free(half);
     return s;
 }
 
@@ -125,11 +147,11 @@ static seattn_status run_variant(seattn_context *ctx, instance *in, variant v, d
 
 /* The output of a variant on the host: the two passes merged by log-sum-exp. */
 static seattn_status read_output(seattn_context *ctx, instance *in, variant v, float *out) {
-    seattn_status s = seattn_tensor_download(ctx, in->out, 0, out, in->nq * 4);
+    seattn_status s = download(ctx, in, in->out, in->nq, out);
     if (s || v != V_TWO_PASS) return s;
     float *o2 = malloc(in->nq * 4), *l1 = malloc(in->nrows * 4), *l2 = malloc(in->nrows * 4);
     if (!o2 || !l1 || !l2) s = SEATTN_ERROR_OUT_OF_MEMORY;
-    if (!s) s = seattn_tensor_download(ctx, in->out2, 0, o2, in->nq * 4);
+    if (!s) s = download(ctx, in, in->out2, in->nq, o2);
     if (!s) s = seattn_tensor_download(ctx, in->lse, 0, l1, in->nrows * 4);
     if (!s) s = seattn_tensor_download(ctx, in->lse2, 0, l2, in->nrows * 4);
     const size_t dim = in->d.head_dim;
@@ -177,19 +199,20 @@ static int verify(seattn_context *dev, seattn_context *cpu, const bench_shape *s
         char kernel[96];
         if ((st = run_variant(cpu, &ci, v == V_PLAIN ? V_PLAIN : V_SE, &t0, &t1, kernel,
                               sizeof kernel)) ||
-            (st = seattn_tensor_download(cpu, ci.out, 0, ref, ci.nq * 4)) ||
+            (st = download(cpu, &ci, ci.out, ci.nq, ref)) ||
             (st = run_variant(dev, &gi, (variant)v, &t0, &t1, kernel, sizeof kernel)) ||
             (st = read_output(dev, &gi, (variant)v, got)))
             break;
         if (v == V_SE) res->first_call_ms = t1;
         const double e = max_err(ref, got, gi.nq);
-        if (!(e <= TOLERANCE)) {
+        const double tol = s->dtype == SEATTN_DTYPE_F16 ? TOLERANCE_F16 : TOLERANCE;
+        if (!(e <= tol)) {
             char label[96];
             bench_shape_label(s, label, sizeof label);
             fprintf(stderr,
                     "\nseattn bench: %s, %s: the device differs from the CPU reference by "
                     "%.3e (tolerance %.0e) on %u tokens; stopping\n",
-                    label, names[v], e, TOLERANCE, len);
+                    label, names[v], e, tol, len);
             goto done;
         }
         if (e > res->max_err) res->max_err = e;
@@ -281,6 +304,43 @@ static void time_cpu(seattn_context *cpu, const bench_shape *s, bench_timing *t)
     instance_free(&in);
 }
 
+/* Context creation and the first Self-Extend call of shape s (its small instance, as verify()
+ * runs it): first with no pipeline cache file, then again with the file the first context
+ * saved at destroy. Mesa's own shader cache also makes a second start fast: run with
+ * MESA_SHADER_CACHE_DISABLE=true to see the pipeline cache alone. */
+static void measure_startup(const seattn_context_options *vo, const bench_shape *s,
+                            double *cold, double *warm) {
+    char path[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/seattn-bench-pipelines-%ld.bin", tmp && *tmp ? tmp : "/tmp",
+             (long)getpid());
+    remove(path);
+    *cold = *warm = -1.0;
+    uint32_t len = s->kind == BENCH_PREFILL ? (uint32_t)s->w + 256 : (uint32_t)s->w + 2048;
+    if (len > s->len) len = s->len;
+    const seattn_attention_desc d = shape_desc(s, len, s->n_heads / s->n_kv_heads, 1);
+    for (int pass = 0; pass < 2; pass++) {
+        seattn_context_options o = *vo;
+        o.pipeline_cache_path = path;
+        seattn_context *ctx = NULL;
+        const double t0 = now_ms();
+        if (seattn_context_create(&o, &ctx)) break;
+        const double created = now_ms();
+        instance in;
+        double dev, host;
+        char kernel[96];
+        seattn_status st = instance_make(ctx, &d, &in); /* tensors and uploads: not startup */
+        const double t1 = now_ms();
+        if (!st) st = run_variant(ctx, &in, V_SE, &dev, &host, kernel, sizeof kernel);
+        const double ms = (created - t0) + (now_ms() - t1);
+        instance_free(&in);
+        seattn_context_destroy(ctx);
+        if (st) break;
+        *(pass ? warm : cold) = ms;
+    }
+    remove(path);
+}
+
 static double causal_pairs(const seattn_attention_desc *d) {
     /* query r (position q_pos + r) sees q_pos + r + 1 keys */
     const double q = d->q_len, first = (double)(d->kv_len - d->q_len) + 1.0;
@@ -331,6 +391,12 @@ int bench_execute(const bench_options *o, bench_run *run) {
         const int slot = run->n_devices++;
         seattn_context_device_info(dev, &run->devices[slot]);
         run->device_index[slot] = chosen[di];
+        run->startup_cold_ms[slot] = run->startup_warm_ms[slot] = -1.0;
+        if (o->startup) {
+            show(&p, run->devices[slot].name, "startup, cold and with the pipeline cache");
+            measure_startup(&vo, &o->shapes[0], &run->startup_cold_ms[slot],
+                            &run->startup_warm_ms[slot]);
+        }
         for (int si = 0; si < o->n_shapes && !rc; si++) {
             const bench_shape *s = &o->shapes[si];
             bench_result *res = &run->results[run->n_results];

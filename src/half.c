@@ -45,3 +45,11 @@ uint16_t seattn__float_to_half(float f) {
     if (rem > 0x1000u || (rem == 0x1000u && (q & 1u))) q++;
     return sign | (uint16_t)q;
 }
+
+void seattn_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = seattn__float_to_half(src[i]);
+}
+
+void seattn_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = seattn__half_to_float(src[i]);
+}

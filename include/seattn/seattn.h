@@ -211,6 +211,11 @@ typedef enum seattn_dtype {
     SEATTN_DTYPE_F16 = 1  /* IEEE binary16 */
 } seattn_dtype;
 
+/* Converts n values between f32 and f16 bits, as seattn does: round to nearest even, past
+ * 65504 to inf, NaN stays NaN; widening is exact. src and dst must not overlap. Thread-safe. */
+SEATTN_API void seattn_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+SEATTN_API void seattn_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+
 /* A tensor is untyped device memory of `bytes` bytes (host memory on the CPU backend); the
  * attention descriptor says how its elements are laid out. Contents start undefined. The
  * context owns the memory; the tensor must be destroyed before its context. */
