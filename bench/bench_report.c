@@ -46,7 +46,7 @@ void bench_print_table(const bench_run *run, FILE *out) {
                      "grouped; their LSE merge runs on the host, untimed); runs 1*: one run\n"
                      "longer than the budget, the warm-up itself, pipelines already built by "
                      "the verification\n");
-        fprintf(out, "%-34s %5s %10s %10s %9s %10s %6s %10s %6s %8s %9s\n", "shape", "runs",
+        fprintf(out, "%-38s %5s %10s %10s %9s %10s %6s %10s %6s %8s %9s\n", "shape", "runs",
                  "(a) ms", "(a) wall", "GFLOP/s", "(b) ms", "a/b", "(c) ms", "c/a", "KV GB/s",
                  "CPU ms");
         for (int i = 0; i < run->n_results; i++) {
@@ -59,20 +59,20 @@ void bench_print_table(const bench_run *run, FILE *out) {
             if (r->cpu.done) snprintf(cpu, sizeof cpu, "%.1f", r->cpu.host_med_ms);
             char runs[16];
             snprintf(runs, sizeof runs, "%d%s", r->se.runs, r->se.warmup_timed ? "*" : "");
-            fprintf(out, "%-34s %5s %10.3f %10.3f %9.2f %10.3f %6.3f %10.3f %6.3f %8s %9s\n",
+            fprintf(out, "%-38s %5s %10.3f %10.3f %9.2f %10.3f %6.3f %10.3f %6.3f %8s %9s\n",
                     label, runs, a, r->se.host_med_ms, r->flops / a * 1e-6, b, a / b, c, c / a, gbs, cpu);
         }
         fprintf(out, "\n");
     }
     if (run->n_devices < 2) return;
-    fprintf(out, "side by side: (a) Self-Extend median ms, and a/b\n%-34s", "shape");
+    fprintf(out, "side by side: (a) Self-Extend median ms, and a/b\n%-38s", "shape");
     for (int di = 0; di < run->n_devices; di++) fprintf(out, " %14.14s %6s", run->devices[di].name, "a/b");
     fprintf(out, "\n");
     for (int i = 0; i < run->n_results; i++) {
         if (run->results[i].device != 0) continue;
         char label[96];
         bench_shape_label(&run->results[i].shape, label, sizeof label);
-        fprintf(out, "%-34s", label);
+        fprintf(out, "%-38s", label);
         for (int di = 0; di < run->n_devices; di++) {
             const bench_result *r = NULL;
             for (int k = 0; k < run->n_results; k++)
