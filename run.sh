@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake ninja-build gcc g++ pkg-config libvulkan-dev libvulkan-volk-dev glslang-tools
-          libcriterion-dev libcjson-dev mesa-vulkan-drivers vulkan-validationlayers)
+          libcriterion-dev libcjson-dev mesa-vulkan-drivers vulkan-validationlayers valgrind)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
