@@ -498,6 +498,9 @@ seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer c
     /* What prepare() took stays in frame 1 even on failure: freed at the next recycle. */
     seattn_status status = prepare(ctx, fr, r, t, &c);
     if (status != SEATTN_SUCCESS) return status;
+    /* Orders this call after earlier compute work in cb, this library's included: calls share
+     * the placeholder buffer bound to unused bindings (written as lse, read as a weight). */
+    seattn__vk_compute_barrier(ctx, cb);
     stats->dispatches = record(ctx, cb, r, &c);
     fr->n_calls++;
     kernel_name(&c.pl, stats->kernel, sizeof stats->kernel);

@@ -72,9 +72,10 @@ SEATTN_API seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *tensor
  *  - after: from srcStageMask VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, srcAccessMask
  *    VK_ACCESS_SHADER_WRITE_BIT to whatever reads out and lse next.
  * A VkMemoryBarrier or VkBufferMemoryBarriers on those buffers both serve. seattn's own
- * barriers between its dispatches are compute-to-compute and touch only its scratch and the
- * output; it leaves bound pipeline, descriptor sets and push constants of the compute bind
- * point changed (rebind yours after it).
+ * barriers are compute-to-compute memory barriers (shader writes to shader reads and writes):
+ * one before its first dispatch, which also orders earlier compute work in cmd before it, and
+ * one between each of its dispatches. It leaves the pipeline, descriptor sets and push
+ * constants of the compute bind point changed (rebind yours after it).
  *
  * What the recording uses (descriptor sets, texel views, split scratch) stays alive until
  * seattn_context_recycle(); many calls may be recorded, into one or many command buffers,
