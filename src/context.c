@@ -38,7 +38,7 @@ seattn_status seattn__context_create(const seattn_context_options *options,
     if (o.flags & ~(SEATTN_CONTEXT_VALIDATION | SEATTN_CONTEXT_PORTABLE))
         return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "flags: unknown bits 0x%x",
                             o.flags);
-    seattn_context *ctx = calloc(1, sizeof *ctx);
+    seattn_context *ctx = seattn__calloc(1, sizeof *ctx);
     if (!ctx) return seattn__fail(NULL, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a context");
     ctx->backend = o.backend;
     ctx->log = o.log;
@@ -54,7 +54,7 @@ seattn_status seattn__context_create(const seattn_context_options *options,
             /* The context dies here: keep its message for seattn_last_create_error(). */
             seattn__set_create_error(ctx->last_error);
             seattn__vk_context_free(ctx);
-            free(ctx);
+            seattn__free(ctx);
             return s;
         }
     }
@@ -68,7 +68,7 @@ void seattn_context_destroy(seattn_context *ctx) {
         seattn__log(ctx, SEATTN_LOG_WARNING, "context destroyed with %u live tensors",
                     ctx->live_tensors);
     seattn__vk_context_free(ctx);
-    free(ctx);
+    seattn__free(ctx);
 }
 
 const char *seattn_context_last_error(const seattn_context *ctx) {
@@ -101,13 +101,13 @@ seattn_status seattn_tensor_create(seattn_context *ctx, size_t bytes, seattn_ten
     *out = NULL;
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
     if (bytes == 0) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "bytes is 0");
-    seattn_tensor *t = calloc(1, sizeof *t);
+    seattn_tensor *t = seattn__calloc(1, sizeof *t);
     if (!t) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a tensor");
     t->ctx = ctx;
     t->bytes = bytes;
     seattn_status s = SEATTN_SUCCESS;
     if (ctx->backend == SEATTN_BACKEND_CPU) {
-        t->host = malloc(bytes);
+        t->host = seattn__malloc(bytes);
         if (!t->host)
             s = seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for %zu bytes", bytes);
         t->mem_id = (uint64_t)(uintptr_t)t->host;
@@ -115,7 +115,7 @@ seattn_status seattn_tensor_create(seattn_context *ctx, size_t bytes, seattn_ten
         s = seattn__vk_tensor_init(ctx, t);
     }
     if (s != SEATTN_SUCCESS) {
-        free(t);
+        seattn__free(t);
         return s;
     }
     ctx->live_tensors++;
@@ -126,9 +126,9 @@ seattn_status seattn_tensor_create(seattn_context *ctx, size_t bytes, seattn_ten
 void seattn_tensor_destroy(seattn_tensor *t) {
     if (!t) return;
     t->ctx->live_tensors--;
-    if (t->host) free(t->host);
+    if (t->host) seattn__free(t->host);
     else seattn__vk_tensor_free(t);
-    free(t);
+    seattn__free(t);
 }
 
 size_t seattn_tensor_bytes(const seattn_tensor *t) { return t ? t->bytes : 0; }

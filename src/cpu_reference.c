@@ -60,11 +60,11 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
     const bool only_n = r->flags & SEATTN_ATTN_NEIGHBOR_ONLY;
     const bool only_g = r->flags & SEATTN_ATTN_GROUPED_ONLY;
     /* Keys of one KV head, rotated for the neighbor score (kn) and the grouped score (kg). */
-    double *kn = malloc(sizeof(double) * r->kv_len * d);
-    double *kg = malloc(sizeof(double) * r->kv_len * d);
-    double *qn = malloc(sizeof(double) * d), *qg = malloc(sizeof(double) * d);
-    double *score = malloc(sizeof(double) * r->kv_len), *acc = malloc(sizeof(double) * d);
-    double *vj = malloc(sizeof(double) * d);
+    double *kn = seattn__malloc(sizeof(double) * r->kv_len * d);
+    double *kg = seattn__malloc(sizeof(double) * r->kv_len * d);
+    double *qn = seattn__malloc(sizeof(double) * d), *qg = seattn__malloc(sizeof(double) * d);
+    double *score = seattn__malloc(sizeof(double) * r->kv_len), *acc = seattn__malloc(sizeof(double) * d);
+    double *vj = seattn__malloc(sizeof(double) * d);
     seattn_status status = SEATTN_SUCCESS;
     if (!kn || !kg || !qn || !qg || !score || !acc || !vj) {
         status = seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY,
@@ -139,12 +139,12 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
         }
     }
 done:
-    free(kn);
-    free(kg);
-    free(qn);
-    free(qg);
-    free(score);
-    free(acc);
-    free(vj);
+    seattn__free(kn);
+    seattn__free(kg);
+    seattn__free(qn);
+    seattn__free(qg);
+    seattn__free(score);
+    seattn__free(acc);
+    seattn__free(vj);
     return status;
 }

@@ -83,6 +83,15 @@ seattn_status seattn__vk_tensor_copy(seattn_context *ctx, const seattn_tensor *t
 seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                    const seattn_attention_tensors *t, seattn_call_stats *stats);
 
+/* fault.c: the library's host allocations (counted; the fault hook can fail them). */
+void *seattn__malloc(size_t size);
+void *seattn__calloc(size_t count, size_t size);
+void *seattn__realloc(void *old, size_t size);
+char *seattn__strdup(const char *s);
+void seattn__free(void *p);
+/* Whether the armed fault of this kind fires now (counts the event). */
+bool seattn__fault_hit(seattn_fault kind);
+
 /* Monotonic milliseconds. */
 double seattn__now_ms(void);
 

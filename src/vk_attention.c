@@ -367,9 +367,8 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr,
                              const seattn_attention_desc *r, const seattn_attention_tensors *t,
                              prepared *c) {
     seattn__vk *vk = ctx->vk;
-    if (vk->lost)
-        return seattn__fail(ctx, SEATTN_ERROR_DEVICE_LOST,
-                            "the device was lost earlier; destroy this context");
+    seattn_status lost = seattn__vk_check_lost(ctx);
+    if (lost != SEATTN_SUCCESS) return lost;
     const uint32_t dt = dtype_mask(r);
     if (dt && !vk->storage_16bit)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,

@@ -52,7 +52,10 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                .allocationSize = req.size,
                                .memoryTypeIndex = (uint32_t)type};
-    SEATTN__CHECK(ctx, vk->vkd.vkAllocateMemory(vk->device, &ai, vk->alloc, &b->memory));
+    const VkResult mr = seattn__fault_hit(SEATTN_FAULT_DEVICE_MEMORY)
+                            ? VK_ERROR_OUT_OF_DEVICE_MEMORY
+                            : vk->vkd.vkAllocateMemory(vk->device, &ai, vk->alloc, &b->memory);
+    SEATTN__CHECK(ctx, mr);
     SEATTN__CHECK(ctx, vk->vkd.vkBindBufferMemory(vk->device, b->buffer, b->memory, 0));
     if ((vk->mem_props.memoryTypes[type].propertyFlags & hv) == hv)
         SEATTN__CHECK(ctx, vk->vkd.vkMapMemory(vk->device, b->memory, 0, VK_WHOLE_SIZE, 0,
@@ -66,7 +69,7 @@ fail:
 
 void seattn__vk_buffer_destroy(seattn_context *ctx, seattn__vk_buffer *b) {
     seattn__vk *vk = ctx->vk;
-    if (vk->lost) { /* the device may still be using it: leak rather than crash */
+    if (vk->hung) { /* the device may still be using it: leak rather than crash */
         memset(b, 0, sizeof *b);
         return;
     }
@@ -85,7 +88,7 @@ void seattn__vk_buffer_retire(seattn_context *ctx, seattn__vk_buffer *b) {
     }
     if (f->n_retired == f->cap_retired) {
         uint32_t cap = f->cap_retired ? 2 * f->cap_retired : 8;
-        seattn__vk_buffer *grown = realloc(f->retired, cap * sizeof *grown);
+        seattn__vk_buffer *grown = seattn__realloc(f->retired, cap * sizeof *grown);
         if (!grown) { /* cannot keep it for the pending recordings: wait for the device */
             ctx->vk->vkd.vkDeviceWaitIdle(ctx->vk->device);
             seattn__vk_buffer_destroy(ctx, b);
@@ -165,11 +168,11 @@ static uint64_t buffer_id(VkBuffer b) {
 }
 
 seattn_status seattn__vk_tensor_init(seattn_context *ctx, seattn_tensor *t) {
-    t->buf = calloc(1, sizeof *t->buf);
+    t->buf = seattn__calloc(1, sizeof *t->buf);
     if (!t->buf) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a tensor");
     seattn_status s = seattn__vk_buffer_create(ctx, t->bytes, false, t->buf);
     if (s != SEATTN_SUCCESS) {
-        free(t->buf);
+        seattn__free(t->buf);
         t->buf = NULL;
         return s;
     }
@@ -198,11 +201,11 @@ seattn_status seattn_tensor_wrap_vulkan(seattn_context *ctx, VkBuffer buffer, Vk
                             "usage lacks VK_BUFFER_USAGE_STORAGE_BUFFER_BIT");
     if (bytes > SIZE_MAX || offset > UINT64_MAX - bytes)
         return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "offset + bytes overflow");
-    seattn_tensor *t = calloc(1, sizeof *t);
-    seattn__vk_buffer *b = calloc(1, sizeof *b);
+    seattn_tensor *t = seattn__calloc(1, sizeof *t);
+    seattn__vk_buffer *b = seattn__calloc(1, sizeof *b);
     if (!t || !b) {
-        free(t);
-        free(b);
+        seattn__free(t);
+        seattn__free(b);
         return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a tensor");
     }
     *b = (seattn__vk_buffer){.buffer = buffer, .size = offset + bytes, .base = offset,
@@ -228,14 +231,13 @@ seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *t, VkBuffer *buff
 void seattn__vk_tensor_free(seattn_tensor *t) {
     if (!t->buf) return;
     seattn__vk_buffer_destroy(t->ctx, t->buf);
-    free(t->buf);
+    seattn__free(t->buf);
 }
 
 seattn_status seattn__vk_tensor_copy(seattn_context *ctx, const seattn_tensor *t, size_t offset,
                                      void *host, size_t bytes, bool upload) {
-    if (ctx->vk->lost)
-        return seattn__fail(ctx, SEATTN_ERROR_DEVICE_LOST,
-                            "the device was lost earlier; destroy this context");
+    seattn_status lost = seattn__vk_check_lost(ctx);
+    if (lost != SEATTN_SUCCESS) return lost;
     seattn__vk_buffer *b = t->buf;
     const VkBufferUsageFlags need =
         upload ? VK_BUFFER_USAGE_TRANSFER_DST_BIT : VK_BUFFER_USAGE_TRANSFER_SRC_BIT;

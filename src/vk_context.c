@@ -27,7 +27,7 @@ static int find_compute_family(const seattn__vk *vk) {
 }
 
 static seattn__vk *vk_alloc(seattn_context *ctx, const seattn_context_options *o) {
-    seattn__vk *vk = calloc(1, sizeof *vk);
+    seattn__vk *vk = seattn__calloc(1, sizeof *vk);
     if (!vk) return NULL;
     ctx->vk = vk;
     if (o->vk_allocator) {
@@ -35,7 +35,7 @@ static seattn__vk *vk_alloc(seattn_context *ctx, const seattn_context_options *o
         vk->alloc = &vk->alloc_copy;
     }
     if (o->pipeline_cache_path && *o->pipeline_cache_path) {
-        vk->pipeline_cache_path = strdup(o->pipeline_cache_path);
+        vk->pipeline_cache_path = seattn__strdup(o->pipeline_cache_path);
         if (!vk->pipeline_cache_path) return NULL;
     }
     return vk;
@@ -190,18 +190,20 @@ fail:
 void seattn__vk_context_free(seattn_context *ctx) {
     seattn__vk *vk = ctx->vk;
     if (!vk) return;
-    if (vk->lost) {
-        /* A timed-out or lost device may still run our work: its objects are leaked, since
-         * freeing memory it writes would corrupt the process. */
-        free(vk->pipelines);
-        free(vk->pipeline_cache_path);
-        free(vk);
+    if (vk->hung) {
+        /* A device that did not finish in time may still run our work: its objects are
+         * leaked, since freeing memory it writes would corrupt the process. (A lost device
+         * runs nothing more: its objects are destroyed below, as Vulkan allows.) */
+        seattn__free(vk->pipelines);
+        seattn__free(vk->pipeline_cache_path);
+        seattn__free(vk);
         ctx->vk = NULL;
         return;
     }
     if (vk->device && vk->vkd.vkDestroyBuffer) {
-        /* Every submission of ours was waited for (or the context is lost, above); an imported
-         * device may be running the app's work, which is not ours to wait for. */
+        /* Every submission of ours was waited for (or the context is hung, above); an imported
+         * device may be running the app's work, which is not ours to wait for. On a lost
+         * device vkDeviceWaitIdle returns VK_ERROR_DEVICE_LOST at once. */
         if (vk->own_device) vk->vkd.vkDeviceWaitIdle(vk->device);
         for (int f = 0; f < 2; f++) seattn__vk_frame_free(ctx, &vk->frames[f]);
         seattn__vk_pipeline_cache_save(ctx);
@@ -221,9 +223,9 @@ void seattn__vk_context_free(seattn_context *ctx) {
         if (vk->instance && vk->vki.vkDestroyInstance)
             vk->vki.vkDestroyInstance(vk->instance, vk->alloc);
     }
-    free(vk->pipelines);
-    free(vk->pipeline_cache_path);
-    free(vk);
+    seattn__free(vk->pipelines);
+    seattn__free(vk->pipeline_cache_path);
+    seattn__free(vk);
     ctx->vk = NULL;
 }
 
@@ -235,9 +237,7 @@ seattn_status seattn__vk_device_info(const seattn_context *ctx, seattn_device_in
 seattn_status seattn__vk_begin(seattn_context *ctx) {
     seattn_status status = SEATTN_SUCCESS;
     seattn__vk *vk = ctx->vk;
-    if (vk->lost)
-        return seattn__fail(ctx, SEATTN_ERROR_DEVICE_LOST,
-                            "the device was lost earlier; destroy this context");
+    if ((status = seattn__vk_check_lost(ctx)) != SEATTN_SUCCESS) return status;
     SEATTN__CHECK(ctx, vk->vkd.vkResetCommandBuffer(vk->cmd, 0));
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
@@ -281,11 +281,16 @@ seattn_status seattn__vk_submit_wait(seattn_context *ctx) {
                        .commandBufferCount = 1,
                        .pCommandBuffers = &vk->cmd};
     SEATTN__CHECK(ctx, vk->vkd.vkResetFences(vk->device, 1, &vk->fence));
-    SEATTN__CHECK(ctx, vk->vkd.vkQueueSubmit(vk->queue, 1, &si, vk->fence));
+    /* the fault hook stands for a device lost at submission: nothing is submitted */
+    const VkResult sr = seattn__fault_hit(SEATTN_FAULT_DEVICE_LOST)
+                            ? VK_ERROR_DEVICE_LOST
+                            : vk->vkd.vkQueueSubmit(vk->queue, 1, &si, vk->fence);
+    SEATTN__CHECK(ctx, sr);
     VkResult r = vk->vkd.vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE,
                                          (uint64_t)ctx->timeout_ms * 1000000u);
     if (r == VK_TIMEOUT) {
-        vk->lost = true;
+        vk->lost = vk->hung = true;
+        vk->lost_status = SEATTN_ERROR_TIMEOUT;
         ctx->last_vk_result = r;
         return seattn__fail(ctx, SEATTN_ERROR_TIMEOUT,
                             "the device did not finish within %u ms; the context is unusable",

@@ -9,7 +9,7 @@ enum { SETS_PER_POOL = 64 };
 static seattn_status add_pool(seattn_context *ctx, seattn__frame *f) {
     seattn_status status = SEATTN_SUCCESS;
     seattn__vk *vk = ctx->vk;
-    VkDescriptorPool *grown = realloc(f->pools, (f->n_pools + 1) * sizeof *grown);
+    VkDescriptorPool *grown = seattn__realloc(f->pools, (f->n_pools + 1) * sizeof *grown);
     if (!grown) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a pool");
     f->pools = grown;
     VkDescriptorPoolSize ps[2] = {
@@ -52,7 +52,7 @@ seattn_status seattn__vk_frame_view(seattn_context *ctx, seattn__frame *f, VkBuf
                                     VkBufferView *out) {
     if (f->n_views == f->cap_views) {
         const uint32_t cap = f->cap_views ? 2 * f->cap_views : 16;
-        VkBufferView *grown = realloc(f->views, cap * sizeof *grown);
+        VkBufferView *grown = seattn__realloc(f->views, cap * sizeof *grown);
         if (!grown) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a view");
         f->views = grown;
         f->cap_views = cap;
@@ -96,7 +96,7 @@ seattn_status seattn__vk_frame_scratch(seattn_context *ctx, seattn__frame *f, Vk
 
 void seattn__vk_frame_recycle(seattn_context *ctx, seattn__frame *f) {
     seattn__vk *vk = ctx->vk;
-    if (vk->lost) { /* the device may still use them: leaked on purpose (seattn.h) */
+    if (vk->hung) { /* the device may still use them: leaked on purpose (seattn.h) */
         f->n_views = f->n_retired = f->n_calls = 0;
         f->cur_pool = f->n_pools;
         return;
@@ -119,8 +119,8 @@ void seattn__vk_frame_free(seattn_context *ctx, seattn__frame *f) {
     for (uint32_t i = 0; i < f->n_pools; i++)
         vk->vkd.vkDestroyDescriptorPool(vk->device, f->pools[i], vk->alloc);
     seattn__vk_buffer_destroy(ctx, &f->scratch);
-    free(f->pools);
-    free(f->views);
-    free(f->retired);
+    seattn__free(f->pools);
+    seattn__free(f->views);
+    seattn__free(f->retired);
     memset(f, 0, sizeof *f);
 }

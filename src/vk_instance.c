@@ -27,8 +27,20 @@ seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call,
                               const char *file, int line) {
     ctx->last_vk_result = r;
     seattn_status s = seattn__vk_status(r);
-    if (s == SEATTN_ERROR_DEVICE_LOST && ctx->vk) ctx->vk->lost = true;
+    if (s == SEATTN_ERROR_DEVICE_LOST && ctx->vk) {
+        ctx->vk->lost = true;
+        ctx->vk->lost_status = s;
+    }
     return seattn__fail(ctx, s, "%s returned VkResult %d (%s:%d)", call, (int)r, file, line);
+}
+
+seattn_status seattn__vk_check_lost(seattn_context *ctx) {
+    const seattn__vk *vk = ctx->vk;
+    if (!vk->lost) return SEATTN_SUCCESS;
+    return seattn__fail(ctx, vk->lost_status,
+                        vk->hung ? "the device did not finish earlier work in time; destroy this "
+                                   "context"
+                                 : "the device was lost earlier; destroy this context");
 }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL messenger_cb(VkDebugUtilsMessageSeverityFlagBitsEXT sev,

@@ -122,7 +122,9 @@ struct seattn__vk {
     VkCommandPool cmd_pool;
     VkCommandBuffer cmd;
     VkFence fence;
-    bool lost;
+    bool lost;              /* device lost or hung: every later call fails with lost_status */
+    bool hung;              /* a wait timed out: our work may still run, so nothing is freed */
+    seattn_status lost_status;
     VkQueryPool timestamps; /* 2 timestamps around a call's dispatches; null if unsupported */
     uint64_t ts_mask;       /* timestampValidBits */
     double ts_period_ns;
@@ -148,6 +150,8 @@ struct seattn__vk {
 
 seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call,
                               const char *file, int line);
+/* The status a lost or hung context fails fast with (SEATTN_SUCCESS if neither). */
+seattn_status seattn__vk_check_lost(seattn_context *ctx);
 seattn_status seattn__vk_status(VkResult r);
 
 /* vk_loader.c */

@@ -98,7 +98,7 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
                             vk->info.name);
     if (vk->n_pipelines == vk->cap_pipelines) {
         const uint32_t cap = vk->cap_pipelines ? 2 * vk->cap_pipelines : 16;
-        seattn__pipeline *grown = realloc(vk->pipelines, cap * sizeof *grown);
+        seattn__pipeline *grown = seattn__realloc(vk->pipelines, cap * sizeof *grown);
         if (!grown)
             return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a pipeline");
         vk->pipelines = grown;

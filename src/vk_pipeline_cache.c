@@ -17,9 +17,9 @@ static void *read_cache(seattn_context *ctx, const char *path, size_t *size) {
     long n = -1;
     if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
     if (n >= 32 && n <= (256l << 20) && fseek(f, 0, SEEK_SET) == 0) {
-        data = malloc((size_t)n);
+        data = seattn__malloc((size_t)n);
         if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
-            free(data);
+            seattn__free(data);
             data = NULL;
         }
     }
@@ -36,7 +36,7 @@ static void *read_cache(seattn_context *ctx, const char *path, size_t *size) {
         memcmp((const char *)data + 16, p->pipelineCacheUUID, VK_UUID_SIZE) != 0) {
         seattn__log(ctx, SEATTN_LOG_INFO,
                     "pipeline cache %s: made by another device or driver; starting empty", path);
-        free(data);
+        seattn__free(data);
         return NULL;
     }
     *size = (size_t)n;
@@ -57,7 +57,7 @@ seattn_status seattn__vk_pipeline_cache_init(seattn_context *ctx, const char *pa
         ci.pInitialData = NULL;
         r = vk->vkd.vkCreatePipelineCache(vk->device, &ci, vk->alloc, &vk->pipeline_cache);
     }
-    free(data);
+    seattn__free(data);
     SEATTN__CHECK(ctx, r);
     if (path)
         seattn__log(ctx, SEATTN_LOG_INFO, "pipeline cache %s: %zu bytes loaded", path, size);
@@ -73,8 +73,8 @@ void seattn__vk_pipeline_cache_save(seattn_context *ctx) {
     if (vk->vkd.vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &size, NULL) !=
             VK_SUCCESS || size == 0)
         return;
-    void *data = malloc(size);
-    char *tmp = malloc(strlen(path) + 32);
+    void *data = seattn__malloc(size);
+    char *tmp = seattn__malloc(strlen(path) + 32);
     bool ok = data && tmp &&
               vk->vkd.vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &size, data) ==
                   VK_SUCCESS;
@@ -88,6 +88,6 @@ void seattn__vk_pipeline_cache_save(seattn_context *ctx) {
     }
     seattn__log(ctx, ok ? SEATTN_LOG_INFO : SEATTN_LOG_WARNING, "pipeline cache %s: %s %zu bytes",
                 path, ok ? "saved" : "could not save", size);
-    free(data);
-    free(tmp);
+    seattn__free(data);
+    seattn__free(tmp);
 }

@@ -29,7 +29,7 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t r
     uint32_t n_hi = (max_pos >> want) + 1;
     if (same && vk->rope_n_hi > n_hi) n_hi = vk->rope_n_hi;
     const size_t n = (size_t)(lo + n_hi) * rhp;
-    float *tab = calloc(n * 2, sizeof(float));
+    float *tab = seattn__calloc(n * 2, sizeof(float));
     if (!tab) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for RoPE tables");
     const double two_pi = 6.283185307179586476925286766559;
     for (uint32_t m = 0; m < rot_half; m++) {
@@ -52,7 +52,7 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t r
     seattn__vk_buffer_retire(ctx, &vk->rope);
     seattn_status s = seattn__vk_buffer_create(ctx, bytes, false, &vk->rope);
     if (s == SEATTN_SUCCESS) s = seattn__vk_buffer_write(ctx, &vk->rope, 0, tab, bytes);
-    free(tab);
+    seattn__free(tab);
     if (s == SEATTN_SUCCESS && vk->texel_ok && n <= vk->props.limits.maxTexelBufferElements)
         s = seattn__vk_view_create(ctx, vk->rope.buffer, 0, bytes, VK_FORMAT_R32G32_SFLOAT,
                                    &vk->rope_view);

@@ -137,9 +137,11 @@ SEATTN_API seattn_status seattn_context_create(const seattn_context_options *opt
                                                seattn_context **out);
 /* Destroys a context. Destroy its tensors first. NULL is accepted. The caller ensures no work of
  * this context is still running (every seattn call that submits work also waits for it).
- * After SEATTN_ERROR_TIMEOUT or SEATTN_ERROR_DEVICE_LOST every later call on the context fails
- * fast with that status, and destroying it (and its tensors) frees host memory only: the
- * Vulkan objects are leaked on purpose, since the device may still be writing to them. */
+ * After SEATTN_ERROR_DEVICE_LOST or SEATTN_ERROR_TIMEOUT every later call on the context that
+ * would use the device fails fast with that same status; destroy the context. After a loss
+ * destroying it frees everything (a lost device runs nothing more). After a timeout it frees
+ * host memory only: seattn's Vulkan objects are leaked on purpose, since the device may still
+ * be writing to them. */
 SEATTN_API void seattn_context_destroy(seattn_context *ctx);
 /* The message of the last failed call on this context ("" if none). Valid until the next call
  * on the context. */
@@ -338,6 +340,25 @@ SEATTN_API seattn_status seattn_attention_run(seattn_context *ctx,
 SEATTN_API seattn_status seattn_attention_desc_check(seattn_context *ctx,
                                                      const seattn_attention_desc *desc,
                                                      seattn_attention_desc *resolved);
+
+/* ---- Fault injection, for tests --------------------------------------------------------- */
+
+typedef enum seattn_fault {
+    SEATTN_FAULT_HOST_ALLOC = 1,    /* a host allocation of seattn returns NULL */
+    SEATTN_FAULT_DEVICE_MEMORY = 2, /* a vkAllocateMemory reports VK_ERROR_OUT_OF_DEVICE_MEMORY */
+    SEATTN_FAULT_DEVICE_LOST = 3    /* a queue submission reports VK_ERROR_DEVICE_LOST (and
+                                     * submits nothing) */
+} seattn_fault;
+
+/* Arms one fault on the calling thread: the n-th event of that kind from now on (1-based)
+ * fails as described; n = 0 disarms. Returns 1 if the previously armed fault fired, else 0,
+ * so a test can step n until a whole sequence of calls runs without it. Every seattn call is
+ * meant to turn the fault into a status (SEATTN_ERROR_OUT_OF_MEMORY, SEATTN_ERROR_DEVICE_LOST),
+ * free what it took, and leave the context usable (out of memory) or failing fast (lost). */
+SEATTN_API int seattn_debug_fault(seattn_fault kind, uint64_t n);
+/* Host allocations seattn has made and not freed, over all threads (tests compare it before
+ * and after). */
+SEATTN_API int64_t seattn_debug_live_allocations(void);
 
 #ifdef __cplusplus
 }
