@@ -150,12 +150,21 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
             if (max_keys < bc) max_keys = bc;
         }
     }
-    if (pl->wg_x > lim->maxComputeWorkGroupCount[0] || pl->wg_y > lim->maxComputeWorkGroupCount[1])
+    if (pl->wg_y > lim->maxComputeWorkGroupCount[1])
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "q_len %u x %u heads needs more workgroups than "
-                            "maxComputeWorkGroupCount (%u, %u) allows",
-                            r->q_len, r->n_heads, lim->maxComputeWorkGroupCount[0],
-                            lim->maxComputeWorkGroupCount[1]);
+                            "%u heads need %u workgroups along y, above this device's "
+                            "maxComputeWorkGroupCount[1] (%u)",
+                            r->n_heads, pl->wg_y, lim->maxComputeWorkGroupCount[1]);
+    /* Tokens one dispatch may take: its workgroups along x stay within
+     * maxComputeWorkGroupCount[0]; longer runs go in chunks (below). */
+    const uint64_t max_x = lim->maxComputeWorkGroupCount[0];
+    const uint64_t tok_limit = pl->tok_per_wg ? max_x * pl->tok_per_wg
+                                              : max_x * pl->spec[0] / n_rep;
+    if (tok_limit == 0)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "maxComputeWorkGroupCount[0] (%u) is too small for %u query heads "
+                            "a KV head",
+                            lim->maxComputeWorkGroupCount[0], n_rep);
     /* Split the keys across workgroups (flash-decoding) when the queries alone cannot fill the
      * device; each split takes at least 256 keys. */
     const uint32_t target = cpu ? 16 : 512;
@@ -183,7 +192,7 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
                             r->kv_len, pl->n_split);
     /* Split partials cost n_heads x tokens x n_split x (D + 2) floats; queries go in chunks of
      * tokens small enough for a 64 MiB scratch (and maxStorageBufferRange). */
-    pl->chunk = r->q_len;
+    pl->chunk = r->q_len < tok_limit ? r->q_len : (uint32_t)tok_limit;
     if (pl->n_split > 1) {
         const uint64_t cap = lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange
                                                                        : (64u << 20);

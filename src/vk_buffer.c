@@ -19,6 +19,15 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
     seattn_status status = SEATTN_SUCCESS;
     seattn__vk *vk = ctx->vk;
     memset(b, 0, sizeof *b);
+    if (size > vk->max_alloc)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "%llu bytes exceed this device's maxMemoryAllocationSize (%llu)",
+                            (unsigned long long)size, (unsigned long long)vk->max_alloc);
+    if (size > vk->info.device_local_bytes && vk->info.device_local_bytes > 0)
+        return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY,
+                            "%llu bytes exceed this device's largest memory heap (%llu)",
+                            (unsigned long long)size,
+                            (unsigned long long)vk->info.device_local_bytes);
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                               .size = size,
                               .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include "vk_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,10 +130,38 @@ seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_contex
     return seattn__vk_device_setup(ctx);
 }
 
+/* Tests drive the device limits on a small machine by lowering them:
+ * SEATTN_TEST_LIMITS="storage_range=N,texel_elements=N,workgroups_x=N,alloc_size=N". */
+static void test_limits(seattn_context *ctx) {
+    const char *env = getenv("SEATTN_TEST_LIMITS");
+    seattn__vk *vk = ctx->vk;
+    VkPhysicalDeviceLimits *lim = &vk->props.limits;
+    for (const char *p = env; p && *p;) {
+        char key[32];
+        unsigned long long val = 0;
+        int used = 0;
+        if (sscanf(p, "%31[a-z_]=%llu%n", key, &val, &used) != 2) break;
+        if (strcmp(key, "storage_range") == 0) lim->maxStorageBufferRange = (uint32_t)val;
+        else if (strcmp(key, "texel_elements") == 0) lim->maxTexelBufferElements = (uint32_t)val;
+        else if (strcmp(key, "workgroups_x") == 0) lim->maxComputeWorkGroupCount[0] = (uint32_t)val;
+        else if (strcmp(key, "alloc_size") == 0) vk->max_alloc = val;
+        seattn__log(ctx, SEATTN_LOG_WARNING, "SEATTN_TEST_LIMITS: %s lowered to %llu", key, val);
+        p += used;
+        if (*p == ',') p++;
+    }
+}
+
 seattn_status seattn__vk_device_setup(seattn_context *ctx) {
     seattn_status status;
     seattn__vk *vk = ctx->vk;
-    vk->vki.vkGetPhysicalDeviceProperties(vk->phys, &vk->props);
+    VkPhysicalDeviceMaintenance3Properties m3 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                      .pNext = &m3};
+    vk->vki.vkGetPhysicalDeviceProperties2(vk->phys, &p2);
+    vk->props = p2.properties;
+    vk->max_alloc = m3.maxMemoryAllocationSize;
+    test_limits(ctx);
     vk->vki.vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,

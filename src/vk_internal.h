@@ -111,7 +111,8 @@ struct seattn__vk {
     VkDebugUtilsMessengerEXT messenger;
     PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
     VkPhysicalDevice phys;
-    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceProperties props; /* limits lowered by SEATTN_TEST_LIMITS (tests) */
+    VkDeviceSize max_alloc;           /* maxMemoryAllocationSize */
     VkPhysicalDeviceMemoryProperties mem_props;
     seattn_device_info info;
     bool storage_16bit; /* storageBuffer16BitAccess is enabled on the device */
