@@ -39,7 +39,7 @@ float k_weight(uint i) { return (NORM & 8u) != 0u ? kw_buf[(pc.norm_w_off >> 16)
 // Key element i of key j of KV head hk, QK-normed when asked (kr: the key's 1 / rms).
 float key_elem(uint base, uint i, float kr) {
     const float x = LOAD_K(base + i);
-    return (NORM & 2u) != 0u ? x * kr * k_weight(i) : x;
+    return (NORM & 2u) != 0u ? CLAMP_IN(x * kr * k_weight(i)) : x;
 }
 
 // Loads key tile element (c, i) of KV head hk rotated by `pos`, or unrotated when skip.
@@ -78,8 +78,8 @@ void main() {
     float acc[D];
     {
         const uint base = pc.q_off + h * pc.q_sh + tok * pc.q_st;
-        float f = 1.0;
-        if (pc.inv_ln_base > 0.0) f = max(1.0, log(float(p) + 1.0) * pc.inv_ln_base);
+        float f = pc.scale; // the softmax scale goes into the query
+        if (pc.inv_ln_base > 0.0) f *= max(1.0, log(float(p) + 1.0) * pc.inv_ln_base);
         float qr = 1.0; // QK-norm: 1 / rms of the query
         if ((NORM & 1u) != 0u) {
             float ss = 0.0;
@@ -91,12 +91,12 @@ void main() {
         }
         const int pg = plain ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
         [[dont_unroll]] for (uint i = 0; i < D; ++i) {
-            float x = live ? LOAD_Q(base + i) * qr * q_weight(i) * f : 0.0;
+            float x = live ? CLAMP_IN(LOAD_Q(base + i) * qr * q_weight(i) * f) : 0.0;
             uint partner; float sgn;
             uint m = rope_pair(i, partner, sgn);
             if (m == ~0u) { qn[i] = x; qg[i] = x; }
             else {
-                float y = live ? LOAD_Q(base + partner) * qr * q_weight(partner) * f : 0.0;
+                float y = live ? CLAMP_IN(LOAD_Q(base + partner) * qr * q_weight(partner) * f) : 0.0;
                 vec2 a = rope_cs(int(p), m), b = rope_cs(pg, m);
                 qn[i] = x * a.x + sgn * y * a.y;
                 qg[i] = x * b.x + sgn * y * b.y;
@@ -158,7 +158,7 @@ void main() {
                     } else {
                         [[dont_unroll]] for (uint i = 0; i < D; ++i) d += qg[i] * kg_s[c * D + i];
                     }
-                    s = d * pc.scale;
+                    s = d; // scale is in the query
                     t_max = max(t_max, s);
                 }
                 sc[c] = s;

@@ -1,37 +1,50 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #ifdef SEATTN_F16
 #extension GL_EXT_shader_16bit_storage : require
 #endif
-// Merges the split partials of attention.comp by log-sum-exp: one workgroup per query row
-// (x: token, y: query head), its invocations striding over head_dim.
+// Merges the split partials of attention.comp and texel.comp by log-sum-exp: one workgroup per
+// query row (x: token, y: query head), each of its 64 invocations owning head_dim elements
+// i, i + 64, ... The partials are folded in one online pass, so an invocation runs n_split
+// loop iterations in all: llvmpipe ends an invocation's loops after 65535 iterations in total
+// (the host keeps n_split below that), and an earlier three-pass version lost the last
+// splits' values past about 21800 splits.
 
-layout(local_size_x_id = 0) in;
+layout(local_size_x_id = 0) in; // 64
 layout(constant_id = 1) const uint D = 128;
 
 #include "common.glsl"
 #include "storage.glsl"
 
+const uint WG = 64u;
+const uint NI = (D + WG - 1u) / WG; // elements an invocation owns
+
 void main() {
-    const uint tok = gl_WorkGroupID.x, h = gl_WorkGroupID.y;
+    const uint tok = gl_WorkGroupID.x, h = gl_WorkGroupID.y, lid = gl_LocalInvocationID.x;
     const uint row = (h * pc.q_len + tok) * pc.n_split;
-    float m = NEG_INF;
-    for (uint s = 0; s < pc.n_split; ++s) m = max(m, part_buf[(row + s) * (D + 4u)]);
-    float l = 0.0;
+    float m = NEG_INF, l = 0.0;
+    float a[NI];
+    [[unroll]] for (uint n = 0; n < NI; ++n) a[n] = 0.0;
     for (uint s = 0; s < pc.n_split; ++s) {
         const uint at = (row + s) * (D + 4u);
-        if (part_buf[at] != NEG_INF) l += part_buf[at + 1u] * exp(part_buf[at] - m);
+        const float ms = part_buf[at];
+        if (ms == NEG_INF) continue; // the split held no pair of this row
+        const float mn = max(m, ms);
+        const float c_old = exp(m - mn), c_new = exp(ms - mn); // c_old 0 while m is -inf
+        l = l * c_old + part_buf[at + 1u] * c_new;
+        [[unroll]] for (uint n = 0; n < NI; ++n) {
+            const uint i = lid + n * WG;
+            if (i < D) a[n] = a[n] * c_old + part_buf[at + 4u + i] * c_new;
+        }
+        m = mn;
     }
     const float inv_l = l > 0.0 ? 1.0 / l : 0.0; // 0: the row took no pairs
     const uint ob = pc.o_off + h * pc.o_sh + tok * pc.o_st;
-    for (uint i = gl_LocalInvocationID.x; i < D; i += gl_WorkGroupSize.x) {
-        float a = 0.0;
-        for (uint s = 0; s < pc.n_split; ++s) {
-            const uint at = (row + s) * (D + 4u);
-            if (part_buf[at] != NEG_INF) a += part_buf[at + 4u + i] * exp(part_buf[at] - m);
-        }
-        STORE_O(ob + i, a * inv_l)
+    [[unroll]] for (uint n = 0; n < NI; ++n) {
+        const uint i = lid + n * WG;
+        if (i < D) STORE_O(ob + i, a[n] * inv_l)
     }
-    if (gl_LocalInvocationID.x == 0u && (pc.flags & FLAG_LSE) != 0u)
+    if (lid == 0u && (pc.flags & FLAG_LSE) != 0u)
         lse_buf[pc.l_off + h * pc.l_sh + tok * pc.l_st] = m + log(l);
 }

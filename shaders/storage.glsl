@@ -18,14 +18,14 @@ layout(std430, set = 0, binding = 0) readonly buffer BufQh { float16_t q_h[]; };
 layout(std430, set = 0, binding = 1) readonly buffer BufKh { float16_t k_h[]; };
 layout(std430, set = 0, binding = 2) readonly buffer BufVh { float16_t v_h[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
-#define LOAD_Q(i) ((DT & 1u) != 0u ? float(q_h[i]) : q_buf[i])
-#define LOAD_K(i) ((DT & 2u) != 0u ? float(k_h[i]) : k_buf[i])
-#define LOAD_V(i) ((DT & 4u) != 0u ? float(v_h[i]) : v_buf[i])
-#define STORE_O(i, x) { if (OUT_F16) o_h[i] = float16_t(x); else o_buf[i] = (x); }
+#define LOAD_Q(i) CLAMP_IN((DT & 1u) != 0u ? float(q_h[i]) : q_buf[i])
+#define LOAD_K(i) CLAMP_IN((DT & 2u) != 0u ? float(k_h[i]) : k_buf[i])
+#define LOAD_V(i) CLAMP_IN((DT & 4u) != 0u ? float(v_h[i]) : v_buf[i])
+#define STORE_O(i, x) { if (OUT_F16) o_h[i] = float16_t(SAT_F16(x)); else o_buf[i] = (x); }
 #else
-#define LOAD_Q(i) q_buf[i]
-#define LOAD_K(i) k_buf[i]
-#define LOAD_V(i) v_buf[i]
+#define LOAD_Q(i) CLAMP_IN(q_buf[i])
+#define LOAD_K(i) CLAMP_IN(k_buf[i])
+#define LOAD_V(i) CLAMP_IN(v_buf[i])
 #define STORE_O(i, x) { o_buf[i] = (x); }
 #endif
 

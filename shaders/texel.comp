@@ -63,7 +63,7 @@ layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
 // f16 q, k, v arrive through R16F texel views: only the output needs 16-bit storage.
 #ifdef SEATTN_F16
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
-#define STORE_OUT(i, x) { if (OUT_F16 && !split_out) o_h[i] = float16_t(x); else o_buf[i] = (x); }
+#define STORE_OUT(i, x) { if (OUT_F16 && !split_out) o_h[i] = float16_t(SAT_F16(x)); else o_buf[i] = (x); }
 #else
 #define STORE_OUT(i, x) { o_buf[i] = (x); }
 #endif
@@ -121,7 +121,7 @@ void main() {
         live[t] = tt < pc.q_len;
         tok[t] = live[t] ? tt : 0u;
         p[t] = pc.q_pos + tok[t];
-        f[t] = pc.scale * LOG2E * (lane_ok ? 1.0 : uintBitsToFloat(0x7fc00000u));
+        f[t] = pc.scale * LOG2E;
         if (pc.inv_ln_base > 0.0) f[t] *= max(1.0, log(float(p[t]) + 1.0) * pc.inv_ln_base);
         pg[t] = plain ? int(p[t]) : int(p[t] / pc.G + pc.W - pc.W / pc.G);
     }
@@ -135,7 +135,7 @@ void main() {
     float m_run[NR], l_run[NR];
     [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
         const uint row = k / DL, e = k % DL, t = row / R, r = row % R;
-        qn[k] = texelFetch(q_tex, int(pc.q_off + (h0 + r) * pc.q_sh + tok[t] * pc.q_st + e_at[e])).x;
+        qn[k] = CLAMP_IN(texelFetch(q_tex, int(pc.q_off + (h0 + r) * pc.q_sh + tok[t] * pc.q_st + e_at[e])).x);
         acc[k] = 0.0;
     }
     if ((NORM & 1u) != 0u) { // a constant
@@ -145,8 +145,10 @@ void main() {
         [[unroll]] for (uint row = 0; row < NR; ++row) ss[row] = rms_inv(subgroupAdd(ss[row]));
         [[unroll]] for (uint k = 0; k < NR * DL; ++k) qn[k] *= ss[k / DL] * qw[k % DL];
     }
+    // the scaled query is clamped like the CPU reference's (times log2 e, the base-2 softmax's)
+    const float nan_if_wrong = lane_ok ? 1.0 : uintBitsToFloat(0x7fc00000u);
     [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
-        qn[k] *= f[k / DL / R];
+        qn[k] = clamp(qn[k] * f[k / DL / R], -LIM * LOG2E, LIM * LOG2E) * nan_if_wrong;
         qg[k] = qn[k];
     }
     [[unroll]] for (uint k = 0; k < NR * MP; ++k) {
@@ -170,12 +172,12 @@ void main() {
     const uint vb0 = pc.v_off + hk * pc.v_sh;
     for (uint j = k_begin; j < k_end; ++j) {
         float x[DL], kn[DL], kg[DL];
-        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = texelFetch(k_tex, int(kb0 + j * pc.k_st + e_at[e])).x;
+        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(texelFetch(k_tex, int(kb0 + j * pc.k_st + e_at[e])).x);
         if ((NORM & 2u) != 0u) { // a constant
             float ss = 0.0;
             [[unroll]] for (uint e = 0; e < DL; ++e) ss += x[e] * x[e];
             ss = rms_inv(subgroupAdd(ss));
-            [[unroll]] for (uint e = 0; e < DL; ++e) x[e] *= ss * kw[e];
+            [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e] * ss * kw[e]);
         }
         ROTATE(kn, x, l, rotated ? 0 : int(j))
         ROTATE(kg, x, l, int(j / pc.G) - (rotated ? int(j) : 0))
@@ -197,7 +199,12 @@ void main() {
             l_run[row] = l_run[row] * corr[row] + w[row];
             m_run[row] = mx;
         }
-        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = texelFetch(v_tex, int(vb0 + j * pc.v_st + e_at[e])).x;
+        // a NaN value must not reach rows that do not take key j (their weight is 0, 0 * NaN is
+        // NaN): it becomes 0 for all rows here, which rows taking j may see (seattn.h)
+        [[unroll]] for (uint e = 0; e < DL; ++e) {
+            const float xv = texelFetch(v_tex, int(vb0 + j * pc.v_st + e_at[e])).x;
+            x[e] = isnan(xv) ? 0.0 : CLAMP_IN(xv);
+        }
         [[unroll]] for (uint k = 0; k < NR * DL; ++k)
             acc[k] = acc[k] * corr[k / DL] + w[k / DL] * x[k % DL];
     }

@@ -20,21 +20,31 @@ static void rope(double *x, double pos, const seattn_attention_desc *r) {
     }
 }
 
-/* Element `at` onwards of a tensor of type dt, widened exactly. */
+/* seattn.h, "Numerics": elements are clamped to +-2^56 on load, and so are the scaled query
+ * and the normed key; then no f32 kernel overflows. */
+#define LIM 72057594037927936.0 /* 2^56 */
+
+static double clamp_in(double x) { return x < -LIM ? -LIM : x > LIM ? LIM : x; }
+
+/* Element `at` onwards of a tensor of type dt, widened exactly, clamped. */
 static void load_vec(double *dst, const void *base, seattn_dtype dt, uint64_t at, uint32_t n) {
     if (dt == SEATTN_DTYPE_F16)
         for (uint32_t i = 0; i < n; i++)
-            dst[i] = seattn__half_to_float(((const uint16_t *)base)[at + i]);
+            dst[i] = clamp_in(seattn__half_to_float(((const uint16_t *)base)[at + i]));
     else
-        for (uint32_t i = 0; i < n; i++) dst[i] = ((const float *)base)[at + i];
+        for (uint32_t i = 0; i < n; i++) dst[i] = clamp_in(((const float *)base)[at + i]);
 }
 
-/* QK-norm: x_i w_i / sqrt(mean(x^2) + eps); w NULL means ones. */
-static void rms_norm(double *x, uint32_t n, const float *w, double eps) {
+/* QK-norm: x_i w_i / sqrt(mean(x^2) + eps); w NULL means ones. Keys are clamped after it;
+ * queries after the scale that follows. */
+static void rms_norm(double *x, uint32_t n, const float *w, double eps, bool clamp) {
     double ss = 0.0;
     for (uint32_t i = 0; i < n; i++) ss += x[i] * x[i];
     const double f = ss / n + eps > 0.0 ? 1.0 / sqrt(ss / n + eps) : 0.0; /* 0 stays 0 */
-    for (uint32_t i = 0; i < n; i++) x[i] *= f * (w ? (double)w[i] : 1.0);
+    for (uint32_t i = 0; i < n; i++) {
+        x[i] *= f * (w ? (double)w[i] : 1.0);
+        if (clamp) x[i] = clamp_in(x[i]);
+    }
 }
 
 static double dot(const double *a, const double *b, uint32_t n) {
@@ -76,7 +86,7 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
             uint64_t at = r->k_offset + hk * r->k_strides.head + j * r->k_strides.token;
             double *a = kn + (size_t)j * d, *b = kg + (size_t)j * d;
             load_vec(a, k, r->k_type, at, d);
-            if (k_norm) rms_norm(a, d, kw, r->qk_norm_eps);
+            if (k_norm) rms_norm(a, d, kw, r->qk_norm_eps, true);
             memcpy(b, a, sizeof(double) * d);
             if (r->key_mode == SEATTN_KEYS_RAW) {
                 rope(a, (double)j, r);
@@ -91,12 +101,14 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                 const int64_t p = (int64_t)r->q_pos + row;
                 load_vec(qn, q, r->q_type,
                          r->q_offset + h * r->q_strides.head + row * r->q_strides.token, d);
-                if (q_norm) rms_norm(qn, d, qw, r->qk_norm_eps);
+                if (q_norm) rms_norm(qn, d, qw, r->qk_norm_eps, false);
+                /* the softmax scale (and log scaling) go into the query, as in the kernels */
+                double f = r->scale;
                 if (r->scale_base > 0.0f) {
-                    double f = log((double)p + 1.0) / log((double)r->scale_base);
-                    if (f > 1.0)
-                        for (uint32_t i = 0; i < d; i++) qn[i] *= f;
+                    const double ls = log((double)p + 1.0) / log((double)r->scale_base);
+                    if (ls > 1.0) f *= ls;
                 }
+                for (uint32_t i = 0; i < d; i++) qn[i] = clamp_in(qn[i] * f);
                 memcpy(qg, qn, sizeof(double) * d);
                 rope(qn, (double)p, r);
                 rope(qg, (double)seattn__grouped_q_pos(p, g, w), r);
@@ -109,7 +121,7 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                     }
                     double s = neighbor ? dot(qn, kn + (size_t)j * d, d)
                                         : dot(qg, kg + (size_t)j * d, d);
-                    score[j] = s * (double)r->scale;
+                    score[j] = s;
                     if (score[j] > mx) mx = score[j];
                 }
                 double sum = 0.0;
@@ -127,8 +139,9 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                                    row * r->out_strides.token;
                 for (uint32_t i = 0; i < d; i++) {
                     const float x = sum > 0.0 ? (float)(acc[i] / sum) : 0.0f;
-                    if (r->out_type == SEATTN_DTYPE_F16)
-                        ((uint16_t *)out)[o + i] = seattn__float_to_half(x);
+                    if (r->out_type == SEATTN_DTYPE_F16) /* saturating: finite stays finite */
+                        ((uint16_t *)out)[o + i] = seattn__float_to_half(
+                            x > 65504.0f ? 65504.0f : x < -65504.0f ? -65504.0f : x);
                     else
                         ((float *)out)[o + i] = x;
                 }

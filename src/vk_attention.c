@@ -190,6 +190,13 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "kv_len %u needs %u key splits, above maxComputeWorkGroupCount[2]",
                             r->kv_len, pl->n_split);
+    /* merge.comp loops once over the splits: stay inside llvmpipe's 65535 iterations */
+    if (llvmpipe && pl->n_split > 60000)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "kv_len %u at head_dim %u needs %u key splits with the %s kernel, "
+                            "past the 60000 that llvmpipe's loop budget (65535 iterations an "
+                            "invocation) allows the merge",
+                            r->kv_len, d, pl->n_split, texel ? "texel" : "storage");
     /* Split partials cost n_heads x tokens x n_split x (D + 2) floats; queries go in chunks of
      * tokens small enough for a 64 MiB scratch (and maxStorageBufferRange). */
     pl->chunk = r->q_len < tok_limit ? r->q_len : (uint32_t)tok_limit;

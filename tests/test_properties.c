@@ -271,8 +271,9 @@ Test(properties, qk_norm_equals_prenormed_inputs) {
 }
 
 /* One key: out = v exactly, so an f16 output is v rounded to f16 by the library's own
- * conversion, checked here against the compiler's _Float16 on normals, subnormals, ties,
- * values that round past 65504 to inf, and zero (a sum: -0 comes out as +0). */
+ * conversion, checked here against the compiler's _Float16 on normals, subnormals, ties and
+ * zero (a sum: -0 comes out as +0); outputs past 65504 saturate there (seattn.h), while
+ * seattn_f32_to_f16 rounds them to inf as IEEE does. */
 Test(properties, f16_output_rounds_like_float16) {
     seattn_context *ctx = tu_cpu();
     enum { D = 256, H = 64 };
@@ -293,8 +294,23 @@ Test(properties, f16_output_rounds_like_float16) {
     cr_assert_eq(tu_run(ctx, &d, q, k, v, out, NULL), SEATTN_SUCCESS, "%s",
                  seattn_context_last_error(ctx));
     int bad = 0;
+    uint16_t *bits = malloc(H * D * 2);
+    float *wide = malloc(H * D * 4);
+    seattn_f32_to_f16(v, bits, H * D);
+    seattn_f16_to_f32(bits, wide, H * D);
     for (size_t i = 0; i < H * D && bad < 5; i++) {
-        const float want = tu_round_half(v[i]);
+        const float ieee = tu_round_half(v[i]);
+        if (memcmp(&ieee, &wide[i], 4) != 0) {
+            bad++;
+            cr_expect_fail("seattn_f32_to_f16(%a) = %a, want %a", (double)v[i], (double)wide[i],
+                           (double)ieee);
+        }
+    }
+    free(bits);
+    free(wide);
+    for (size_t i = 0; i < H * D && bad < 5; i++) {
+        const float sat = v[i] > 65504.0f ? 65504.0f : v[i] < -65504.0f ? -65504.0f : v[i];
+        const float want = tu_round_half(sat);
         if (memcmp(&want, &out[i], 4) != 0) {
             bad++;
             cr_expect_fail("v %a: got %a, want %a", (double)v[i], (double)out[i], (double)want);

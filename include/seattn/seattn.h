@@ -204,7 +204,7 @@ SEATTN_API seattn_status seattn_context_device_info(const seattn_context *ctx,
 
 /* Storage types of q, k, v and out. Arithmetic is f32 (the CPU reference: double) whatever the
  * storage: f16 elements are widened exactly on load, and an f16 output is rounded to nearest
- * even once, at the end (a result past 65504 becomes inf). f16 needs the device's
+ * even once, at the end, saturating at +-65504 (see Numerics below). f16 needs the device's
  * storageBuffer16BitAccess (enabled by seattn on its own devices; for an imported device the
  * app says it enabled it): without it a call with an f16 tensor returns
  * SEATTN_ERROR_UNSUPPORTED and writes nothing. lse and the QK-norm weights are always f32. */
@@ -270,6 +270,21 @@ typedef struct seattn_strides {
  * rotated keys holds them normed already. A zero vector stays zero. */
 #define SEATTN_ATTN_Q_NORM 0x8u
 #define SEATTN_ATTN_K_NORM 0x10u
+
+/* Numerics, the same on every kernel and the CPU reference:
+ *  - Finite inputs always give finite outputs. Elements of q, k and v are clamped to +-2^56
+ *    (7.2e16) when loaded, and so are the query after QK-norm, log scaling and the softmax
+ *    scale (which are applied to it before RoPE) and the key after QK-norm. Below these
+ *    bounds the clamps change nothing; past them attention is a hard maximum anyway. Then no
+ *    score or sum can overflow f32, and each output element lies within the range of the
+ *    (clamped) values it averages. An f16 output saturates at +-65504.
+ *  - +-Inf inputs are clamped like any large value (to +-2^56).
+ *  - A NaN input reaches only the rows that use it: a query row's own output, and the rows
+ *    that attend the key or value holding it. Those rows get an unspecified value (NaN, or
+ *    finite: a texel-kernel value NaN is read as 0); no other row changes.
+ *  - Positions are exact up to kv_len < 2^24: RoPE angles come from a table built in double
+ *    on the host, never from a float position times a frequency.
+ * No input, however bad, makes a call hang or read outside the tensors it was given. */
 
 /* One Self-Extend attention (SPEC.md). `seattn_attention_desc d = {0};` gives every default;
  * n_heads, head_dim, q_len and kv_len must then be set (and G, W for Self-Extend).
