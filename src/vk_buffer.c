@@ -98,9 +98,10 @@ void seattn__vk_buffer_retire(seattn_context *ctx, seattn__vk_buffer *b) {
     if (f->n_retired == f->cap_retired) {
         uint32_t cap = f->cap_retired ? 2 * f->cap_retired : 8;
         seattn__vk_buffer *grown = seattn__realloc(f->retired, cap * sizeof *grown);
-        if (!grown) { /* cannot keep it for the pending recordings: wait for the device */
-            ctx->vk->vkd.vkDeviceWaitIdle(ctx->vk->device);
-            seattn__vk_buffer_destroy(ctx, b);
+        if (!grown) { /* no room to keep it until recycle, and no waiting without end: leak */
+            seattn__log(ctx, SEATTN_LOG_WARNING, "out of host memory: a %llu-byte buffer that "
+                        "recorded work may use is leaked", (unsigned long long)b->size);
+            memset(b, 0, sizeof *b);
             return;
         }
         f->retired = grown;

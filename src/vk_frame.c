@@ -66,12 +66,22 @@ void seattn__vk_view_retire(seattn_context *ctx, VkBufferView view) {
     seattn__vk *vk = ctx->vk;
     seattn__frame *f = &vk->frames[1];
     if (!view) return;
-    if (f->n_calls > 0 && f->n_views < f->cap_views) {
-        f->views[f->n_views++] = view;
+    if (f->n_calls == 0) {
+        vk->vkd.vkDestroyBufferView(vk->device, view, vk->alloc);
         return;
     }
-    if (f->n_calls > 0) vk->vkd.vkDeviceWaitIdle(vk->device); /* no room to keep it */
-    vk->vkd.vkDestroyBufferView(vk->device, view, vk->alloc);
+    if (f->n_views == f->cap_views) {
+        const uint32_t cap = f->cap_views ? 2 * f->cap_views : 16;
+        VkBufferView *grown = seattn__realloc(f->views, cap * sizeof *grown);
+        if (!grown) { /* no room to keep it until recycle, and no waiting without end: leak */
+            seattn__log(ctx, SEATTN_LOG_WARNING,
+                        "out of host memory: a view that recorded work may use is leaked");
+            return;
+        }
+        f->views = grown;
+        f->cap_views = cap;
+    }
+    f->views[f->n_views++] = view;
 }
 
 seattn_status seattn__vk_frame_scratch(seattn_context *ctx, seattn__frame *f, VkDeviceSize bytes,
