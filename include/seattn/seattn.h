@@ -125,7 +125,8 @@ typedef struct seattn_context_options {
     /* A file for the context's VkPipelineCache: read at creation if it exists and matches the
      * device (a stale or foreign file is ignored, with a log message), written at destroy
      * (atomically: a temporary file, then rename). A second start then skips the shader
-     * compiler. NULL: no file. */
+     * compiler where the driver keeps pipelines in its VkPipelineCache (lavapipe keeps only a
+     * header there: Mesa caches shaders on disk itself). NULL: no file. */
     const char *pipeline_cache_path;
 } seattn_context_options;
 
