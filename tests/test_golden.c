@@ -6,7 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-static void run_all(seattn_context *ctx, double tol) {
+/* Calls check(case, user) on every golden case. */
+static void each_case(void (*check)(const golden_case *c, void *user), void *user) {
     char **dirs = NULL;
     int n = golden_find(SEATTN_GOLDEN_DIR, &dirs);
     cr_assert_gt(n, 0, "no golden cases under %s", SEATTN_GOLDEN_DIR);
@@ -14,13 +15,28 @@ static void run_all(seattn_context *ctx, double tol) {
         golden_case c;
         char err[512];
         cr_assert_eq(golden_case_load(dirs[i], &c, err, sizeof err), 0, "%s: %s", dirs[i], err);
-        double e = INFINITY;
-        seattn_status s = golden_case_run(ctx, &c, &e);
-        cr_expect_eq(s, SEATTN_SUCCESS, "%s: %s", c.name, seattn_context_last_error(ctx));
-        cr_expect(e <= tol, "%s: max abs error %.3e > %.0e", c.name, e, tol);
+        check(&c, user);
         golden_case_free(&c);
     }
     golden_dirs_free(dirs, n);
+}
+
+typedef struct {
+    seattn_context *ctx;
+    double tol;
+} within;
+
+static void check_within(const golden_case *c, void *user) {
+    const within *w = user;
+    double e = INFINITY;
+    seattn_status s = golden_case_run(w->ctx, c, &e);
+    cr_expect_eq(s, SEATTN_SUCCESS, "%s: %s", c->name, seattn_context_last_error(w->ctx));
+    cr_expect(e <= w->tol, "%s: max abs error %.3e > %.0e", c->name, e, w->tol);
+}
+
+static void run_all(seattn_context *ctx, double tol) {
+    within w = {ctx, tol};
+    each_case(check_within, &w);
 }
 
 Test(golden, cpu_reference_within_1e5) {
@@ -68,42 +84,43 @@ static double f16_bound(const golden_case *c) {
     return u * vmax + tiny + expm1(2.0 * e) * vmax;
 }
 
+typedef struct {
+    seattn_context *cpu, *gpu;
+} pair;
+
+static void check_f16(const golden_case *cp, void *user) {
+    const pair *ctx = user;
+    const golden_case c = *cp;
+    seattn_context *cpu = ctx->cpu, *gpu = ctx->gpu;
+    seattn_attention_desc d = c.desc;
+    d.q_type = d.k_type = d.v_type = SEATTN_DTYPE_F16;
+    float *ref = malloc(c.out_n * 4), *got = malloc(c.out_n * 4);
+    cr_assert_eq(tu_run(cpu, &d, c.q, c.k, c.v, ref, NULL), SEATTN_SUCCESS, "%s", c.name);
+    cr_assert_eq(tu_run(gpu, &d, c.q, c.k, c.v, got, NULL), SEATTN_SUCCESS, "%s: %s",
+                 c.name, seattn_context_last_error(gpu));
+    const double bound = f16_bound(&c);
+    double e_ref = 0, e_got = 0, e_pair = 0;
+    for (size_t j = 0; j < c.out_n; j++) {
+        e_ref = fmax(e_ref, fabs((double)ref[j] - c.out[j]));
+        e_got = fmax(e_got, fabs((double)got[j] - c.out[j]));
+        e_pair = fmax(e_pair, fabs((double)got[j] - ref[j]));
+        if (isnan(got[j])) e_got = e_pair = NAN;
+    }
+    cr_expect(e_ref <= bound + 1e-5, "%s: cpu f16 %.3e > bound %.3e", c.name, e_ref, bound);
+    cr_expect(e_got <= bound + 1e-4, "%s: vulkan f16 %.3e > bound %.3e", c.name, e_got,
+              bound);
+    cr_expect(e_pair <= 1e-4, "%s: vulkan vs cpu on f16 inputs %.3e", c.name, e_pair);
+    cr_log_info("%s: f16 error %.2e, bound %.2e", c.name, e_got, bound);
+    free(ref);
+    free(got);
+}
+
 /* q, k and v stored as f16 (the golden inputs rounded): the output stays within the derived
  * bound of the authors' output (plus the f32 kernels' own 1e-4), and the Vulkan kernels match
  * the CPU reference fed the same f16 values within 1e-4. */
 Test(golden, f16_inputs_within_derived_bound, .timeout = 600) {
-    seattn_context *cpu = tu_cpu(), *gpu = tu_vulkan();
-    char **dirs = NULL;
-    int n = golden_find(SEATTN_GOLDEN_DIR, &dirs);
-    cr_assert_gt(n, 0, "no golden cases under %s", SEATTN_GOLDEN_DIR);
-    for (int i = 0; i < n; i++) {
-        golden_case c;
-        char err[512];
-        cr_assert_eq(golden_case_load(dirs[i], &c, err, sizeof err), 0, "%s: %s", dirs[i], err);
-        seattn_attention_desc d = c.desc;
-        d.q_type = d.k_type = d.v_type = SEATTN_DTYPE_F16;
-        float *ref = malloc(c.out_n * 4), *got = malloc(c.out_n * 4);
-        cr_assert_eq(tu_run(cpu, &d, c.q, c.k, c.v, ref, NULL), SEATTN_SUCCESS, "%s", c.name);
-        cr_assert_eq(tu_run(gpu, &d, c.q, c.k, c.v, got, NULL), SEATTN_SUCCESS, "%s: %s",
-                     c.name, seattn_context_last_error(gpu));
-        const double bound = f16_bound(&c);
-        double e_ref = 0, e_got = 0, e_pair = 0;
-        for (size_t j = 0; j < c.out_n; j++) {
-            e_ref = fmax(e_ref, fabs((double)ref[j] - c.out[j]));
-            e_got = fmax(e_got, fabs((double)got[j] - c.out[j]));
-            e_pair = fmax(e_pair, fabs((double)got[j] - ref[j]));
-            if (isnan(got[j])) e_got = e_pair = NAN;
-        }
-        cr_expect(e_ref <= bound + 1e-5, "%s: cpu f16 %.3e > bound %.3e", c.name, e_ref, bound);
-        cr_expect(e_got <= bound + 1e-4, "%s: vulkan f16 %.3e > bound %.3e", c.name, e_got,
-                  bound);
-        cr_expect(e_pair <= 1e-4, "%s: vulkan vs cpu on f16 inputs %.3e", c.name, e_pair);
-        cr_log_info("%s: f16 error %.2e, bound %.2e", c.name, e_got, bound);
-        free(ref);
-        free(got);
-        golden_case_free(&c);
-    }
-    golden_dirs_free(dirs, n);
-    seattn_context_destroy(cpu);
-    tu_finish(gpu);
+    pair ctx = {tu_cpu(), tu_vulkan()};
+    each_case(check_f16, &ctx);
+    seattn_context_destroy(ctx.cpu);
+    tu_finish(ctx.gpu);
 }

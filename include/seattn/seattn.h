@@ -373,7 +373,7 @@ typedef enum seattn_fault {
  * free what it took, and leave the context usable (out of memory) or failing fast (lost). */
 SEATTN_API int seattn_debug_fault(seattn_fault kind, uint64_t n);
 /* Host allocations seattn has made and not freed, over all threads (tests compare it before
- * and after). */
+ * and after). Thread-safe, as is seattn_debug_fault (its state is per thread). */
 SEATTN_API int64_t seattn_debug_live_allocations(void);
 
 #ifdef __cplusplus

@@ -4,6 +4,9 @@
  * buffer. Include <volk.h> (or define VK_NO_PROTOTYPES) before this header if the app uses
  * volk; seattn itself never touches the app's global Vulkan function pointers: it loads its own
  * from the vkGetInstanceProcAddr the app passes.
+ *
+ * Errors and thread safety as in seattn.h: a status, a message in seattn_context_last_error(),
+ * and one thread at a time on a context and its tensors (seattn_attention_record included).
  */
 #ifndef SEATTN_SEATTN_VULKAN_H
 #define SEATTN_SEATTN_VULKAN_H
