@@ -101,7 +101,6 @@ seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_contex
     if (!seattn__vk_load_instance(d->get_instance_proc_addr, d->instance, &vk->vki))
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "get_instance_proc_addr lacks Vulkan 1.1 instance functions");
-    vk->gipa = d->get_instance_proc_addr;
     vk->instance = d->instance;
     vk->phys = d->physical_device;
     vk->device = d->device;

@@ -47,16 +47,21 @@ seattn_status seattn__vk_frame_set(seattn_context *ctx, seattn__frame *f, VkDesc
     }
 }
 
+/* Room for one more view in f's list; false when the host has no memory for it. */
+static bool view_room(seattn__frame *f) {
+    if (f->n_views < f->cap_views) return true;
+    const uint32_t cap = f->cap_views ? 2 * f->cap_views : 16;
+    VkBufferView *grown = seattn__realloc(f->views, cap * sizeof *grown);
+    if (!grown) return false;
+    f->views = grown;
+    f->cap_views = cap;
+    return true;
+}
+
 seattn_status seattn__vk_frame_view(seattn_context *ctx, seattn__frame *f, VkBuffer buffer,
                                     VkDeviceSize offset, VkDeviceSize range, VkFormat format,
                                     VkBufferView *out) {
-    if (f->n_views == f->cap_views) {
-        const uint32_t cap = f->cap_views ? 2 * f->cap_views : 16;
-        VkBufferView *grown = seattn__realloc(f->views, cap * sizeof *grown);
-        if (!grown) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a view");
-        f->views = grown;
-        f->cap_views = cap;
-    }
+    if (!view_room(f)) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a view");
     seattn_status s = seattn__vk_view_create(ctx, buffer, offset, range, format, out);
     if (s == SEATTN_SUCCESS) f->views[f->n_views++] = *out;
     return s;
@@ -68,20 +73,12 @@ void seattn__vk_view_retire(seattn_context *ctx, VkBufferView view) {
     if (!view) return;
     if (f->n_calls == 0) {
         vk->vkd.vkDestroyBufferView(vk->device, view, vk->alloc);
-        return;
+    } else if (view_room(f)) {
+        f->views[f->n_views++] = view;
+    } else { /* no room to keep it until recycle, and no waiting without end: leak */
+        seattn__log(ctx, SEATTN_LOG_WARNING,
+                    "out of host memory: a view that recorded work may use is leaked");
     }
-    if (f->n_views == f->cap_views) {
-        const uint32_t cap = f->cap_views ? 2 * f->cap_views : 16;
-        VkBufferView *grown = seattn__realloc(f->views, cap * sizeof *grown);
-        if (!grown) { /* no room to keep it until recycle, and no waiting without end: leak */
-            seattn__log(ctx, SEATTN_LOG_WARNING,
-                        "out of host memory: a view that recorded work may use is leaked");
-            return;
-        }
-        f->views = grown;
-        f->cap_views = cap;
-    }
-    f->views[f->n_views++] = view;
 }
 
 seattn_status seattn__vk_frame_scratch(seattn_context *ctx, seattn__frame *f, VkDeviceSize bytes,

@@ -131,7 +131,6 @@ static seattn_status create_instance(seattn_context *ctx, bool validation, VkIns
                                   "the Vulkan loader lacks Vulkan 1.1 instance functions")
                    : SEATTN_ERROR_NO_DEVICE;
     }
-    if (ctx) ctx->vk->gipa = gipa;
     if (ctx && validation) {
         PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
             gipa(*out, "vkCreateDebugUtilsMessengerEXT");

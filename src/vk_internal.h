@@ -96,14 +96,12 @@ enum { SEATTN__NORM_Q = 1, SEATTN__NORM_K = 2, SEATTN__NORM_QW = 4, SEATTN__NORM
  * spec[0] is the workgroup size, spec[1] head_dim, the rest as the kernel declares them. */
 typedef struct seattn__pipeline {
     seattn__kernel kernel;
-    bool f16; /* built from the module variant with 16-bit storage */
     uint32_t spec[SEATTN__N_SPEC];
     VkPipeline pipeline;
 } seattn__pipeline;
 
 struct seattn__vk {
     seattn__vki vki;
-    PFN_vkGetInstanceProcAddr gipa;
     bool own_instance, own_device; /* false for the app's objects: never destroyed */
     VkAllocationCallbacks alloc_copy;
     const VkAllocationCallbacks *alloc; /* &alloc_copy when the app gave callbacks, else NULL */

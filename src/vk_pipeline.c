@@ -125,7 +125,6 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
                                                         vk->alloc, &pipe));
     seattn__pipeline *slot = &vk->pipelines[vk->n_pipelines++];
     slot->kernel = kernel;
-    slot->f16 = f16;
     memcpy(slot->spec, spec, spec_bytes);
     slot->pipeline = pipe;
     *out = pipe;

@@ -90,7 +90,7 @@ typedef struct {
 
 static void check_f16(const golden_case *cp, void *user) {
     const pair *ctx = user;
-    const golden_case c = *cp;
+    const golden_case c = *cp; /* a shallow copy, for brevity below */
     seattn_context *cpu = ctx->cpu, *gpu = ctx->gpu;
     seattn_attention_desc d = c.desc;
     d.q_type = d.k_type = d.v_type = SEATTN_DTYPE_F16;

@@ -59,7 +59,7 @@ SEATTN_API seattn_status seattn_tensor_wrap_vulkan(seattn_context *ctx, VkBuffer
                                                    seattn_tensor **out);
 
 /* The buffer and byte offset behind a tensor (seattn's own or wrapped), for the app's barriers
- * and copies. */
+ * and copies. SEATTN_ERROR_INVALID_ARGUMENT for a NULL argument or a CPU-backend tensor. */
 SEATTN_API seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *tensor,
                                                      VkBuffer *buffer, VkDeviceSize *offset);
 
@@ -89,7 +89,8 @@ SEATTN_API seattn_status seattn_attention_record(seattn_context *ctx, VkCommandB
 
 /* Tells the context that every command buffer recorded so far has finished executing or will
  * never be submitted (e.g. after the app waited for its fence): it frees or reuses what those
- * recordings held. Call it once per frame or decoding step. */
+ * recordings held. Call it once per frame or decoding step. SEATTN_ERROR_INVALID_ARGUMENT
+ * for a NULL ctx; a CPU-backend context has nothing to recycle. */
 SEATTN_API seattn_status seattn_context_recycle(seattn_context *ctx);
 
 #ifdef __cplusplus
