@@ -14,6 +14,17 @@ const char *seattn_version_string(void) {
         SEATTN_VERSION_PATCH);
 }
 
+size_t seattn_struct_size(seattn_struct_id id) {
+    switch (id) {
+    case SEATTN_STRUCT_CONTEXT_OPTIONS: return sizeof(seattn_context_options);
+    case SEATTN_STRUCT_CALL_STATS: return sizeof(seattn_call_stats);
+    case SEATTN_STRUCT_DEVICE_INFO: return sizeof(seattn_device_info);
+    case SEATTN_STRUCT_ATTENTION_DESC: return sizeof(seattn_attention_desc);
+    case SEATTN_STRUCT_ATTENTION_TENSORS: return sizeof(seattn_attention_tensors);
+    }
+    return 0;
+}
+
 const char *seattn_status_string(seattn_status status) {
     switch (status) {
 #define SEATTN__STATUS_CASE(name, value, text) \

@@ -298,7 +298,7 @@ typedef struct seattn_strides {
 typedef struct seattn_attention_desc {
     uint32_t n_heads;       /* query heads, >= 1 */
     uint32_t n_kv_heads;    /* 0: n_heads; must divide n_heads (GQA, MQA) */
-    uint32_t head_dim;      /* even, 2..256 */
+    uint32_t head_dim;      /* even, 2..512 */
     uint32_t q_len;         /* query tokens, >= 1 */
     uint32_t kv_len;        /* key tokens, >= 1, < 2^24 */
     uint32_t flags;         /* SEATTN_ATTN_*; 0: none */
@@ -356,6 +356,22 @@ SEATTN_API seattn_status seattn_attention_run(seattn_context *ctx,
 SEATTN_API seattn_status seattn_attention_desc_check(seattn_context *ctx,
                                                      const seattn_attention_desc *desc,
                                                      seattn_attention_desc *resolved);
+
+/* ---- For foreign-function users ----------------------------------------------------------- */
+
+/* The public structs, by number, for seattn_struct_size(). */
+typedef enum seattn_struct_id {
+    SEATTN_STRUCT_CONTEXT_OPTIONS = 1,   /* seattn_context_options */
+    SEATTN_STRUCT_CALL_STATS = 2,        /* seattn_call_stats */
+    SEATTN_STRUCT_DEVICE_INFO = 3,       /* seattn_device_info */
+    SEATTN_STRUCT_ATTENTION_DESC = 4,    /* seattn_attention_desc */
+    SEATTN_STRUCT_ATTENTION_TENSORS = 5  /* seattn_attention_tensors */
+} seattn_struct_id;
+
+/* sizeof the public struct `id` as this library was built, so that bindings that declare the
+ * structs themselves (Python's ctypes, other FFIs) can refuse a library they do not match; 0
+ * for an unknown id. Thread-safe. */
+SEATTN_API size_t seattn_struct_size(seattn_struct_id id);
 
 /* ---- Fault injection, for tests --------------------------------------------------------- */
 
