@@ -51,7 +51,7 @@ bool pair_taken(bool near) {
 
 // Finite inputs give finite outputs (seattn.h, "Numerics"): q, k and v elements are clamped to
 // +-2^56 when loaded, and so are the scaled (and normed) query and the normed key, so no dot
-// product of two rotated vectors (at most 256 * 2 * 2^112) and no sum of 2^24 weighted values
+// product of two rotated vectors (at most 512 * 2 * 2^112) and no sum of 2^24 weighted values
 // overflows f32. Inf becomes +-2^56; NaN stays unspecified.
 const float LIM = 72057594037927936.0; // 2^56
 #define CLAMP_IN(X_) clamp((X_), -LIM, LIM)

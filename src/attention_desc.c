@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#define MAX_HEAD_DIM 256u
+#define MAX_HEAD_DIM 512u
 #define MAX_POSITIONS (1u << 24) /* positions stay exact in f32 and in the RoPE tables */
 #define MAX_STRIDE (UINT64_C(1) << 40)
 

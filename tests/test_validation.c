@@ -20,7 +20,7 @@ M(kv_not_divisor, d->n_kv_heads = 3)
 M(kv_more, d->n_kv_heads = 8)
 M(dim_zero, d->head_dim = 0)
 M(dim_odd, d->head_dim = 7)
-M(dim_big, d->head_dim = 258)
+M(dim_big, d->head_dim = 514)
 M(q_zero, d->q_len = 0)
 M(kv_zero, d->kv_len = 0)
 M(kv_huge, d->kv_len = 1u << 24)
@@ -60,7 +60,7 @@ static const bad_case cases[] = {
     {"n_kv_heads 8", kv_more, SEATTN_ERROR_INVALID_ARGUMENT, "n_kv_heads"},
     {"head_dim 0", dim_zero, SEATTN_ERROR_INVALID_ARGUMENT, "head_dim"},
     {"head_dim odd", dim_odd, SEATTN_ERROR_INVALID_ARGUMENT, "head_dim"},
-    {"head_dim 258", dim_big, SEATTN_ERROR_INVALID_ARGUMENT, "head_dim"},
+    {"head_dim 514", dim_big, SEATTN_ERROR_INVALID_ARGUMENT, "head_dim"},
     {"q_len 0", q_zero, SEATTN_ERROR_INVALID_ARGUMENT, "q_len"},
     {"kv_len 0", kv_zero, SEATTN_ERROR_INVALID_ARGUMENT, "kv_len"},
     {"kv_len 2^24", kv_huge, SEATTN_ERROR_INVALID_ARGUMENT, "kv_len"},

@@ -118,7 +118,7 @@ Test(sweep, self_extend_corners) {
 Test(sweep, gqa_ratios_and_head_dims) {
     const uint32_t rep[] = {1, 2, 4, 8};
     for (size_t i = 0; i < 4; i++) compare(desc(8, 8 / rep[i], 32, 33, 33, 4, 8), 500 + i, 0);
-    const uint32_t dims[] = {2, 64, 80, 96, 128, 256};
+    const uint32_t dims[] = {2, 64, 80, 96, 128, 256, 510, 512};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
         compare(desc(2, 1, dims[i], 20, 45, 4, 8), 600 + (uint32_t)i, 1);
 }
