@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The two commands of the README:
-#   ./run.sh bench   install what is missing, build, run `seattn bench` on the default device
-#   ./run.sh test    install what is missing, build (warnings as errors), run every test
+# The commands of the README:
+#   ./run.sh bench            install what is missing, build, run `seattn bench` on the default
+#                             device
+#   ./run.sh test             install what is missing, build (warnings as errors), run every
+#                             test (the Python package's too)
+#   ./run.sh install [PREFIX] install what is missing, build, install the library, the program
+#                             and the Python package under PREFIX (default ~/.local, which
+#                             Debian's python3 searches: no root, no pip)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake ninja-build gcc g++ pkg-config libvulkan-dev libvulkan-volk-dev glslang-tools
-          libcriterion-dev libcjson-dev mesa-vulkan-drivers vulkan-validationlayers valgrind)
+          libcriterion-dev libcjson-dev mesa-vulkan-drivers vulkan-validationlayers valgrind
+          python3 python3-numpy python3-pytest)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -44,6 +50,13 @@ case "$mode" in
     export SEATTN_TEST_REQUIRE_DEVICE=1
     ctest --test-dir build --output-on-failure
     ;;
+  install)
+    prefix="${2:-$HOME/.local}"
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+    cmake --build build
+    cmake --install build --prefix "$prefix"
+    echo "run.sh: installed under $prefix; try: python3 -c \"import seattn; print(seattn.__version__)\""
+    ;;
   *)
-    echo "usage: ./run.sh bench | test"; exit 2 ;;
+    echo "usage: ./run.sh bench | test | install [PREFIX]"; exit 2 ;;
 esac

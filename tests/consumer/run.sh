@@ -41,3 +41,18 @@ LD_LIBRARY_PATH="$libdir" "$scratch/cmake/consumer"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc -std=c11 "$here/main.c" $(pkg-config --cflags --libs seattn) -lm -o "$scratch/pc_consumer"
 LD_LIBRARY_PATH="$libdir" "$scratch/pc_consumer"
+
+# The Python package, installed beside the library: it finds the library from the path that
+# `cmake --install` recorded, with no SEATTN_LIBRARY, and runs on the CPU reference.
+py=$(find "$prefix" -path '*/seattn/_install.py' | head -n 1)
+if [ -n "$py" ]; then
+  site=$(dirname "$(dirname "$py")")
+  python=$(sed -n 's/^SEATTN_PYTHON_EXECUTABLE:FILEPATH=//p' "$build/CMakeCache.txt")
+  env -u SEATTN_LIBRARY PYTHONPATH="$site" PYTHONDONTWRITEBYTECODE=1 "$python" -c '
+import numpy as np, seattn
+assert seattn._lib.path.startswith("'"$prefix"'"), seattn._lib.path
+q = np.ones((2, 3, 8), np.float32)
+out = seattn.attention(q, q, q, group_size=2, window=2, backend="cpu")
+assert out.shape == q.shape and abs(float(out.max()) - 1.0) < 1e-6
+print("python: seattn %s from %s" % (seattn.__version__, seattn._lib.path))'
+fi

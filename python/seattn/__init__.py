@@ -1,0 +1,490 @@
+"""seattn: Self-Extend attention (Jin et al., ICML 2024) on Vulkan, from Python.
+
+    import numpy as np, seattn
+    out = seattn.attention(q, k, v, group_size=8, window=512)   # q [heads, tokens, head_dim]
+
+NumPy arrays or PyTorch CPU tensors in, the same type, dtype and layout out. Every call of
+`attention` uses one context per (backend, device), created on first use and kept for the life
+of the process; `Context` gives explicit control and device-resident tensors. Errors are
+`seattn.Error` with the library's status and message (bad arguments are also `ValueError`),
+raised before any work is done.
+"""
+
+import ctypes
+import threading
+import weakref
+
+import numpy as np
+
+from . import _ffi
+
+__version__ = "0.1.0"
+__all__ = ["attention", "Context", "Tensor", "Error", "InvalidArgument", "devices",
+           "SelfExtendAttn", "SelfExtend", "__version__"]
+
+_lib = _ffi.load()
+
+
+class Error(Exception):
+    """A failed seattn call: `status` is the library's seattn_status (negative), `args[0]` its
+    message."""
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
+
+
+class InvalidArgument(Error, ValueError):
+    """An argument the library (or this package, before calling it) refuses."""
+
+
+def _status_name(status):
+    return _lib.seattn_status_string(status).decode()
+
+
+def _raise(status, message):
+    cls = InvalidArgument if status in (_ffi.ERROR_INVALID_ARGUMENT,
+                                        _ffi.ERROR_BUFFER_TOO_SMALL) else Error
+    raise cls("%s: %s" % (_status_name(status), message), status)
+
+
+def _bad(message):
+    raise InvalidArgument(message, _ffi.ERROR_INVALID_ARGUMENT)
+
+
+def _info_dict(info):
+    return {
+        "name": info.name.decode(errors="replace"),
+        "driver": info.driver.decode(errors="replace"),
+        "vendor_id": info.vendor_id,
+        "device_id": info.device_id,
+        "type": {0: "other", 1: "integrated", 2: "discrete", 3: "virtual", 4: "cpu"}.get(
+            info.type, str(info.type)),
+        "subgroup_size": info.subgroup_size,
+        "storage_16bit": bool(info.storage_16bit),
+        "device_local_bytes": info.device_local_bytes,
+    }
+
+
+def devices():
+    """The Vulkan devices (a list of dicts: name, driver, type, ...); [] without a driver."""
+    n = _ffi._u32(0)
+    if _lib.seattn_device_list(None, ctypes.byref(n)) != _ffi.SUCCESS:
+        return []
+    infos = (_ffi.DeviceInfo * max(n.value, 1))()
+    if _lib.seattn_device_list(infos, ctypes.byref(n)) != _ffi.SUCCESS:
+        return []
+    return [_info_dict(infos[i]) for i in range(n.value)]
+
+
+# ---- Arrays in and out --------------------------------------------------------------------
+
+_DTYPES = {np.dtype(np.float32): _ffi.DTYPE_F32, np.dtype(np.float16): _ffi.DTYPE_F16}
+
+
+def _is_torch(x):
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+
+
+def _to_numpy(x, name):
+    """(array, was_torch): a C-contiguous NumPy view or copy of x. Refuses anything that is not
+    a float32 or float16 NumPy array or torch CPU tensor."""
+    if x is None:
+        _bad("%s is None; it must be a NumPy array or a torch tensor" % name)
+    if _is_torch(x):
+        if x.device.type != "cpu":
+            _bad("%s is a torch tensor on %s; seattn takes CPU tensors (call .cpu()); the "
+                 "device seattn computes on is chosen with backend= and device=" % (
+                     name, x.device))
+        if str(x.dtype) not in ("torch.float32", "torch.float16"):
+            _bad("%s has dtype %s; seattn takes float32 or float16 (convert with .float())" % (
+                name, x.dtype))
+        a = x.detach().contiguous().numpy()
+        torch = True
+    elif isinstance(x, np.ndarray):
+        a, torch = x, False
+    else:
+        _bad("%s is a %s; it must be a NumPy array or a torch tensor" % (name, type(x).__name__))
+    if a.dtype not in _DTYPES:
+        _bad("%s has dtype %s; seattn takes float32 or float16 (convert with "
+             ".astype(np.float32) or .float())" % (name, a.dtype))
+    return np.ascontiguousarray(a), torch
+
+
+def _from_numpy(a, torch_out):
+    if not torch_out:
+        return a
+    import torch
+
+    return torch.from_numpy(a)
+
+
+# ---- Contexts and tensors -----------------------------------------------------------------
+
+class Tensor:
+    """Device memory of a context holding one array (shape and dtype kept for the call), e.g. a
+    KV cache uploaded once and used by many calls. Made by Context.tensor() / Context.empty()."""
+
+    def __init__(self, ctx, shape, dtype):
+        self.context = ctx
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in _DTYPES:
+            _bad("tensor dtype %s; seattn takes float32 or float16" % self.dtype)
+        nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        self.nbytes = nbytes
+        self._h = ctypes.c_void_p()
+        ctx._call(_lib.seattn_tensor_create, ctx._ptr(), max(nbytes, 4), ctypes.byref(self._h))
+        ctx._tensors.add(self)
+
+    def _ptr(self):
+        if not self._h:
+            _bad("the tensor was closed")
+        return self._h
+
+    def upload(self, array):
+        """Copies array (same shape and dtype) into the tensor."""
+        a, _ = _to_numpy(array, "array")
+        if a.shape != self.shape or a.dtype != self.dtype:
+            _bad("upload of %s %s into a tensor of %s %s" % (a.dtype, a.shape, self.dtype,
+                                                              self.shape))
+        self.context._call(_lib.seattn_tensor_upload, self.context._ptr(), self._ptr(), 0,
+                           a.ctypes.data, a.nbytes)
+
+    def numpy(self):
+        """A NumPy copy of the tensor's contents."""
+        a = np.empty(self.shape, self.dtype)
+        self.context._call(_lib.seattn_tensor_download, self.context._ptr(), self._ptr(), 0,
+                           a.ctypes.data, a.nbytes)
+        return a
+
+    def close(self):
+        if self._h:
+            _lib.seattn_tensor_destroy(self._h)
+            self._h = ctypes.c_void_p()
+            self.context._tensors.discard(self)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        return "seattn.Tensor(shape=%s, dtype=%s)" % (self.shape, self.dtype)
+
+
+class Context:
+    """A seattn context: the CPU reference (backend="cpu") or a Vulkan device
+    (backend="vulkan"; device= an index into seattn.devices() or part of a device name, None:
+    the library's default choice). Use it from one thread at a time; close() (or a with block)
+    frees the device, and the tensors still open on it."""
+
+    def __init__(self, backend="vulkan", device=None, validation=False, timeout_ms=0,
+                 pipeline_cache_path=None):
+        if backend not in ("vulkan", "cpu"):
+            _bad("backend=%r; it must be 'vulkan' or 'cpu'" % (backend,))
+        o = _ffi.ContextOptions()
+        o.backend = _ffi.BACKEND_CPU if backend == "cpu" else _ffi.BACKEND_VULKAN
+        if device is not None:
+            if not isinstance(device, (int, str)) or isinstance(device, bool):
+                _bad("device=%r; it must be an index or part of a device name" % (device,))
+            o.device = str(device).encode()
+        o.flags = _ffi.CONTEXT_VALIDATION if validation else 0
+        o.timeout_ms = int(timeout_ms)
+        if pipeline_cache_path is not None:
+            o.pipeline_cache_path = str(pipeline_cache_path).encode()
+        self.backend = backend
+        self._tensors = weakref.WeakSet()
+        self._h = ctypes.c_void_p()
+        s = _lib.seattn_context_create(ctypes.byref(o), ctypes.byref(self._h))
+        if s != _ffi.SUCCESS:
+            _raise(s, _lib.seattn_last_create_error().decode(errors="replace"))
+
+    def _ptr(self):
+        if not self._h:
+            _bad("the context was closed")
+        return self._h
+
+    def _call(self, fn, *args):
+        s = fn(*args)
+        if s != _ffi.SUCCESS:
+            _raise(s, _lib.seattn_context_last_error(self._h).decode(errors="replace"))
+
+    @property
+    def device_info(self):
+        info = _ffi.DeviceInfo()
+        self._call(_lib.seattn_context_device_info, self._ptr(), ctypes.byref(info))
+        return _info_dict(info)
+
+    @property
+    def last_call(self):
+        """What the last attention call did: device_ms, host_ms, dispatches, kernel."""
+        st = _ffi.CallStats()
+        self._call(_lib.seattn_context_last_call, self._ptr(), ctypes.byref(st))
+        return {"device_ms": st.device_ms, "host_ms": st.host_ms, "dispatches": st.dispatches,
+                "kernel": st.kernel.decode(errors="replace")}
+
+    @property
+    def validation_errors(self):
+        return _lib.seattn_context_validation_errors(self._ptr())
+
+    def tensor(self, array):
+        """A device tensor holding a copy of array (NumPy or torch, float32 or float16)."""
+        a, _ = _to_numpy(array, "array")
+        t = Tensor(self, a.shape, a.dtype)
+        t.upload(a)
+        return t
+
+    def empty(self, shape, dtype=np.float32):
+        """A device tensor of this shape and dtype, contents undefined."""
+        return Tensor(self, shape, dtype)
+
+    def attention(self, q, k, v, **options):
+        """seattn.attention() on this context. q, k, v may also be this context's Tensors
+        (nothing is uploaded for them); the result is a NumPy array then, or written to
+        out= (a Tensor of q's shape) and None returned."""
+        return _attention(self, q, k, v, **options)
+
+    def close(self):
+        if self._h:
+            for t in list(self._tensors):
+                t.close()
+            _lib.seattn_context_destroy(self._h)
+            self._h = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        if not self._h:
+            return "seattn.Context(closed)"
+        return "seattn.Context(%s: %s)" % (self.backend, self.device_info["name"])
+
+
+_contexts = {}
+_contexts_lock = threading.Lock()
+
+
+def _default_context(backend, device):
+    key = (backend, None if device is None else str(device))
+    with _contexts_lock:
+        ctx = _contexts.get(key)
+        if ctx is None:
+            ctx = _contexts[key] = Context(backend, device)
+        return ctx
+
+
+# ---- Attention ----------------------------------------------------------------------------
+
+_LAYOUTS = {"rotate_half": _ffi.ROPE_ROTATE_HALF, "neox": _ffi.ROPE_ROTATE_HALF,
+            "interleaved": _ffi.ROPE_INTERLEAVED, "gptj": _ffi.ROPE_INTERLEAVED}
+_KEYS = {"raw": _ffi.KEYS_RAW, "rotated": _ffi.KEYS_ROTATED}
+_PAIRS = {"all": 0, "neighbor": _ffi.ATTN_NEIGHBOR_ONLY, "grouped": _ffi.ATTN_GROUPED_ONLY}
+
+
+def _int(name, x, lo=None):
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        _bad("%s=%r; it must be an integer" % (name, x))
+    if lo is not None and x < lo:
+        _bad("%s=%d; it must be >= %d" % (name, x, lo))
+    return int(x)
+
+
+def _float(name, x):
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.floating, np.integer)):
+        _bad("%s=%r; it must be a number" % (name, x))
+    return float(x)
+
+
+class _Operand:
+    """One of q, k, v: a host array to upload or a Tensor of the context, as [heads, tokens,
+    head_dim] with the batch folded into the heads."""
+
+    def __init__(self, ctx, x, name):
+        self.name = name
+        if isinstance(x, Tensor):
+            if x.context is not ctx:
+                _bad("%s is a Tensor of another context" % name)
+            x._ptr()
+            self.tensor, self.array, self.torch = x, None, False
+            self.shape, self.dtype = x.shape, x.dtype
+        else:
+            self.array, self.torch = _to_numpy(x, name)
+            self.tensor = None
+            self.shape, self.dtype = self.array.shape, self.array.dtype
+        if len(self.shape) not in (3, 4):
+            _bad("%s has shape %s; it must be [heads, tokens, head_dim] or [batch, heads, "
+                 "tokens, head_dim]" % (name, self.shape))
+        if any(s == 0 for s in self.shape):
+            _bad("%s has shape %s; no dimension may be 0" % (name, self.shape))
+
+
+def _norm_weight(ctx, w, name, head_dim, keep):
+    if w is None:
+        return None
+    a, _ = _to_numpy(w, name)
+    if a.shape != (head_dim,):
+        _bad("%s has shape %s; it must be [head_dim] = [%d]" % (name, a.shape, head_dim))
+    t = ctx.tensor(a.astype(np.float32))
+    keep.append(t)
+    return t
+
+
+def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, scale_base=None,
+               rope_theta=10000.0, rotary_dims=None, rope_layout="rotate_half", keys="raw",
+               q_pos=None, scale=None, q_norm=None, k_norm=None, q_norm_weight=None,
+               k_norm_weight=None, qk_norm_eps=None, pairs="all", return_lse=False, out=None):
+    ctx._ptr()
+    ops = [_Operand(ctx, x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
+    oq, ok_, ov = ops
+    if not (len(oq.shape) == len(ok_.shape) == len(ov.shape)):
+        _bad("q, k and v must all be [heads, tokens, head_dim] or all [batch, heads, tokens, "
+             "head_dim]; got %s, %s, %s" % (oq.shape, ok_.shape, ov.shape))
+    if ok_.shape != ov.shape:
+        _bad("k has shape %s and v %s; they must match" % (ok_.shape, ov.shape))
+    batch = oq.shape[0] if len(oq.shape) == 4 else 1
+    if len(oq.shape) == 4 and ok_.shape[0] != batch:
+        _bad("q has batch %d and k %d; they must match" % (batch, ok_.shape[0]))
+    n_heads, q_len, head_dim = oq.shape[-3:]
+    n_kv, kv_len, k_dim = ok_.shape[-3:]
+    if k_dim != head_dim:
+        _bad("q has head_dim %d and k %d; they must match" % (head_dim, k_dim))
+    if n_heads % n_kv != 0:
+        _bad("q has %d heads and k %d; k's heads must divide q's (GQA)" % (n_heads, n_kv))
+    if window is not None and window_size is not None and window != window_size:
+        _bad("window=%r and window_size=%r disagree; give one" % (window, window_size))
+    if window is None:
+        window = window_size
+    g = _int("group_size", group_size, 1)
+    if g > 1 and window is None:
+        _bad("group_size=%d needs window= (the neighbor window W, in tokens)" % g)
+    if rope_layout not in _LAYOUTS:
+        _bad("rope_layout=%r; it must be one of %s" % (rope_layout, sorted(_LAYOUTS)))
+    if keys not in _KEYS:
+        _bad("keys=%r; it must be 'raw' or 'rotated'" % (keys,))
+    if pairs not in _PAIRS:
+        _bad("pairs=%r; it must be 'all', 'neighbor' or 'grouped'" % (pairs,))
+    if out is not None and not isinstance(out, Tensor):
+        _bad("out= takes a Tensor of the context (results come back as the return value)")
+
+    d = _ffi.AttentionDesc()
+    # the batch folds into the heads: query head b H + h reads KV head (b H + h) / (H / H_kv)
+    # = b H_kv + h / (H / H_kv), which is batch b's own KV head h / (H / H_kv)
+    d.n_heads, d.n_kv_heads, d.head_dim = batch * n_heads, batch * n_kv, head_dim
+    d.q_len, d.kv_len = q_len, kv_len
+    d.group_size = g
+    d.neighbor_window = 0 if window is None else _int("window", window, 0)
+    d.rope_theta = _float("rope_theta", rope_theta)
+    d.rotary_dims = 0 if rotary_dims is None else _int("rotary_dims", rotary_dims, 1)
+    d.rope_layout = _LAYOUTS[rope_layout]
+    d.key_mode = _KEYS[keys]
+    d.scale = 0.0 if scale is None else _float("scale", scale)
+    if d.scale == 0.0 and scale is not None:
+        _bad("scale=0; it must be > 0 (None: 1/sqrt(head_dim))")
+    d.scale_base = 0.0 if scale_base is None else _float("scale_base", scale_base)
+    if d.scale_base == 0.0 and scale_base is not None:
+        _bad("scale_base=0; it must be > 1 (None: off)")
+    flags = _PAIRS[pairs]
+    if q_pos is not None:
+        d.q_pos = _int("q_pos", q_pos, 0)
+        flags |= _ffi.ATTN_Q_POS
+    if q_norm or q_norm_weight is not None:
+        flags |= _ffi.ATTN_Q_NORM
+    if k_norm or k_norm_weight is not None:
+        flags |= _ffi.ATTN_K_NORM
+    if qk_norm_eps is not None:
+        d.qk_norm_eps = _float("qk_norm_eps", qk_norm_eps)
+    d.flags = flags
+    d.q_type, d.k_type, d.v_type = (_DTYPES[o.dtype] for o in ops)
+    out_dtype = out.dtype if out is not None else oq.dtype
+    d.out_type = _DTYPES[out_dtype]
+    out_shape = oq.shape
+    if out is not None and out.shape != out_shape:
+        _bad("out has shape %s; it must be q's, %s" % (out.shape, out_shape))
+    # every field checked by the library before anything is allocated
+    ctx._call(_lib.seattn_attention_desc_check, ctx._ptr(), ctypes.byref(d), None)
+
+    keep = []  # tensors made for this call, closed at the end
+    try:
+        ts = _ffi.AttentionTensors()
+        for o, field in ((oq, "q"), (ok_, "k"), (ov, "v")):
+            t = o.tensor
+            if t is None:
+                t = ctx.tensor(o.array)
+                keep.append(t)
+            setattr(ts, field, t._ptr())
+        out_t = out
+        if out_t is None:
+            out_t = ctx.empty(out_shape, out_dtype)
+            keep.append(out_t)
+        ts.out = out_t._ptr()
+        lse_t = None
+        if return_lse:
+            lse_t = ctx.empty(out_shape[:-1], np.float32)
+            keep.append(lse_t)
+            ts.lse = lse_t._ptr()
+        for w, name, field in ((q_norm_weight, "q_norm_weight", "q_norm_weight"),
+                               (k_norm_weight, "k_norm_weight", "k_norm_weight")):
+            t = _norm_weight(ctx, w, name, head_dim, keep)
+            if t is not None:
+                setattr(ts, field, t._ptr())
+        ctx._call(_lib.seattn_attention_run, ctx._ptr(), ctypes.byref(d), ctypes.byref(ts))
+        res = None if out is not None else out_t.numpy()
+        lse = lse_t.numpy() if lse_t is not None else None
+    finally:
+        for t in keep:
+            t.close()
+    torch_out = oq.torch
+    if res is not None:
+        res = _from_numpy(res, torch_out)
+    if return_lse:
+        return res, _from_numpy(lse, torch_out)
+    return res
+
+
+def attention(q, k, v, *, backend="vulkan", device=None, **options):
+    """Self-Extend attention (SPEC.md): out = softmax(scale * scores) v, one score per (query,
+    key) pair, neighbor pairs (p - j < window) at their exact positions, the others at grouped
+    positions (p // G + W - W // G for the query, j // G for the key).
+
+    q: [heads, q_len, head_dim] or [batch, heads, q_len, head_dim] (the Hugging Face layout);
+    k, v: [kv_heads, kv_len, head_dim] or [batch, kv_heads, kv_len, head_dim], kv_heads
+    dividing heads (GQA, MQA). float32 or float16 NumPy arrays or torch CPU tensors, of any
+    strides (copied to a dense layout); the result has q's type, dtype and shape. Keys sit at
+    positions 0 .. kv_len - 1; query row r at q_pos + r (default kv_len - q_len).
+
+    Options (the names the authors use where they have one):
+      group_size (G, default 1: plain RoPE attention), window / window_size (W, tokens;
+      needed when G > 1), rope_theta (10000), rotary_dims (None: head_dim), rope_layout
+      ("rotate_half" or "interleaved"), keys ("raw", or "rotated": k already rotated at its
+      own position, as a KV cache holds it), q_pos, scale (None: 1/sqrt(head_dim)),
+      scale_base (None: off; else queries scaled by max(1, ln(p + 1) / ln(scale_base))),
+      q_norm / k_norm (QK-norm, RMSNorm over head_dim) with q_norm_weight / k_norm_weight
+      ([head_dim], implying the norm) and qk_norm_eps (1e-6), pairs ("all", "neighbor" or
+      "grouped": the two halves of the authors' two-pass method), return_lse (also return
+      the log-sum-exp, [.., heads, q_len] float32).
+    backend: "vulkan" (default) or "cpu" (the exact reference); device: an index or part of a
+    name. The context is made on first use and reused.
+    """
+    return _attention(_default_context(backend, device), q, k, v, **options)
+
+
+def __getattr__(name):
+    # SelfExtendAttn is a torch.nn.Module when torch is installed; torch is imported only when
+    # the class is first asked for, so `import seattn` stays quick for NumPy users.
+    if name in ("SelfExtendAttn", "SelfExtend"):
+        from ._module import SelfExtendAttn
+
+        globals()["SelfExtendAttn"] = globals()["SelfExtend"] = SelfExtendAttn
+        return SelfExtendAttn
+    raise AttributeError("module 'seattn' has no attribute %r" % name)

@@ -1,0 +1,240 @@
+"""The C library through ctypes: finding it, refusing one that does not match, its structs."""
+
+import ctypes
+import os
+
+# What this package was written for: seattn.h of version 0.1.x.
+VERSION_MAJOR = 0
+VERSION_MINOR = 1
+
+# seattn_status values (seattn.h, SEATTN_STATUS_MAP)
+SUCCESS = 0
+ERROR_INVALID_ARGUMENT = -1
+ERROR_BUFFER_TOO_SMALL = -2
+ERROR_UNSUPPORTED = -3
+ERROR_NO_DEVICE = -4
+
+BACKEND_VULKAN = 0
+BACKEND_CPU = 1
+CONTEXT_VALIDATION = 0x1
+
+DTYPE_F32 = 0
+DTYPE_F16 = 1
+
+ATTN_Q_POS = 0x1
+ATTN_NEIGHBOR_ONLY = 0x2
+ATTN_GROUPED_ONLY = 0x4
+ATTN_Q_NORM = 0x8
+ATTN_K_NORM = 0x10
+
+ROPE_ROTATE_HALF = 0
+ROPE_INTERLEAVED = 1
+KEYS_RAW = 0
+KEYS_ROTATED = 1
+
+_u32 = ctypes.c_uint32
+_u64 = ctypes.c_uint64
+_enum = ctypes.c_int  # a C enum of small values is an int on every ABI seattn builds for
+
+
+class Strides(ctypes.Structure):
+    _fields_ = [("head", _u64), ("token", _u64)]
+
+
+class ContextOptions(ctypes.Structure):
+    _fields_ = [
+        ("backend", _enum),
+        ("device", ctypes.c_char_p),
+        ("flags", _u32),
+        ("log", ctypes.c_void_p),
+        ("log_user", ctypes.c_void_p),
+        ("timeout_ms", _u32),
+        ("vk_allocator", ctypes.c_void_p),
+        ("pipeline_cache_path", ctypes.c_char_p),
+    ]
+
+
+class CallStats(ctypes.Structure):
+    _fields_ = [
+        ("device_ms", ctypes.c_double),
+        ("host_ms", ctypes.c_double),
+        ("dispatches", _u32),
+        ("kernel", ctypes.c_char * 96),
+    ]
+
+
+class DeviceInfo(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char * 256),
+        ("driver", ctypes.c_char * 256),
+        ("vendor_id", _u32),
+        ("device_id", _u32),
+        ("api_version", _u32),
+        ("driver_version", _u32),
+        ("type", ctypes.c_int32),
+        ("max_storage_buffer_range", _u32),
+        ("max_compute_shared_memory", _u32),
+        ("max_workgroup_invocations", _u32),
+        ("max_workgroup_count", _u32 * 3),
+        ("max_texel_buffer_elements", _u32),
+        ("subgroup_size", _u32),
+        ("subgroup_ops", _u32),
+        ("storage_16bit", _u32),
+        ("shader_float16", _u32),
+        ("timestamp_period_ns", ctypes.c_float),
+        ("device_local_bytes", _u64),
+    ]
+
+
+class AttentionDesc(ctypes.Structure):
+    _fields_ = [
+        ("n_heads", _u32),
+        ("n_kv_heads", _u32),
+        ("head_dim", _u32),
+        ("q_len", _u32),
+        ("kv_len", _u32),
+        ("flags", _u32),
+        ("q_pos", _u32),
+        ("group_size", ctypes.c_int32),
+        ("neighbor_window", ctypes.c_int32),
+        ("rope_theta", ctypes.c_float),
+        ("rotary_dims", _u32),
+        ("rope_layout", _enum),
+        ("scale", ctypes.c_float),
+        ("scale_base", ctypes.c_float),
+        ("key_mode", _enum),
+        ("q_type", _enum),
+        ("k_type", _enum),
+        ("v_type", _enum),
+        ("out_type", _enum),
+        ("q_strides", Strides),
+        ("k_strides", Strides),
+        ("v_strides", Strides),
+        ("out_strides", Strides),
+        ("q_offset", _u64),
+        ("k_offset", _u64),
+        ("v_offset", _u64),
+        ("out_offset", _u64),
+        ("lse_offset", _u64),
+        ("lse_strides", Strides),
+        ("qk_norm_eps", ctypes.c_float),
+        ("q_norm_offset", _u64),
+        ("k_norm_offset", _u64),
+    ]
+
+
+class AttentionTensors(ctypes.Structure):
+    _fields_ = [
+        ("q", ctypes.c_void_p),
+        ("k", ctypes.c_void_p),
+        ("v", ctypes.c_void_p),
+        ("out", ctypes.c_void_p),
+        ("lse", ctypes.c_void_p),
+        ("q_norm_weight", ctypes.c_void_p),
+        ("k_norm_weight", ctypes.c_void_p),
+    ]
+
+
+# seattn_struct_id -> the struct this package declares for it
+STRUCTS = {
+    1: ContextOptions,
+    2: CallStats,
+    3: DeviceInfo,
+    4: AttentionDesc,
+    5: AttentionTensors,
+}
+
+
+class LibraryMismatch(ImportError):
+    """The library found is not the one this package was written for."""
+
+
+def _candidates():
+    """Where to look, in order: SEATTN_LIBRARY, next to this package, the install prefix
+    recorded when the package was installed, then the system's library path."""
+    env = os.environ.get("SEATTN_LIBRARY")
+    if env:
+        return [env], True
+    here = os.path.dirname(os.path.abspath(__file__))
+    names = ["libseattn.so.%d" % VERSION_MAJOR, "libseattn.so", "libseattn.dylib", "seattn.dll"]
+    found = [os.path.join(here, n) for n in names]
+    try:
+        from . import _install  # written by `cmake --install`: where the library went
+
+        found += [os.path.normpath(os.path.join(here, _install.LIBDIR, n)) for n in names]
+    except ImportError:
+        pass
+    return [p for p in found if os.path.exists(p)] + names, False
+
+
+def _declare(lib):
+    c = ctypes
+    vp = c.c_void_p
+    sigs = {
+        "seattn_version": (_u32, []),
+        "seattn_version_string": (c.c_char_p, []),
+        "seattn_struct_size": (c.c_size_t, [_enum]),
+        "seattn_status_string": (c.c_char_p, [_enum]),
+        "seattn_context_create": (_enum, [c.POINTER(ContextOptions), c.POINTER(vp)]),
+        "seattn_context_destroy": (None, [vp]),
+        "seattn_context_last_error": (c.c_char_p, [vp]),
+        "seattn_last_create_error": (c.c_char_p, []),
+        "seattn_context_validation_errors": (_u32, [vp]),
+        "seattn_context_last_call": (_enum, [vp, c.POINTER(CallStats)]),
+        "seattn_context_device_info": (_enum, [vp, c.POINTER(DeviceInfo)]),
+        "seattn_device_list": (_enum, [c.POINTER(DeviceInfo), c.POINTER(_u32)]),
+        "seattn_tensor_create": (_enum, [vp, c.c_size_t, c.POINTER(vp)]),
+        "seattn_tensor_destroy": (None, [vp]),
+        "seattn_tensor_bytes": (c.c_size_t, [vp]),
+        "seattn_tensor_upload": (_enum, [vp, vp, c.c_size_t, vp, c.c_size_t]),
+        "seattn_tensor_download": (_enum, [vp, vp, c.c_size_t, vp, c.c_size_t]),
+        "seattn_attention_run": (_enum, [vp, c.POINTER(AttentionDesc),
+                                         c.POINTER(AttentionTensors)]),
+        "seattn_attention_desc_check": (_enum, [vp, c.POINTER(AttentionDesc),
+                                                c.POINTER(AttentionDesc)]),
+    }
+    for name, (res, args) in sigs.items():
+        f = getattr(lib, name)
+        f.restype = res
+        f.argtypes = args
+
+
+def _check(lib, path):
+    v = lib.seattn_version()
+    major, minor = v // 10000, v // 100 % 100
+    if (major, minor) != (VERSION_MAJOR, VERSION_MINOR):
+        raise LibraryMismatch(
+            "%s is seattn %s; this package was written for %d.%d.x" %
+            (path, lib.seattn_version_string().decode(), VERSION_MAJOR, VERSION_MINOR))
+    for sid, struct in STRUCTS.items():
+        size = lib.seattn_struct_size(sid)
+        if size != ctypes.sizeof(struct):
+            raise LibraryMismatch(
+                "%s: struct %s is %d bytes in the library and %d in this package; the library "
+                "and the package do not match" % (path, struct.__name__, size,
+                                                  ctypes.sizeof(struct)))
+
+
+def load():
+    """The C library, declared and checked. Raises ImportError (LibraryMismatch when one was
+    found but does not match) if none can be used."""
+    paths, explicit = _candidates()
+    errors = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as e:
+            errors.append(str(e))
+            continue
+        try:
+            _declare(lib)
+        except AttributeError as e:
+            raise LibraryMismatch("%s lacks a function this package needs: %s" % (path, e))
+        _check(lib, path)
+        lib.path = path
+        return lib
+    where = "SEATTN_LIBRARY=%s" % paths[0] if explicit else "next to the package, in the " \
+        "install prefix or on the library path"
+    raise ImportError("seattn: the C library libseattn was not found (%s): %s. Build and "
+                      "install it (README: ./run.sh install) or point SEATTN_LIBRARY at "
+                      "libseattn.so." % (where, "; ".join(errors)))
