@@ -159,10 +159,11 @@ class Tensor:
         return a
 
     def close(self):
-        if self._h:
-            _lib.seattn_tensor_destroy(self._h)
-            self._h = ctypes.c_void_p()
-            self.context._tensors.discard(self)
+        with self.context._lock:
+            if self._h:
+                _lib.seattn_tensor_destroy(self._h)
+                self._h = ctypes.c_void_p()
+                self.context._tensors.discard(self)
 
     def __del__(self):
         try:
@@ -177,8 +178,8 @@ class Tensor:
 class Context:
     """A seattn context: the CPU reference (backend="cpu") or a Vulkan device
     (backend="vulkan"; device= an index into seattn.devices() or part of a device name, None:
-    the library's default choice). Use it from one thread at a time; close() (or a with block)
-    frees the device, and the tensors still open on it."""
+    the library's default choice). Threads may share it: its calls take turns. close() (or a
+    with block) frees the device, and the tensors still open on it."""
 
     def __init__(self, backend="vulkan", device=None, validation=False, timeout_ms=0,
                  pipeline_cache_path=None):
@@ -195,6 +196,9 @@ class Context:
         if pipeline_cache_path is not None:
             o.pipeline_cache_path = str(pipeline_cache_path).encode()
         self.backend = backend
+        # the library wants one call on a context at a time; ctypes lets other Python threads
+        # run during a call, so every call on the context takes this lock
+        self._lock = threading.RLock()
         self._tensors = weakref.WeakSet()
         self._h = ctypes.c_void_p()
         s = _lib.seattn_context_create(ctypes.byref(o), ctypes.byref(self._h))
@@ -207,9 +211,10 @@ class Context:
         return self._h
 
     def _call(self, fn, *args):
-        s = fn(*args)
-        if s != _ffi.SUCCESS:
-            _raise(s, _lib.seattn_context_last_error(self._h).decode(errors="replace"))
+        with self._lock:
+            s = fn(*args)
+            if s != _ffi.SUCCESS:
+                _raise(s, _lib.seattn_context_last_error(self._h).decode(errors="replace"))
 
     @property
     def device_info(self):
@@ -247,11 +252,12 @@ class Context:
         return _attention(self, q, k, v, **options)
 
     def close(self):
-        if self._h:
-            for t in list(self._tensors):
-                t.close()
-            _lib.seattn_context_destroy(self._h)
-            self._h = ctypes.c_void_p()
+        with self._lock:
+            if self._h:
+                for t in list(self._tensors):
+                    t.close()
+                _lib.seattn_context_destroy(self._h)
+                self._h = ctypes.c_void_p()
 
     def __enter__(self):
         return self

@@ -172,3 +172,27 @@ def test_numpy_and_torch_agree(backend, torch):
     assert isinstance(lse, torch.Tensor) and tuple(lse.shape) == (2, 5)
     ref = seattn.attention(qt.detach().numpy(), kt.numpy(), vt.numpy(), backend=backend)
     np.testing.assert_array_equal(o.numpy(), ref)
+
+
+def test_threads_share_a_context(backend):
+    import threading
+
+    q, k, v = rand((4, 8, 32), 30), rand((2, 64, 32), 31), rand((2, 64, 32), 32)
+    want = seattn.attention(q, k, v, group_size=4, window=8, backend=backend)
+    got, errors = [], []
+
+    def work():
+        try:
+            for _ in range(5):
+                got.append(seattn.attention(q, k, v, group_size=4, window=8, backend=backend))
+        except Exception as e:  # reported below: an assert in a thread would be lost
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(got) == 20
+    for g in got:
+        np.testing.assert_array_equal(g, want)
