@@ -66,7 +66,7 @@ void main() {
     const uint h = hk * pc.n_rep + (live ? ri % pc.n_rep : 0u);
     const uint p = pc.q_pos + tok;
     const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
-    const bool plain = pc.W == 0xffffffffu; // G == 1
+    const bool plain = PLAIN; // G == 1: no grouped rotation, no second score
 
     // Position range of the workgroup's rows, for classifying tiles.
     const uint p_min = pc.q_pos + row0 / pc.n_rep;
@@ -94,12 +94,12 @@ void main() {
             float x = live ? CLAMP_IN(LOAD_Q(base + i) * qr * q_weight(i) * f) : 0.0;
             uint partner; float sgn;
             uint m = rope_pair(i, partner, sgn);
-            if (m == ~0u) { qn[i] = x; qg[i] = x; }
+            if (m == ~0u) { qn[i] = x; if (!plain) qg[i] = x; }
             else {
                 float y = live ? CLAMP_IN(LOAD_Q(base + partner) * qr * q_weight(partner) * f) : 0.0;
-                vec2 a = rope_cs(int(p), m), b = rope_cs(pg, m);
+                vec2 a = rope_cs(int(p), m), b = plain ? a : rope_cs(pg, m);
                 qn[i] = x * a.x + sgn * y * a.y;
-                qg[i] = x * b.x + sgn * y * b.y;
+                if (!plain) qg[i] = x * b.x + sgn * y * b.y;
             }
             acc[i] = 0.0;
         }
@@ -153,7 +153,7 @@ void main() {
                 float s = NEG_INF;
                 if (c < jn && j <= p && pair_taken(p - j < pc.W)) {
                     float d = 0.0;
-                    if (p - j < pc.W) {
+                    if (plain || p - j < pc.W) {
                         [[dont_unroll]] for (uint i = 0; i < D; ++i) d += qn[i] * kn_s[c * D + i];
                     } else {
                         [[dont_unroll]] for (uint i = 0; i < D; ++i) d += qg[i] * kg_s[c * D + i];

@@ -29,6 +29,9 @@ layout(push_constant) uniform Push {
 // 2 keys, 4 a q weight is bound, 8 a k weight is bound.
 layout(constant_id = 9) const uint DT = 0u;
 layout(constant_id = 10) const uint NORM = 0u;
+// Every pair is a neighbor (G = 1, or W past every distance; pc.W is then 0xffffffff): the
+// plain specialization, with no grouped rotation and no second dot product.
+layout(constant_id = 11) const bool PLAIN = false;
 const bool OUT_F16 = (DT & 8u) != 0u;
 
 // QK-norm's 1 / sqrt(mean(x^2) + eps) from the sum of squares over head_dim D; 0 for a zero

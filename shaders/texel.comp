@@ -20,14 +20,17 @@
 //   rotations (to j and to j/G) are shared by T R rows. Queries are rotated once, to p (qn) and
 //   to the grouped position pg = p/G + W - W/G (qg).
 // - llvmpipe runs a branch as masked code: both sides cost time even when the condition is
-//   uniform. So no branch chooses work: every key gets both partial dot products (neighbor
-//   and grouped), and a row takes one of them by a select before the one subgroupAdd; every
-//   pair still gets exactly one score, and plain RoPE attention runs the same code.
+//   uniform. So no branch chooses work inside the key loop: the keys are split by position
+//   alone into three zones, each its own loop (all-grouped keys: one rotation to j/G and the
+//   grouped dot product; the few boundary keys: both, and a per-row select before the one
+//   subgroupAdd; all-neighbor keys: the neighbor dot product alone). Every pair still gets
+//   exactly one score; plain attention (PLAIN, G = 1) is the neighbor loop alone, with no
+//   grouped rotation of the query either.
 // Keys already rotated to j (a KV cache) are rotated by 0 for neighbors and by j/G - j for
 // grouped pairs. An online softmax (base 2, scale * log2(e) folded into the query) folds each
-// key into the accumulators. The key loop is the only loop that runs: llvmpipe ends an
-// invocation's loops after 65535 iterations in total (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's
-// gallivm), so the host splits the keys past 60000. Every unrolled loop is one flat loop
+// key into the accumulators. The key loops are the only loops that run, one iteration a key
+// in all: llvmpipe ends an invocation's loops after 65535 iterations in total
+// (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm), so the host splits the keys past 60000. Every unrolled loop is one flat loop
 // (rows and dims in one index): Mesa leaves a loop that holds another loop rolled, and its
 // arrays then become indirect, which compiled for minutes.
 
@@ -40,6 +43,9 @@ layout(constant_id = 5) const uint T = 1;      // tokens per subgroup
 layout(constant_id = 6) const bool ONE_LEVEL = false; // every |pos| is in the table's first level
 layout(constant_id = 7) const uint S = 8;      // subgroup size, as the driver reports it
 layout(constant_id = 8) const bool O_VEC4 = false; // a lane's output runs are whole vec4s
+// K and V come as RGBA texels, four elements a fetch (a lane's elements run in aligned fours,
+// as for O_VEC4): a quarter of the fetches, which are what a key costs most on llvmpipe.
+layout(constant_id = 12) const bool KV_VEC4 = false;
 
 #include "common.glsl"
 
@@ -48,7 +54,8 @@ const uint PT = (D - 2u * RH) / S; // unrotated dims a lane owns
 const uint DL = 2u * MP + PT;      // dims a lane owns
 const uint NR = T * R;             // rows a subgroup serves
 
-// Q, K, V as R32F texels; the RoPE table (rope.glsl) as RG32F texels.
+// Q, K, V as R32F texels (R16F for f16: widened by the fetch); the RoPE table (rope.glsl) as
+// RG32F texels.
 layout(set = 0, binding = 0) uniform samplerBuffer q_tex;
 layout(set = 0, binding = 1) uniform samplerBuffer k_tex;
 layout(set = 0, binding = 2) uniform samplerBuffer v_tex;
@@ -60,15 +67,28 @@ layout(set = 0, binding = 5) uniform samplerBuffer rope_tex;
 // QK-norm weights, f32 [head_dim].
 layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
 layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
-// f16 q, k, v arrive through R16F texel views: only the output needs 16-bit storage.
 #ifdef SEATTN_F16
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
+#endif
+#define FETCH_Q(i) texelFetch(q_tex, int(i)).x
+// This lane's DL elements of the row at element BASE_ of TEX_ into X_.
+#define FETCH_ROW(X_, TEX_, BASE_)                                                           \
+    if (KV_VEC4) {                                                                           \
+        [[unroll]] for (uint e = 0; e < DL; e += 4u) {                                       \
+            const vec4 t4 = texelFetch(TEX_, int(((BASE_) + e_at[e]) / 4u));                 \
+            X_[e] = t4.x; X_[e + 1u] = t4.y; X_[e + 2u] = t4.z; X_[e + 3u] = t4.w;            \
+        }                                                                                    \
+    } else {                                                                                 \
+        [[unroll]] for (uint e = 0; e < DL; ++e) X_[e] = texelFetch(TEX_, int((BASE_) + e_at[e])).x; \
+    }
+#define ROPE_FETCH(i) texelFetch(rope_tex, int(i)).xy
+// f16 q, k, v arrive widened: only the output needs 16-bit storage.
+#ifdef SEATTN_F16
 #define STORE_OUT(i, x) { if (OUT_F16 && !split_out) o_h[i] = float16_t(SAT_F16(x)); else o_buf[i] = (x); }
 #else
 #define STORE_OUT(i, x) { o_buf[i] = (x); }
 #endif
 
-#define ROPE_FETCH(i) texelFetch(rope_tex, int(i)).xy
 #define ROPE_ONE_LEVEL ONE_LEVEL
 #include "rope.glsl"
 
@@ -101,7 +121,6 @@ void main() {
     const uint groups = pc.n_rep / R;
     const uint hk = gl_WorkGroupID.y / groups;
     const uint h0 = hk * pc.n_rep + (gl_WorkGroupID.y % groups) * R;
-    const bool plain = pc.W == 0xffffffffu;
     const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
     const bool lane_ok = gl_SubgroupSize == S; // else the results are NaN, never silently wrong
     const bool split_out = (pc.flags & FLAG_SPLIT) != 0u;
@@ -123,7 +142,7 @@ void main() {
         p[t] = pc.q_pos + tok[t];
         f[t] = pc.scale * LOG2E;
         if (pc.inv_ln_base > 0.0) f[t] *= max(1.0, log(float(p[t]) + 1.0) * pc.inv_ln_base);
-        pg[t] = plain ? int(p[t]) : int(p[t] / pc.G + pc.W - pc.W / pc.G);
+        pg[t] = PLAIN ? int(p[t]) : int(p[t] / pc.G + pc.W - pc.W / pc.G);
     }
     // QK-norm weights of this lane's dims (1 without a weight)
     float qw[DL], kw[DL];
@@ -135,7 +154,7 @@ void main() {
     float m_run[NR], l_run[NR];
     [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
         const uint row = k / DL, e = k % DL, t = row / R, r = row % R;
-        qn[k] = CLAMP_IN(texelFetch(q_tex, int(pc.q_off + (h0 + r) * pc.q_sh + tok[t] * pc.q_st + e_at[e])).x);
+        qn[k] = CLAMP_IN(FETCH_Q(pc.q_off + (h0 + r) * pc.q_sh + tok[t] * pc.q_st + e_at[e]));
         acc[k] = 0.0;
     }
     if ((NORM & 1u) != 0u) { // a constant
@@ -153,16 +172,20 @@ void main() {
     }
     [[unroll]] for (uint k = 0; k < NR * MP; ++k) {
         const uint row = k / MP, e = k % MP, t = row / R, at = row * DL + e;
-        const vec2 a = rope_cs(int(p[t]), l * MP + e), b = rope_cs(pg[t], l * MP + e);
+        const vec2 a = rope_cs(int(p[t]), l * MP + e);
+        const vec2 b = PLAIN ? a : rope_cs(pg[t], l * MP + e);
         const float x0 = qn[at], x1 = qn[at + MP];
         qn[at] = x0 * a.x - x1 * a.y;
         qn[at + MP] = x1 * a.x + x0 * a.y;
-        qg[at] = x0 * b.x - x1 * b.y;
-        qg[at + MP] = x1 * b.x + x0 * b.y;
+        if (!PLAIN) {
+            qg[at] = x0 * b.x - x1 * b.y;
+            qg[at + MP] = x1 * b.x + x0 * b.y;
+        }
     }
     [[unroll]] for (uint row = 0; row < NR; ++row) { m_run[row] = NEG_INF; l_run[row] = 0.0; }
 
     const uint split = gl_WorkGroupID.z;
+    const uint p_min = pc.q_pos + tg * T;
     const uint p_max = pc.q_pos + min(tg * T + T, pc.q_len) - 1u;
     const uint k_begin = split * pc.split_len;
     // a subgroup past the last token has no keys to walk
@@ -170,44 +193,71 @@ void main() {
                                          : k_begin;
     const uint kb0 = pc.k_off + hk * pc.k_sh;
     const uint vb0 = pc.v_off + hk * pc.v_sh;
-    for (uint j = k_begin; j < k_end; ++j) {
-        float x[DL], kn[DL], kg[DL];
-        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(texelFetch(k_tex, int(kb0 + j * pc.k_st + e_at[e])).x);
-        if ((NORM & 2u) != 0u) { // a constant
-            float ss = 0.0;
-            [[unroll]] for (uint e = 0; e < DL; ++e) ss += x[e] * x[e];
-            ss = rms_inv(subgroupAdd(ss));
-            [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e] * ss * kw[e]);
-        }
-        ROTATE(kn, x, l, rotated ? 0 : int(j))
-        ROTATE(kg, x, l, int(j / pc.G) - (rotated ? int(j) : 0))
-        float dn[NR], dg[NR];
-        [[unroll]] for (uint row = 0; row < NR; ++row) { dn[row] = 0.0; dg[row] = 0.0; }
-        [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
-            dn[k / DL] += qn[k] * kn[k % DL];
-            dg[k / DL] += qg[k] * kg[k % DL];
-        }
-        float corr[NR], w[NR];
-        [[unroll]] for (uint row = 0; row < NR; ++row) {
-            const uint pt = p[row / R];
-            const bool near = pt < j || pt - j < pc.W;
-            const float d = subgroupAdd(near ? dn[row] : dg[row]);
-            const float sc = j <= pt && pair_taken(near) ? d : NEG_INF;
-            const float mx = max(m_run[row], sc);
-            corr[row] = mx == NEG_INF ? 1.0 : exp2(m_run[row] - mx);
-            w[row] = sc == NEG_INF ? 0.0 : exp2(sc - mx);
-            l_run[row] = l_run[row] * corr[row] + w[row];
-            m_run[row] = mx;
-        }
-        // a NaN value must not reach rows that do not take key j (their weight is 0, 0 * NaN is
-        // NaN): it becomes 0 for all rows here, which rows taking j may see (seattn.h)
-        [[unroll]] for (uint e = 0; e < DL; ++e) {
-            const float xv = texelFetch(v_tex, int(vb0 + j * pc.v_st + e_at[e])).x;
-            x[e] = isnan(xv) ? 0.0 : CLAMP_IN(xv);
-        }
-        [[unroll]] for (uint k = 0; k < NR * DL; ++k)
-            acc[k] = acc[k] * corr[k / DL] + w[k / DL] * x[k % DL];
+
+    // The keys fall in three zones by position alone: [k_begin, g_end) every row scores grouped
+    // (p_min - j >= W), [g_end, b_end) the boundary, where rows differ, and [b_end, k_end)
+    // every row scores as a neighbor (p_max - j < W). Each zone is its own loop whose body
+    // computes only what the zone needs; trip counts are uniform across the subgroup, and the
+    // iterations still add up to one per key. A zone whose pairs the ONLY flags exclude is
+    // skipped. PLAIN (G = 1) has the neighbor zone alone.
+    uint g_end = k_begin, b_end = k_begin;
+    if (!PLAIN) {
+        const uint g_lim = p_min >= pc.W ? p_min - pc.W + 1u : 0u;
+        const uint b_lim = p_max >= pc.W ? p_max - pc.W + 1u : 0u;
+        g_end = clamp(g_lim, k_begin, max(k_begin, k_end));
+        b_end = clamp(b_lim, g_end, max(g_end, k_end));
     }
+    const bool only_n = (pc.flags & FLAG_ONLY_N) != 0u, only_g = (pc.flags & FLAG_ONLY_G) != 0u;
+
+// One key j into every row: DO_N, DO_G (constants) say which rotations and dot products the
+// zone needs; with both, each row takes one of them by a select before the one subgroupAdd.
+#define KEY_STEP(DO_N, DO_G)                                                                 \
+    {                                                                                        \
+        float x[DL], kn[DL], kg[DL];                                                         \
+        FETCH_ROW(x, k_tex, kb0 + j * pc.k_st)                                               \
+        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e]);                       \
+        if ((NORM & 2u) != 0u) { /* a constant */                                            \
+            float ss = 0.0;                                                                  \
+            [[unroll]] for (uint e = 0; e < DL; ++e) ss += x[e] * x[e];                       \
+            ss = rms_inv(subgroupAdd(ss));                                                   \
+            [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e] * ss * kw[e]);      \
+        }                                                                                    \
+        if (DO_N) { ROTATE(kn, x, l, rotated ? 0 : int(j)) }                                 \
+        if (DO_G) { ROTATE(kg, x, l, int(j / pc.G) - (rotated ? int(j) : 0)) }               \
+        float dn[NR], dg[NR];                                                                \
+        [[unroll]] for (uint row = 0; row < NR; ++row) { dn[row] = 0.0; dg[row] = 0.0; }     \
+        [[unroll]] for (uint k = 0; k < NR * DL; ++k) {                                      \
+            if (DO_N) dn[k / DL] += qn[k] * kn[k % DL];                                      \
+            if (DO_G) dg[k / DL] += qg[k] * kg[k % DL];                                      \
+        }                                                                                    \
+        float corr[NR], w[NR];                                                               \
+        [[unroll]] for (uint row = 0; row < NR; ++row) {                                     \
+            const uint pt = p[row / R];                                                      \
+            const bool near = DO_G ? (DO_N ? (pt < j || pt - j < pc.W) : false) : true;      \
+            const float d = subgroupAdd(DO_N && DO_G ? (near ? dn[row] : dg[row])            \
+                                                     : (DO_N ? dn[row] : dg[row]));          \
+            const float sc = j <= pt && pair_taken(near) ? d : NEG_INF;                      \
+            const float mx = max(m_run[row], sc);                                            \
+            corr[row] = mx == NEG_INF ? 1.0 : exp2(m_run[row] - mx);                         \
+            w[row] = sc == NEG_INF ? 0.0 : exp2(sc - mx);                                    \
+            l_run[row] = l_run[row] * corr[row] + w[row];                                    \
+            m_run[row] = mx;                                                                 \
+        }                                                                                    \
+        /* a NaN value must not reach rows that do not take key j (their weight is 0, and  \
+         * 0 * NaN is NaN): it becomes 0 for all rows here, which rows taking j may see */   \
+        FETCH_ROW(x, v_tex, vb0 + j * pc.v_st)                                               \
+        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = isnan(x[e]) ? 0.0 : CLAMP_IN(x[e]);   \
+        [[unroll]] for (uint k = 0; k < NR * DL; ++k)                                        \
+            acc[k] = acc[k] * corr[k / DL] + w[k / DL] * x[k % DL];                          \
+    }
+
+    if (!PLAIN) {
+        if (!only_n)
+            for (uint j = k_begin; j < g_end; ++j) KEY_STEP(false, true)
+        for (uint j = g_end; j < b_end; ++j) KEY_STEP(true, true)
+    }
+    if (!only_g)
+        for (uint j = b_end; j < k_end; ++j) KEY_STEP(true, false)
 
     // Row (t, r) goes to element ob + e_at[e]: the output, or the partial row's acc[] (f32).
     uint ob[NR], pat[NR];

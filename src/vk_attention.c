@@ -30,7 +30,7 @@ static uint64_t view_range(uint64_t base, uint64_t offset, seattn_strides s, uin
 static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const char *name,
                                const seattn_tensor *t, uint64_t offset, seattn_strides s,
                                uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
-                               bool texel, binding *b) {
+                               bool texel, bool vec4, binding *b) {
     const VkPhysicalDeviceLimits *lim = &ctx->vk->props.limits;
     const uint64_t es = seattn__dtype_size(dt);
     uint64_t start;
@@ -51,7 +51,11 @@ static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const cha
     b->elem_offset = (uint32_t)((t->buf->base + offset * es - start) / es);
     b->view = VK_NULL_HANDLE;
     if (!texel) return SEATTN_SUCCESS;
-    const VkFormat f = dt == SEATTN_DTYPE_F16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+    /* vec4: RGBA texels, four elements a fetch (the caller checked that the view starts and
+     * ends on whole texels) */
+    const VkFormat f = dt == SEATTN_DTYPE_F16
+                           ? (vec4 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R16_SFLOAT)
+                           : (vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT);
     return seattn__vk_frame_view(ctx, fr, t->buf->buffer, start, range, f, &b->view);
 }
 
@@ -73,6 +77,21 @@ static bool out_vec4_runs(const seattn_attention_desc *r, uint32_t sg) {
     const uint32_t rh = r->rotary_dims / 2;
     return r->rope_layout != SEATTN_ROPE_INTERLEAVED && (rh / sg) % 4 == 0 &&
            ((r->head_dim - 2 * rh) / sg) % 4 == 0 && rh % 4 == 0;
+}
+
+/* K and V as RGBA texels for texel.comp: each lane's elements run in whole aligned fours (the
+ * lane layout of out_vec4_runs), and the views start and end on whole texels. */
+static bool kv_vec4(const seattn_context *ctx, const seattn_attention_desc *r,
+                    const seattn_attention_tensors *t) {
+    const seattn__vk *vk = ctx->vk;
+    const uint64_t tx = 4 * seattn__dtype_size(r->k_type); /* bytes a texel */
+    if (!vk->texel_vec4_ok || r->k_type != r->v_type || !out_vec4_runs(r, vk->info.subgroup_size))
+        return false;
+    const uint64_t k = r->k_offset | r->k_strides.head | r->k_strides.token;
+    const uint64_t v = r->v_offset | r->v_strides.head | r->v_strides.token;
+    const uint64_t align = vk->props.limits.minTexelBufferOffsetAlignment;
+    return (k | v) % 4 == 0 && t->k->buf->base % tx == 0 && t->v->buf->base % tx == 0 &&
+           (align % tx == 0 || tx % align == 0);
 }
 
 /* The texel kernel where texelFetch is the fast load (CPU devices, lavapipe), unless the
@@ -252,6 +271,8 @@ static void kernel_name(const plan *pl, char *out, size_t size) {
         n += (size_t)snprintf(out + n, size - n, " f16:%s%s%s%s", dt & SEATTN__F16_Q ? "q" : "",
                               dt & SEATTN__F16_K ? "k" : "", dt & SEATTN__F16_V ? "v" : "",
                               dt & SEATTN__F16_OUT ? "o" : "");
+    if (sp[SEATTN__SPEC_PLAIN] && n < size) n += (size_t)snprintf(out + n, size - n, " plain");
+    if (sp[SEATTN__SPEC_KV_VEC4] && n < size) n += (size_t)snprintf(out + n, size - n, " vec4kv");
     if (nb && n < size)
         n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
                               nb & SEATTN__NORM_K ? "k" : "");
@@ -297,11 +318,17 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     return SEATTN_SUCCESS;
 }
 
+/* Every pair a neighbor: G = 1 (unless a window is asked for), or W past every distance. The
+ * kernels then run their plain specialization (PLAIN), with W = 0xffffffff in the push
+ * constants. */
+static bool all_neighbors(const seattn_attention_desc *r) {
+    return (r->group_size == 1 && !(r->flags & SEATTN_ATTN_NEIGHBOR_ONLY)) ||
+           (uint32_t)r->neighbor_window >= r->kv_len;
+}
+
 static seattn__push make_push(const seattn_attention_desc *r, const plan *pl,
                               binding *const bs[], bool lse, uint32_t rope_shift) {
-    /* every pair a neighbor: G = 1 (unless a window is asked for), or W past every distance */
-    const bool plain = (r->group_size == 1 && !(r->flags & SEATTN_ATTN_NEIGHBOR_ONLY)) ||
-                       (uint32_t)r->neighbor_window >= r->kv_len;
+    const bool plain = all_neighbors(r);
     return (seattn__push){
         .q_len = r->q_len, .kv_len = r->kv_len, .q_pos = r->q_pos,
         .n_rep = r->n_heads / r->n_kv_heads, .G = (uint32_t)r->group_size,
@@ -427,6 +454,9 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr,
     plan *pl = &c->pl;
     if ((status = make_plan(ctx, r, texel, one_level, out_vec4, pl))) return status;
     pl->spec[SEATTN__SPEC_DTYPE] = dt;
+    pl->spec[SEATTN__SPEC_PLAIN] = all_neighbors(r);
+    const bool vec4kv = texel && kv_vec4(ctx, r, t);
+    pl->spec[SEATTN__SPEC_KV_VEC4] = vec4kv;
     pl->spec[SEATTN__SPEC_NORM] =
         (r->flags & SEATTN_ATTN_Q_NORM ? SEATTN__NORM_Q : 0) |
         (r->flags & SEATTN_ATTN_K_NORM ? SEATTN__NORM_K : 0) |
@@ -437,24 +467,25 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr,
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     bl = bp = bqw = bkw = dummy;
     if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len,
-                            d, r->q_type, texel, &bq)) ||
+                            d, r->q_type, texel, false, &bq)) ||
         (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads,
-                            r->kv_len, d, r->k_type, texel, &bk)) ||
+                            r->kv_len, d, r->k_type, texel, vec4kv, &bk)) ||
         (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads,
-                            r->kv_len, d, r->v_type, texel, &bv)) ||
+                            r->kv_len, d, r->v_type, texel, vec4kv, &bv)) ||
         (status = bind_view(ctx, fr, "out", t->out, r->out_offset, r->out_strides, r->n_heads,
-                            r->q_len, d, r->out_type, false, &bo)))
+                            r->q_len, d, r->out_type, false, false, &bo)))
         return status;
     if (t->lse && (status = bind_view(ctx, fr, "lse", t->lse, r->lse_offset, r->lse_strides,
-                                      r->n_heads, r->q_len, 1, SEATTN_DTYPE_F32, false, &bl)))
+                                      r->n_heads, r->q_len, 1, SEATTN_DTYPE_F32, false, false,
+                                      &bl)))
         return status;
     if ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_QW) &&
         (status = bind_view(ctx, fr, "q_norm_weight", t->q_norm_weight, r->q_norm_offset, none,
-                            1, 1, d, SEATTN_DTYPE_F32, false, &bqw)))
+                            1, 1, d, SEATTN_DTYPE_F32, false, false, &bqw)))
         return status;
     if ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_KW) &&
         (status = bind_view(ctx, fr, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, none,
-                            1, 1, d, SEATTN_DTYPE_F32, false, &bkw)))
+                            1, 1, d, SEATTN_DTYPE_F32, false, false, &bkw)))
         return status;
     if (pl->n_split > 1) { /* the partials of one chunk of queries; chunks reuse them */
         const uint64_t part = (uint64_t)r->n_heads * pl->chunk * pl->n_split * (d + 4) * 4;

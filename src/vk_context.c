@@ -202,6 +202,15 @@ seattn_status seattn__vk_device_setup(seattn_context *ctx) {
         if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
             vk->texel_ok = false;
     }
+    const VkFormat vec4_formats[2] = {VK_FORMAT_R32G32B32A32_SFLOAT,
+                                      VK_FORMAT_R16G16B16A16_SFLOAT};
+    vk->texel_vec4_ok = vk->texel_ok;
+    for (int i = 0; i < 2; i++) {
+        VkFormatProperties fp;
+        vk->vki.vkGetPhysicalDeviceFormatProperties(vk->phys, vec4_formats[i], &fp);
+        if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
+            vk->texel_vec4_ok = false;
+    }
     status = seattn__vk_pipelines_init(ctx);
     if (status == SEATTN_SUCCESS)
         status = seattn__vk_pipeline_cache_init(ctx, vk->pipeline_cache_path);

@@ -88,7 +88,8 @@ typedef enum {
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
 /* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*). */
-enum { SEATTN__N_SPEC = 11, SEATTN__SPEC_DTYPE = 9, SEATTN__SPEC_NORM = 10 };
+enum { SEATTN__N_SPEC = 13, SEATTN__SPEC_DTYPE = 9, SEATTN__SPEC_NORM = 10,
+       SEATTN__SPEC_PLAIN = 11, SEATTN__SPEC_KV_VEC4 = 12 };
 enum { SEATTN__F16_Q = 1, SEATTN__F16_K = 2, SEATTN__F16_V = 4, SEATTN__F16_OUT = 8 };
 enum { SEATTN__NORM_Q = 1, SEATTN__NORM_K = 2, SEATTN__NORM_QW = 4, SEATTN__NORM_KW = 8 };
 
@@ -135,6 +136,8 @@ struct seattn__vk {
     char *pipeline_cache_path; /* saved there at destroy; NULL: none */
     bool texel_ok; /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
                     * compute shaders, are supported: texel.comp can run */
+    bool texel_vec4_ok; /* RGBA32F and RGBA16F uniform texel buffers: texel.comp may fetch K
+                         * and V four elements at a time */
     seattn__pipeline *pipelines;
     uint32_t n_pipelines, cap_pipelines;
     seattn__frame frames[2];
@@ -227,6 +230,8 @@ void seattn__vk_frame_free(seattn_context *ctx, seattn__frame *f);
 seattn_status seattn__vk_pipelines_init(seattn_context *ctx);
 void seattn__vk_pipelines_free(seattn_context *ctx);
 seattn__layout seattn__vk_kernel_layout(seattn__kernel kernel);
+/* "storage", "merge" or "texel". */
+const char *seattn__vk_kernel_name(seattn__kernel kernel);
 /* spec: SEATTN__N_SPEC values, unused ones 0. */
 seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel,
                                       const uint32_t *spec, VkPipeline *out);
