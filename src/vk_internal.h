@@ -87,7 +87,8 @@ typedef enum {
     SEATTN__N_KERNELS
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
-/* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*). */
+/* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*);
+ * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s. */
 enum { SEATTN__N_SPEC = 13, SEATTN__SPEC_DTYPE = 9, SEATTN__SPEC_NORM = 10,
        SEATTN__SPEC_PLAIN = 11, SEATTN__SPEC_KV_VEC4 = 12 };
 enum { SEATTN__F16_Q = 1, SEATTN__F16_K = 2, SEATTN__F16_V = 4, SEATTN__F16_OUT = 8 };
@@ -230,8 +231,6 @@ void seattn__vk_frame_free(seattn_context *ctx, seattn__frame *f);
 seattn_status seattn__vk_pipelines_init(seattn_context *ctx);
 void seattn__vk_pipelines_free(seattn_context *ctx);
 seattn__layout seattn__vk_kernel_layout(seattn__kernel kernel);
-/* "storage", "merge" or "texel". */
-const char *seattn__vk_kernel_name(seattn__kernel kernel);
 /* spec: SEATTN__N_SPEC values, unused ones 0. */
 seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel,
                                       const uint32_t *spec, VkPipeline *out);

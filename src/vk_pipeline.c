@@ -10,11 +10,6 @@ seattn__layout seattn__vk_kernel_layout(seattn__kernel kernel) {
     return kernel == SEATTN__KERNEL_TEXEL ? SEATTN__LAYOUT_TEXEL : SEATTN__LAYOUT_STORAGE;
 }
 
-const char *seattn__vk_kernel_name(seattn__kernel kernel) {
-    static const char *const names[SEATTN__N_KERNELS] = {"storage", "merge", "texel"};
-    return (unsigned)kernel < SEATTN__N_KERNELS ? names[kernel] : "?";
-}
-
 /* Binding i of the layout: Q, K, V and the RoPE table (0, 1, 2, 5) are texel buffers in the
  * texel layout; everything else (the norm weights too) is a storage buffer. */
 static VkDescriptorType binding_type(seattn__layout layout, uint32_t i) {
