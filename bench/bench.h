@@ -44,7 +44,7 @@ typedef struct {
     bool warmup_timed; /* the one run was the warm-up (it took longer than the budget) */
     int runs;
     double dev_min_ms, dev_med_ms, host_med_ms;
-    char kernel[96];
+    char kernel[320]; /* the kernel each call of the variant ran, "; " between */
 } bench_timing;
 
 typedef struct {

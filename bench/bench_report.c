@@ -36,16 +36,18 @@ void bench_print_table(const bench_run *run, FILE *out) {
             fprintf(out, "startup (context creation + first call of the first shape): %.0f ms "
                          "cold, %.0f ms with the pipeline cache file\n",
                     run->startup_cold_ms[di], run->startup_warm_ms[di]);
-        const char *kernel = "";
+        const bench_result *last = NULL;
         for (int i = 0; i < run->n_results; i++)
-            if (run->results[i].device == di) kernel = run->results[i].se.kernel;
-        fprintf(out, "kernel: %s (the last shape's; per shape in --json)\n", kernel);
+            if (run->results[i].device == di) last = &run->results[i];
+        if (last)
+            fprintf(out, "kernels of the last shape (every shape's in --json):\n  (a) %s\n"
+                         "  (b) %s\n  (c) %s\n",
+                    last->se.kernel, last->plain.kernel, last->two_pass.kernel);
         fprintf(out, "median device ms (GPU timestamps; wall ms of the call beside (a)) over "
-                     "the runs: (a) Self-Extend fused, "
-                     "(b) plain RoPE attention (G = 1),\n(c) the authors' two passes (neighbor, "
-                     "grouped; their LSE merge runs on the host, untimed); runs 1*: one run\n"
-                     "longer than the budget, the warm-up itself, pipelines already built by "
-                     "the verification\n");
+                     "the runs: (a) Self-Extend fused,\n(b) plain RoPE attention (G = 1: the "
+                     "plain kernel, one score a pair), (c) the authors' method:\nneighbor-only "
+                     "and grouped-only passes and their LSE merge, all on the device and timed; "
+                     "runs 1*:\none timed run after a warm-up longer than the budget\n");
         fprintf(out, "%-38s %5s %10s %10s %9s %10s %6s %10s %6s %8s %9s\n", "shape", "runs",
                  "(a) ms", "(a) wall", "GFLOP/s", "(b) ms", "a/b", "(c) ms", "c/a", "KV GB/s",
                  "CPU ms");

@@ -114,7 +114,8 @@ static seattn_status download(seattn_context *ctx, const instance *in, const sea
 typedef enum { V_SE, V_PLAIN, V_TWO_PASS } variant;
 
 /* Runs a variant once; the device and host times of its calls add up in *dev, *host. The two
- * passes leave their outputs in out/lse and out2/lse2. */
+ * passes write out/lse and out2/lse2, then seattn_attention_merge() merges them into out on
+ * the device, timed with them. */
 static seattn_status run_variant(seattn_context *ctx, instance *in, variant v, double *dev,
                                  double *host, char *kernel, size_t kernel_size) {
     seattn_attention_desc d = in->d;
@@ -136,37 +137,28 @@ static seattn_status run_variant(seattn_context *ctx, instance *in, variant v, d
     seattn_context_last_call(ctx, &st);
     *dev = st.device_ms;
     *host = st.host_ms;
+    char first[96];
+    snprintf(first, sizeof first, "%s", st.kernel);
     d.flags = SEATTN_ATTN_GROUPED_ONLY;
     if ((s = seattn_attention(ctx, &d, in->q, in->k, in->v, in->out2, in->lse2))) return s;
     seattn_context_last_call(ctx, &st);
     *dev = *dev >= 0.0 && st.device_ms >= 0.0 ? *dev + st.device_ms : -1.0;
     *host += st.host_ms;
-    snprintf(kernel, kernel_size, "2 x %.90s", st.kernel);
+    char second[96];
+    snprintf(second, sizeof second, "%s", st.kernel);
+    if ((s = seattn_attention_merge(ctx, &d, in->out, in->lse, in->out2, in->lse2, in->out,
+                                    NULL)))
+        return s;
+    seattn_context_last_call(ctx, &st);
+    *dev = *dev >= 0.0 && st.device_ms >= 0.0 ? *dev + st.device_ms : -1.0;
+    *host += st.host_ms;
+    snprintf(kernel, kernel_size, "%s; %s; %s", first, second, st.kernel);
     return SEATTN_SUCCESS;
 }
 
-/* The output of a variant on the host: the two passes merged by log-sum-exp. */
-static seattn_status read_output(seattn_context *ctx, instance *in, variant v, float *out) {
-    seattn_status s = download(ctx, in, in->out, in->nq, out);
-    if (s || v != V_TWO_PASS) return s;
-    float *o2 = malloc(in->nq * 4), *l1 = malloc(in->nrows * 4), *l2 = malloc(in->nrows * 4);
-    if (!o2 || !l1 || !l2) s = SEATTN_ERROR_OUT_OF_MEMORY;
-    if (!s) s = download(ctx, in, in->out2, in->nq, o2);
-    if (!s) s = seattn_tensor_download(ctx, in->lse, 0, l1, in->nrows * 4);
-    if (!s) s = seattn_tensor_download(ctx, in->lse2, 0, l2, in->nrows * 4);
-    const size_t dim = in->d.head_dim;
-    for (size_t row = 0; !s && row < in->nrows; row++) {
-        const double m = l1[row] > l2[row] ? l1[row] : l2[row];
-        const double a = isinf(l1[row]) ? 0.0 : exp(l1[row] - m);
-        const double b = isinf(l2[row]) ? 0.0 : exp(l2[row] - m);
-        for (size_t i = 0; i < dim; i++)
-            out[row * dim + i] =
-                (float)((a * out[row * dim + i] + b * o2[row * dim + i]) / (a + b));
-    }
-    free(o2);
-    free(l1);
-    free(l2);
-    return s;
+/* The output of a variant on the host. */
+static seattn_status read_output(seattn_context *ctx, instance *in, float *out) {
+    return download(ctx, in, in->out, in->nq, out);
 }
 
 static double max_err(const float *a, const float *b, size_t n) {
@@ -196,12 +188,12 @@ static int verify(seattn_context *dev, seattn_context *cpu, const bench_shape *s
     const char *names[] = {"Self-Extend", "plain (G = 1)", "two passes merged by LSE"};
     for (int v = 0; !st && v < 3 && ref && got; v++) {
         double t0, t1;
-        char kernel[96];
+        char kernel[320];
         if ((st = run_variant(cpu, &ci, v == V_PLAIN ? V_PLAIN : V_SE, &t0, &t1, kernel,
                               sizeof kernel)) ||
             (st = download(cpu, &ci, ci.out, ci.nq, ref)) ||
             (st = run_variant(dev, &gi, (variant)v, &t0, &t1, kernel, sizeof kernel)) ||
-            (st = read_output(dev, &gi, (variant)v, got)))
+            (st = read_output(dev, &gi, got)))
             break;
         if (v == V_SE) res->first_call_ms = t1;
         const double e = max_err(ref, got, gi.nq);
@@ -250,10 +242,11 @@ static void summarize(double *dev, double *host, int n, bench_timing *t) {
     }
 }
 
-/* One warm-up run of each variant, then up to o->runs rounds of (a), (b), (c) in turn, so that
- * drift on a shared machine touches all three alike, within the budget of o->budget_s a
- * variant. A warm-up longer than the budget is that variant's one timed run instead: its
- * pipelines were created by the verification. */
+/* One warm-up run of each variant (it may build pipelines the verification's small instance
+ * did not need), then up to o->runs rounds of (a), (b), (c) in turn, so that drift on a shared
+ * machine touches all three alike, within the budget of o->budget_s a variant. Every variant
+ * gets at least one timed round; when a warm-up took longer than the budget, that one round
+ * is all (warmup_timed marks it "1*"). */
 static int time_variants(seattn_context *ctx, instance *in, const bench_options *o,
                          bench_timing *t[3], progress *p, const char *label) {
     enum { MAX = 1000 };
@@ -264,14 +257,11 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
     for (int v = 0; v < 3 && !s; v++) {
         s = run_variant(ctx, in, (variant)v, &dev[v][0], &host[v][0], t[v]->kernel,
                         sizeof t[v]->kernel);
-        if (!s && host[v][0] > o->budget_s * 1e3) {
-            n[v] = 1;
-            t[v]->warmup_timed = true;
-            slow = true;
-        }
+        if (!s && host[v][0] > o->budget_s * 1e3) slow = true;
     }
+    for (int v = 0; v < 3 && slow; v++) t[v]->warmup_timed = true;
     const double start = now_ms();
-    for (int round = 0; !s && !slow && round < o->runs && round < MAX; round++) {
+    for (int round = 0; !s && round < (slow ? 1 : o->runs) && round < MAX; round++) {
         char what[64];
         snprintf(what, sizeof what, "timing, round %d of at most %d", round + 1, o->runs);
         show(p, label, what);
@@ -328,7 +318,7 @@ static void measure_startup(const seattn_context_options *vo, const bench_shape 
         const double created = now_ms();
         instance in;
         double dev, host;
-        char kernel[96];
+        char kernel[320];
         seattn_status st = instance_make(ctx, &d, &in); /* tensors and uploads: not startup */
         const double t1 = now_ms();
         if (!st) st = run_variant(ctx, &in, V_SE, &dev, &host, kernel, sizeof kernel);
@@ -410,7 +400,8 @@ int bench_execute(const bench_options *o, bench_run *run) {
             if ((rc = verify(dev, cpu, s, res))) break;
             seattn_attention_desc d = shape_desc(s, s->len, s->n_heads, s->n_kv_heads);
             res->flops = 4.0 * d.head_dim * causal_pairs(&d) * d.n_heads;
-            res->kv_bytes = 2.0 * d.kv_len * d.n_kv_heads * d.head_dim * 4.0;
+            res->kv_bytes = 2.0 * d.kv_len * d.n_kv_heads * d.head_dim *
+                            (s->dtype == SEATTN_DTYPE_F16 ? 2.0 : 4.0);
             instance in;
             if (instance_make(dev, &d, &in)) {
                 fprintf(stderr, "\nseattn bench: %s: %s\n", label, seattn_context_last_error(dev));

@@ -209,6 +209,40 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
     if (lse && overlaps(lse, sl, 4, out, so, eo)) return BAD("lse overlaps out");
     return SEATTN_SUCCESS;
 }
+seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
+                                          const seattn_tensor *const outs[3],
+                                          const seattn_tensor *const lses[3]) {
+    static const char *const out_names[3] = {"out_a", "out_b", "out"};
+    static const char *const lse_names[3] = {"lse_a", "lse_b", "lse"};
+    const span so = view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->head_dim);
+    const span sl = view_span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
+    const size_t eo = seattn__dtype_size(r->out_type);
+    seattn_status s;
+    for (int i = 0; i < 3; i++) {
+        if ((s = check_fits(ctx, out_names[i], outs[i], so, eo))) return s;
+        if ((i < 2 || lses[i]) && (s = check_fits(ctx, lse_names[i], lses[i], sl, 4))) return s;
+    }
+    if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, r->head_dim))
+        return BAD("out_strides (head %llu, token %llu) make output vectors overlap",
+                   (unsigned long long)r->out_strides.head,
+                   (unsigned long long)r->out_strides.token);
+    if (lses[2] && !output_vectors_disjoint(r->lse_strides, r->n_heads, r->q_len, 1))
+        return BAD("lse_strides make two rows share an element");
+    /* out (and lse) may be one of its two inputs, merged in place; nothing else may overlap
+     * what is written */
+    for (int i = 0; i < 3; i++) {
+        if (i < 2 && outs[i] != outs[2] && overlaps(outs[2], so, eo, outs[i], so, eo))
+            return BAD("out overlaps %s without being it", out_names[i]);
+        if (overlaps(outs[2], so, eo, lses[i], sl, 4))
+            return BAD("out overlaps %s", lse_names[i]);
+        if (i < 2 && lses[2] && lses[i] != lses[2] && overlaps(lses[2], sl, 4, lses[i], sl, 4))
+            return BAD("lse overlaps %s without being it", lse_names[i]);
+        if (lses[2] && overlaps(lses[2], sl, 4, outs[i], so, eo))
+            return BAD("lse overlaps %s", out_names[i]);
+    }
+    return SEATTN_SUCCESS;
+}
+
 seattn_status seattn_attention_desc_check(seattn_context *ctx, const seattn_attention_desc *desc,
                                           seattn_attention_desc *resolved) {
     seattn_attention_desc r;

@@ -193,6 +193,30 @@ seattn_status seattn_attention_run(seattn_context *ctx, const seattn_attention_d
     return s;
 }
 
+seattn_status seattn_attention_merge(seattn_context *ctx, const seattn_attention_desc *desc,
+                                     const seattn_tensor *out_a, const seattn_tensor *lse_a,
+                                     const seattn_tensor *out_b, const seattn_tensor *lse_b,
+                                     seattn_tensor *out, seattn_tensor *lse) {
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    ctx->last_error[0] = '\0';
+    seattn_attention_desc r;
+    const seattn_tensor *const outs[3] = {out_a, out_b, out}, *const lses[3] = {lse_a, lse_b, lse};
+    seattn_status s = seattn__attn_resolve(ctx, desc, &r);
+    if (s == SEATTN_SUCCESS) s = seattn__merge_check_tensors(ctx, &r, outs, lses);
+    if (s != SEATTN_SUCCESS) return s;
+    const double t0 = seattn__now_ms();
+    seattn_call_stats st = {.device_ms = -1.0};
+    if (ctx->backend == SEATTN_BACKEND_CPU) {
+        s = seattn__cpu_merge(ctx, &r, outs, lses);
+        snprintf(st.kernel, sizeof st.kernel, "cpu reference merge");
+    } else {
+        s = seattn__vk_merge(ctx, &r, outs, lses, &st);
+    }
+    st.host_ms = seattn__now_ms() - t0;
+    if (s == SEATTN_SUCCESS) ctx->last_call = st;
+    return s;
+}
+
 seattn_status seattn_attention(seattn_context *ctx, const seattn_attention_desc *desc,
                                const seattn_tensor *q, const seattn_tensor *k,
                                const seattn_tensor *v, seattn_tensor *out, seattn_tensor *lse) {

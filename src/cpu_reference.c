@@ -47,6 +47,16 @@ static void rms_norm(double *x, uint32_t n, const float *w, double eps, bool cla
     }
 }
 
+/* Element at of an output of type dt; an f16 output saturates (finite stays finite). */
+static void store_out(void *out, seattn_dtype dt, uint64_t at, double value) {
+    const float x = (float)value;
+    if (dt == SEATTN_DTYPE_F16)
+        ((uint16_t *)out)[at] =
+            seattn__float_to_half(x > 65504.0f ? 65504.0f : x < -65504.0f ? -65504.0f : x);
+    else
+        ((float *)out)[at] = x;
+}
+
 static double dot(const double *a, const double *b, uint32_t n) {
     double s = 0.0;
     for (uint32_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -137,14 +147,8 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                 }
                 const uint64_t o = r->out_offset + h * r->out_strides.head +
                                    row * r->out_strides.token;
-                for (uint32_t i = 0; i < d; i++) {
-                    const float x = sum > 0.0 ? (float)(acc[i] / sum) : 0.0f;
-                    if (r->out_type == SEATTN_DTYPE_F16) /* saturating: finite stays finite */
-                        ((uint16_t *)out)[o + i] = seattn__float_to_half(
-                            x > 65504.0f ? 65504.0f : x < -65504.0f ? -65504.0f : x);
-                    else
-                        ((float *)out)[o + i] = x;
-                }
+                for (uint32_t i = 0; i < d; i++)
+                    store_out(out, r->out_type, o + i, sum > 0.0 ? acc[i] / sum : 0.0);
                 if (lse)
                     lse[r->lse_offset + h * r->lse_strides.head + row * r->lse_strides.token] =
                         (float)(mx + log(sum));
@@ -160,4 +164,36 @@ done:
     seattn__free(acc);
     seattn__free(vj);
     return status;
+}
+
+seattn_status seattn__cpu_merge(seattn_context *ctx, const seattn_attention_desc *r,
+                               const seattn_tensor *const outs[3],
+                               const seattn_tensor *const lses[3]) {
+    const uint32_t d = r->head_dim;
+    double *a = seattn__malloc(sizeof(double) * d), *b = seattn__malloc(sizeof(double) * d);
+    if (!a || !b) {
+        seattn__free(a);
+        seattn__free(b);
+        return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
+    const float *la = lses[0]->host, *lb = lses[1]->host;
+    float *lse = lses[2] ? lses[2]->host : NULL;
+    for (uint64_t h = 0; h < r->n_heads; h++)
+        for (uint64_t row = 0; row < r->q_len; row++) {
+            const uint64_t o = r->out_offset + h * r->out_strides.head + row * r->out_strides.token;
+            const uint64_t l = r->lse_offset + h * r->lse_strides.head + row * r->lse_strides.token;
+            load_vec(a, outs[0]->host, r->out_type, o, d);
+            load_vec(b, outs[1]->host, r->out_type, o, d);
+            const double x = la[l], y = lb[l], m = x > y ? x : y;
+            const double wa = x == -INFINITY ? 0.0 : exp(x - m);
+            const double wb = y == -INFINITY ? 0.0 : exp(y - m);
+            const double sum = wa + wb;
+            for (uint32_t i = 0; i < d; i++)
+                store_out(outs[2]->host, r->out_type, o + i,
+                          sum > 0.0 ? (wa * a[i] + wb * b[i]) / sum : 0.0);
+            if (lse) lse[l] = sum > 0.0 ? (float)(m + log(sum)) : -INFINITY;
+        }
+    seattn__free(a);
+    seattn__free(b);
+    return SEATTN_SUCCESS;
 }

@@ -48,6 +48,11 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
                                    seattn_attention_desc *r);
 seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
                                          const seattn_attention_tensors *t);
+/* attention_desc.c: the tensors of seattn_attention_merge(): outs = {out_a, out_b, out},
+ * lses = {lse_a, lse_b, lse} (lse may be NULL). */
+seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
+                                          const seattn_tensor *const outs[3],
+                                          const seattn_tensor *const lses[3]);
 /* context.c: resolves and checks desc and tensors (NULL tensors: an error naming them). */
 seattn_status seattn__attn_prepare(seattn_context *ctx, const seattn_attention_desc *desc,
                                    const seattn_attention_tensors *t, seattn_attention_desc *r);
@@ -62,6 +67,9 @@ static inline int64_t seattn__grouped_q_pos(int64_t p, int64_t g, int64_t w) {
 /* cpu_reference.c: the oracle, on host tensors (lse and the norm weights may be NULL). */
 seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                     const seattn_attention_tensors *t);
+seattn_status seattn__cpu_merge(seattn_context *ctx, const seattn_attention_desc *r,
+                               const seattn_tensor *const outs[3],
+                               const seattn_tensor *const lses[3]);
 /* IEEE binary16 <-> binary32, round to nearest even (cpu_reference.c). */
 float seattn__half_to_float(uint16_t h);
 uint16_t seattn__float_to_half(float f);
@@ -82,6 +90,9 @@ seattn_status seattn__vk_tensor_copy(seattn_context *ctx, const seattn_tensor *t
                                      void *host, size_t bytes, bool upload);
 seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                    const seattn_attention_tensors *t, seattn_call_stats *stats);
+seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc *r,
+                               const seattn_tensor *const outs[3],
+                               const seattn_tensor *const lses[3], seattn_call_stats *stats);
 
 /* fault.c: the library's host allocations (counted; the fault hook can fail them). */
 void *seattn__malloc(size_t size);

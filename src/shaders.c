@@ -7,16 +7,20 @@
 #include "merge_f16.spv.h"
 #include "texel.spv.h"
 #include "texel_f16.spv.h"
+#include "merge_lse.spv.h"
+#include "merge_lse_f16.spv.h"
 
 #define SHADER(name) {#name, seattn__spv_##name, sizeof seattn__spv_##name}
 
 static const seattn__shader shaders[2][SEATTN__N_KERNELS] = {
     {[SEATTN__KERNEL_ATTENTION] = SHADER(attention),
      [SEATTN__KERNEL_MERGE] = SHADER(merge),
-     [SEATTN__KERNEL_TEXEL] = SHADER(texel)},
+     [SEATTN__KERNEL_TEXEL] = SHADER(texel),
+     [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse)},
     {[SEATTN__KERNEL_ATTENTION] = SHADER(attention_f16),
      [SEATTN__KERNEL_MERGE] = SHADER(merge_f16),
-     [SEATTN__KERNEL_TEXEL] = SHADER(texel_f16)},
+     [SEATTN__KERNEL_TEXEL] = SHADER(texel_f16),
+     [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse_f16)},
 };
 
 const seattn__shader *seattn__shader_get(seattn__kernel kernel, bool f16) {

@@ -500,13 +500,15 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr,
     return prepare_sets(ctx, fr, pl, bs, c);
 }
 
-seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
-                                   const seattn_attention_tensors *t, seattn_call_stats *stats) {
+/* Records rec(ctx, cb, arg) into the context's command buffer between the host barriers and
+ * GPU timestamps, submits it, waits, and recycles frame 0 (which prepared it). Fills the
+ * dispatch count and device time of stats. */
+typedef uint32_t (*recorder)(seattn_context *ctx, VkCommandBuffer cb, const void *arg);
+static seattn_status submit_timed(seattn_context *ctx, recorder rec, const void *arg,
+                                  seattn_call_stats *stats) {
     seattn__vk *vk = ctx->vk;
     seattn__frame *fr = &vk->frames[0];
-    prepared c;
-    seattn_status status = prepare(ctx, fr, r, t, &c);
-    if (status == SEATTN_SUCCESS) status = seattn__vk_begin(ctx);
+    seattn_status status = seattn__vk_begin(ctx);
     if (status != SEATTN_SUCCESS) {
         seattn__vk_frame_recycle(ctx, fr); /* nothing was submitted */
         return status;
@@ -517,7 +519,7 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
         vk->vkd.vkCmdResetQueryPool(cb, vk->timestamps, 0, 2);
         vk->vkd.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, vk->timestamps, 0);
     }
-    const uint32_t dispatches = record(ctx, cb, r, &c);
+    const uint32_t dispatches = rec(ctx, cb, arg);
     if (vk->timestamps)
         vk->vkd.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->timestamps, 1);
     seattn__vk_barrier(ctx, true);
@@ -525,13 +527,134 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
     seattn__vk_frame_recycle(ctx, fr);
     if (status != SEATTN_SUCCESS) return status;
     stats->dispatches = dispatches;
-    kernel_name(&c.pl, stats->kernel, sizeof stats->kernel);
     uint64_t ts[2];
     if (vk->timestamps &&
         vk->vkd.vkGetQueryPoolResults(vk->device, vk->timestamps, 0, 2, sizeof ts, ts,
                                       sizeof ts[0], VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
         stats->device_ms = (double)((ts[1] - ts[0]) & vk->ts_mask) * vk->ts_period_ns * 1e-6;
     return SEATTN_SUCCESS;
+}
+
+typedef struct {
+    const seattn_attention_desc *r;
+    const prepared *c;
+} attention_call;
+
+static uint32_t record_attention(seattn_context *ctx, VkCommandBuffer cb, const void *arg) {
+    const attention_call *a = arg;
+    return record(ctx, cb, a->r, a->c);
+}
+
+seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
+                                   const seattn_attention_tensors *t, seattn_call_stats *stats) {
+    prepared c;
+    seattn_status status = prepare(ctx, &ctx->vk->frames[0], r, t, &c);
+    if (status != SEATTN_SUCCESS) {
+        seattn__vk_frame_recycle(ctx, &ctx->vk->frames[0]); /* nothing was submitted */
+        return status;
+    }
+    const attention_call a = {r, &c};
+    status = submit_timed(ctx, record_attention, &a, stats);
+    if (status == SEATTN_SUCCESS) kernel_name(&c.pl, stats->kernel, sizeof stats->kernel);
+    return status;
+}
+
+/* seattn_attention_merge on the device: merge_lse.comp, one workgroup per row, the rows in
+ * chunks of at most maxComputeWorkGroupCount[0] tokens. */
+typedef struct {
+    VkPipeline pipeline;
+    VkDescriptorSet set;
+    seattn__push pc;
+    uint32_t q_len, n_heads, max_x;
+} merge_call;
+
+static uint32_t record_merge(seattn_context *ctx, VkCommandBuffer cb, const void *arg) {
+    const merge_call *m = arg;
+    seattn__vk *vk = ctx->vk;
+    const VkPipelineLayout pl = vk->pipeline_layout[SEATTN__LAYOUT_STORAGE];
+    uint32_t dispatches = 0;
+    vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, m->pipeline);
+    vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pl, 0, 1, &m->set, 0,
+                                    NULL);
+    for (uint32_t t0 = 0; t0 < m->q_len; t0 += m->max_x) {
+        const uint32_t n = m->q_len - t0 < m->max_x ? m->q_len - t0 : m->max_x;
+        seattn__push cp = m->pc; /* rows t0 .. t0 + n - 1: every view moves by t0 tokens */
+        cp.q_off += t0 * m->pc.q_st;
+        cp.k_off += t0 * m->pc.k_st;
+        cp.o_off += t0 * m->pc.o_st;
+        cp.v_off += t0 * m->pc.l_st;
+        cp.split_len += t0 * m->pc.l_st;
+        cp.l_off += t0 * m->pc.l_st;
+        vk->vkd.vkCmdPushConstants(cb, pl, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof cp, &cp);
+        vk->vkd.vkCmdDispatch(cb, n, m->n_heads, 1);
+        dispatches++;
+    }
+    return dispatches;
+}
+
+seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc *r,
+                               const seattn_tensor *const outs[3],
+                               const seattn_tensor *const lses[3], seattn_call_stats *stats) {
+    seattn__vk *vk = ctx->vk;
+    seattn__frame *fr = &vk->frames[0];
+    const VkPhysicalDeviceLimits *lim = &vk->props.limits;
+    seattn_status status = seattn__vk_check_lost(ctx);
+    if (status != SEATTN_SUCCESS) return status;
+    const bool f16 = r->out_type == SEATTN_DTYPE_F16;
+    if (f16 && !vk->storage_16bit)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "f16 outputs need storageBuffer16BitAccess, which '%s' lacks",
+                            vk->info.name);
+    if (r->n_heads > lim->maxComputeWorkGroupCount[1])
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "%u heads need %u workgroups along y, above this device's "
+                            "maxComputeWorkGroupCount[1]",
+                            r->n_heads, r->n_heads);
+    const uint32_t d = r->head_dim;
+    const uint32_t spec[SEATTN__N_SPEC] = {
+        64, d, [SEATTN__SPEC_DTYPE] = f16 ? SEATTN__F16_Q | SEATTN__F16_K | SEATTN__F16_OUT : 0};
+    merge_call m = {.q_len = r->q_len, .n_heads = r->n_heads,
+                    .max_x = lim->maxComputeWorkGroupCount[0]};
+    const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
+    binding ba, bb, bo, bla, blb, bl = dummy;
+    if ((status = bind_view(ctx, fr, "out_a", outs[0], r->out_offset, r->out_strides,
+                            r->n_heads, r->q_len, d, r->out_type, false, false, &ba)) ||
+        (status = bind_view(ctx, fr, "out_b", outs[1], r->out_offset, r->out_strides,
+                            r->n_heads, r->q_len, d, r->out_type, false, false, &bb)) ||
+        (status = bind_view(ctx, fr, "out", outs[2], r->out_offset, r->out_strides, r->n_heads,
+                            r->q_len, d, r->out_type, false, false, &bo)) ||
+        (status = bind_view(ctx, fr, "lse_a", lses[0], r->lse_offset, r->lse_strides,
+                            r->n_heads, r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bla)) ||
+        (status = bind_view(ctx, fr, "lse_b", lses[1], r->lse_offset, r->lse_strides,
+                            r->n_heads, r->q_len, 1, SEATTN_DTYPE_F32, false, false, &blb)) ||
+        (lses[2] &&
+         (status = bind_view(ctx, fr, "lse", lses[2], r->lse_offset, r->lse_strides, r->n_heads,
+                             r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl))) ||
+        (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE_LSE, spec, &m.pipeline))) {
+        seattn__vk_frame_recycle(ctx, fr);
+        return status;
+    }
+    binding d0 = dummy, d1 = dummy, d2 = dummy;
+    binding *const bs[SEATTN__N_BINDINGS] = {&ba, &bb, &bla, &bo, &bl, &d0, &blb, &d1, &d2};
+    if ((status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, bs, &m.set))) {
+        seattn__vk_frame_recycle(ctx, fr);
+        return status;
+    }
+    m.pc = (seattn__push){
+        .q_len = r->q_len, .flags = lses[2] ? SEATTN__FLAG_LSE : 0,
+        .q_off = ba.elem_offset, .q_sh = stride32(r->out_strides.head, r->n_heads),
+        .q_st = stride32(r->out_strides.token, r->q_len),
+        .k_off = bb.elem_offset, .k_sh = stride32(r->out_strides.head, r->n_heads),
+        .k_st = stride32(r->out_strides.token, r->q_len),
+        .o_off = bo.elem_offset, .o_sh = stride32(r->out_strides.head, r->n_heads),
+        .o_st = stride32(r->out_strides.token, r->q_len),
+        .v_off = bla.elem_offset, .split_len = blb.elem_offset, .l_off = bl.elem_offset,
+        .l_sh = stride32(r->lse_strides.head, r->n_heads),
+        .l_st = stride32(r->lse_strides.token, r->q_len)};
+    status = submit_timed(ctx, record_merge, &m, stats);
+    if (status == SEATTN_SUCCESS)
+        snprintf(stats->kernel, sizeof stats->kernel, "merge_lse d%u%s", d, f16 ? " f16:o" : "");
+    return status;
 }
 
 seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,

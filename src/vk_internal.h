@@ -84,6 +84,7 @@ typedef enum {
     SEATTN__KERNEL_ATTENTION = 0,
     SEATTN__KERNEL_MERGE = 1,
     SEATTN__KERNEL_TEXEL = 2,
+    SEATTN__KERNEL_MERGE_LSE = 3, /* merge_lse.comp: seattn_attention_merge() */
     SEATTN__N_KERNELS
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;

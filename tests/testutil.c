@@ -137,6 +137,33 @@ seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc
     return s;
 }
 
+seattn_status tu_merge(seattn_context *ctx, const seattn_attention_desc *desc, const float *out_a,
+                       const float *lse_a, const float *out_b, const float *lse_b, float *out,
+                       float *lse, int in_place) {
+    seattn_attention_desc r;
+    seattn_status s = seattn_attention_desc_check(ctx, desc, &r);
+    if (s != SEATTN_SUCCESS) return s;
+    const size_t no = tu_out_elems(&r), nl = tu_lse_elems(&r);
+    const seattn_dtype f32 = SEATTN_DTYPE_F32;
+    seattn_tensor *ta = NULL, *tla = NULL, *tb = NULL, *tlb = NULL, *to = NULL, *tl = NULL;
+    float *poison = malloc(no * 4);
+    if (!poison) return SEATTN_ERROR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < no; i++) poison[i] = NAN;
+    if (!(s = make(ctx, no, out_a, r.out_type, &ta)) && !(s = make(ctx, nl, lse_a, f32, &tla)) &&
+        !(s = make(ctx, no, out_b, r.out_type, &tb)) && !(s = make(ctx, nl, lse_b, f32, &tlb)) &&
+        !(s = in_place ? SEATTN_SUCCESS : make(ctx, no, poison, r.out_type, &to)) &&
+        !(s = in_place || !lse ? SEATTN_SUCCESS : make(ctx, nl, poison, f32, &tl))) {
+        seattn_tensor *dst = in_place ? ta : to, *dst_l = lse ? (in_place ? tla : tl) : NULL;
+        if (!(s = seattn_attention_merge(ctx, desc, ta, tla, tb, tlb, dst, dst_l)) &&
+            !(s = fetch(ctx, dst, no, r.out_type, out)) && lse)
+            s = seattn_tensor_download(ctx, dst_l, 0, lse, nl * 4);
+    }
+    free(poison);
+    seattn_tensor *all[] = {ta, tla, tb, tlb, to, tl};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) seattn_tensor_destroy(all[i]);
+    return s;
+}
+
 double tu_max_err(const seattn_attention_desc *r, const float *a, const float *b) {
     double m = 0.0;
     for (uint32_t h = 0; h < r->n_heads; h++)

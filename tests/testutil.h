@@ -34,6 +34,11 @@ seattn_status tu_run(seattn_context *ctx, const seattn_attention_desc *desc, con
 seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
                           const float *k, const float *v, float *out, float *lse,
                           const float *q_weight, const float *k_weight);
+/* seattn_attention_merge on host arrays laid out as desc's out and lse views (lse may be NULL:
+ * no merged lse). in_place: the merge writes into out_a's and lse_a's tensors. */
+seattn_status tu_merge(seattn_context *ctx, const seattn_attention_desc *desc, const float *out_a,
+                       const float *lse_a, const float *out_b, const float *lse_b, float *out,
+                       float *lse, int in_place);
 /* x rounded to f16 (nearest even) and back, by the compiler's _Float16. */
 float tu_round_half(float x);
 

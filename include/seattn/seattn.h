@@ -351,6 +351,25 @@ SEATTN_API seattn_status seattn_attention_run(seattn_context *ctx,
                                               const seattn_attention_desc *desc,
                                               const seattn_attention_tensors *tensors);
 
+/* Merges two attentions of the same query rows over disjoint sets of keys, each given as its
+ * output and its log-sum-exp, into the attention over both keys' union, on the device:
+ *   out = (e^lse_a out_a + e^lse_b out_b) / (e^lse_a + e^lse_b),  lse = ln(e^lse_a + e^lse_b).
+ * The SEATTN_ATTN_NEIGHBOR_ONLY and SEATTN_ATTN_GROUPED_ONLY halves merge into the fused
+ * Self-Extend attention (the authors' two-pass method); a cache split in two merges likewise.
+ * desc is the attention's descriptor: n_heads, q_len and head_dim give the rows, out_type,
+ * out_strides and out_offset the layout of all three outputs, lse_strides and lse_offset that
+ * of all three log-sum-exps (f32); its other fields are checked but not used. lse may be NULL.
+ * out may be out_a or out_b, and lse lse_a or lse_b (merged in place); no other overlap is
+ * allowed. A row whose two lse are -inf (no pairs) gets out = 0 and lse = -inf. Checks
+ * everything before any work, as seattn_attention() does; waits for the device. */
+SEATTN_API seattn_status seattn_attention_merge(seattn_context *ctx,
+                                                const seattn_attention_desc *desc,
+                                                const seattn_tensor *out_a,
+                                                const seattn_tensor *lse_a,
+                                                const seattn_tensor *out_b,
+                                                const seattn_tensor *lse_b, seattn_tensor *out,
+                                                seattn_tensor *lse);
+
 /* Checks desc alone (no tensors, no work) and resolves its defaults into *resolved (may be
  * NULL). Useful to validate an engine's configuration early. */
 SEATTN_API seattn_status seattn_attention_desc_check(seattn_context *ctx,
