@@ -217,8 +217,15 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
                             "invocation) allows the merge",
                             r->kv_len, d, pl->n_split, texel ? "texel" : "storage");
     /* Split partials cost n_heads x tokens x n_split x (D + 2) floats; queries go in chunks of
-     * tokens small enough for a 64 MiB scratch (and maxStorageBufferRange). */
+     * tokens small enough for a 64 MiB scratch (and maxStorageBufferRange). The merge takes a
+     * workgroup per token: a chunk stays within maxComputeWorkGroupCount[0] for it too. */
     pl->chunk = r->q_len < tok_limit ? r->q_len : (uint32_t)tok_limit;
+    if (pl->n_split > 1 && pl->chunk > max_x) pl->chunk = (uint32_t)max_x;
+    if (pl->n_split > 1 && r->n_heads > lim->maxComputeWorkGroupCount[1])
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "the merge of %u key splits needs %u workgroups along y (one per "
+                            "query head), above this device's maxComputeWorkGroupCount[1] (%u)",
+                            pl->n_split, r->n_heads, lim->maxComputeWorkGroupCount[1]);
     if (pl->n_split > 1) {
         const uint64_t cap = lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange
                                                                        : (64u << 20);

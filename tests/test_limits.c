@@ -99,6 +99,14 @@ Test(limits, workgroup_count) {
         cr_expect_gt(n, 2, "%s: %u dispatches", kernel, n);
         d.q_len = 1; /* decode, split */
         agree(ctx, &d, kernel);
+        /* a split prefill: the merge takes one workgroup per token, so its chunks too stay
+         * within 3 workgroups: 300 tokens are at least 100 (attention, merge) pairs */
+        setenv("SEATTN_SPLIT", "2", 1);
+        d.q_len = 300;
+        const uint32_t m = agree(ctx, &d, kernel);
+        unsetenv("SEATTN_SPLIT");
+        cr_expect(strstr(kernel, "+merge"), "%s", kernel);
+        cr_expect_geq(m, 200, "%s: %u dispatches for 300 tokens in chunks of 3", kernel, m);
         tu_finish(ctx);
     }
 }
