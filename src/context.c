@@ -181,7 +181,7 @@ seattn_status seattn_attention_run(seattn_context *ctx, const seattn_attention_d
     seattn_status s = seattn__attn_prepare(ctx, desc, t, &r);
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
-    seattn_call_stats st = {.device_ms = -1.0};
+    seattn_call_stats st = {.device_ms = -1.0, .key_splits = 1};
     if (ctx->backend == SEATTN_BACKEND_CPU) {
         s = seattn__cpu_attention(ctx, &r, t);
         snprintf(st.kernel, sizeof st.kernel, "cpu reference");
@@ -205,7 +205,7 @@ seattn_status seattn_attention_merge(seattn_context *ctx, const seattn_attention
     if (s == SEATTN_SUCCESS) s = seattn__merge_check_tensors(ctx, &r, outs, lses);
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
-    seattn_call_stats st = {.device_ms = -1.0};
+    seattn_call_stats st = {.device_ms = -1.0, .key_splits = 1};
     if (ctx->backend == SEATTN_BACKEND_CPU) {
         s = seattn__cpu_merge(ctx, &r, outs, lses);
         snprintf(st.kernel, sizeof st.kernel, "cpu reference merge");

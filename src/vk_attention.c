@@ -241,6 +241,17 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
     return SEATTN_SUCCESS;
 }
 
+static void kernel_name(const plan *pl, char *out, size_t size);
+
+/* What a call's stats say of its plan. */
+static void plan_stats(const plan *pl, seattn_call_stats *stats) {
+    kernel_name(pl, stats->kernel, sizeof stats->kernel);
+    stats->kernel_id = pl->kernel == SEATTN__KERNEL_TEXEL ? SEATTN_KERNEL_TEXEL
+                                                          : SEATTN_KERNEL_STORAGE;
+    stats->key_splits = pl->n_split;
+    stats->plain = pl->spec[SEATTN__SPEC_PLAIN];
+}
+
 /* Allocates a descriptor set of the layout from the frame and writes bs into it. */
 static seattn_status make_set(seattn_context *ctx, seattn__frame *fr, seattn__layout layout,
                               binding *const bs[], VkDescriptorSet *set) {
@@ -562,7 +573,7 @@ seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_d
     }
     const attention_call a = {r, &c};
     status = submit_timed(ctx, record_attention, &a, stats);
-    if (status == SEATTN_SUCCESS) kernel_name(&c.pl, stats->kernel, sizeof stats->kernel);
+    if (status == SEATTN_SUCCESS) plan_stats(&c.pl, stats);
     return status;
 }
 
@@ -659,8 +670,11 @@ seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc 
         .l_sh = stride32(r->lse_strides.head, r->n_heads),
         .l_st = stride32(r->lse_strides.token, r->q_len)};
     status = submit_timed(ctx, record_merge, &m, stats);
-    if (status == SEATTN_SUCCESS)
+    if (status == SEATTN_SUCCESS) {
         snprintf(stats->kernel, sizeof stats->kernel, "merge_lse d%u%s", d, f16 ? " f16:o" : "");
+        stats->kernel_id = SEATTN_KERNEL_MERGE;
+        stats->key_splits = 1;
+    }
     return status;
 }
 
@@ -679,6 +693,6 @@ seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer c
     seattn__vk_compute_barrier(ctx, cb);
     stats->dispatches = record(ctx, cb, r, &c);
     fr->n_calls++;
-    kernel_name(&c.pl, stats->kernel, sizeof stats->kernel);
+    plan_stats(&c.pl, stats);
     return SEATTN_SUCCESS;
 }

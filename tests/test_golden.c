@@ -51,6 +51,9 @@ Test(golden, vulkan_within_1e4, .timeout = 600) {
     tu_finish(ctx);
 }
 
+/* The larger error, NaN if either is (fmax would drop a NaN). */
+static double worse(double a, double b) { return isnan(a) || isnan(b) ? NAN : a > b ? a : b; }
+
 /* How far f16 storage of q, k and v may move an exact output, derived from the rounding alone
  * (u = 2^-11, the unit roundoff of f16; f16 subnormals below 2^-14 err by at most 2^-25):
  *  - each input element x becomes x (1 + d) with |d| <= u, or x + a with |a| <= 2^-25;
@@ -101,10 +104,9 @@ static void check_f16(const golden_case *cp, void *user) {
     const double bound = f16_bound(&c);
     double e_ref = 0, e_got = 0, e_pair = 0;
     for (size_t j = 0; j < c.out_n; j++) {
-        e_ref = fmax(e_ref, fabs((double)ref[j] - c.out[j]));
-        e_got = fmax(e_got, fabs((double)got[j] - c.out[j]));
-        e_pair = fmax(e_pair, fabs((double)got[j] - ref[j]));
-        if (isnan(got[j])) e_got = e_pair = NAN;
+        e_ref = worse(e_ref, fabs((double)ref[j] - c.out[j]));
+        e_got = worse(e_got, fabs((double)got[j] - c.out[j]));
+        e_pair = worse(e_pair, fabs((double)got[j] - ref[j]));
     }
     cr_expect(e_ref <= bound + 1e-5, "%s: cpu f16 %.3e > bound %.3e", c.name, e_ref, bound);
     cr_expect(e_got <= bound + 1e-4, "%s: vulkan f16 %.3e > bound %.3e", c.name, e_got,

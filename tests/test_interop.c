@@ -13,7 +13,7 @@ static vk_app app;
 static void setup(void) {
     if (vk_app_create(&app, 1) != 0) {
         vk_app_destroy(&app);
-        cr_skip_test("no Vulkan device for the app");
+        tu_no_device("the app could not make its instance and device");
     }
 }
 static void teardown(void) {

@@ -25,7 +25,7 @@ static void run_once(const char *path) {
     seattn_context_options o = {.log = capture, .pipeline_cache_path = path};
     seattn_context *ctx = NULL;
     seattn_status s = seattn_context_create(&o, &ctx);
-    if (s != SEATTN_SUCCESS) cr_skip_test("no Vulkan device: %s", seattn_last_create_error());
+    if (s != SEATTN_SUCCESS) tu_no_device(seattn_last_create_error());
     seattn_context *cpu = tu_cpu();
     seattn_attention_desc d = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .q_len = 9,
                                .kv_len = 40, .group_size = 4, .neighbor_window = 8};

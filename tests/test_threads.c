@@ -43,7 +43,10 @@ static void *work(void *arg) {
         d.group_size = (c % 6 == 5) ? 1 : 4;
         d.neighbor_window = 8 + c;
         seattn_attention_desc r;
-        seattn_attention_desc_check(cpu, &d, &r);
+        if (seattn_attention_desc_check(cpu, &d, &r) != SEATTN_SUCCESS) {
+            snprintf(j->error, sizeof j->error, "call %d: %s", c, seattn_context_last_error(cpu));
+            break;
+        }
         const size_t nq = tu_q_elems(&r), nk = tu_kv_elems(&r, 0), no = tu_out_elems(&r);
         float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nk * 4);
         float *o1 = malloc(no * 4), *o2 = malloc(no * 4);

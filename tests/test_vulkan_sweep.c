@@ -31,8 +31,8 @@ static void teardown(void) {
 enum { WITH_WEIGHTS = 2 }; /* or-ed into with_lse: QK-norm weight tensors too */
 
 /* Runs d on both backends with the same random inputs and compares out (and lse). f16 tensors
- * get the same rounded inputs on both. */
-static void compare(seattn_attention_desc d, uint32_t seed, int with_lse) {
+ * get the same rounded inputs on both. Returns what the Vulkan call did. */
+static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int with_lse) {
     seattn_attention_desc r;
     cr_assert_eq(seattn_attention_desc_check(cpu, &d, &r), SEATTN_SUCCESS, "%s",
                  seattn_context_last_error(cpu));
@@ -58,6 +58,8 @@ static void compare(seattn_attention_desc d, uint32_t seed, int with_lse) {
                  SEATTN_SUCCESS, "%s", seattn_context_last_error(cpu));
     seattn_status s = tu_run_norm(gpu, &d, q, k, v, o2, with_lse ? l2 : NULL, qw, kw);
     cr_assert_eq(s, SEATTN_SUCCESS, "%s", seattn_context_last_error(gpu));
+    seattn_call_stats st;
+    cr_assert_eq(seattn_context_last_call(gpu, &st), SEATTN_SUCCESS);
     double e = tu_max_err(&r, o1, o2);
     const double tol = r.out_type == SEATTN_DTYPE_F16 ? TOL_F16_OUT : TOL;
     cr_expect(e <= tol,
@@ -76,6 +78,7 @@ static void compare(seattn_attention_desc d, uint32_t seed, int with_lse) {
                           l2[at]);
             }
     free(q); free(k); free(v); free(o1); free(o2); free(l1); free(l2);
+    return st;
 }
 
 static seattn_attention_desc desc(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql,
@@ -100,13 +103,26 @@ Test(sweep, sizes_around_tile_edges) {
 /* The texel kernel's row blocking on CPU devices: T tokens x R heads a subgroup, 4 subgroups
  * a workgroup, whole and partial workgroups, rotate_half and interleaved outputs. */
 Test(sweep, row_blocks_of_the_texel_kernel) {
-    compare(desc(8, 2, 128, 130, 130, 8, 32), 1200, 1);  /* R 4, T 2 */
-    compare(desc(8, 1, 64, 70, 200, 4, 16), 1201, 1);    /* R 4 of 8, T 2, a chunk */
-    compare(desc(3, 3, 64, 100, 100, 2, 7), 1202, 0);    /* R 1, T 8 */
-    compare(desc(6, 2, 96, 65, 65, 4, 5), 1203, 0);      /* n_rep 3: R 1 */
+    seattn_call_stats st[6];
+    st[0] = compare(desc(8, 2, 128, 130, 130, 8, 32), 1200, 1);  /* R 4, T 2 */
+    st[1] = compare(desc(8, 1, 64, 70, 200, 4, 16), 1201, 1);    /* R 4 of 8, T 2, a chunk */
+    st[2] = compare(desc(3, 3, 64, 100, 100, 2, 7), 1202, 0);    /* R 1, T 8 */
+    st[3] = compare(desc(6, 2, 96, 65, 65, 4, 5), 1203, 0);      /* n_rep 3: R 1 */
     seattn_attention_desc d = desc(4, 2, 64, 66, 66, 4, 9);
     d.rope_layout = SEATTN_ROPE_INTERLEAVED;
-    compare(d, 1204, 1);
+    st[4] = compare(d, 1204, 1);
+    st[5] = compare(desc(4, 2, 64, 66, 66, 1, 0), 1205, 1);       /* plain */
+    /* lavapipe runs the texel kernel unless the portable one is forced */
+    const int32_t want = getenv("SEATTN_PORTABLE") ? SEATTN_KERNEL_STORAGE : SEATTN_KERNEL_TEXEL;
+    for (int i = 0; i < 6; i++) {
+        cr_expect_eq(st[i].kernel_id, want, "call %d ran %s", i, st[i].kernel);
+        cr_expect_eq(st[i].plain, i == 5, "call %d: plain %u (%s)", i, st[i].plain,
+                     st[i].kernel);
+    }
+    if (want == SEATTN_KERNEL_TEXEL) { /* K and V as vec4 texels where each lane's run allows */
+        cr_expect(strstr(st[0].kernel, "vec4kv"), "%s", st[0].kernel);
+        cr_expect(!strstr(st[4].kernel, "vec4kv"), "interleaved: %s", st[4].kernel);
+    }
 }
 
 Test(sweep, self_extend_corners) {
@@ -161,8 +177,14 @@ Test(sweep, forced_key_splits) {
     const char *splits[] = {"1", "2", "3", "7"};
     for (size_t i = 0; i < 4; i++) {
         setenv("SEATTN_SPLIT", splits[i], 1);
-        compare(desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1);
-        compare(desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1);
+        const seattn_call_stats st[2] = {compare(desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1),
+                                         compare(desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1)};
+        for (int c = 0; c < 2; c++) {
+            /* splits are rounded to whole key tiles, and the storage kernel splits on
+             * llvmpipe's loop budget anyway: at least the forced count's worth of splitting */
+            if (i > 0) cr_expect_gt(st[c].key_splits, 1, "SEATTN_SPLIT=%s: %s", splits[i], st[c].kernel);
+            cr_expect_eq(st[c].dispatches, st[c].key_splits > 1 ? 2u : 1u, "%s", st[c].kernel);
+        }
     }
 }
 

@@ -31,12 +31,17 @@ seattn_context *tu_vulkan(void) {
     seattn_context *ctx = NULL;
     seattn_status s = seattn_context_create(&o, &ctx);
     if (s != SEATTN_SUCCESS) {
-        if (env_on("SEATTN_TEST_REQUIRE_DEVICE"))
-            cr_assert_fail("no Vulkan device, and SEATTN_TEST_REQUIRE_DEVICE=1: %s (%s)",
-                     seattn_status_string(s), seattn_last_create_error());
-        cr_skip_test("no Vulkan device: %s", seattn_last_create_error());
+        char why[1100];
+        snprintf(why, sizeof why, "%s (%s)", seattn_status_string(s), seattn_last_create_error());
+        tu_no_device(why);
     }
     return ctx;
+}
+
+void tu_no_device(const char *why) {
+    if (env_on("SEATTN_TEST_REQUIRE_DEVICE"))
+        cr_assert_fail("no Vulkan device, and SEATTN_TEST_REQUIRE_DEVICE=1: %s", why);
+    cr_skip_test("no Vulkan device: %s", why);
 }
 
 void tu_finish(seattn_context *ctx) {

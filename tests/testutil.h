@@ -11,6 +11,9 @@ seattn_context *tu_cpu(void);
 /* A Vulkan context on the default device, with validation when SEATTN_TEST_VALIDATION=1.
  * With no device it skips the test, unless SEATTN_TEST_REQUIRE_DEVICE=1 makes that a failure. */
 seattn_context *tu_vulkan(void);
+/* No Vulkan device for a test (why: the reason): skips it, or fails it where
+ * SEATTN_TEST_REQUIRE_DEVICE=1 says a device must be there. Does not return. */
+void tu_no_device(const char *why);
 /* Fails the test if ctx saw any validation message, then destroys it. */
 void tu_finish(seattn_context *ctx);
 

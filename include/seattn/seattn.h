@@ -166,8 +166,22 @@ typedef struct seattn_call_stats {
     double host_ms;      /* wall time of the call in the library: checks, recording, submit
                           * and wait */
     uint32_t dispatches; /* compute dispatches recorded */
-    char kernel[96];     /* the kernel variant chosen, e.g. "texel sg8 t2 r4 d128" */
+    char kernel[96];     /* the kernel variant, for people: e.g. "texel d128 sg8 t2 r4 plain"
+                          * (name, head_dim, then the variant's parameters) */
+    int32_t kernel_id;   /* the kernel, for programs: a seattn_kernel_id */
+    uint32_t key_splits; /* key splits merged by log-sum-exp (flash-decoding); 1: none */
+    uint32_t plain;      /* 1 if the plain specialization ran (every pair a neighbor: no
+                          * grouped positions computed at all) */
 } seattn_call_stats;
+
+/* seattn_call_stats.kernel_id. */
+typedef enum seattn_kernel_id {
+    SEATTN_KERNEL_CPU_REFERENCE = 0, /* the CPU backend */
+    SEATTN_KERNEL_STORAGE = 1,       /* shaders/attention.comp: storage buffers, any device */
+    SEATTN_KERNEL_TEXEL = 2,         /* shaders/texel.comp: texel buffers and subgroups, CPU
+                                      * devices (lavapipe) */
+    SEATTN_KERNEL_MERGE = 3          /* shaders/merge_lse.comp: seattn_attention_merge() */
+} seattn_kernel_id;
 SEATTN_API seattn_status seattn_context_last_call(const seattn_context *ctx,
                                                   seattn_call_stats *out);
 

@@ -60,6 +60,9 @@ class CallStats(ctypes.Structure):
         ("host_ms", ctypes.c_double),
         ("dispatches", _u32),
         ("kernel", ctypes.c_char * 96),
+        ("kernel_id", ctypes.c_int32),
+        ("key_splits", _u32),
+        ("plain", _u32),
     ]
 
 
