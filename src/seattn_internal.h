@@ -58,8 +58,8 @@ seattn_status seattn__attn_prepare(seattn_context *ctx, const seattn_attention_d
                                    const seattn_attention_tensors *t, seattn_attention_desc *r);
 size_t seattn__dtype_size(seattn_dtype t);
 
-/* Positions of the Self-Extend function (SPEC.md), shared by the CPU reference and the host
- * side of the kernels. Positions are non-negative, so C division is floor division. */
+/* The grouped query position of the Self-Extend function (SPEC.md), for the CPU reference (the
+ * kernels compute it in GLSL). Positions are non-negative, so C division is floor division. */
 static inline int64_t seattn__grouped_q_pos(int64_t p, int64_t g, int64_t w) {
     return p / g + w - w / g;
 }
@@ -70,7 +70,8 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
 seattn_status seattn__cpu_merge(seattn_context *ctx, const seattn_attention_desc *r,
                                const seattn_tensor *const outs[3],
                                const seattn_tensor *const lses[3]);
-/* IEEE binary16 <-> binary32, round to nearest even (cpu_reference.c). */
+/* IEEE binary16 <-> binary32, round to nearest even (half.c; the CPU reference and the public
+ * seattn_f32_to_f16 / seattn_f16_to_f32 use them). */
 float seattn__half_to_float(uint16_t h);
 uint16_t seattn__float_to_half(float f);
 

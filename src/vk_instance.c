@@ -188,8 +188,15 @@ void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys,
         if (n_ext > 512) n_ext = 512;
         if (vki->vkEnumerateDeviceExtensionProperties(phys, NULL, &n_ext, ext) >= 0) {
             for (uint32_t i = 0; i < n_ext; i++) {
-                if (strcmp(ext[i].extensionName, "VK_KHR_shader_float16_int8") == 0)
-                    info->shader_float16 = 1; /* the extension; the feature bit is read later */
+                if (strcmp(ext[i].extensionName, "VK_KHR_shader_float16_int8") == 0) {
+                    /* the extension is there: its feature struct may be queried */
+                    VkPhysicalDeviceShaderFloat16Int8Features fi = {
+                        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+                    VkPhysicalDeviceFeatures2 g2 = {
+                        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &fi};
+                    vki->vkGetPhysicalDeviceFeatures2(phys, &g2);
+                    info->shader_float16 = fi.shaderFloat16;
+                }
                 if (strcmp(ext[i].extensionName, "VK_KHR_driver_properties") == 0 &&
                     p->apiVersion >= VK_API_VERSION_1_2) {
                     VkPhysicalDeviceDriverProperties dp = {

@@ -151,8 +151,8 @@ SEATTN_API const char *seattn_context_last_error(const seattn_context *ctx);
 SEATTN_API int32_t seattn_context_last_vk_result(const seattn_context *ctx);
 /* The message of this thread's last failed seattn_context_create() ("" if none). */
 SEATTN_API const char *seattn_last_create_error(void);
-/* Number of validation messages of severity error seen by this context (0 without
- * SEATTN_CONTEXT_VALIDATION). Tests use it to fail on any message. */
+/* Number of validation messages of severity warning or error seen by this context (0 without
+ * SEATTN_CONTEXT_VALIDATION). Tests use it to fail on any such message. */
 SEATTN_API uint32_t seattn_context_validation_errors(const seattn_context *ctx);
 
 /* What the context's last successful seattn_attention() did, for benchmarks and logs.
@@ -163,8 +163,8 @@ typedef struct seattn_call_stats {
     double device_ms;    /* device time from the first dispatch's start to the last one's end,
                           * from GPU timestamps; < 0 where the queue has none (and on the CPU
                           * backend) */
-    double host_ms;      /* wall time of the call in the library: checks, recording, submit
-                          * and wait */
+    double host_ms;      /* wall time of the call in the library after its argument checks:
+                          * planning, recording, submit and wait */
     uint32_t dispatches; /* compute dispatches recorded */
     char kernel[96];     /* the kernel variant, for people: e.g. "texel d128 sg8 t2 r4 plain"
                           * (name, head_dim, then the variant's parameters) */
@@ -202,7 +202,7 @@ typedef struct seattn_device_info {
     uint32_t subgroup_size;       /* 0 if unknown */
     uint32_t subgroup_ops;        /* VkSubgroupFeatureFlags supported in compute */
     uint32_t storage_16bit;       /* storageBuffer16BitAccess */
-    uint32_t shader_float16;      /* shaderFloat16 */
+    uint32_t shader_float16;      /* shaderFloat16 (VK_KHR_shader_float16_int8 or Vulkan 1.2) */
     float timestamp_period_ns;    /* 0: no compute timestamps */
     uint64_t device_local_bytes;  /* size of the largest device-local heap */
 } seattn_device_info;
