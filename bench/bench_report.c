@@ -29,6 +29,32 @@ static void print_device(const seattn_device_info *d, int index, FILE *out) {
             d->driver_version);
 }
 
+/* A short name that tells devices apart where their names are the same (two identical GPUs,
+ * one CPU under two drivers): the index seattn_device_list() gives it, and its driver. */
+static void device_label(const bench_run *run, int di, char *out, size_t size) {
+    const seattn_device_info *d = &run->devices[di];
+    char idx[16] = "";
+    const long at = run->device_index[di] >= 0 ? run->device_index[di]
+                    : d->index != UINT32_MAX  ? (long)d->index
+                                              : -1;
+    if (at >= 0) snprintf(idx, sizeof idx, "#%ld ", at);
+    snprintf(out, size, "%s%.60s", idx, d->driver[0] ? d->driver : d->name);
+}
+
+/* device_label() cut short for a plot's legend: "#index Mesa X.Y.Z" for Mesa drivers, else
+ * the first 20 characters of the driver. */
+static void device_tag(const bench_run *run, int di, char *out, size_t size) {
+    char full[96];
+    device_label(run, di, full, sizeof full);
+    const char *mesa = strstr(full, "Mesa ");
+    const char *sp = strchr(full, ' ');
+    if (mesa && sp)
+        snprintf(out, size, "%.*s %.*s", (int)(sp - full), full, (int)strcspn(mesa + 5, "-( ") + 5,
+                 mesa);
+    else
+        snprintf(out, size, "%.24s", full);
+}
+
 void bench_print_table(const bench_run *run, FILE *out) {
     for (int di = 0; di < run->n_devices; di++) {
         print_device(&run->devices[di], run->device_index[di], out);
@@ -67,8 +93,18 @@ void bench_print_table(const bench_run *run, FILE *out) {
         fprintf(out, "\n");
     }
     if (run->n_devices < 2) return;
-    fprintf(out, "side by side: (a) Self-Extend median ms, and a/b\n%-38s", "shape");
-    for (int di = 0; di < run->n_devices; di++) fprintf(out, " %14.14s %6s", run->devices[di].name, "a/b");
+    fprintf(out, "side by side: (a) Self-Extend median ms, and a/b, by device (#index driver)\n");
+    for (int di = 0; di < run->n_devices; di++) {
+        char label[80];
+        device_label(run, di, label, sizeof label);
+        fprintf(out, "  [%d] %s: %s\n", di, label, run->devices[di].name);
+    }
+    fprintf(out, "%-38s", "shape");
+    for (int di = 0; di < run->n_devices; di++) {
+        char head[32];
+        snprintf(head, sizeof head, "[%d] (a) ms", di);
+        fprintf(out, " %14s %6s", head, "a/b");
+    }
     fprintf(out, "\n");
     for (int i = 0; i < run->n_results; i++) {
         if (run->results[i].device != 0) continue;
@@ -131,6 +167,12 @@ int bench_write_json(const bench_run *run, const char *path) {
         cJSON_AddNumberToObject(o, "vendor_id", d->vendor_id);
         cJSON_AddNumberToObject(o, "device_id", d->device_id);
         cJSON_AddNumberToObject(o, "subgroup_size", d->subgroup_size);
+        char uuid[2][33];
+        for (int u = 0; u < 2; u++)
+            for (int k = 0; k < 16; k++)
+                snprintf(uuid[u] + 2 * k, 3, "%02x", (u ? d->driver_uuid : d->device_uuid)[k]);
+        cJSON_AddStringToObject(o, "device_uuid", uuid[0]);
+        cJSON_AddStringToObject(o, "driver_uuid", uuid[1]);
         cJSON_AddNumberToObject(o, "startup_cold_ms", run->startup_cold_ms[i]);
         cJSON_AddNumberToObject(o, "startup_warm_ms", run->startup_warm_ms[i]);
         cJSON_AddItemToArray(devs, o);
@@ -200,7 +242,7 @@ int bench_plot(const bench_run *run, const char *path) {
             }
             if (!rows) continue;
             fprintf(f, "\n\n");
-            snprintf(titles[blocks], sizeof titles[0], "%s", run->devices[di].name);
+            device_tag(run, di, titles[blocks], sizeof titles[0]);
             kinds[blocks++] = kind;
         }
     fclose(f);
@@ -211,26 +253,44 @@ int bench_plot(const bench_run *run, const char *path) {
         fprintf(stderr, "seattn bench: cannot run gnuplot\n");
         return -1;
     }
-    fprintf(g, "set terminal %s size 1100,450\nset output '%s'\n",
+    /* Three panels: time against length for prefill and for decode, then the ratios this
+     * library promises (Self-Extend / plain, and the two-pass method / Self-Extend). Each
+     * panel's legend sits below it, over no data; (b) is dashed so that it shows where it lies
+     * on (a). */
+    fprintf(g, "set terminal %s size 1500,800 font ',10'\nset output '%s'\n",
             strcmp(dot, ".svg") == 0 ? "svg" : "pngcairo", path);
-    fprintf(g, "set multiplot layout 1,2\nset logscale xy\nset grid\nset key left top\n"
-               "set ylabel 'ms (device, median)'\n");
+    fprintf(g, "set multiplot layout 1,3\nset grid\nset key below vertical maxcols 1\n");
+    const char *what[3] = {"(a) Self-Extend", "(b) plain G=1", "(c) two passes + merge"};
+    const char *style[3] = {"lw 2 pt 7", "lw 2 dt 2 pt 4", "lw 1 pt 2"};
     for (int kind = 0; kind < 2; kind++) {
-        fprintf(g, "set title '%s'\nset xlabel '%s'\nplot ", kind ? "decode (1 query)" : "prefill",
-                kind ? "keys" : "tokens");
+        fprintf(g, "set logscale xy\nset ylabel 'ms (device, median)'\nset title '%s'\n"
+                   "set xlabel '%s'\nplot ",
+                kind ? "decode (1 query)" : "prefill", kind ? "keys" : "tokens");
         int first = 1;
         for (int b = 0; b < blocks; b++) {
             if (kinds[b] != kind) continue;
-            const char *what[3] = {"(a) Self-Extend", "(b) plain G=1", "(c) two passes"};
             for (int c = 0; c < 3; c++) {
-                fprintf(g, "%s'%s' index %d using 1:%d with linespoints title '%s %s'",
-                        first ? "" : ", ", data, b, c + 2, titles[b], what[c]);
+                fprintf(g, "%s'%s' index %d using 1:%d with linespoints %s title '%s %s'",
+                        first ? "" : ", ", data, b, c + 2, style[c], titles[b], what[c]);
                 first = 0;
             }
         }
         if (first) fprintf(g, "NaN notitle");
         fprintf(g, "\n");
     }
+    fprintf(g, "set key below vertical maxcols 1\nunset logscale y\nset logscale x\n"
+               "set ylabel 'ratio'\nset xlabel 'tokens "
+               "(prefill) or keys (decode)'\nset title 'Self-Extend / plain, and two passes / "
+               "Self-Extend'\nset arrow from graph 0, first 1 to graph 1, first 1 nohead "
+               "dt 3\nplot ");
+    for (int b = 0; b < blocks; b++)
+        fprintf(g, "%s'%s' index %d using 1:($2/$3) with linespoints lw 2 pt %d title '%s %s "
+                   "a/b', '%s' index %d using 1:($4/$2) with linespoints lw 1 dt 2 pt %d "
+                   "title '%s %s c/a'",
+                b ? ", " : "", data, b, 7 + kinds[b], titles[b], kinds[b] ? "decode" : "prefill",
+                data, b, 7 + kinds[b], titles[b], kinds[b] ? "decode" : "prefill");
+    if (!blocks) fprintf(g, "NaN notitle");
+    fprintf(g, "\n");
     fprintf(g, "unset multiplot\n");
     int rc = pclose(g);
     remove(data);

@@ -21,7 +21,7 @@ void cli_print_device(const seattn_device_info *d) {
     printf("  workgroup count %u x %u x %u, maxTexelBufferElements %u\n",
            d->max_workgroup_count[0], d->max_workgroup_count[1], d->max_workgroup_count[2],
            d->max_texel_buffer_elements);
-    printf("  subgroup size %u (ops 0x%x), 16-bit storage %s, float16 ext %s\n",
+    printf("  subgroup size %u (ops 0x%x), 16-bit storage %s, shaderFloat16 %s\n",
            d->subgroup_size, d->subgroup_ops, d->storage_16bit ? "yes" : "no",
            d->shader_float16 ? "yes" : "no");
     printf("  timestamps %s (%.3g ns/tick), device-local memory %.1f GiB\n",
@@ -50,8 +50,7 @@ int cmd_devices(int argc, char **argv) {
         seattn_context_destroy(ctx);
     }
     for (uint32_t i = 0; s == SEATTN_SUCCESS && i < n; i++) {
-        int is_default = chosen.name[0] && infos[i].vendor_id == chosen.vendor_id &&
-                         infos[i].device_id == chosen.device_id;
+        const int is_default = chosen.name[0] && chosen.index == i;
         printf("%u: %s%s\n", i, infos[i].name, is_default ? "  [default]" : "");
         cli_print_device(&infos[i]);
     }

@@ -53,6 +53,7 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
     status = seattn__vk_instance_create(ctx, (ctx->flags & SEATTN_CONTEXT_VALIDATION) != 0, want);
     if (status != SEATTN_SUCCESS) return status;
     seattn__vk_fill_info(&vk->vki, vk->phys, &vk->info);
+    vk->info.index = vk->device_index;
 
     int fam = find_compute_family(vk);
     if (fam < 0)

@@ -154,13 +154,17 @@ static seattn_status create_instance(seattn_context *ctx, bool validation, VkIns
 void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys,
                           seattn_device_info *info) {
     memset(info, 0, sizeof *info);
+    VkPhysicalDeviceIDProperties ids = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
     VkPhysicalDeviceSubgroupProperties sub = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, .pNext = &ids};
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
                                       .pNext = &sub};
     vki->vkGetPhysicalDeviceProperties2(phys, &p2);
     const VkPhysicalDeviceProperties *p = &p2.properties;
     snprintf(info->name, sizeof info->name, "%s", p->deviceName);
+    info->index = UINT32_MAX; /* set by whoever knows the device's place in the list */
+    memcpy(info->device_uuid, ids.deviceUUID, sizeof info->device_uuid);
+    memcpy(info->driver_uuid, ids.driverUUID, sizeof info->driver_uuid);
     info->vendor_id = p->vendorID;
     info->device_id = p->deviceID;
     info->api_version = p->apiVersion;
@@ -244,7 +248,10 @@ seattn_status seattn_device_list(seattn_device_info *infos, uint32_t *count) {
     uint32_t n = 32;
     s = list_physical(&vki, inst, devs, &n);
     if (s == SEATTN_SUCCESS) {
-        for (uint32_t i = 0; i < n && i < cap; i++) seattn__vk_fill_info(&vki, devs[i], &infos[i]);
+        for (uint32_t i = 0; i < n && i < cap; i++) {
+            seattn__vk_fill_info(&vki, devs[i], &infos[i]);
+            infos[i].index = i;
+        }
         *count = n;
         if (n == 0) s = SEATTN_ERROR_NO_DEVICE;
     }
@@ -314,5 +321,6 @@ seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation,
                                    want)
                     : seattn__fail(ctx, SEATTN_ERROR_NO_DEVICE, "no Vulkan 1.1 device found");
     vk->phys = devs[best];
+    vk->device_index = (uint32_t)best;
     return SEATTN_SUCCESS;
 }

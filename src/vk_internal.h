@@ -136,6 +136,7 @@ struct seattn__vk {
     VkPipelineLayout pipeline_layout[2];
     VkPipelineCache pipeline_cache;
     char *pipeline_cache_path; /* saved there at destroy; NULL: none */
+    uint32_t device_index; /* vk->phys's place in the instance's device list */
     bool texel_ok; /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
                     * compute shaders, are supported: texel.comp can run */
     bool texel_vec4_ok; /* RGBA32F and RGBA16F uniform texel buffers: texel.comp may fetch K

@@ -205,6 +205,12 @@ typedef struct seattn_device_info {
     uint32_t shader_float16;      /* shaderFloat16 (VK_KHR_shader_float16_int8 or Vulkan 1.2) */
     float timestamp_period_ns;    /* 0: no compute timestamps */
     uint64_t device_local_bytes;  /* size of the largest device-local heap */
+    uint32_t index;               /* its position in seattn_device_list(), the number
+                                   * seattn_context_options.device takes; UINT32_MAX for an
+                                   * app's device (seattn_context_create_vulkan) */
+    uint8_t device_uuid[16];      /* deviceUUID and driverUUID (VkPhysicalDeviceIDProperties):
+                                   * two identical GPUs, or one CPU under two drivers, differ */
+    uint8_t driver_uuid[16];
 } seattn_device_info;
 
 /* Lists the Vulkan devices. Writes at most *count entries to infos (which may be NULL to query

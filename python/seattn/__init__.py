@@ -63,6 +63,7 @@ def _info_dict(info):
         "subgroup_size": info.subgroup_size,
         "storage_16bit": bool(info.storage_16bit),
         "device_local_bytes": info.device_local_bytes,
+        "index": None if info.index == 0xFFFFFFFF else info.index,
     }
 
 

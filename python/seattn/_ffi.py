@@ -86,6 +86,9 @@ class DeviceInfo(ctypes.Structure):
         ("shader_float16", _u32),
         ("timestamp_period_ns", ctypes.c_float),
         ("device_local_bytes", _u64),
+        ("index", _u32),
+        ("device_uuid", ctypes.c_uint8 * 16),
+        ("driver_uuid", ctypes.c_uint8 * 16),
     ]
 
 
