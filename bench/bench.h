@@ -49,13 +49,13 @@ typedef struct {
 
 typedef struct {
     bench_shape shape;
-    int device;         /* index into bench_run.devices */
-    double max_err;     /* verification on the small instance, worst of (a), (b), (c) */
+    int device;           /* index into bench_run.devices */
+    double max_err;       /* verification on the small instance, worst of (a), (b), (c) */
     double first_call_ms; /* host time of the device's first (a) call on the small instance:
                            * pipeline creation (unless cached) and a small run */
     bench_timing se, plain, two_pass, cpu;
-    double flops;       /* the work of a causal attention of the shape */
-    double kv_bytes;    /* K and V bytes read (decode) */
+    double flops;    /* the work of a causal attention of the shape */
+    double kv_bytes; /* K and V bytes read (decode) */
 } bench_result;
 
 typedef struct {

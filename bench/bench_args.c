@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const bench_shape defaults[] = {
-    {BENCH_PREFILL, 1024, 128, 32, 8, 8, 512},  {BENCH_PREFILL, 4096, 128, 32, 8, 8, 512},
-    {BENCH_DECODE, 4096, 128, 32, 8, 8, 512},   {BENCH_DECODE, 32768, 128, 32, 8, 8, 512}};
+static const bench_shape defaults[] = {{BENCH_PREFILL, 1024, 128, 32, 8, 8, 512},
+                                       {BENCH_PREFILL, 4096, 128, 32, 8, 8, 512},
+                                       {BENCH_DECODE, 4096, 128, 32, 8, 8, 512},
+                                       {BENCH_DECODE, 32768, 128, 32, 8, 8, 512}};
 static const bench_shape full_extra[] = {
     {BENCH_PREFILL, 16384, 128, 32, 8, 8, 512}, {BENCH_PREFILL, 65536, 128, 32, 8, 8, 512},
     {BENCH_DECODE, 65536, 128, 32, 8, 8, 512},  {BENCH_PREFILL, 4096, 64, 32, 8, 8, 512},
@@ -14,17 +15,16 @@ static const bench_shape full_extra[] = {
     {BENCH_DECODE, 32768, 256, 16, 8, 8, 512}};
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]]...\n"
-            "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
-            "                    [--dtype f32|f16|both] [--no-startup]\n"
-            "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
-            "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
-            "  H/KV 32/8, G 8, W 512. Without --shape: prefill 1024 and 4096, decode 4096 and\n"
-            "  32768; --full adds 16k and 64k and head dims 64 and 256. --dtype: storage of\n"
-            "  q, k, v and out (both: every shape in f32, then f16). Startup (context\n"
-            "  creation and first call, cold and with the pipeline cache file) is measured\n"
-            "  first unless --no-startup.\n");
+    fprintf(f, "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]]...\n"
+               "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
+               "                    [--dtype f32|f16|both] [--no-startup]\n"
+               "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
+               "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
+               "  H/KV 32/8, G 8, W 512. Without --shape: prefill 1024 and 4096, decode 4096 and\n"
+               "  32768; --full adds 16k and 64k and head dims 64 and 256. --dtype: storage of\n"
+               "  q, k, v and out (both: every shape in f32, then f16). Startup (context\n"
+               "  creation and first call, cold and with the pipeline cache file) is measured\n"
+               "  first unless --no-startup.\n");
 }
 
 static int parse_u32(const char *t, uint32_t *out) {
@@ -50,11 +50,15 @@ int bench_parse_shape(const char *text, bench_shape *s) {
         p = c + 1;
     }
     int colons = 0;
-    for (const char *c = text; *c; c++) colons += *c == ':';
+    for (const char *c = text; *c; c++)
+        colons += *c == ':';
     if (colons > 5) return -1;
-    if (strcmp(field[0], "prefill") == 0) s->kind = BENCH_PREFILL;
-    else if (strcmp(field[0], "decode") == 0) s->kind = BENCH_DECODE;
-    else return -1;
+    if (strcmp(field[0], "prefill") == 0)
+        s->kind = BENCH_PREFILL;
+    else if (strcmp(field[0], "decode") == 0)
+        s->kind = BENCH_DECODE;
+    else
+        return -1;
     if (n < 2 || parse_u32(field[1], &s->len)) return -1;
     if (n > 2 && parse_u32(field[2], &s->head_dim)) return -1;
     if (n > 3) {
@@ -124,7 +128,8 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
             i++;
         } else if (strcmp(a, "--device") == 0) {
             uint32_t d;
-            if (strcmp(val, "0") == 0) d = 0;
+            if (strcmp(val, "0") == 0)
+                d = 0;
             else if (parse_u32(val, &d)) {
                 fprintf(err, "seattn bench: --device takes an index (see seattn devices)\n");
                 return 2;
@@ -152,8 +157,10 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
             }
             i++;
         } else if (strcmp(a, "--dtype") == 0) {
-            dtypes = strcmp(val, "f32") == 0 ? 1 : strcmp(val, "f16") == 0 ? 2
-                   : strcmp(val, "both") == 0 ? 3 : 0;
+            dtypes = strcmp(val, "f32") == 0    ? 1
+                     : strcmp(val, "f16") == 0  ? 2
+                     : strcmp(val, "both") == 0 ? 3
+                                                : 0;
             if (!dtypes) {
                 fprintf(err, "seattn bench: --dtype takes f32, f16 or both\n");
                 return 2;

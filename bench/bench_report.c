@@ -9,24 +9,30 @@
 
 static const char *type_name(int32_t t) {
     switch (t) {
-    case 1: return "integrated GPU";
-    case 2: return "discrete GPU";
-    case 3: return "virtual GPU";
-    case 4: return "CPU";
-    default: return "other";
+    case 1:
+        return "integrated GPU";
+    case 2:
+        return "discrete GPU";
+    case 3:
+        return "virtual GPU";
+    case 4:
+        return "CPU";
+    default:
+        return "other";
     }
 }
 
 /* The time a variant is judged by: device time where the queue has timestamps, else wall. */
-static double ms(const bench_timing *t) { return t->dev_med_ms >= 0.0 ? t->dev_med_ms : t->host_med_ms; }
+static double ms(const bench_timing *t) {
+    return t->dev_med_ms >= 0.0 ? t->dev_med_ms : t->host_med_ms;
+}
 
 static void print_device(const seattn_device_info *d, int index, FILE *out) {
     char which[16] = "default";
     if (index >= 0) snprintf(which, sizeof which, "%d", index);
-    fprintf(out, "device %s: %s (%s), %s, Vulkan %u.%u.%u, driver version 0x%x\n", which,
-            d->name, d->driver[0] ? d->driver : "no driver info", type_name(d->type),
-            d->api_version >> 22, (d->api_version >> 12) & 0x3ff, d->api_version & 0xfff,
-            d->driver_version);
+    fprintf(out, "device %s: %s (%s), %s, Vulkan %u.%u.%u, driver version 0x%x\n", which, d->name,
+            d->driver[0] ? d->driver : "no driver info", type_name(d->type), d->api_version >> 22,
+            (d->api_version >> 12) & 0x3ff, d->api_version & 0xfff, d->driver_version);
 }
 
 /* A short name that tells devices apart where their names are the same (two identical GPUs,
@@ -35,8 +41,8 @@ static void device_label(const bench_run *run, int di, char *out, size_t size) {
     const seattn_device_info *d = &run->devices[di];
     char idx[16] = "";
     const long at = run->device_index[di] >= 0 ? run->device_index[di]
-                    : d->index != UINT32_MAX  ? (long)d->index
-                                              : -1;
+                    : d->index != UINT32_MAX   ? (long)d->index
+                                               : -1;
     if (at >= 0) snprintf(idx, sizeof idx, "#%ld ", at);
     snprintf(out, size, "%s%.60s", idx, d->driver[0] ? d->driver : d->name);
 }
@@ -59,15 +65,17 @@ void bench_print_table(const bench_run *run, FILE *out) {
     for (int di = 0; di < run->n_devices; di++) {
         print_device(&run->devices[di], run->device_index[di], out);
         if (run->startup_cold_ms[di] >= 0.0)
-            fprintf(out, "startup (context creation + first call of the first shape): %.0f ms "
-                         "cold, %.0f ms with the pipeline cache file\n",
+            fprintf(out,
+                    "startup (context creation + first call of the first shape): %.0f ms "
+                    "cold, %.0f ms with the pipeline cache file\n",
                     run->startup_cold_ms[di], run->startup_warm_ms[di]);
         const bench_result *last = NULL;
         for (int i = 0; i < run->n_results; i++)
             if (run->results[i].device == di) last = &run->results[i];
         if (last)
-            fprintf(out, "kernels of the last shape (every shape's in --json):\n  (a) %s\n"
-                         "  (b) %s\n  (c) %s\n",
+            fprintf(out,
+                    "kernels of the last shape (every shape's in --json):\n  (a) %s\n"
+                    "  (b) %s\n  (c) %s\n",
                     last->se.kernel, last->plain.kernel, last->two_pass.kernel);
         fprintf(out, "median device ms (GPU timestamps; wall ms of the call beside (a)) over "
                      "the runs: (a) Self-Extend fused,\n(b) plain RoPE attention (G = 1: the "
@@ -75,20 +83,21 @@ void bench_print_table(const bench_run *run, FILE *out) {
                      "and grouped-only passes and their LSE merge, all on the device and timed; "
                      "runs 1*:\none timed run after a warm-up longer than the budget\n");
         fprintf(out, "%-38s %5s %10s %10s %9s %10s %6s %10s %6s %8s %9s\n", "shape", "runs",
-                 "(a) ms", "(a) wall", "GFLOP/s", "(b) ms", "a/b", "(c) ms", "c/a", "KV GB/s",
-                 "CPU ms");
+                "(a) ms", "(a) wall", "GFLOP/s", "(b) ms", "a/b", "(c) ms", "c/a", "KV GB/s",
+                "CPU ms");
         for (int i = 0; i < run->n_results; i++) {
             const bench_result *r = &run->results[i];
             if (r->device != di) continue;
             char label[96], gbs[16] = "-", cpu[16] = "-";
             bench_shape_label(&r->shape, label, sizeof label);
             const double a = ms(&r->se), b = ms(&r->plain), c = ms(&r->two_pass);
-            if (r->shape.kind == BENCH_DECODE) snprintf(gbs, sizeof gbs, "%.2f", r->kv_bytes / a * 1e-6);
+            if (r->shape.kind == BENCH_DECODE)
+                snprintf(gbs, sizeof gbs, "%.2f", r->kv_bytes / a * 1e-6);
             if (r->cpu.done) snprintf(cpu, sizeof cpu, "%.1f", r->cpu.host_med_ms);
             char runs[16];
             snprintf(runs, sizeof runs, "%d%s", r->se.runs, r->se.warmup_timed ? "*" : "");
-            fprintf(out, "%-38s %5s %10.3f %10.3f %9.2f %10.3f %6.3f %10.3f %6.3f %8s %9s\n",
-                    label, runs, a, r->se.host_med_ms, r->flops / a * 1e-6, b, a / b, c, c / a, gbs, cpu);
+            fprintf(out, "%-38s %5s %10.3f %10.3f %9.2f %10.3f %6.3f %10.3f %6.3f %8s %9s\n", label,
+                    runs, a, r->se.host_med_ms, r->flops / a * 1e-6, b, a / b, c, c / a, gbs, cpu);
         }
         fprintf(out, "\n");
     }
@@ -115,10 +124,13 @@ void bench_print_table(const bench_run *run, FILE *out) {
             const bench_result *r = NULL;
             for (int k = 0; k < run->n_results; k++)
                 if (run->results[k].device == di &&
-                    memcmp(&run->results[k].shape, &run->results[i].shape, sizeof(bench_shape)) == 0)
+                    memcmp(&run->results[k].shape, &run->results[i].shape, sizeof(bench_shape)) ==
+                        0)
                     r = &run->results[k];
-            if (r) fprintf(out, " %14.3f %6.3f", ms(&r->se), ms(&r->se) / ms(&r->plain));
-            else fprintf(out, " %14s %6s", "-", "-");
+            if (r)
+                fprintf(out, " %14.3f %6.3f", ms(&r->se), ms(&r->se) / ms(&r->plain));
+            else
+                fprintf(out, " %14s %6s", "-", "-");
         }
         fprintf(out, "\n");
     }
@@ -135,7 +147,8 @@ static cJSON *timing_json(const bench_timing *t, const bench_result *r) {
     cJSON_AddNumberToObject(o, "host_ms_median", t->host_med_ms);
     const double m = ms(t);
     cJSON_AddNumberToObject(o, "gflops", r->flops / m * 1e-6);
-    if (r->shape.kind == BENCH_DECODE) cJSON_AddNumberToObject(o, "kv_gb_per_s", r->kv_bytes / m * 1e-6);
+    if (r->shape.kind == BENCH_DECODE)
+        cJSON_AddNumberToObject(o, "kv_gb_per_s", r->kv_bytes / m * 1e-6);
     cJSON_AddStringToObject(o, "kernel", t->kernel);
     return o;
 }
@@ -201,7 +214,8 @@ int bench_write_json(const bench_run *run, const char *path) {
         cJSON_AddItemToObject(o, "two_pass", timing_json(&r->two_pass, r));
         if (r->cpu.done) cJSON_AddItemToObject(o, "cpu_reference", timing_json(&r->cpu, r));
         cJSON_AddNumberToObject(o, "ratio_self_extend_over_plain", ms(&r->se) / ms(&r->plain));
-        cJSON_AddNumberToObject(o, "ratio_two_pass_over_self_extend", ms(&r->two_pass) / ms(&r->se));
+        cJSON_AddNumberToObject(o, "ratio_two_pass_over_self_extend",
+                                ms(&r->two_pass) / ms(&r->se));
         cJSON_AddItemToArray(results, o);
     }
     char *text = cJSON_Print(root);
@@ -216,8 +230,10 @@ int bench_write_json(const bench_run *run, const char *path) {
 
 int bench_plot(const bench_run *run, const char *path) {
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "seattn bench: gnuplot not found, so no %s (apt-get install gnuplot-nox); "
-                        "the results above are complete\n", path);
+        fprintf(stderr,
+                "seattn bench: gnuplot not found, so no %s (apt-get install gnuplot-nox); "
+                "the results above are complete\n",
+                path);
         return 0;
     }
     char data[] = "/tmp/seattn-bench-XXXXXX";
@@ -237,7 +253,8 @@ int bench_plot(const bench_run *run, const char *path) {
             for (int i = 0; i < run->n_results; i++) {
                 const bench_result *r = &run->results[i];
                 if (r->device != di || (int)r->shape.kind != kind) continue;
-                fprintf(f, "%u %g %g %g\n", r->shape.len, ms(&r->se), ms(&r->plain), ms(&r->two_pass));
+                fprintf(f, "%u %g %g %g\n", r->shape.len, ms(&r->se), ms(&r->plain),
+                        ms(&r->two_pass));
                 rows++;
             }
             if (!rows) continue;
@@ -263,8 +280,9 @@ int bench_plot(const bench_run *run, const char *path) {
     const char *what[3] = {"(a) Self-Extend", "(b) plain G=1", "(c) two passes + merge"};
     const char *style[3] = {"lw 2 pt 7", "lw 2 dt 2 pt 4", "lw 1 pt 2"};
     for (int kind = 0; kind < 2; kind++) {
-        fprintf(g, "set logscale xy\nset ylabel 'ms (device, median)'\nset title '%s'\n"
-                   "set xlabel '%s'\nplot ",
+        fprintf(g,
+                "set logscale xy\nset ylabel 'ms (device, median)'\nset title '%s'\n"
+                "set xlabel '%s'\nplot ",
                 kind ? "decode (1 query)" : "prefill", kind ? "keys" : "tokens");
         int first = 1;
         for (int b = 0; b < blocks; b++) {
@@ -284,9 +302,10 @@ int bench_plot(const bench_run *run, const char *path) {
                "Self-Extend'\nset arrow from graph 0, first 1 to graph 1, first 1 nohead "
                "dt 3\nplot ");
     for (int b = 0; b < blocks; b++)
-        fprintf(g, "%s'%s' index %d using 1:($2/$3) with linespoints lw 2 pt %d title '%s %s "
-                   "a/b', '%s' index %d using 1:($4/$2) with linespoints lw 1 dt 2 pt %d "
-                   "title '%s %s c/a'",
+        fprintf(g,
+                "%s'%s' index %d using 1:($2/$3) with linespoints lw 2 pt %d title '%s %s "
+                "a/b', '%s' index %d using 1:($4/$2) with linespoints lw 1 dt 2 pt %d "
+                "title '%s %s c/a'",
                 b ? ", " : "", data, b, 7 + kinds[b], titles[b], kinds[b] ? "decode" : "prefill",
                 data, b, 7 + kinds[b], titles[b], kinds[b] ? "decode" : "prefill");
     if (!blocks) fprintf(g, "NaN notitle");

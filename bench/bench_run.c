@@ -61,7 +61,8 @@ static void fill(float *x, size_t n, uint32_t seed) {
 
 static void instance_free(instance *in) {
     seattn_tensor *t[] = {in->q, in->k, in->v, in->out, in->lse, in->out2, in->lse2};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) seattn_tensor_destroy(t[i]);
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        seattn_tensor_destroy(t[i]);
     memset(in, 0, sizeof *in);
 }
 
@@ -146,8 +147,7 @@ static seattn_status run_variant(seattn_context *ctx, instance *in, variant v, d
     *host += st.host_ms;
     char second[96];
     snprintf(second, sizeof second, "%s", st.kernel);
-    if ((s = seattn_attention_merge(ctx, &d, in->out, in->lse, in->out2, in->lse2, in->out,
-                                    NULL)))
+    if ((s = seattn_attention_merge(ctx, &d, in->out, in->lse, in->out2, in->lse2, in->out, NULL)))
         return s;
     seattn_context_last_call(ctx, &st);
     *dev = *dev >= 0.0 && st.device_ms >= 0.0 ? *dev + st.device_ms : -1.0;
@@ -210,8 +210,7 @@ static int verify(seattn_context *dev, seattn_context *cpu, const bench_shape *s
         if (e > res->max_err) res->max_err = e;
     }
     if (st) {
-        fprintf(stderr, "\nseattn bench: verification failed: %s\n",
-                seattn_status_string(st));
+        fprintf(stderr, "\nseattn bench: verification failed: %s\n", seattn_status_string(st));
         goto done;
     }
     rc = 0;
@@ -259,7 +258,8 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
                         sizeof t[v]->kernel);
         if (!s && host[v][0] > o->budget_s * 1e3) slow = true;
     }
-    for (int v = 0; v < 3 && slow; v++) t[v]->warmup_timed = true;
+    for (int v = 0; v < 3 && slow; v++)
+        t[v]->warmup_timed = true;
     const double start = now_ms();
     for (int round = 0; !s && round < (slow ? 1 : o->runs) && round < MAX; round++) {
         char what[64];
@@ -273,7 +273,8 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
         if (now_ms() - start > 3.0 * o->budget_s * 1e3) break;
     }
     if (s) fprintf(stderr, "\nseattn bench: %s\n", seattn_context_last_error(ctx));
-    for (int v = 0; v < 3 && !s; v++) summarize(dev[v], host[v], n[v], t[v]);
+    for (int v = 0; v < 3 && !s; v++)
+        summarize(dev[v], host[v], n[v], t[v]);
     free(dev);
     free(host);
     return s ? 1 : 0;
@@ -298,8 +299,8 @@ static void time_cpu(seattn_context *cpu, const bench_shape *s, bench_timing *t)
  * runs it): first with no pipeline cache file, then again with the file the first context
  * saved at destroy. Mesa's own shader cache also makes a second start fast: run with
  * MESA_SHADER_CACHE_DISABLE=true to see the pipeline cache alone. */
-static void measure_startup(const seattn_context_options *vo, const bench_shape *s,
-                            double *cold, double *warm) {
+static void measure_startup(const seattn_context_options *vo, const bench_shape *s, double *cold,
+                            double *warm) {
     char path[256];
     const char *tmp = getenv("TMPDIR");
     snprintf(path, sizeof path, "%s/seattn-bench-pipelines-%ld.bin", tmp && *tmp ? tmp : "/tmp",

@@ -2,9 +2,9 @@
 #include "cli.h"
 #include "golden_case.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdbool.h>
 #include <string.h>
 
 #define TOLERANCE 1e-4
@@ -57,13 +57,16 @@ int cmd_check(int argc, char **argv) {
     char **roots = calloc((size_t)argc, sizeof(char *));
     int n_roots = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) which = argv[++i];
-        else if (strcmp(argv[i], "--validation") == 0) flags |= SEATTN_CONTEXT_VALIDATION;
+        if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
+            which = argv[++i];
+        else if (strcmp(argv[i], "--validation") == 0)
+            flags |= SEATTN_CONTEXT_VALIDATION;
         else if (argv[i][0] == '-') {
             fprintf(stderr, "seattn check: unknown option '%s'\n", argv[i]);
             free(roots);
             return 2;
-        } else roots[n_roots++] = argv[i];
+        } else
+            roots[n_roots++] = argv[i];
     }
     if (n_roots == 0) {
         fprintf(stderr, "usage: seattn check DIR... [--backend cpu|vulkan|N|NAME]\n");

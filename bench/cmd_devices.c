@@ -5,8 +5,7 @@
 #include <stdlib.h>
 
 static const char *type_name(int32_t t) {
-    static const char *names[] = {"other", "integrated GPU", "discrete GPU", "virtual GPU",
-                                  "CPU"};
+    static const char *names[] = {"other", "integrated GPU", "discrete GPU", "virtual GPU", "CPU"};
     return t >= 0 && t <= 4 ? names[t] : "unknown";
 }
 
@@ -16,14 +15,11 @@ void cli_print_device(const seattn_device_info *d) {
            d->vendor_id, d->device_id);
     if (d->driver[0]) printf("  driver %s\n", d->driver);
     printf("  maxStorageBufferRange %u, shared memory %u B, workgroup invocations %u\n",
-           d->max_storage_buffer_range, d->max_compute_shared_memory,
-           d->max_workgroup_invocations);
-    printf("  workgroup count %u x %u x %u, maxTexelBufferElements %u\n",
-           d->max_workgroup_count[0], d->max_workgroup_count[1], d->max_workgroup_count[2],
-           d->max_texel_buffer_elements);
-    printf("  subgroup size %u (ops 0x%x), 16-bit storage %s, shaderFloat16 %s\n",
-           d->subgroup_size, d->subgroup_ops, d->storage_16bit ? "yes" : "no",
-           d->shader_float16 ? "yes" : "no");
+           d->max_storage_buffer_range, d->max_compute_shared_memory, d->max_workgroup_invocations);
+    printf("  workgroup count %u x %u x %u, maxTexelBufferElements %u\n", d->max_workgroup_count[0],
+           d->max_workgroup_count[1], d->max_workgroup_count[2], d->max_texel_buffer_elements);
+    printf("  subgroup size %u (ops 0x%x), 16-bit storage %s, shaderFloat16 %s\n", d->subgroup_size,
+           d->subgroup_ops, d->storage_16bit ? "yes" : "no", d->shader_float16 ? "yes" : "no");
     printf("  timestamps %s (%.3g ns/tick), device-local memory %.1f GiB\n",
            d->timestamp_period_ns > 0 ? "yes" : "no", (double)d->timestamp_period_ns,
            (double)d->device_local_bytes / (1024.0 * 1024.0 * 1024.0));
@@ -35,8 +31,9 @@ int cmd_devices(int argc, char **argv) {
     uint32_t n = 0;
     seattn_status s = seattn_device_list(NULL, &n);
     if (s != SEATTN_SUCCESS) {
-        fprintf(stderr, "seattn devices: %s (is a Vulkan driver installed? on Debian: "
-                        "apt-get install mesa-vulkan-drivers)\n",
+        fprintf(stderr,
+                "seattn devices: %s (is a Vulkan driver installed? on Debian: "
+                "apt-get install mesa-vulkan-drivers)\n",
                 seattn_status_string(s));
         return 1;
     }

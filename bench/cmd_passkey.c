@@ -25,21 +25,25 @@ static double now_s(void) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: seattn passkey [--se G,W]... [--length L]... [--all] [--limit N]\n"
-               "                      [--backend cpu|vulkan|N|NAME] [--dir DIR] [--plot FILE]\n"
-               "  Plain RoPE and each --se setting (default 16,64) on the prompt sets of DIR\n"
-               "  (default ../shared/passkey): 1024 and 2048 tokens, or every length with --all.\n");
+    fprintf(f,
+            "usage: seattn passkey [--se G,W]... [--length L]... [--all] [--limit N]\n"
+            "                      [--backend cpu|vulkan|N|NAME] [--dir DIR] [--plot FILE]\n"
+            "  Plain RoPE and each --se setting (default 16,64) on the prompt sets of DIR\n"
+            "  (default ../shared/passkey): 1024 and 2048 tokens, or every length with --all.\n");
 }
 
 static void mode_label(const mode *m, char *out, size_t size) {
-    if (m->g == 1) snprintf(out, size, "plain RoPE");
-    else snprintf(out, size, "Self-Extend G=%d W=%d", m->g, m->w);
+    if (m->g == 1)
+        snprintf(out, size, "plain RoPE");
+    else
+        snprintf(out, size, "Self-Extend G=%d W=%d", m->g, m->w);
 }
 
 static int plot(const char *path, const mode *modes, int n_modes, const uint32_t *lens, int n_lens,
                 double acc[MAX_MODES][MAX_LENS], const char *device) {
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "seattn passkey: gnuplot not found, so no %s (apt-get install gnuplot-nox)\n",
+        fprintf(stderr,
+                "seattn passkey: gnuplot not found, so no %s (apt-get install gnuplot-nox)\n",
                 path);
         return 0;
     }
@@ -48,12 +52,13 @@ static int plot(const char *path, const mode *modes, int n_modes, const uint32_t
     if (!g) return -1;
     fprintf(g, "set terminal %s size 800,500\nset output '%s'\n",
             dot && strcmp(dot, ".svg") == 0 ? "svg" : "pngcairo", path);
-    fprintf(g, "set logscale x 2\nset xrange [180:2900]\nset yrange [-0.05:1.05]\nset grid\n"
-               "set xlabel 'context length (tokens)'\nset ylabel 'passkey accuracy (exact match)'\n"
-               "set title 'Passkey retrieval, model trained on <= %d tokens (%s)'\n"
-               "set arrow from %d,-0.05 to %d,1.05 nohead dashtype 2\n"
-               "set label 'trained length' at %d,0.5 rotate by 90 offset -1,0\n"
-               "set key bottom left\nplot ",
+    fprintf(g,
+            "set logscale x 2\nset xrange [180:2900]\nset yrange [-0.05:1.05]\nset grid\n"
+            "set xlabel 'context length (tokens)'\nset ylabel 'passkey accuracy (exact match)'\n"
+            "set title 'Passkey retrieval, model trained on <= %d tokens (%s)'\n"
+            "set arrow from %d,-0.05 to %d,1.05 nohead dashtype 2\n"
+            "set label 'trained length' at %d,0.5 rotate by 90 offset -1,0\n"
+            "set key bottom left\nplot ",
             TRAINED_LEN, device, TRAINED_LEN, TRAINED_LEN, TRAINED_LEN);
     for (int i = 0; i < n_modes; i++) {
         char label[64];
@@ -62,7 +67,8 @@ static int plot(const char *path, const mode *modes, int n_modes, const uint32_t
     }
     fprintf(g, "\n");
     for (int i = 0; i < n_modes; i++) {
-        for (int j = 0; j < n_lens; j++) fprintf(g, "%u %g\n", lens[j], acc[i][j]);
+        for (int j = 0; j < n_lens; j++)
+            fprintf(g, "%u %g\n", lens[j], acc[i][j]);
         fprintf(g, "e\n");
     }
     return pclose(g) == 0 ? 0 : -1;
@@ -76,9 +82,18 @@ int cmd_passkey(int argc, char **argv) {
     bool all = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--all") == 0) { all = true; continue; }
-        if (strcmp(a, "--help") == 0) { usage(stdout); return 0; }
-        if (!val) { usage(stderr); return 2; }
+        if (strcmp(a, "--all") == 0) {
+            all = true;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (!val) {
+            usage(stderr);
+            return 2;
+        }
         i++;
         if (strcmp(a, "--se") == 0) {
             int g, w;
@@ -100,7 +115,10 @@ int cmd_passkey(int argc, char **argv) {
             lens[n_lens++] = (uint32_t)l;
         } else if (strcmp(a, "--limit") == 0) {
             limit = atoi(val);
-            if (limit < 1) { fprintf(stderr, "seattn passkey: --limit takes N >= 1\n"); return 2; }
+            if (limit < 1) {
+                fprintf(stderr, "seattn passkey: --limit takes N >= 1\n");
+                return 2;
+            }
         } else if (strcmp(a, "--backend") == 0) {
             backend = strcmp(val, "vulkan") == 0 ? "" : val;
         } else if (strcmp(a, "--dir") == 0) {
@@ -133,7 +151,8 @@ int cmd_passkey(int argc, char **argv) {
            "device: %s; attention by seattn, keys cached rotated at their own positions\n\n",
            TRAINED_LEN, info.name);
     printf("%-24s", "attention");
-    for (int j = 0; j < n_lens; j++) printf(" %8u", lens[j]);
+    for (int j = 0; j < n_lens; j++)
+        printf(" %8u", lens[j]);
     printf("   prompts  seconds\n");
     double acc[MAX_MODES][MAX_LENS] = {{0}};
     int rc = 0, prompts = 0;
@@ -166,8 +185,8 @@ int cmd_passkey(int argc, char **argv) {
                 }
                 right += memcmp(answer, row + lens[j] - PK_ANSWER, PK_ANSWER) == 0;
                 if (isatty(2))
-                    fprintf(stderr, "\r\033[K%s, %u tokens: prompt %u of %u", label, lens[j],
-                            p + 1, n);
+                    fprintf(stderr, "\r\033[K%s, %u tokens: prompt %u of %u", label, lens[j], p + 1,
+                            n);
             }
             if (isatty(2)) fprintf(stderr, "\r\033[K");
             prompts = (int)n;
@@ -180,8 +199,7 @@ int cmd_passkey(int argc, char **argv) {
         if (!rc) printf("   %7d  %7.1f\n", prompts, now_s() - t0);
     }
     if (!rc) printf("\ntotal %.1f s\n", now_s() - t_all);
-    if (!rc && plot_path &&
-        plot(plot_path, modes, n_modes, lens, n_lens, acc, info.name) != 0) {
+    if (!rc && plot_path && plot(plot_path, modes, n_modes, lens, n_lens, acc, info.name) != 0) {
         fprintf(stderr, "seattn passkey: gnuplot failed to draw %s\n", plot_path);
         rc = 1;
     }

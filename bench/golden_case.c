@@ -37,8 +37,8 @@ static float *read_array(const char *dir, const char *file, size_t n, char *err,
         return NULL;
     }
     if (len != n * sizeof(float)) {
-        snprintf(err, err_len, "%s: %zu bytes, but the shapes in meta.json need %zu%s", file,
-                 len, n * sizeof(float), len < n * sizeof(float) ? " (truncated)" : "");
+        snprintf(err, err_len, "%s: %zu bytes, but the shapes in meta.json need %zu%s", file, len,
+                 n * sizeof(float), len < n * sizeof(float) ? " (truncated)" : "");
         free(data);
         return NULL;
     }
@@ -176,7 +176,8 @@ int golden_find(const char *root, char ***dirs) {
 }
 
 void golden_dirs_free(char **dirs, int n) {
-    for (int i = 0; i < n; i++) free(dirs[i]);
+    for (int i = 0; i < n; i++)
+        free(dirs[i]);
     free(dirs);
 }
 
@@ -193,7 +194,8 @@ seattn_status golden_case_run(seattn_context *ctx, const golden_case *c, double 
     if (!s) s = seattn_tensor_upload(ctx, k, 0, c->k, c->k_n * 4);
     if (!s) s = seattn_tensor_upload(ctx, v, 0, c->v, c->v_n * 4);
     if (!s) {
-        for (size_t i = 0; i < c->out_n; i++) got[i] = NAN;
+        for (size_t i = 0; i < c->out_n; i++)
+            got[i] = NAN;
         s = seattn_tensor_upload(ctx, o, 0, got, c->out_n * 4);
     }
     if (!s) s = seattn_attention(ctx, &c->desc, q, k, v, o, NULL);

@@ -33,8 +33,10 @@ seattn_status cli_context(const char *backend, uint32_t flags, seattn_context **
     seattn_context_options o = {0};
     o.flags = flags;
     o.log = cli_log;
-    if (strcmp(backend, "cpu") == 0) o.backend = SEATTN_BACKEND_CPU;
-    else if (*backend) o.device = backend;
+    if (strcmp(backend, "cpu") == 0)
+        o.backend = SEATTN_BACKEND_CPU;
+    else if (*backend)
+        o.device = backend;
     return seattn_context_create(&o, ctx);
 }
 

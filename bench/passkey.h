@@ -6,8 +6,15 @@
 #include <seattn/seattn.h>
 #include <stdint.h>
 
-enum { PK_D = 64, PK_HEADS = 4, PK_HD = 16, PK_FF = 256, PK_VOCAB = 40, PK_LAYERS = 3,
-       PK_ANSWER = 5 };
+enum {
+    PK_D = 64,
+    PK_HEADS = 4,
+    PK_HD = 16,
+    PK_FF = 256,
+    PK_VOCAB = 40,
+    PK_LAYERS = 3,
+    PK_ANSWER = 5
+};
 
 typedef struct {
     const float *ln1, *wq, *wk, *wv, *wo, *ln2, *w1, *w2;
@@ -34,8 +41,8 @@ void pk_session_destroy(pk_session *s);
 /* Runs tokens[0..n) at positions pos .. pos + n - 1 through the model, attention by seattn with
  * group size g (1: plain RoPE) and window w, appending to the cache (pos must be the number of
  * tokens already in it). Writes the logits of the last token to logits[PK_VOCAB]. */
-seattn_status pk_forward(pk_session *s, const uint8_t *tokens, uint32_t n, uint32_t pos,
-                         int32_t g, int32_t w, float *logits);
+seattn_status pk_forward(pk_session *s, const uint8_t *tokens, uint32_t n, uint32_t pos, int32_t g,
+                         int32_t w, float *logits);
 
 /* Greedy answer to a prompt of n tokens: PK_ANSWER tokens into answer. With `forced`, those
  * tokens are fed instead of the model's own (teacher forcing), and the PK_ANSWER logit rows go

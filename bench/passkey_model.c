@@ -1,6 +1,6 @@
 /* The passkey model: loading, the CPU parts of its forward, and its attention through seattn. */
-#include "passkey.h"
 #include "file_util.h"
+#include "passkey.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -13,7 +13,8 @@ static const float *tensor(const cJSON *list, const float *data, size_t bytes, c
                            size_t numel) {
     const cJSON *t;
     cJSON_ArrayForEach(t, list) {
-        const cJSON *n = cJSON_GetObjectItem(t, "name"), *off = cJSON_GetObjectItem(t, "offset_bytes"),
+        const cJSON *n = cJSON_GetObjectItem(t, "name"),
+                    *off = cJSON_GetObjectItem(t, "offset_bytes"),
                     *cnt = cJSON_GetObjectItem(t, "numel");
         if (!cJSON_IsString(n) || strcmp(n->valuestring, name) != 0) continue;
         if (!cJSON_IsNumber(off) || !cJSON_IsNumber(cnt) || (size_t)cnt->valuedouble != numel ||
@@ -63,8 +64,8 @@ int pk_model_load(const char *dir, pk_model *m) {
     for (int l = 0; l < PK_LAYERS && ok; l++) {
         pk_layer *y = &m->layers[l];
         char n[64];
-#define PK_T(field, name, count)                                                             \
-    snprintf(n, sizeof n, "blocks.%d.%s.weight", l, name);                                   \
+#define PK_T(field, name, count)                                                                   \
+    snprintf(n, sizeof n, "blocks.%d.%s.weight", l, name);                                         \
     ok = ok && (y->field = tensor(list, m->data, bytes, n, count)) != NULL;
         PK_T(ln1, "ln1", PK_D)
         PK_T(wq, "wq", PK_D * PK_D)
@@ -107,8 +108,15 @@ void pk_session_destroy(pk_session *s) {
     }
     seattn_tensor_destroy(s->q);
     seattn_tensor_destroy(s->out);
-    free(s->x); free(s->y); free(s->q_h); free(s->k_h); free(s->v_h); free(s->att); free(s->ff);
-    free(s->cos_t); free(s->sin_t);
+    free(s->x);
+    free(s->y);
+    free(s->q_h);
+    free(s->k_h);
+    free(s->v_h);
+    free(s->att);
+    free(s->ff);
+    free(s->cos_t);
+    free(s->sin_t);
     free(s);
 }
 
@@ -135,8 +143,8 @@ seattn_status pk_session_create(seattn_context *ctx, const pk_model *m, uint32_t
     s->ff = malloc((size_t)max_len * PK_FF * 4);
     s->cos_t = malloc((size_t)max_len * (PK_HD / 2) * 4);
     s->sin_t = malloc((size_t)max_len * (PK_HD / 2) * 4);
-    if (!st && !(s->x && s->y && s->q_h && s->k_h && s->v_h && s->att && s->ff && s->cos_t &&
-                 s->sin_t))
+    if (!st &&
+        !(s->x && s->y && s->q_h && s->k_h && s->v_h && s->att && s->ff && s->cos_t && s->sin_t))
         st = SEATTN_ERROR_OUT_OF_MEMORY;
     for (uint32_t p = 0; !st && p < max_len; p++)
         for (int i = 0; i < PK_HD / 2; i++) {
@@ -160,7 +168,8 @@ static void linear(const float *w, const float *x, float *y, uint32_t n, int n_i
             const float *wo = w + (size_t)o * n_in;
             float acc[8] = {0};
             for (int i = 0; i < n_in; i += 8)
-                for (int k = 0; k < 8; k++) acc[k] += wo[i + k] * xr[i + k];
+                for (int k = 0; k < 8; k++)
+                    acc[k] += wo[i + k] * xr[i + k];
             y[(size_t)r * n_out + o] =
                 ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
@@ -171,14 +180,16 @@ static void rmsnorm(const float *x, const float *w, float *y, uint32_t n) {
     for (uint32_t r = 0; r < n; r++) {
         const float *xr = x + (size_t)r * PK_D;
         double ss = 0.0;
-        for (int i = 0; i < PK_D; i++) ss += (double)xr[i] * xr[i];
+        for (int i = 0; i < PK_D; i++)
+            ss += (double)xr[i] * xr[i];
         const float f = (float)(1.0 / sqrt(ss / PK_D + 1e-6));
-        for (int i = 0; i < PK_D; i++) y[(size_t)r * PK_D + i] = xr[i] * f * w[i];
+        for (int i = 0; i < PK_D; i++)
+            y[(size_t)r * PK_D + i] = xr[i] * f * w[i];
     }
 }
 
-seattn_status pk_forward(pk_session *s, const uint8_t *tokens, uint32_t n, uint32_t pos,
-                         int32_t g, int32_t w, float *logits) {
+seattn_status pk_forward(pk_session *s, const uint8_t *tokens, uint32_t n, uint32_t pos, int32_t g,
+                         int32_t w, float *logits) {
     const pk_model *m = s->m;
     if (n == 0 || pos + n > s->max_len) return SEATTN_ERROR_INVALID_ARGUMENT;
     for (uint32_t r = 0; r < n; r++) {
@@ -223,12 +234,15 @@ seattn_status pk_forward(pk_session *s, const uint8_t *tokens, uint32_t n, uint3
             (st = seattn_tensor_download(s->ctx, s->out, 0, s->att, bytes)))
             break;
         linear(L->wo, s->att, s->y, n, PK_D, PK_D);
-        for (size_t i = 0; i < (size_t)n * PK_D; i++) s->x[i] += s->y[i];
+        for (size_t i = 0; i < (size_t)n * PK_D; i++)
+            s->x[i] += s->y[i];
         rmsnorm(s->x, L->ln2, s->y, n);
         linear(L->w1, s->y, s->ff, n, PK_D, PK_FF);
-        for (size_t i = 0; i < (size_t)n * PK_FF; i++) s->ff[i] /= 1.0f + expf(-s->ff[i]);
+        for (size_t i = 0; i < (size_t)n * PK_FF; i++)
+            s->ff[i] /= 1.0f + expf(-s->ff[i]);
         linear(L->w2, s->ff, s->y, n, PK_FF, PK_D);
-        for (size_t i = 0; i < (size_t)n * PK_D; i++) s->x[i] += s->y[i];
+        for (size_t i = 0; i < (size_t)n * PK_D; i++)
+            s->x[i] += s->y[i];
     }
     if (st) return st;
     rmsnorm(s->x + (size_t)(n - 1) * PK_D, m->ln_f, s->y, 1);

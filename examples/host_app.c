@@ -17,22 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_VK(call)                                                                    \
-    do {                                                                                  \
-        VkResult r_ = (call);                                                             \
-        if (r_ != VK_SUCCESS) {                                                           \
-            fprintf(stderr, "host_app: %s returned %d\n", #call, (int)r_);                \
-            exit(1);                                                                      \
-        }                                                                                 \
+#define CHECK_VK(call)                                                                             \
+    do {                                                                                           \
+        VkResult r_ = (call);                                                                      \
+        if (r_ != VK_SUCCESS) {                                                                    \
+            fprintf(stderr, "host_app: %s returned %d\n", #call, (int)r_);                         \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
-#define CHECK_SEATTN(ctx, call)                                                           \
-    do {                                                                                  \
-        seattn_status s_ = (call);                                                        \
-        if (s_ != SEATTN_SUCCESS) {                                                       \
-            fprintf(stderr, "host_app: %s: %s (%s)\n", #call, seattn_status_string(s_),   \
-                    (ctx) ? seattn_context_last_error(ctx) : seattn_last_create_error()); \
-            exit(1);                                                                      \
-        }                                                                                 \
+#define CHECK_SEATTN(ctx, call)                                                                    \
+    do {                                                                                           \
+        seattn_status s_ = (call);                                                                 \
+        if (s_ != SEATTN_SUCCESS) {                                                                \
+            fprintf(stderr, "host_app: %s: %s (%s)\n", #call, seattn_status_string(s_),            \
+                    (ctx) ? seattn_context_last_error(ctx) : seattn_last_create_error());          \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* ---- The app's allocation callbacks: count what seattn allocates through them ---------- */
@@ -109,7 +109,8 @@ static int has_layer(const char *name) {
     VkLayerProperties *p = calloc(n ? n : 1, sizeof *p);
     vkEnumerateInstanceLayerProperties(&n, p);
     int found = 0;
-    for (uint32_t i = 0; i < n; i++) found |= strcmp(p[i].layerName, name) == 0;
+    for (uint32_t i = 0; i < n; i++)
+        found |= strcmp(p[i].layerName, name) == 0;
     free(p);
     return found;
 }
@@ -206,8 +207,8 @@ int main(int argc, char **argv) {
     CHECK_VK(vkCreateInstance(&ici, NULL, &instance));
     VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
     PFN_vkCreateDebugUtilsMessengerEXT create_messenger =
-        (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
-            instance, "vkCreateDebugUtilsMessengerEXT");
+        (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(instance,
+                                                                  "vkCreateDebugUtilsMessengerEXT");
     if (validation && create_messenger)
         CHECK_VK(create_messenger(instance, &mci, NULL, &messenger));
 
@@ -226,7 +227,8 @@ int main(int argc, char **argv) {
     if (n_fam > 16) n_fam = 16;
     vkGetPhysicalDeviceQueueFamilyProperties(phys, &n_fam, fams);
     uint32_t family = 0;
-    while (family < n_fam && !(fams[family].queueFlags & VK_QUEUE_COMPUTE_BIT)) family++;
+    while (family < n_fam && !(fams[family].queueFlags & VK_QUEUE_COMPUTE_BIT))
+        family++;
     VkPhysicalDevice16BitStorageFeatures s16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
@@ -274,10 +276,9 @@ int main(int argc, char **argv) {
     const size_t kv_elems = (size_t)N_KV * KV_LEN * D, q_elems = (size_t)N_HEADS * Q_LEN * D;
     const size_t es = f16 ? 2 : 4;
     const VkDeviceSize kv_bytes = 2 * kv_elems * es, q_bytes = q_elems * 4, out_bytes = q_bytes;
-    const VkBufferUsageFlags use = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-                                   VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
-                                   VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                                   VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    const VkBufferUsageFlags use =
+        VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+        VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     app_buffer cache = make_buffer(phys, dev, kv_bytes, use, 0);
     app_buffer qbuf = make_buffer(phys, dev, q_bytes, use, 0);
     app_buffer outs = make_buffer(phys, dev, 2 * out_bytes, use, 0);
@@ -310,16 +311,19 @@ int main(int argc, char **argv) {
     /* Tensors that wrap the app's buffers: K and V are two views of the one cache buffer. */
     seattn_tensor *tk, *tv, *tq, *to1, *to2;
     CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, cache.buffer, 0, kv_elems * es, use, &tk));
-    CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, cache.buffer, kv_elems * es, kv_elems * es,
-                                                use, &tv));
+    CHECK_SEATTN(
+        ctx, seattn_tensor_wrap_vulkan(ctx, cache.buffer, kv_elems * es, kv_elems * es, use, &tv));
     CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, qbuf.buffer, 0, q_bytes, use, &tq));
     CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, outs.buffer, 0, out_bytes, use, &to1));
-    CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, outs.buffer, out_bytes, out_bytes, use,
-                                                &to2));
+    CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, outs.buffer, out_bytes, out_bytes, use, &to2));
 
     /* Layer 1: Self-Extend over the cache; layer 2: plain RoPE attention over the same cache. */
-    seattn_attention_desc layer1 = {.n_heads = N_HEADS, .n_kv_heads = N_KV, .head_dim = D,
-                                    .q_len = Q_LEN, .kv_len = KV_LEN, .group_size = 4,
+    seattn_attention_desc layer1 = {.n_heads = N_HEADS,
+                                    .n_kv_heads = N_KV,
+                                    .head_dim = D,
+                                    .q_len = Q_LEN,
+                                    .kv_len = KV_LEN,
+                                    .group_size = 4,
                                     .neighbor_window = 32,
                                     .k_type = f16 ? SEATTN_DTYPE_F16 : SEATTN_DTYPE_F32,
                                     .v_type = f16 ? SEATTN_DTYPE_F16 : SEATTN_DTYPE_F32};
@@ -364,9 +368,8 @@ int main(int argc, char **argv) {
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence fence;
     CHECK_VK(vkCreateFence(dev, &fci, NULL, &fence));
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-                       .commandBufferCount = 1,
-                       .pCommandBuffers = &cb};
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb};
     CHECK_VK(vkQueueSubmit(queue, 1, &si, fence));
     CHECK_VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 60ull * 1000 * 1000 * 1000));
     CHECK_SEATTN(ctx, seattn_context_recycle(ctx)); /* the recordings have run */
@@ -406,7 +409,8 @@ int main(int argc, char **argv) {
 
     /* 7. Tear down: seattn first (it never destroys the app's objects), then the app. */
     seattn_tensor *all[] = {tk, tv, tq, to1, to2, ck, cv, cq, co};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) seattn_tensor_destroy(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        seattn_tensor_destroy(all[i]);
     seattn_context_destroy(cpu);
     seattn_context_destroy(ctx);
     printf("host_app: seattn made %ld host allocations through the app's callbacks, %ld still "

@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const size_t n = nul ? size - meta - 1 : 0;
     put("meta.json", data, meta);
     const char *files[] = {"q.f32", "k.f32", "v.f32", "out.f32"};
-    for (int i = 0; i < 4; i++) put(files[i], arrays, n);
+    for (int i = 0; i < 4; i++)
+        put(files[i], arrays, n);
     golden_case c;
     char err[512];
     if (golden_case_load(dir, &c, err, sizeof err) == 0) {

@@ -33,8 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint16_t sizes[7] = {0};
     if (size < sizeof d) return 0;
     memcpy(&d, data, sizeof d);
-    memcpy(sizes, data + sizeof d,
-           size - sizeof d < sizeof sizes ? size - sizeof d : sizeof sizes);
+    memcpy(sizes, data + sizeof d, size - sizeof d < sizeof sizes ? size - sizeof d : sizeof sizes);
     seattn_context *ctx = cpu();
     seattn_attention_desc r;
     if (seattn_attention_desc_check(ctx, &d, &r) != SEATTN_SUCCESS) return 0;
@@ -42,12 +41,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const double work = (double)r.q_len * r.kv_len * r.n_heads * r.head_dim;
     if (work > MAX_WORK || (double)r.kv_len * r.head_dim * 2 > MAX_WORK) return 0;
     seattn_tensor *t[7];
-    for (int i = 0; i < 7; i++) t[i] = tensor(ctx, sizes[i]);
-    const seattn_attention_tensors ts = {.q = t[0], .k = t[1], .v = t[2], .out = t[3],
+    for (int i = 0; i < 7; i++)
+        t[i] = tensor(ctx, sizes[i]);
+    const seattn_attention_tensors ts = {.q = t[0],
+                                         .k = t[1],
+                                         .v = t[2],
+                                         .out = t[3],
                                          .lse = sizes[4] & 1 ? t[4] : NULL,
                                          .q_norm_weight = sizes[5] & 1 ? t[5] : NULL,
                                          .k_norm_weight = sizes[6] & 1 ? t[6] : NULL};
     seattn_attention_run(ctx, &d, &ts);
-    for (int i = 0; i < 7; i++) seattn_tensor_destroy(t[i]);
+    for (int i = 0; i < 7; i++)
+        seattn_tensor_destroy(t[i]);
     return 0;
 }

@@ -18,8 +18,13 @@ static void seed(const char *name, const seattn_attention_desc *d, const uint16_
 
 int main(void) {
     const uint16_t fit[7] = {4096, 4096, 4096, 4096, 65, 129, 129};
-    seattn_attention_desc d = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 16, .q_len = 8,
-                               .kv_len = 8, .group_size = 2, .neighbor_window = 3};
+    seattn_attention_desc d = {.n_heads = 2,
+                               .n_kv_heads = 1,
+                               .head_dim = 16,
+                               .q_len = 8,
+                               .kv_len = 8,
+                               .group_size = 2,
+                               .neighbor_window = 3};
     seed("plain_se", &d, fit);
     seattn_attention_desc g = d;
     g.flags = SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM;

@@ -8,7 +8,9 @@
 #define MAX_POSITIONS (1u << 24) /* positions stay exact in f32 and in the RoPE tables */
 #define MAX_STRIDE (UINT64_C(1) << 40)
 
-size_t seattn__dtype_size(seattn_dtype t) { return t == SEATTN_DTYPE_F16 ? 2 : 4; }
+size_t seattn__dtype_size(seattn_dtype t) {
+    return t == SEATTN_DTYPE_F16 ? 2 : 4;
+}
 
 #define BAD(...) seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
@@ -43,8 +45,7 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
         return BAD("head_dim (%u) must be even and in 2..%u", r->head_dim, MAX_HEAD_DIM);
     if (r->q_len == 0) return BAD("q_len is 0; it must be >= 1");
     if (r->kv_len == 0) return BAD("kv_len is 0; it must be >= 1");
-    if (r->kv_len >= MAX_POSITIONS)
-        return BAD("kv_len (%u) must be below 2^24", r->kv_len);
+    if (r->kv_len >= MAX_POSITIONS) return BAD("kv_len (%u) must be below 2^24", r->kv_len);
     if (r->flags & ~(SEATTN_ATTN_Q_POS | SEATTN_ATTN_NEIGHBOR_ONLY | SEATTN_ATTN_GROUPED_ONLY |
                      SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM))
         return BAD("flags: unknown bits 0x%x", r->flags);
@@ -67,8 +68,7 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
     if (r->neighbor_window < 0)
         return BAD("neighbor_window (W = %d) must be >= 1", r->neighbor_window);
     if (r->group_size > 1 && r->neighbor_window < 1)
-        return BAD("neighbor_window (W = %d) must be >= 1 when group_size > 1",
-                   r->neighbor_window);
+        return BAD("neighbor_window (W = %d) must be >= 1 when group_size > 1", r->neighbor_window);
     if ((r->flags & (SEATTN_ATTN_NEIGHBOR_ONLY | SEATTN_ATTN_GROUPED_ONLY)) &&
         r->neighbor_window < 1)
         return BAD("neighbor_window (W = %d) must be >= 1 with NEIGHBOR_ONLY or GROUPED_ONLY",
@@ -129,14 +129,17 @@ static span view_span(uint64_t offset, seattn_strides s, uint64_t heads, uint64_
 
 /* Distinct (head, token) vectors of an output must not share elements: sort the two strides and
  * require each to clear everything spanned by the smaller one. */
-static bool output_vectors_disjoint(seattn_strides s, uint64_t heads, uint64_t len,
-                                    uint64_t vec) {
+static bool output_vectors_disjoint(seattn_strides s, uint64_t heads, uint64_t len, uint64_t vec) {
     uint64_t s1 = s.head, n1 = heads, s2 = s.token, n2 = len;
     if (n1 == 1) s1 = UINT64_MAX;
     if (n2 == 1) s2 = UINT64_MAX;
     if (s1 > s2) {
-        uint64_t t = s1; s1 = s2; s2 = t;
-        t = n1; n1 = n2; n2 = t;
+        uint64_t t = s1;
+        s1 = s2;
+        s2 = t;
+        t = n1;
+        n1 = n2;
+        n2 = t;
     }
     if (s1 == UINT64_MAX) return true;
     if (s1 < vec) return false;
@@ -198,8 +201,11 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
         const seattn_tensor *t;
         span sp;
         size_t e;
-    } in[] = {{"q", q, sq, eq},  {"k", k, sk, ek},  {"v", v, sv, ev},
-              {"q_norm_weight", qw, sqw, 4}, {"k_norm_weight", kw, skw, 4}};
+    } in[] = {{"q", q, sq, eq},
+              {"k", k, sk, ek},
+              {"v", v, sv, ev},
+              {"q_norm_weight", qw, sqw, 4},
+              {"k_norm_weight", kw, skw, 4}};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         if (overlaps(out, so, eo, in[i].t, in[i].sp, in[i].e))
             return BAD("out overlaps %s", in[i].name);
@@ -233,8 +239,7 @@ seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_atte
     for (int i = 0; i < 3; i++) {
         if (i < 2 && outs[i] != outs[2] && overlaps(outs[2], so, eo, outs[i], so, eo))
             return BAD("out overlaps %s without being it", out_names[i]);
-        if (overlaps(outs[2], so, eo, lses[i], sl, 4))
-            return BAD("out overlaps %s", lse_names[i]);
+        if (overlaps(outs[2], so, eo, lses[i], sl, 4)) return BAD("out overlaps %s", lse_names[i]);
         if (i < 2 && lses[2] && lses[i] != lses[2] && overlaps(lses[2], sl, 4, lses[i], sl, 4))
             return BAD("lse overlaps %s without being it", lse_names[i]);
         if (lses[2] && overlaps(lses[2], sl, 4, outs[i], so, eo))

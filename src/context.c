@@ -18,8 +18,7 @@ seattn_status seattn_context_create(const seattn_context_options *options, seatt
 }
 
 seattn_status seattn__context_create(const seattn_context_options *options,
-                                     const struct seattn_vulkan_device *imp,
-                                     seattn_context **out) {
+                                     const struct seattn_vulkan_device *imp, seattn_context **out) {
     if (!out) return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
     seattn__set_create_error("");
@@ -48,8 +47,8 @@ seattn_status seattn__context_create(const seattn_context_options *options,
     const char *portable = getenv("SEATTN_PORTABLE");
     if (portable && *portable && strcmp(portable, "0") != 0) ctx->flags |= SEATTN_CONTEXT_PORTABLE;
     if (ctx->backend == SEATTN_BACKEND_VULKAN) {
-        seattn_status s = imp ? seattn__vk_context_import(ctx, &o, imp)
-                              : seattn__vk_context_init(ctx, &o);
+        seattn_status s =
+            imp ? seattn__vk_context_import(ctx, &o, imp) : seattn__vk_context_init(ctx, &o);
         if (s != SEATTN_SUCCESS) {
             /* The context dies here: keep its message for seattn_last_create_error(). */
             seattn__set_create_error(ctx->last_error);
@@ -96,8 +95,9 @@ seattn_status seattn_context_device_info(const seattn_context *ctx, seattn_devic
 }
 
 seattn_status seattn_tensor_create(seattn_context *ctx, size_t bytes, seattn_tensor **out) {
-    if (!out) return ctx ? seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL")
-                         : SEATTN_ERROR_INVALID_ARGUMENT;
+    if (!out)
+        return ctx ? seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL")
+                   : SEATTN_ERROR_INVALID_ARGUMENT;
     *out = NULL;
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
     if (bytes == 0) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "bytes is 0");
@@ -126,12 +126,16 @@ seattn_status seattn_tensor_create(seattn_context *ctx, size_t bytes, seattn_ten
 void seattn_tensor_destroy(seattn_tensor *t) {
     if (!t) return;
     t->ctx->live_tensors--;
-    if (t->host) seattn__free(t->host);
-    else seattn__vk_tensor_free(t);
+    if (t->host)
+        seattn__free(t->host);
+    else
+        seattn__vk_tensor_free(t);
     seattn__free(t);
 }
 
-size_t seattn_tensor_bytes(const seattn_tensor *t) { return t ? t->bytes : 0; }
+size_t seattn_tensor_bytes(const seattn_tensor *t) {
+    return t ? t->bytes : 0;
+}
 
 static seattn_status tensor_copy(seattn_context *ctx, const seattn_tensor *t, size_t offset,
                                  void *host, size_t bytes, bool upload) {
@@ -148,8 +152,10 @@ static seattn_status tensor_copy(seattn_context *ctx, const seattn_tensor *t, si
                             offset + bytes, t->bytes);
     if (bytes == 0) return SEATTN_SUCCESS;
     if (t->host) {
-        if (upload) memcpy((char *)t->host + offset, host, bytes);
-        else memcpy(host, (const char *)t->host + offset, bytes);
+        if (upload)
+            memcpy((char *)t->host + offset, host, bytes);
+        else
+            memcpy(host, (const char *)t->host + offset, bytes);
         return SEATTN_SUCCESS;
     }
     return seattn__vk_tensor_copy(ctx, t, offset, host, bytes, upload);

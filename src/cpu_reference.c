@@ -24,7 +24,9 @@ static void rope(double *x, double pos, const seattn_attention_desc *r) {
  * and the normed key; then no f32 kernel overflows. */
 #define LIM 72057594037927936.0 /* 2^56 */
 
-static double clamp_in(double x) { return x < -LIM ? -LIM : x > LIM ? LIM : x; }
+static double clamp_in(double x) {
+    return x < -LIM ? -LIM : x > LIM ? LIM : x;
+}
 
 /* Element `at` onwards of a tensor of type dt, widened exactly, clamped. */
 static void load_vec(double *dst, const void *base, seattn_dtype dt, uint64_t at, uint32_t n) {
@@ -32,14 +34,16 @@ static void load_vec(double *dst, const void *base, seattn_dtype dt, uint64_t at
         for (uint32_t i = 0; i < n; i++)
             dst[i] = clamp_in(seattn__half_to_float(((const uint16_t *)base)[at + i]));
     else
-        for (uint32_t i = 0; i < n; i++) dst[i] = clamp_in(((const float *)base)[at + i]);
+        for (uint32_t i = 0; i < n; i++)
+            dst[i] = clamp_in(((const float *)base)[at + i]);
 }
 
 /* QK-norm: x_i w_i / sqrt(mean(x^2) + eps); w NULL means ones. Keys are clamped after it;
  * queries after the scale that follows. */
 static void rms_norm(double *x, uint32_t n, const float *w, double eps, bool clamp) {
     double ss = 0.0;
-    for (uint32_t i = 0; i < n; i++) ss += x[i] * x[i];
+    for (uint32_t i = 0; i < n; i++)
+        ss += x[i] * x[i];
     const double f = ss / n + eps > 0.0 ? 1.0 / sqrt(ss / n + eps) : 0.0; /* 0 stays 0 */
     for (uint32_t i = 0; i < n; i++) {
         x[i] *= f * (w ? (double)w[i] : 1.0);
@@ -51,15 +55,17 @@ static void rms_norm(double *x, uint32_t n, const float *w, double eps, bool cla
 static void store_out(void *out, seattn_dtype dt, uint64_t at, double value) {
     const float x = (float)value;
     if (dt == SEATTN_DTYPE_F16)
-        ((uint16_t *)out)[at] =
-            seattn__float_to_half(x > 65504.0f ? 65504.0f : x < -65504.0f ? -65504.0f : x);
+        ((uint16_t *)out)[at] = seattn__float_to_half(x > 65504.0f    ? 65504.0f
+                                                      : x < -65504.0f ? -65504.0f
+                                                                      : x);
     else
         ((float *)out)[at] = x;
 }
 
 static double dot(const double *a, const double *b, uint32_t n) {
     double s = 0.0;
-    for (uint32_t i = 0; i < n; i++) s += a[i] * b[i];
+    for (uint32_t i = 0; i < n; i++)
+        s += a[i] * b[i];
     return s;
 }
 
@@ -83,7 +89,8 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
     double *kn = seattn__malloc(sizeof(double) * r->kv_len * d);
     double *kg = seattn__malloc(sizeof(double) * r->kv_len * d);
     double *qn = seattn__malloc(sizeof(double) * d), *qg = seattn__malloc(sizeof(double) * d);
-    double *score = seattn__malloc(sizeof(double) * r->kv_len), *acc = seattn__malloc(sizeof(double) * d);
+    double *score = seattn__malloc(sizeof(double) * r->kv_len),
+           *acc = seattn__malloc(sizeof(double) * d);
     double *vj = seattn__malloc(sizeof(double) * d);
     seattn_status status = SEATTN_SUCCESS;
     if (!kn || !kg || !qn || !qg || !score || !acc || !vj) {
@@ -118,7 +125,8 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                     const double ls = log((double)p + 1.0) / log((double)r->scale_base);
                     if (ls > 1.0) f *= ls;
                 }
-                for (uint32_t i = 0; i < d; i++) qn[i] = clamp_in(qn[i] * f);
+                for (uint32_t i = 0; i < d; i++)
+                    qn[i] = clamp_in(qn[i] * f);
                 memcpy(qg, qn, sizeof(double) * d);
                 rope(qn, (double)p, r);
                 rope(qg, (double)seattn__grouped_q_pos(p, g, w), r);
@@ -129,8 +137,8 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                         score[j] = -INFINITY; /* this pass leaves the pair out */
                         continue;
                     }
-                    double s = neighbor ? dot(qn, kn + (size_t)j * d, d)
-                                        : dot(qg, kg + (size_t)j * d, d);
+                    double s =
+                        neighbor ? dot(qn, kn + (size_t)j * d, d) : dot(qg, kg + (size_t)j * d, d);
                     score[j] = s;
                     if (score[j] > mx) mx = score[j];
                 }
@@ -139,14 +147,14 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                 for (int64_t j = 0; j <= p && mx > -INFINITY; j++) {
                     double e = exp(score[j] - mx);
                     sum += e;
-                    load_vec(vj, v, r->v_type,
-                             r->v_offset + hk * r->v_strides.head +
-                                 (uint64_t)j * r->v_strides.token,
-                             d);
-                    for (uint32_t i = 0; i < d; i++) acc[i] += e * vj[i];
+                    load_vec(
+                        vj, v, r->v_type,
+                        r->v_offset + hk * r->v_strides.head + (uint64_t)j * r->v_strides.token, d);
+                    for (uint32_t i = 0; i < d; i++)
+                        acc[i] += e * vj[i];
                 }
-                const uint64_t o = r->out_offset + h * r->out_strides.head +
-                                   row * r->out_strides.token;
+                const uint64_t o =
+                    r->out_offset + h * r->out_strides.head + row * r->out_strides.token;
                 for (uint32_t i = 0; i < d; i++)
                     store_out(out, r->out_type, o + i, sum > 0.0 ? acc[i] / sum : 0.0);
                 if (lse)
@@ -167,8 +175,8 @@ done:
 }
 
 seattn_status seattn__cpu_merge(seattn_context *ctx, const seattn_attention_desc *r,
-                               const seattn_tensor *const outs[3],
-                               const seattn_tensor *const lses[3]) {
+                                const seattn_tensor *const outs[3],
+                                const seattn_tensor *const lses[3]) {
     const uint32_t d = r->head_dim;
     double *a = seattn__malloc(sizeof(double) * d), *b = seattn__malloc(sizeof(double) * d);
     if (!a || !b) {

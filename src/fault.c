@@ -28,7 +28,9 @@ int seattn_debug_fault(seattn_fault kind, uint64_t n) {
     return fired;
 }
 
-int64_t seattn_debug_live_allocations(void) { return atomic_load(&live); }
+int64_t seattn_debug_live_allocations(void) {
+    return atomic_load(&live);
+}
 
 void *seattn__malloc(size_t size) {
     if (seattn__fault_hit(SEATTN_FAULT_HOST_ALLOC)) return NULL;

@@ -31,7 +31,7 @@ uint16_t seattn__float_to_half(float f) {
     if (ax >= 0x7f800000u) /* inf, nan (quiet, payload kept where it fits) */
         return sign | 0x7c00u | (ax > 0x7f800000u ? (uint16_t)(0x200u | ((ax >> 13) & 0x3ffu)) : 0);
     if (ax >= 0x477ff000u) return sign | 0x7c00u; /* rounds past 65504 */
-    if (ax < 0x38800000u) { /* below 2^-14: subnormal or zero, in units of 2^-24 */
+    if (ax < 0x38800000u) {                /* below 2^-14: subnormal or zero, in units of 2^-24 */
         if (ax < 0x33000000u) return sign; /* below half of 2^-24 */
         const uint32_t e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u;
         const uint32_t shift = 126u - e; /* value = m 2^(e-150) = (m >> shift) 2^-24 */
@@ -47,9 +47,11 @@ uint16_t seattn__float_to_half(float f) {
 }
 
 void seattn_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = seattn__float_to_half(src[i]);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = seattn__float_to_half(src[i]);
 }
 
 void seattn_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = seattn__half_to_float(src[i]);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = seattn__half_to_float(src[i]);
 }

@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-typedef struct seattn__vk seattn__vk;       /* Vulkan state, vk_internal.h */
+typedef struct seattn__vk seattn__vk; /* Vulkan state, vk_internal.h */
 typedef struct seattn__vk_buffer seattn__vk_buffer;
 struct seattn_vulkan_device; /* seattn_vulkan.h */
 
@@ -29,10 +29,10 @@ struct seattn_context {
 struct seattn_tensor {
     seattn_context *ctx;
     size_t bytes;
-    uint64_t mem_id;         /* the memory it views (host pointer or VkBuffer): for overlaps */
-    uint64_t mem_base;       /* its first byte in that memory */
-    void *host;              /* CPU backend: the memory */
-    seattn__vk_buffer *buf;  /* Vulkan backend */
+    uint64_t mem_id;        /* the memory it views (host pointer or VkBuffer): for overlaps */
+    uint64_t mem_base;      /* its first byte in that memory */
+    void *host;             /* CPU backend: the memory */
+    seattn__vk_buffer *buf; /* Vulkan backend */
 };
 
 /* Formats the context's last error, logs it at error level and returns status. ctx may be NULL
@@ -68,8 +68,8 @@ static inline int64_t seattn__grouped_q_pos(int64_t p, int64_t g, int64_t w) {
 seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                     const seattn_attention_tensors *t);
 seattn_status seattn__cpu_merge(seattn_context *ctx, const seattn_attention_desc *r,
-                               const seattn_tensor *const outs[3],
-                               const seattn_tensor *const lses[3]);
+                                const seattn_tensor *const outs[3],
+                                const seattn_tensor *const lses[3]);
 /* IEEE binary16 <-> binary32, round to nearest even (half.c; the CPU reference and the public
  * seattn_f32_to_f16 / seattn_f16_to_f32 use them). */
 float seattn__half_to_float(uint16_t h);
@@ -79,8 +79,7 @@ uint16_t seattn__float_to_half(float f);
 seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_options *o);
 /* context.c: seattn_context_create() and, with imp, seattn_context_create_vulkan(). */
 seattn_status seattn__context_create(const seattn_context_options *options,
-                                     const struct seattn_vulkan_device *imp,
-                                     seattn_context **out);
+                                     const struct seattn_vulkan_device *imp, seattn_context **out);
 seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_context_options *o,
                                         const struct seattn_vulkan_device *d);
 void seattn__vk_context_free(seattn_context *ctx);

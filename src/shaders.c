@@ -5,12 +5,13 @@
 #include "attention_f16.spv.h"
 #include "merge.spv.h"
 #include "merge_f16.spv.h"
-#include "texel.spv.h"
-#include "texel_f16.spv.h"
 #include "merge_lse.spv.h"
 #include "merge_lse_f16.spv.h"
+#include "texel.spv.h"
+#include "texel_f16.spv.h"
 
-#define SHADER(name) {#name, seattn__spv_##name, sizeof seattn__spv_##name}
+#define SHADER(name)                                                                               \
+    { #name, seattn__spv_##name, sizeof seattn__spv_##name }
 
 static const seattn__shader shaders[2][SEATTN__N_KERNELS] = {
     {[SEATTN__KERNEL_ATTENTION] = SHADER(attention),

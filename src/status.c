@@ -7,7 +7,9 @@
 #define SEATTN__STR2(x) #x
 #define SEATTN__STR(x) SEATTN__STR2(x)
 
-uint32_t seattn_version(void) { return SEATTN_VERSION; }
+uint32_t seattn_version(void) {
+    return SEATTN_VERSION;
+}
 
 const char *seattn_version_string(void) {
     return SEATTN__STR(SEATTN_VERSION_MAJOR) "." SEATTN__STR(SEATTN_VERSION_MINOR) "." SEATTN__STR(
@@ -16,19 +18,24 @@ const char *seattn_version_string(void) {
 
 size_t seattn_struct_size(seattn_struct_id id) {
     switch (id) {
-    case SEATTN_STRUCT_CONTEXT_OPTIONS: return sizeof(seattn_context_options);
-    case SEATTN_STRUCT_CALL_STATS: return sizeof(seattn_call_stats);
-    case SEATTN_STRUCT_DEVICE_INFO: return sizeof(seattn_device_info);
-    case SEATTN_STRUCT_ATTENTION_DESC: return sizeof(seattn_attention_desc);
-    case SEATTN_STRUCT_ATTENTION_TENSORS: return sizeof(seattn_attention_tensors);
+    case SEATTN_STRUCT_CONTEXT_OPTIONS:
+        return sizeof(seattn_context_options);
+    case SEATTN_STRUCT_CALL_STATS:
+        return sizeof(seattn_call_stats);
+    case SEATTN_STRUCT_DEVICE_INFO:
+        return sizeof(seattn_device_info);
+    case SEATTN_STRUCT_ATTENTION_DESC:
+        return sizeof(seattn_attention_desc);
+    case SEATTN_STRUCT_ATTENTION_TENSORS:
+        return sizeof(seattn_attention_tensors);
     }
     return 0;
 }
 
 const char *seattn_status_string(seattn_status status) {
     switch (status) {
-#define SEATTN__STATUS_CASE(name, value, text) \
-    case SEATTN_##name:                        \
+#define SEATTN__STATUS_CASE(name, value, text)                                                     \
+    case SEATTN_##name:                                                                            \
         return text;
         SEATTN_STATUS_MAP(SEATTN__STATUS_CASE)
 #undef SEATTN__STATUS_CASE
@@ -42,7 +49,9 @@ void seattn__set_create_error(const char *message) {
     snprintf(create_error, sizeof create_error, "%s", message);
 }
 
-const char *seattn_last_create_error(void) { return create_error; }
+const char *seattn_last_create_error(void) {
+    return create_error;
+}
 
 static void vlog(seattn_context *ctx, seattn_log_level level, const char *fmt, va_list ap) {
     if (!ctx || !ctx->log) return;

@@ -34,12 +34,11 @@ static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const cha
     const VkPhysicalDeviceLimits *lim = &ctx->vk->props.limits;
     const uint64_t es = seattn__dtype_size(dt);
     uint64_t start;
-    const uint64_t range = view_range(t->buf->base, offset, s, heads, len, vec, es,
-                                      texel ? lim->minTexelBufferOffsetAlignment
-                                            : lim->minStorageBufferOffsetAlignment,
-                                      &start);
-    const uint64_t max = !texel ? lim->maxStorageBufferRange
-                         : (uint64_t)lim->maxTexelBufferElements * es;
+    const uint64_t range = view_range(
+        t->buf->base, offset, s, heads, len, vec, es,
+        texel ? lim->minTexelBufferOffsetAlignment : lim->minStorageBufferOffsetAlignment, &start);
+    const uint64_t max =
+        !texel ? lim->maxStorageBufferRange : (uint64_t)lim->maxTexelBufferElements * es;
     if (range > max)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "the view of %s spans %llu bytes, above this device's %s (%llu "
@@ -109,8 +108,8 @@ static bool want_texel(const seattn_context *ctx) {
 typedef struct {
     seattn__kernel kernel;
     uint32_t spec[SEATTN__N_SPEC];
-    uint32_t wg_x, wg_y;   /* workgroups for all q_len tokens */
-    uint32_t tok_per_wg;   /* tokens a workgroup along x covers */
+    uint32_t wg_x, wg_y; /* workgroups for all q_len tokens */
+    uint32_t tok_per_wg; /* tokens a workgroup along x covers */
     uint32_t n_split, split_len, chunk;
 } plan;
 
@@ -133,8 +132,8 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
         key_step = 1;
         pl->kernel = SEATTN__KERNEL_TEXEL;
         const uint32_t spec[SEATTN__N_SPEC] = {
-            sg * nsg, d, rr, rh, r->rope_layout == SEATTN_ROPE_INTERLEAVED, tt, one_level, sg,
-            out_vec4};
+            sg * nsg, d,         rr, rh,      r->rope_layout == SEATTN_ROPE_INTERLEAVED,
+            tt,       one_level, sg, out_vec4};
         memcpy(pl->spec, spec, sizeof spec);
         pl->tok_per_wg = tt * nsg;
         pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
@@ -177,8 +176,8 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
     /* Tokens one dispatch may take: its workgroups along x stay within
      * maxComputeWorkGroupCount[0]; longer runs go in chunks (below). */
     const uint64_t max_x = lim->maxComputeWorkGroupCount[0];
-    const uint64_t tok_limit = pl->tok_per_wg ? max_x * pl->tok_per_wg
-                                              : max_x * pl->spec[0] / n_rep;
+    const uint64_t tok_limit =
+        pl->tok_per_wg ? max_x * pl->tok_per_wg : max_x * pl->spec[0] / n_rep;
     if (tok_limit == 0)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "maxComputeWorkGroupCount[0] (%u) is too small for %u query heads "
@@ -227,8 +226,8 @@ static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc 
                             "query head), above this device's maxComputeWorkGroupCount[1] (%u)",
                             pl->n_split, r->n_heads, lim->maxComputeWorkGroupCount[1]);
     if (pl->n_split > 1) {
-        const uint64_t cap = lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange
-                                                                       : (64u << 20);
+        const uint64_t cap =
+            lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange : (64u << 20);
         const uint64_t per_tok = (uint64_t)r->n_heads * pl->n_split * (d + 4) * 4;
         uint64_t fit = cap / per_tok;
         if (pl->tok_per_wg && fit > pl->tok_per_wg) fit = fit / pl->tok_per_wg * pl->tok_per_wg;
@@ -246,8 +245,8 @@ static void kernel_name(const plan *pl, char *out, size_t size);
 /* What a call's stats say of its plan. */
 static void plan_stats(const plan *pl, seattn_call_stats *stats) {
     kernel_name(pl, stats->kernel, sizeof stats->kernel);
-    stats->kernel_id = pl->kernel == SEATTN__KERNEL_TEXEL ? SEATTN_KERNEL_TEXEL
-                                                          : SEATTN_KERNEL_STORAGE;
+    stats->kernel_id =
+        pl->kernel == SEATTN__KERNEL_TEXEL ? SEATTN_KERNEL_TEXEL : SEATTN_KERNEL_STORAGE;
     stats->key_splits = pl->n_split;
     stats->plain = pl->spec[SEATTN__SPEC_PLAIN];
 }
@@ -261,15 +260,15 @@ static seattn_status make_set(seattn_context *ctx, seattn__frame *fr, seattn__la
     VkWriteDescriptorSet w[SEATTN__N_BINDINGS];
     for (uint32_t i = 0; i < SEATTN__N_BINDINGS; i++) {
         const bool texel = layout == SEATTN__LAYOUT_TEXEL && (i <= 2 || i == 5);
-        w[i] = (VkWriteDescriptorSet){
-            .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-            .dstSet = *set,
-            .dstBinding = i,
-            .descriptorCount = 1,
-            .descriptorType = texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-                                    : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .pBufferInfo = texel ? NULL : &bs[i]->info,
-            .pTexelBufferView = texel ? &bs[i]->view : NULL};
+        w[i] =
+            (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                   .dstSet = *set,
+                                   .dstBinding = i,
+                                   .descriptorCount = 1,
+                                   .descriptorType = texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                           : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                   .pBufferInfo = texel ? NULL : &bs[i]->info,
+                                   .pTexelBufferView = texel ? &bs[i]->view : NULL};
     }
     vk->vkd.vkUpdateDescriptorSets(vk->device, SEATTN__N_BINDINGS, w, 0, NULL);
     return SEATTN_SUCCESS;
@@ -322,7 +321,7 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     if (c->layout == SEATTN__LAYOUT_TEXEL && pl->n_split > 1) {
         /* texel.comp writes its partial rows through binding 3; merge.comp reads them */
-        binding *const ts[SEATTN__N_BINDINGS] = {bs[0], bs[1], bs[2], bs[6], bs[4],
+        binding *const ts[SEATTN__N_BINDINGS] = {bs[0], bs[1],  bs[2], bs[6], bs[4],
                                                  bs[5], &dummy, bs[7], bs[8]};
         binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3], bs[4],
                                                  &dummy, bs[6],  &dummy, &dummy};
@@ -344,12 +343,15 @@ static bool all_neighbors(const seattn_attention_desc *r) {
            (uint32_t)r->neighbor_window >= r->kv_len;
 }
 
-static seattn__push make_push(const seattn_attention_desc *r, const plan *pl,
-                              binding *const bs[], bool lse, uint32_t rope_shift) {
+static seattn__push make_push(const seattn_attention_desc *r, const plan *pl, binding *const bs[],
+                              bool lse, uint32_t rope_shift) {
     const bool plain = all_neighbors(r);
     return (seattn__push){
-        .q_len = r->q_len, .kv_len = r->kv_len, .q_pos = r->q_pos,
-        .n_rep = r->n_heads / r->n_kv_heads, .G = (uint32_t)r->group_size,
+        .q_len = r->q_len,
+        .kv_len = r->kv_len,
+        .q_pos = r->q_pos,
+        .n_rep = r->n_heads / r->n_kv_heads,
+        .G = (uint32_t)r->group_size,
         .W = plain ? 0xffffffffu : (uint32_t)r->neighbor_window,
         .rot_half = r->rotary_dims / 2,
         .flags = (r->rope_layout == SEATTN_ROPE_INTERLEAVED ? SEATTN__FLAG_INTERLEAVED : 0) |
@@ -359,17 +361,24 @@ static seattn__push make_push(const seattn_attention_desc *r, const plan *pl,
                  (r->flags & SEATTN_ATTN_GROUPED_ONLY ? SEATTN__FLAG_ONLY_G : 0),
         .scale = r->scale,
         .inv_ln_base = r->scale_base > 0.0f ? (float)(1.0 / log((double)r->scale_base)) : 0.0f,
-        .q_off = bs[0]->elem_offset, .q_sh = stride32(r->q_strides.head, r->n_heads),
+        .q_off = bs[0]->elem_offset,
+        .q_sh = stride32(r->q_strides.head, r->n_heads),
         .q_st = stride32(r->q_strides.token, r->q_len),
-        .k_off = bs[1]->elem_offset, .k_sh = stride32(r->k_strides.head, r->n_kv_heads),
+        .k_off = bs[1]->elem_offset,
+        .k_sh = stride32(r->k_strides.head, r->n_kv_heads),
         .k_st = stride32(r->k_strides.token, r->kv_len),
-        .v_off = bs[2]->elem_offset, .v_sh = stride32(r->v_strides.head, r->n_kv_heads),
+        .v_off = bs[2]->elem_offset,
+        .v_sh = stride32(r->v_strides.head, r->n_kv_heads),
         .v_st = stride32(r->v_strides.token, r->kv_len),
-        .o_off = bs[3]->elem_offset, .o_sh = stride32(r->out_strides.head, r->n_heads),
+        .o_off = bs[3]->elem_offset,
+        .o_sh = stride32(r->out_strides.head, r->n_heads),
         .o_st = stride32(r->out_strides.token, r->q_len),
-        .l_off = bs[4]->elem_offset, .l_sh = stride32(r->lse_strides.head, r->n_heads),
+        .l_off = bs[4]->elem_offset,
+        .l_sh = stride32(r->lse_strides.head, r->n_heads),
         .l_st = stride32(r->lse_strides.token, r->q_len),
-        .split_len = pl->split_len, .n_split = pl->n_split, .rope_shift = rope_shift,
+        .split_len = pl->split_len,
+        .n_split = pl->n_split,
+        .rope_shift = rope_shift,
         .norm_eps = r->qk_norm_eps,
         /* both below 64: a view starts less than minStorageBufferOffsetAlignment into its range */
         .norm_w_off = bs[7]->elem_offset | bs[8]->elem_offset << 16};
@@ -397,8 +406,8 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
         vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->attn);
         vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE,
                                         vk->pipeline_layout[c->layout], 0, 1, &c->set, 0, NULL);
-        vk->vkd.vkCmdPushConstants(cb, vk->pipeline_layout[c->layout],
-                                   VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof cp, &cp);
+        vk->vkd.vkCmdPushConstants(cb, vk->pipeline_layout[c->layout], VK_SHADER_STAGE_COMPUTE_BIT,
+                                   0, sizeof cp, &cp);
         vk->vkd.vkCmdDispatch(cb, gx, pl->wg_y, pl->n_split);
         dispatches++;
         if (pl->n_split > 1) {
@@ -424,18 +433,19 @@ static uint32_t dtype_mask(const seattn_attention_desc *r) {
 
 /* Chooses the kernel and its plan, binds every tensor and allocates the descriptor sets from
  * frame fr. */
-static seattn_status prepare(seattn_context *ctx, seattn__frame *fr,
-                             const seattn_attention_desc *r, const seattn_attention_tensors *t,
-                             prepared *c) {
+static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, const seattn_attention_desc *r,
+                             const seattn_attention_tensors *t, prepared *c) {
     seattn__vk *vk = ctx->vk;
     seattn_status lost = seattn__vk_check_lost(ctx);
     if (lost != SEATTN_SUCCESS) return lost;
     const uint32_t dt = dtype_mask(r);
     if (dt && !vk->storage_16bit)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "f16 tensors need storageBuffer16BitAccess, which '%s' %s", vk->info.name,
-                            vk->own_device ? "does not have" : "does not have enabled (say "
-                                                               "SEATTN_VULKAN_STORAGE_16BIT)");
+                            "f16 tensors need storageBuffer16BitAccess, which '%s' %s",
+                            vk->info.name,
+                            vk->own_device ? "does not have"
+                                           : "does not have enabled (say "
+                                             "SEATTN_VULKAN_STORAGE_16BIT)");
     const uint32_t d = r->head_dim;
     const VkBufferUsageFlags tb = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
     bool texel = want_texel(ctx) && texel_shape_ok(r, vk->info.subgroup_size) &&
@@ -452,8 +462,8 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr,
             uint64_t start;
             const uint64_t es = seattn__dtype_size(dts[i]);
             if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], d, es,
-                           lim->minTexelBufferOffsetAlignment, &start) >
-                (uint64_t)lim->maxTexelBufferElements * es)
+                           lim->minTexelBufferOffsetAlignment,
+                           &start) > (uint64_t)lim->maxTexelBufferElements * es)
                 texel = false;
         }
     }
@@ -484,26 +494,26 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr,
     binding bq, bk, bv, bo, bl, bp, brope, bqw, bkw;
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     bl = bp = bqw = bkw = dummy;
-    if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len,
-                            d, r->q_type, texel, false, &bq)) ||
-        (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads,
-                            r->kv_len, d, r->k_type, texel, vec4kv, &bk)) ||
-        (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads,
-                            r->kv_len, d, r->v_type, texel, vec4kv, &bv)) ||
+    if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d,
+                            r->q_type, texel, false, &bq)) ||
+        (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
+                            d, r->k_type, texel, vec4kv, &bk)) ||
+        (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len,
+                            d, r->v_type, texel, vec4kv, &bv)) ||
         (status = bind_view(ctx, fr, "out", t->out, r->out_offset, r->out_strides, r->n_heads,
                             r->q_len, d, r->out_type, false, false, &bo)))
         return status;
-    if (t->lse && (status = bind_view(ctx, fr, "lse", t->lse, r->lse_offset, r->lse_strides,
-                                      r->n_heads, r->q_len, 1, SEATTN_DTYPE_F32, false, false,
-                                      &bl)))
+    if (t->lse &&
+        (status = bind_view(ctx, fr, "lse", t->lse, r->lse_offset, r->lse_strides, r->n_heads,
+                            r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl)))
         return status;
     if ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_QW) &&
-        (status = bind_view(ctx, fr, "q_norm_weight", t->q_norm_weight, r->q_norm_offset, none,
-                            1, 1, d, SEATTN_DTYPE_F32, false, false, &bqw)))
+        (status = bind_view(ctx, fr, "q_norm_weight", t->q_norm_weight, r->q_norm_offset, none, 1,
+                            1, d, SEATTN_DTYPE_F32, false, false, &bqw)))
         return status;
     if ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_KW) &&
-        (status = bind_view(ctx, fr, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, none,
-                            1, 1, d, SEATTN_DTYPE_F32, false, false, &bkw)))
+        (status = bind_view(ctx, fr, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, none, 1,
+                            1, d, SEATTN_DTYPE_F32, false, false, &bkw)))
         return status;
     if (pl->n_split > 1) { /* the partials of one chunk of queries; chunks reuse them */
         const uint64_t part = (uint64_t)r->n_heads * pl->chunk * pl->n_split * (d + 4) * 4;
@@ -547,8 +557,8 @@ static seattn_status submit_timed(seattn_context *ctx, recorder rec, const void 
     stats->dispatches = dispatches;
     uint64_t ts[2];
     if (vk->timestamps &&
-        vk->vkd.vkGetQueryPoolResults(vk->device, vk->timestamps, 0, 2, sizeof ts, ts,
-                                      sizeof ts[0], VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
+        vk->vkd.vkGetQueryPoolResults(vk->device, vk->timestamps, 0, 2, sizeof ts, ts, sizeof ts[0],
+                                      VK_QUERY_RESULT_64_BIT) == VK_SUCCESS)
         stats->device_ms = (double)((ts[1] - ts[0]) & vk->ts_mask) * vk->ts_period_ns * 1e-6;
     return SEATTN_SUCCESS;
 }
@@ -592,8 +602,7 @@ static uint32_t record_merge(seattn_context *ctx, VkCommandBuffer cb, const void
     const VkPipelineLayout pl = vk->pipeline_layout[SEATTN__LAYOUT_STORAGE];
     uint32_t dispatches = 0;
     vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, m->pipeline);
-    vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pl, 0, 1, &m->set, 0,
-                                    NULL);
+    vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pl, 0, 1, &m->set, 0, NULL);
     for (uint32_t t0 = 0; t0 < m->q_len; t0 += m->max_x) {
         const uint32_t n = m->q_len - t0 < m->max_x ? m->q_len - t0 : m->max_x;
         seattn__push cp = m->pc; /* rows t0 .. t0 + n - 1: every view moves by t0 tokens */
@@ -631,20 +640,20 @@ seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc 
     const uint32_t d = r->head_dim;
     const uint32_t spec[SEATTN__N_SPEC] = {
         64, d, [SEATTN__SPEC_DTYPE] = f16 ? SEATTN__F16_Q | SEATTN__F16_K | SEATTN__F16_OUT : 0};
-    merge_call m = {.q_len = r->q_len, .n_heads = r->n_heads,
-                    .max_x = lim->maxComputeWorkGroupCount[0]};
+    merge_call m = {
+        .q_len = r->q_len, .n_heads = r->n_heads, .max_x = lim->maxComputeWorkGroupCount[0]};
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     binding ba, bb, bo, bla, blb, bl = dummy;
-    if ((status = bind_view(ctx, fr, "out_a", outs[0], r->out_offset, r->out_strides,
-                            r->n_heads, r->q_len, d, r->out_type, false, false, &ba)) ||
-        (status = bind_view(ctx, fr, "out_b", outs[1], r->out_offset, r->out_strides,
-                            r->n_heads, r->q_len, d, r->out_type, false, false, &bb)) ||
+    if ((status = bind_view(ctx, fr, "out_a", outs[0], r->out_offset, r->out_strides, r->n_heads,
+                            r->q_len, d, r->out_type, false, false, &ba)) ||
+        (status = bind_view(ctx, fr, "out_b", outs[1], r->out_offset, r->out_strides, r->n_heads,
+                            r->q_len, d, r->out_type, false, false, &bb)) ||
         (status = bind_view(ctx, fr, "out", outs[2], r->out_offset, r->out_strides, r->n_heads,
                             r->q_len, d, r->out_type, false, false, &bo)) ||
-        (status = bind_view(ctx, fr, "lse_a", lses[0], r->lse_offset, r->lse_strides,
-                            r->n_heads, r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bla)) ||
-        (status = bind_view(ctx, fr, "lse_b", lses[1], r->lse_offset, r->lse_strides,
-                            r->n_heads, r->q_len, 1, SEATTN_DTYPE_F32, false, false, &blb)) ||
+        (status = bind_view(ctx, fr, "lse_a", lses[0], r->lse_offset, r->lse_strides, r->n_heads,
+                            r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bla)) ||
+        (status = bind_view(ctx, fr, "lse_b", lses[1], r->lse_offset, r->lse_strides, r->n_heads,
+                            r->q_len, 1, SEATTN_DTYPE_F32, false, false, &blb)) ||
         (lses[2] &&
          (status = bind_view(ctx, fr, "lse", lses[2], r->lse_offset, r->lse_strides, r->n_heads,
                              r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl))) ||
@@ -658,17 +667,22 @@ seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc 
         seattn__vk_frame_recycle(ctx, fr);
         return status;
     }
-    m.pc = (seattn__push){
-        .q_len = r->q_len, .flags = lses[2] ? SEATTN__FLAG_LSE : 0,
-        .q_off = ba.elem_offset, .q_sh = stride32(r->out_strides.head, r->n_heads),
-        .q_st = stride32(r->out_strides.token, r->q_len),
-        .k_off = bb.elem_offset, .k_sh = stride32(r->out_strides.head, r->n_heads),
-        .k_st = stride32(r->out_strides.token, r->q_len),
-        .o_off = bo.elem_offset, .o_sh = stride32(r->out_strides.head, r->n_heads),
-        .o_st = stride32(r->out_strides.token, r->q_len),
-        .v_off = bla.elem_offset, .split_len = blb.elem_offset, .l_off = bl.elem_offset,
-        .l_sh = stride32(r->lse_strides.head, r->n_heads),
-        .l_st = stride32(r->lse_strides.token, r->q_len)};
+    m.pc = (seattn__push){.q_len = r->q_len,
+                          .flags = lses[2] ? SEATTN__FLAG_LSE : 0,
+                          .q_off = ba.elem_offset,
+                          .q_sh = stride32(r->out_strides.head, r->n_heads),
+                          .q_st = stride32(r->out_strides.token, r->q_len),
+                          .k_off = bb.elem_offset,
+                          .k_sh = stride32(r->out_strides.head, r->n_heads),
+                          .k_st = stride32(r->out_strides.token, r->q_len),
+                          .o_off = bo.elem_offset,
+                          .o_sh = stride32(r->out_strides.head, r->n_heads),
+                          .o_st = stride32(r->out_strides.token, r->q_len),
+                          .v_off = bla.elem_offset,
+                          .split_len = blb.elem_offset,
+                          .l_off = bl.elem_offset,
+                          .l_sh = stride32(r->lse_strides.head, r->n_heads),
+                          .l_st = stride32(r->lse_strides.token, r->q_len)};
     status = submit_timed(ctx, record_merge, &m, stats);
     if (status == SEATTN_SUCCESS) {
         snprintf(stats->kernel, sizeof stats->kernel, "merge_lse d%u%s", d, f16 ? " f16:o" : "");

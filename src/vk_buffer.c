@@ -7,8 +7,7 @@
 static int find_memory_type(const VkPhysicalDeviceMemoryProperties *mp, uint32_t bits,
                             VkMemoryPropertyFlags want) {
     for (uint32_t i = 0; i < mp->memoryTypeCount; i++)
-        if ((bits & (1u << i)) && (mp->memoryTypes[i].propertyFlags & want) == want)
-            return (int)i;
+        if ((bits & (1u << i)) && (mp->memoryTypes[i].propertyFlags & want) == want) return (int)i;
     return -1;
 }
 
@@ -28,13 +27,12 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
                             "%llu bytes exceed this device's largest memory heap (%llu)",
                             (unsigned long long)size,
                             (unsigned long long)vk->info.device_local_bytes);
-    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-                              .size = size,
-                              .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-                                       VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
-                                       VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                                       VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                              .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    VkBufferCreateInfo bci = {
+        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+        .size = size,
+        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                 VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+        .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
     b->usage = bci.usage;
     SEATTN__CHECK(ctx, vk->vkd.vkCreateBuffer(vk->device, &bci, vk->alloc, &b->buffer));
     VkMemoryRequirements req;
@@ -67,8 +65,8 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
     SEATTN__CHECK(ctx, mr);
     SEATTN__CHECK(ctx, vk->vkd.vkBindBufferMemory(vk->device, b->buffer, b->memory, 0));
     if ((vk->mem_props.memoryTypes[type].propertyFlags & hv) == hv)
-        SEATTN__CHECK(ctx, vk->vkd.vkMapMemory(vk->device, b->memory, 0, VK_WHOLE_SIZE, 0,
-                                               &b->mapped));
+        SEATTN__CHECK(ctx,
+                      vk->vkd.vkMapMemory(vk->device, b->memory, 0, VK_WHOLE_SIZE, 0, &b->mapped));
     b->size = size;
     return SEATTN_SUCCESS;
 fail:
@@ -99,8 +97,10 @@ void seattn__vk_buffer_retire(seattn_context *ctx, seattn__vk_buffer *b) {
         uint32_t cap = f->cap_retired ? 2 * f->cap_retired : 8;
         seattn__vk_buffer *grown = seattn__realloc(f->retired, cap * sizeof *grown);
         if (!grown) { /* no room to keep it until recycle, and no waiting without end: leak */
-            seattn__log(ctx, SEATTN_LOG_WARNING, "out of host memory: a %llu-byte buffer that "
-                        "recorded work may use is leaked", (unsigned long long)b->size);
+            seattn__log(ctx, SEATTN_LOG_WARNING,
+                        "out of host memory: a %llu-byte buffer that "
+                        "recorded work may use is leaked",
+                        (unsigned long long)b->size);
             memset(b, 0, sizeof *b);
             return;
         }
@@ -139,8 +139,8 @@ static seattn_status staged_copy(seattn_context *ctx, seattn__vk_buffer *b, VkDe
                                  void *host, size_t bytes, bool upload) {
     seattn__vk *vk = ctx->vk;
     const size_t chunk = (size_t)64 << 20;
-    seattn_status status = seattn__vk_buffer_reserve(
-        ctx, &vk->staging, bytes < chunk ? bytes : chunk, true);
+    seattn_status status =
+        seattn__vk_buffer_reserve(ctx, &vk->staging, bytes < chunk ? bytes : chunk, true);
     for (size_t done = 0; status == SEATTN_SUCCESS && done < bytes;) {
         size_t n = bytes - done < vk->staging.size ? bytes - done : (size_t)vk->staging.size;
         if (upload) memcpy(vk->staging.mapped, (const char *)host + done, n);
@@ -193,8 +193,9 @@ seattn_status seattn__vk_tensor_init(seattn_context *ctx, seattn_tensor *t) {
 seattn_status seattn_tensor_wrap_vulkan(seattn_context *ctx, VkBuffer buffer, VkDeviceSize offset,
                                         VkDeviceSize bytes, VkBufferUsageFlags usage,
                                         seattn_tensor **out) {
-    if (!out) return ctx ? seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL")
-                         : SEATTN_ERROR_INVALID_ARGUMENT;
+    if (!out)
+        return ctx ? seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "out is NULL")
+                   : SEATTN_ERROR_INVALID_ARGUMENT;
     *out = NULL;
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
     if (!ctx->vk)
@@ -218,8 +219,8 @@ seattn_status seattn_tensor_wrap_vulkan(seattn_context *ctx, VkBuffer buffer, Vk
         seattn__free(b);
         return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a tensor");
     }
-    *b = (seattn__vk_buffer){.buffer = buffer, .size = offset + bytes, .base = offset,
-                             .usage = usage, .wrapped = true};
+    *b = (seattn__vk_buffer){
+        .buffer = buffer, .size = offset + bytes, .base = offset, .usage = usage, .wrapped = true};
     t->ctx = ctx;
     t->bytes = (size_t)bytes;
     t->buf = b;
@@ -256,8 +257,10 @@ seattn_status seattn__vk_tensor_copy(seattn_context *ctx, const seattn_tensor *t
                             "the wrapped buffer lacks VK_BUFFER_USAGE_TRANSFER_%s_BIT for %s",
                             upload ? "DST" : "SRC", upload ? "an upload" : "a download");
     if (b->mapped) {
-        if (upload) memcpy((char *)b->mapped + offset, host, bytes);
-        else memcpy(host, (const char *)b->mapped + offset, bytes);
+        if (upload)
+            memcpy((char *)b->mapped + offset, host, bytes);
+        else
+            memcpy(host, (const char *)b->mapped + offset, bytes);
         return SEATTN_SUCCESS;
     }
     return staged_copy(ctx, b, offset, host, bytes, upload);

@@ -109,8 +109,8 @@ seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_contex
     vk->queue_family = d->queue_family;
     seattn__vk_fill_info(&vk->vki, vk->phys, &vk->info);
     if (vk->info.api_version < VK_API_VERSION_1_1)
-        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "device '%s' is below Vulkan 1.1", vk->info.name);
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED, "device '%s' is below Vulkan 1.1",
+                            vk->info.name);
     VkQueueFamilyProperties fam[16];
     const uint32_t n = queue_families(vk, fam);
     if (d->queue_family >= n || !(fam[d->queue_family].queueFlags & VK_QUEUE_COMPUTE_BIT))
@@ -141,10 +141,14 @@ static void test_limits(seattn_context *ctx) {
         unsigned long long val = 0;
         int used = 0;
         if (sscanf(p, "%31[a-z_]=%llu%n", key, &val, &used) != 2) break;
-        if (strcmp(key, "storage_range") == 0) lim->maxStorageBufferRange = (uint32_t)val;
-        else if (strcmp(key, "texel_elements") == 0) lim->maxTexelBufferElements = (uint32_t)val;
-        else if (strcmp(key, "workgroups_x") == 0) lim->maxComputeWorkGroupCount[0] = (uint32_t)val;
-        else if (strcmp(key, "alloc_size") == 0) vk->max_alloc = val;
+        if (strcmp(key, "storage_range") == 0)
+            lim->maxStorageBufferRange = (uint32_t)val;
+        else if (strcmp(key, "texel_elements") == 0)
+            lim->maxTexelBufferElements = (uint32_t)val;
+        else if (strcmp(key, "workgroups_x") == 0)
+            lim->maxComputeWorkGroupCount[0] = (uint32_t)val;
+        else if (strcmp(key, "alloc_size") == 0)
+            vk->max_alloc = val;
         seattn__log(ctx, SEATTN_LOG_WARNING, "SEATTN_TEST_LIMITS: %s lowered to %llu", key, val);
         p += used;
         if (*p == ',') p++;
@@ -182,8 +186,8 @@ seattn_status seattn__vk_device_setup(seattn_context *ctx) {
             VkQueryPoolCreateInfo qpci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
                                           .queryType = VK_QUERY_TYPE_TIMESTAMP,
                                           .queryCount = 2};
-            SEATTN__CHECK(ctx, vk->vkd.vkCreateQueryPool(vk->device, &qpci, vk->alloc,
-                                                         &vk->timestamps));
+            SEATTN__CHECK(ctx,
+                          vk->vkd.vkCreateQueryPool(vk->device, &qpci, vk->alloc, &vk->timestamps));
             vk->ts_mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
             vk->ts_period_ns = vk->props.limits.timestampPeriod;
         }
@@ -200,11 +204,9 @@ seattn_status seattn__vk_device_setup(seattn_context *ctx) {
     for (int i = 0; i < 3; i++) {
         VkFormatProperties fp;
         vk->vki.vkGetPhysicalDeviceFormatProperties(vk->phys, texel_formats[i], &fp);
-        if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
-            vk->texel_ok = false;
+        if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)) vk->texel_ok = false;
     }
-    const VkFormat vec4_formats[2] = {VK_FORMAT_R32G32B32A32_SFLOAT,
-                                      VK_FORMAT_R16G16B16A16_SFLOAT};
+    const VkFormat vec4_formats[2] = {VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R16G16B16A16_SFLOAT};
     vk->texel_vec4_ok = vk->texel_ok;
     for (int i = 0; i < 2; i++) {
         VkFormatProperties fp;
@@ -243,7 +245,8 @@ void seattn__vk_context_free(seattn_context *ctx) {
          * device may be running the app's work, which is not ours to wait for. On a lost
          * device vkDeviceWaitIdle returns VK_ERROR_DEVICE_LOST at once. */
         if (vk->own_device) vk->vkd.vkDeviceWaitIdle(vk->device);
-        for (int f = 0; f < 2; f++) seattn__vk_frame_free(ctx, &vk->frames[f]);
+        for (int f = 0; f < 2; f++)
+            seattn__vk_frame_free(ctx, &vk->frames[f]);
         seattn__vk_pipeline_cache_save(ctx);
         seattn__vk_pipelines_free(ctx);
         if (vk->rope_view) vk->vkd.vkDestroyBufferView(vk->device, vk->rope_view, vk->alloc);
@@ -295,14 +298,13 @@ void seattn__vk_compute_barrier(seattn_context *ctx, VkCommandBuffer cb) {
 
 void seattn__vk_barrier(seattn_context *ctx, bool to_host) {
     seattn__vk *vk = ctx->vk;
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT |
-                                           VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
-                          .dstAccessMask = to_host ? VK_ACCESS_HOST_READ_BIT
-                                                   : VK_ACCESS_SHADER_READ_BIT |
-                                                         VK_ACCESS_SHADER_WRITE_BIT |
-                                                         VK_ACCESS_TRANSFER_READ_BIT |
-                                                         VK_ACCESS_TRANSFER_WRITE_BIT};
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask =
+            VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
+        .dstAccessMask = to_host ? VK_ACCESS_HOST_READ_BIT
+                                 : VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                                       VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
     vk->vkd.vkCmdPipelineBarrier(
         vk->cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT,
         to_host ? VK_PIPELINE_STAGE_HOST_BIT : VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1, &mb, 0,

@@ -89,8 +89,10 @@ seattn_status seattn__vk_frame_scratch(seattn_context *ctx, seattn__frame *f, Vk
         VkDeviceSize size = f->scratch.size * 2 > bytes ? f->scratch.size * 2 : bytes;
         if (f->scratch.buffer) {
             seattn__frame *keep = &ctx->vk->frames[1];
-            if (f == keep && keep->n_calls > 0) seattn__vk_buffer_retire(ctx, &f->scratch);
-            else seattn__vk_buffer_destroy(ctx, &f->scratch);
+            if (f == keep && keep->n_calls > 0)
+                seattn__vk_buffer_retire(ctx, &f->scratch);
+            else
+                seattn__vk_buffer_destroy(ctx, &f->scratch);
         }
         seattn_status s = seattn__vk_buffer_create(ctx, size, false, &f->scratch);
         if (s != SEATTN_SUCCESS) return s;
@@ -114,7 +116,8 @@ void seattn__vk_frame_recycle(seattn_context *ctx, seattn__frame *f) {
     for (uint32_t i = 0; i < f->n_views; i++)
         vk->vkd.vkDestroyBufferView(vk->device, f->views[i], vk->alloc);
     f->n_views = 0;
-    for (uint32_t i = 0; i < f->n_retired; i++) seattn__vk_buffer_destroy(ctx, &f->retired[i]);
+    for (uint32_t i = 0; i < f->n_retired; i++)
+        seattn__vk_buffer_destroy(ctx, &f->retired[i]);
     f->n_retired = 0;
     f->scratch_used = 0;
     f->n_calls = 0;

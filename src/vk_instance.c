@@ -7,24 +7,31 @@
 
 seattn_status seattn__vk_status(VkResult r) {
     switch (r) {
-    case VK_SUCCESS: return SEATTN_SUCCESS;
+    case VK_SUCCESS:
+        return SEATTN_SUCCESS;
     case VK_ERROR_OUT_OF_HOST_MEMORY:
     case VK_ERROR_OUT_OF_DEVICE_MEMORY:
     case VK_ERROR_FRAGMENTED_POOL:
-    case VK_ERROR_OUT_OF_POOL_MEMORY: return SEATTN_ERROR_OUT_OF_MEMORY;
-    case VK_ERROR_DEVICE_LOST: return SEATTN_ERROR_DEVICE_LOST;
-    case VK_TIMEOUT: return SEATTN_ERROR_TIMEOUT;
+    case VK_ERROR_OUT_OF_POOL_MEMORY:
+        return SEATTN_ERROR_OUT_OF_MEMORY;
+    case VK_ERROR_DEVICE_LOST:
+        return SEATTN_ERROR_DEVICE_LOST;
+    case VK_TIMEOUT:
+        return SEATTN_ERROR_TIMEOUT;
     case VK_ERROR_INCOMPATIBLE_DRIVER:
-    case VK_ERROR_INITIALIZATION_FAILED: return SEATTN_ERROR_NO_DEVICE;
+    case VK_ERROR_INITIALIZATION_FAILED:
+        return SEATTN_ERROR_NO_DEVICE;
     case VK_ERROR_FEATURE_NOT_PRESENT:
     case VK_ERROR_EXTENSION_NOT_PRESENT:
-    case VK_ERROR_LAYER_NOT_PRESENT: return SEATTN_ERROR_UNSUPPORTED;
-    default: return SEATTN_ERROR_VULKAN;
+    case VK_ERROR_LAYER_NOT_PRESENT:
+        return SEATTN_ERROR_UNSUPPORTED;
+    default:
+        return SEATTN_ERROR_VULKAN;
     }
 }
 
-seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call,
-                              const char *file, int line) {
+seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call, const char *file,
+                              int line) {
     ctx->last_vk_result = r;
     seattn_status s = seattn__vk_status(r);
     if (s == SEATTN_ERROR_DEVICE_LOST && ctx->vk) {
@@ -86,8 +93,9 @@ static seattn_status create_instance(seattn_context *ctx, bool validation, VkIns
     const VkAllocationCallbacks *alloc = ctx ? ctx->vk->alloc : NULL;
     seattn_status s = seattn__vk_loader_init();
     if (s != SEATTN_SUCCESS)
-        return ctx ? seattn__fail(ctx, s, "no Vulkan 1.1 loader found (install libvulkan1 and a "
-                                          "driver, e.g. mesa-vulkan-drivers)")
+        return ctx ? seattn__fail(ctx, s,
+                                  "no Vulkan 1.1 loader found (install libvulkan1 and a "
+                                  "driver, e.g. mesa-vulkan-drivers)")
                    : s;
     const char *layers[1], *exts[2];
     uint32_t n_layers = 0, n_exts = 0;
@@ -123,8 +131,7 @@ static seattn_status create_instance(seattn_context *ctx, bool validation, VkIns
                    : seattn__vk_status(r);
     const PFN_vkGetInstanceProcAddr gipa = seattn__vk_loader_gipa();
     if (!seattn__vk_load_instance(gipa, *out, t)) {
-        PFN_vkDestroyInstance destroy =
-            (PFN_vkDestroyInstance)gipa(*out, "vkDestroyInstance");
+        PFN_vkDestroyInstance destroy = (PFN_vkDestroyInstance)gipa(*out, "vkDestroyInstance");
         if (destroy) destroy(*out, alloc);
         *out = VK_NULL_HANDLE;
         return ctx ? seattn__fail(ctx, SEATTN_ERROR_NO_DEVICE,
@@ -132,10 +139,10 @@ static seattn_status create_instance(seattn_context *ctx, bool validation, VkIns
                    : SEATTN_ERROR_NO_DEVICE;
     }
     if (ctx && validation) {
-        PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
-            gipa(*out, "vkCreateDebugUtilsMessengerEXT");
-        ctx->vk->destroy_messenger = (PFN_vkDestroyDebugUtilsMessengerEXT)gipa(
-            *out, "vkDestroyDebugUtilsMessengerEXT");
+        PFN_vkCreateDebugUtilsMessengerEXT create =
+            (PFN_vkCreateDebugUtilsMessengerEXT)gipa(*out, "vkCreateDebugUtilsMessengerEXT");
+        ctx->vk->destroy_messenger =
+            (PFN_vkDestroyDebugUtilsMessengerEXT)gipa(*out, "vkDestroyDebugUtilsMessengerEXT");
         VkDebugUtilsMessengerCreateInfoEXT mi = {
             .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
             .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
@@ -145,14 +152,12 @@ static seattn_status create_instance(seattn_context *ctx, bool validation, VkIns
                            VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
             .pfnUserCallback = messenger_cb,
             .pUserData = ctx};
-        if (create && ctx->vk->destroy_messenger)
-            create(*out, &mi, alloc, &ctx->vk->messenger);
+        if (create && ctx->vk->destroy_messenger) create(*out, &mi, alloc, &ctx->vk->messenger);
     }
     return SEATTN_SUCCESS;
 }
 
-void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys,
-                          seattn_device_info *info) {
+void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys, seattn_device_info *info) {
     memset(info, 0, sizeof *info);
     VkPhysicalDeviceIDProperties ids = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
     VkPhysicalDeviceSubgroupProperties sub = {
@@ -208,8 +213,8 @@ void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys,
                     VkPhysicalDeviceProperties2 q2 = {
                         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dp};
                     vki->vkGetPhysicalDeviceProperties2(phys, &q2);
-                    snprintf(info->driver, sizeof info->driver, "%.120s %.120s",
-                             dp.driverName, dp.driverInfo);
+                    snprintf(info->driver, sizeof info->driver, "%.120s %.120s", dp.driverName,
+                             dp.driverInfo);
                 }
             }
         }
@@ -230,8 +235,8 @@ void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys,
             info->device_local_bytes = mp.memoryHeaps[i].size;
 }
 
-static seattn_status list_physical(const seattn__vki *vki, VkInstance inst,
-                                   VkPhysicalDevice *devs, uint32_t *n) {
+static seattn_status list_physical(const seattn__vki *vki, VkInstance inst, VkPhysicalDevice *devs,
+                                   uint32_t *n) {
     VkResult r = vki->vkEnumeratePhysicalDevices(inst, n, devs);
     return r < 0 ? seattn__vk_status(r) : SEATTN_SUCCESS;
 }
@@ -261,19 +266,23 @@ seattn_status seattn_device_list(seattn_device_info *infos, uint32_t *count) {
 
 static int type_rank(int32_t type) {
     switch (type) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 0;
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 1;
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 3;
-    default: return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+        return 0;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+        return 1;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+        return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+        return 3;
+    default:
+        return 4;
     }
 }
 
 static bool name_matches(const char *name, const char *part) {
     for (const char *s = name; *s; s++) {
         size_t i = 0;
-        while (part[i] && s[i] &&
-               (s[i] | 0x20) == (part[i] | 0x20)) /* ASCII case-insensitive */
+        while (part[i] && s[i] && (s[i] | 0x20) == (part[i] | 0x20)) /* ASCII case-insensitive */
             i++;
         if (!part[i]) return true;
     }
@@ -282,8 +291,7 @@ static bool name_matches(const char *name, const char *part) {
 
 /* Creates the context's instance and picks its physical device (vk->phys, vk->info): the one
  * `want` names (index or part of the name), or by type when want is NULL. */
-seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation,
-                                         const char *want) {
+seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation, const char *want) {
     seattn__vk *vk = ctx->vk;
     seattn_status s = create_instance(ctx, validation, &vk->instance, &vk->vki);
     if (s != SEATTN_SUCCESS) return s;

@@ -12,32 +12,38 @@
 #include "seattn/seattn_vulkan.h"
 
 /* Saves the VkResult, logs the call and where, and jumps to fail. */
-#define SEATTN__CHECK(ctx, call)                                                          \
-    do {                                                                                  \
-        VkResult seattn__r = (call);                                                      \
-        if (seattn__r != VK_SUCCESS) {                                                    \
-            status = seattn__vk_fail((ctx), seattn__r, #call, __FILE__, __LINE__);        \
-            goto fail;                                                                    \
-        }                                                                                 \
+#define SEATTN__CHECK(ctx, call)                                                                   \
+    do {                                                                                           \
+        VkResult seattn__r = (call);                                                               \
+        if (seattn__r != VK_SUCCESS) {                                                             \
+            status = seattn__vk_fail((ctx), seattn__r, #call, __FILE__, __LINE__);                 \
+            goto fail;                                                                             \
+        }                                                                                          \
     } while (0)
 
 struct seattn__vk_buffer {
     VkBuffer buffer;
     VkDeviceMemory memory; /* null for a wrapped app buffer */
     VkDeviceSize size;
-    VkDeviceSize base;     /* byte offset of the tensor in buffer (wrapped buffers) */
+    VkDeviceSize base; /* byte offset of the tensor in buffer (wrapped buffers) */
     VkBufferUsageFlags usage;
-    bool wrapped;          /* the app's buffer: never destroyed by seattn */
-    void *mapped;          /* non-NULL when host-visible and coherent (seattn's own memory) */
+    bool wrapped; /* the app's buffer: never destroyed by seattn */
+    void *mapped; /* non-NULL when host-visible and coherent (seattn's own memory) */
 };
 
 /* Instance-level functions, per context (vk_loader.c). */
-#define SEATTN__VK_INSTANCE_FNS(X)                                                        \
-    X(vkDestroyInstance) X(vkEnumeratePhysicalDevices) X(vkGetPhysicalDeviceProperties)   \
-    X(vkGetPhysicalDeviceProperties2) X(vkGetPhysicalDeviceFeatures2)                     \
-    X(vkGetPhysicalDeviceMemoryProperties) X(vkGetPhysicalDeviceQueueFamilyProperties)    \
-    X(vkGetPhysicalDeviceFormatProperties) X(vkEnumerateDeviceExtensionProperties)        \
-    X(vkCreateDevice) X(vkGetDeviceProcAddr)
+#define SEATTN__VK_INSTANCE_FNS(X)                                                                 \
+    X(vkDestroyInstance)                                                                           \
+    X(vkEnumeratePhysicalDevices)                                                                  \
+    X(vkGetPhysicalDeviceProperties)                                                               \
+    X(vkGetPhysicalDeviceProperties2)                                                              \
+    X(vkGetPhysicalDeviceFeatures2)                                                                \
+    X(vkGetPhysicalDeviceMemoryProperties)                                                         \
+    X(vkGetPhysicalDeviceQueueFamilyProperties)                                                    \
+    X(vkGetPhysicalDeviceFormatProperties)                                                         \
+    X(vkEnumerateDeviceExtensionProperties)                                                        \
+    X(vkCreateDevice)                                                                              \
+    X(vkGetDeviceProcAddr)
 typedef struct seattn__vki {
 #define SEATTN__VKI_FIELD(name) PFN_##name name;
     SEATTN__VK_INSTANCE_FNS(SEATTN__VKI_FIELD)
@@ -69,11 +75,17 @@ typedef struct seattn__push {
     uint32_t split_len, n_split, rope_shift;
     float norm_eps;
     uint32_t norm_w_off; /* element offsets of the q (low 16 bits) and k norm weights */
-} seattn__push; /* 128 bytes: every device's maxPushConstantsSize */
+} seattn__push;          /* 128 bytes: every device's maxPushConstantsSize */
 _Static_assert(sizeof(seattn__push) <= 128, "push constants past 128 bytes");
 
-enum { SEATTN__FLAG_INTERLEAVED = 1, SEATTN__FLAG_KEYS_ROTATED = 2, SEATTN__FLAG_LSE = 4,
-       SEATTN__FLAG_SPLIT = 8, SEATTN__FLAG_ONLY_N = 16, SEATTN__FLAG_ONLY_G = 32 };
+enum {
+    SEATTN__FLAG_INTERLEAVED = 1,
+    SEATTN__FLAG_KEYS_ROTATED = 2,
+    SEATTN__FLAG_LSE = 4,
+    SEATTN__FLAG_SPLIT = 8,
+    SEATTN__FLAG_ONLY_N = 16,
+    SEATTN__FLAG_ONLY_G = 32
+};
 /* Bindings: 0 q, 1 k, 2 v, 3 out, 4 lse, 5 RoPE table, 6 split partials, 7 q-norm weight,
  * 8 k-norm weight. */
 enum { SEATTN__N_BINDINGS = 9 };
@@ -90,8 +102,13 @@ typedef enum {
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
 /* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*);
  * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s. */
-enum { SEATTN__N_SPEC = 13, SEATTN__SPEC_DTYPE = 9, SEATTN__SPEC_NORM = 10,
-       SEATTN__SPEC_PLAIN = 11, SEATTN__SPEC_KV_VEC4 = 12 };
+enum {
+    SEATTN__N_SPEC = 13,
+    SEATTN__SPEC_DTYPE = 9,
+    SEATTN__SPEC_NORM = 10,
+    SEATTN__SPEC_PLAIN = 11,
+    SEATTN__SPEC_KV_VEC4 = 12
+};
 enum { SEATTN__F16_Q = 1, SEATTN__F16_K = 2, SEATTN__F16_V = 4, SEATTN__F16_OUT = 8 };
 enum { SEATTN__NORM_Q = 1, SEATTN__NORM_K = 2, SEATTN__NORM_QW = 4, SEATTN__NORM_KW = 8 };
 
@@ -124,37 +141,37 @@ struct seattn__vk {
     VkCommandPool cmd_pool;
     VkCommandBuffer cmd;
     VkFence fence;
-    bool lost;              /* device lost or hung: every later call fails with lost_status */
-    bool hung;              /* a wait timed out: our work may still run, so nothing is freed */
+    bool lost; /* device lost or hung: every later call fails with lost_status */
+    bool hung; /* a wait timed out: our work may still run, so nothing is freed */
     seattn_status lost_status;
     VkQueryPool timestamps; /* 2 timestamps around a call's dispatches; null if unsupported */
     uint64_t ts_mask;       /* timestampValidBits */
     double ts_period_ns;
 
     VkShaderModule modules[2][SEATTN__N_KERNELS]; /* [f16 variant][kernel] */
-    VkDescriptorSetLayout set_layout[2]; /* by seattn__layout */
+    VkDescriptorSetLayout set_layout[2];          /* by seattn__layout */
     VkPipelineLayout pipeline_layout[2];
     VkPipelineCache pipeline_cache;
     char *pipeline_cache_path; /* saved there at destroy; NULL: none */
-    uint32_t device_index; /* vk->phys's place in the instance's device list */
-    bool texel_ok; /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
-                    * compute shaders, are supported: texel.comp can run */
+    uint32_t device_index;     /* vk->phys's place in the instance's device list */
+    bool texel_ok;      /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
+                         * compute shaders, are supported: texel.comp can run */
     bool texel_vec4_ok; /* RGBA32F and RGBA16F uniform texel buffers: texel.comp may fetch K
                          * and V four elements at a time */
     seattn__pipeline *pipelines;
     uint32_t n_pipelines, cap_pipelines;
     seattn__frame frames[2];
 
-    seattn__vk_buffer staging;  /* host-visible, grows */
-    seattn__vk_buffer dummy;    /* bound where a binding is unused */
-    seattn__vk_buffer rope;     /* cos/sin tables for rope_theta, rotary_dims below */
-    VkBufferView rope_view;     /* rope as RG32F texels, when texel_ok */
+    seattn__vk_buffer staging; /* host-visible, grows */
+    seattn__vk_buffer dummy;   /* bound where a binding is unused */
+    seattn__vk_buffer rope;    /* cos/sin tables for rope_theta, rotary_dims below */
+    VkBufferView rope_view;    /* rope as RG32F texels, when texel_ok */
     float rope_theta;
     uint32_t rope_rot_half, rope_shift, rope_n_hi; /* vk_rope.c */
 };
 
-seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call,
-                              const char *file, int line);
+seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call, const char *file,
+                              int line);
 /* The status a lost or hung context fails fast with (SEATTN_SUCCESS if neither). */
 seattn_status seattn__vk_check_lost(seattn_context *ctx);
 seattn_status seattn__vk_status(VkResult r);
@@ -163,17 +180,14 @@ seattn_status seattn__vk_status(VkResult r);
 seattn_status seattn__vk_loader_init(void);
 PFN_vkGetInstanceProcAddr seattn__vk_loader_gipa(void);
 /* Fills *t from gipa for instance; false if a function is missing (instance below 1.1). */
-bool seattn__vk_load_instance(PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
-                              seattn__vki *t);
+bool seattn__vk_load_instance(PFN_vkGetInstanceProcAddr gipa, VkInstance instance, seattn__vki *t);
 /* Fills the device table through gdpa, never through volk's globals. */
 void seattn__vk_load_device(PFN_vkGetDeviceProcAddr gdpa, VkDevice device,
                             struct VolkDeviceTable *t);
 
 /* vk_instance.c */
-seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation,
-                                         const char *want);
-void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys,
-                          seattn_device_info *info);
+seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation, const char *want);
+void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys, seattn_device_info *info);
 
 /* vk_context.c: after vk->phys, vk->device and vk->queue_family are set (own or imported). */
 seattn_status seattn__vk_device_setup(seattn_context *ctx);

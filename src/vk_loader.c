@@ -11,7 +11,9 @@
 static pthread_once_t loader_once = PTHREAD_ONCE_INIT;
 static VkResult loader_result = VK_ERROR_INITIALIZATION_FAILED;
 
-static void loader_init(void) { loader_result = volkInitialize(); }
+static void loader_init(void) {
+    loader_result = volkInitialize();
+}
 
 seattn_status seattn__vk_loader_init(void) {
     pthread_once(&loader_once, loader_init);
@@ -20,13 +22,14 @@ seattn_status seattn__vk_loader_init(void) {
     return SEATTN_SUCCESS;
 }
 
-PFN_vkGetInstanceProcAddr seattn__vk_loader_gipa(void) { return vkGetInstanceProcAddr; }
+PFN_vkGetInstanceProcAddr seattn__vk_loader_gipa(void) {
+    return vkGetInstanceProcAddr;
+}
 
-bool seattn__vk_load_instance(PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
-                              seattn__vki *t) {
+bool seattn__vk_load_instance(PFN_vkGetInstanceProcAddr gipa, VkInstance instance, seattn__vki *t) {
     bool all = true;
-#define SEATTN__LOAD(name)                                                                 \
-    t->name = (PFN_##name)gipa(instance, #name);                                           \
+#define SEATTN__LOAD(name)                                                                         \
+    t->name = (PFN_##name)gipa(instance, #name);                                                   \
     all = all && t->name != NULL;
     SEATTN__VK_INSTANCE_FNS(SEATTN__LOAD)
 #undef SEATTN__LOAD

@@ -28,8 +28,8 @@ seattn_status seattn__vk_pipelines_init(seattn_context *ctx) {
             VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                             .codeSize = sh->size,
                                             .pCode = sh->code};
-            SEATTN__CHECK(ctx, vk->vkd.vkCreateShaderModule(vk->device, &mci, vk->alloc,
-                                                            &vk->modules[v][k]));
+            SEATTN__CHECK(
+                ctx, vk->vkd.vkCreateShaderModule(vk->device, &mci, vk->alloc, &vk->modules[v][k]));
         }
     }
     VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,

@@ -25,14 +25,13 @@ static void *read_cache(seattn_context *ctx, const char *path, size_t *size) {
     }
     fclose(f);
     if (!data) {
-        seattn__log(ctx, SEATTN_LOG_WARNING, "pipeline cache %s: unreadable; starting empty",
-                    path);
+        seattn__log(ctx, SEATTN_LOG_WARNING, "pipeline cache %s: unreadable; starting empty", path);
         return NULL;
     }
     uint32_t head[4];
     memcpy(head, data, sizeof head);
-    if (head[0] < 32 || head[1] != VK_PIPELINE_CACHE_HEADER_VERSION_ONE ||
-        head[2] != p->vendorID || head[3] != p->deviceID ||
+    if (head[0] < 32 || head[1] != VK_PIPELINE_CACHE_HEADER_VERSION_ONE || head[2] != p->vendorID ||
+        head[3] != p->deviceID ||
         memcmp((const char *)data + 16, p->pipelineCacheUUID, VK_UUID_SIZE) != 0) {
         seattn__log(ctx, SEATTN_LOG_INFO,
                     "pipeline cache %s: made by another device or driver; starting empty", path);
@@ -59,8 +58,7 @@ seattn_status seattn__vk_pipeline_cache_init(seattn_context *ctx, const char *pa
     }
     seattn__free(data);
     SEATTN__CHECK(ctx, r);
-    if (path)
-        seattn__log(ctx, SEATTN_LOG_INFO, "pipeline cache %s: %zu bytes loaded", path, size);
+    if (path) seattn__log(ctx, SEATTN_LOG_INFO, "pipeline cache %s: %zu bytes loaded", path, size);
 fail:
     return status;
 }
@@ -70,14 +68,14 @@ void seattn__vk_pipeline_cache_save(seattn_context *ctx) {
     const char *path = vk->pipeline_cache_path;
     if (!path || !vk->pipeline_cache) return;
     size_t size = 0;
-    if (vk->vkd.vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &size, NULL) !=
-            VK_SUCCESS || size == 0)
+    if (vk->vkd.vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &size, NULL) != VK_SUCCESS ||
+        size == 0)
         return;
     void *data = seattn__malloc(size);
     char *tmp = seattn__malloc(strlen(path) + 32);
-    bool ok = data && tmp &&
-              vk->vkd.vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &size, data) ==
-                  VK_SUCCESS;
+    bool ok =
+        data && tmp &&
+        vk->vkd.vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &size, data) == VK_SUCCESS;
     if (ok) {
         snprintf(tmp, strlen(path) + 32, "%s.%ld.tmp", path, (long)getpid());
         FILE *f = fopen(tmp, "wb");

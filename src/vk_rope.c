@@ -15,11 +15,12 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t r
     seattn__vk *vk = ctx->vk;
     const uint32_t rhp = (rot_half + 1) & ~1u;
     uint32_t want = 12, cap = 16;
-    while (cap > 12 && ((size_t)8 * rhp << cap) > ((size_t)64 << 20)) cap--;
-    while (want < cap && (1u << want) <= max_pos) want++;
+    while (cap > 12 && ((size_t)8 * rhp << cap) > ((size_t)64 << 20))
+        cap--;
+    while (want < cap && (1u << want) <= max_pos)
+        want++;
     const bool same = vk->rope.buffer && vk->rope_theta == theta && vk->rope_rot_half == rot_half;
-    if (same && vk->rope_shift >= want &&
-        (max_pos >> vk->rope_shift) < vk->rope_n_hi) {
+    if (same && vk->rope_shift >= want && (max_pos >> vk->rope_shift) < vk->rope_n_hi) {
         *shift = vk->rope_shift;
         *one_level = max_pos < (1u << vk->rope_shift);
         return SEATTN_SUCCESS;

@@ -13,7 +13,8 @@
 static int parse(bench_options *o, const char *const *args, int n) {
     char *argv[32];
     argv[0] = "bench";
-    for (int i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = (char *)args[i];
     FILE *devnull = fopen("/dev/null", "w");
     int rc = bench_parse_args(n + 1, argv, o, devnull);
     fclose(devnull);
@@ -45,9 +46,13 @@ Test(bench_args, defaults_are_the_issue_sweep) {
 
 Test(bench_args, shapes_devices_and_files) {
     bench_options o;
-    const char *args[] = {"--shape", "decode:300:64:8/2:4:16", "--shape", "prefill:77",
-                          "--device", "0", "--device", "2", "--runs", "3", "--json", "x.json",
-                          "--plot", "x.svg"};
+    const char *args[] = {"--shape",  "decode:300:64:8/2:4:16",
+                          "--shape",  "prefill:77",
+                          "--device", "0",
+                          "--device", "2",
+                          "--runs",   "3",
+                          "--json",   "x.json",
+                          "--plot",   "x.svg"};
     cr_assert_eq(parse(&o, args, 14), 0);
     cr_assert_eq(o.n_shapes, 2);
     cr_expect_eq(o.shapes[0].kind, BENCH_DECODE);
@@ -68,14 +73,18 @@ Test(bench_args, shapes_devices_and_files) {
 
 Test(bench_args, bad_input_is_refused) {
     bench_options o;
-    const char *const bad[][3] = {
-        {"--shape", "train:100", NULL},    {"--shape", "prefill:0", NULL},
-        {"--shape", "prefill:x", NULL},    {"--shape", "decode:10:64:8", NULL},
-        {"--shape", "prefill:1:2:3/4:5:6:7", NULL},
-        {"--runs", "0", NULL},             {"--device", "gpu", NULL},
-        {"--plot", "x.pdf", NULL},         {"--budget", "-1", NULL},
-        {"--bogus", NULL, NULL},           {"--json", NULL, NULL},
-        {"--all-devices", "--device", "0"}};
+    const char *const bad[][3] = {{"--shape", "train:100", NULL},
+                                  {"--shape", "prefill:0", NULL},
+                                  {"--shape", "prefill:x", NULL},
+                                  {"--shape", "decode:10:64:8", NULL},
+                                  {"--shape", "prefill:1:2:3/4:5:6:7", NULL},
+                                  {"--runs", "0", NULL},
+                                  {"--device", "gpu", NULL},
+                                  {"--plot", "x.pdf", NULL},
+                                  {"--budget", "-1", NULL},
+                                  {"--bogus", NULL, NULL},
+                                  {"--json", NULL, NULL},
+                                  {"--all-devices", "--device", "0"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int n = bad[i][1] ? (bad[i][2] ? 3 : 2) : 1;
         cr_expect_eq(parse(&o, bad[i], n), 2, "case %zu (%s %s)", i, bad[i][0],
@@ -92,8 +101,10 @@ static double number(const cJSON *o, const char *key) {
 Test(bench_json, tiny_sweep_is_valid_complete_and_positive, .timeout = 300) {
     seattn_context_destroy(tu_vulkan()); /* skips (or fails) the test without a device */
     bench_options o;
-    const char *args[] = {"--shape", "prefill:96:32:4/2:4:16", "--shape",
-                          "decode:300:32:4/2:4:16", "--runs", "2", "--quiet", "--json",
+    const char *args[] = {"--shape",        "prefill:96:32:4/2:4:16",
+                          "--shape",        "decode:300:32:4/2:4:16",
+                          "--runs",         "2",
+                          "--quiet",        "--json",
                           "tiny-bench.json"};
     cr_assert_eq(parse(&o, args, 9), 0);
     bench_run *run = calloc(1, sizeof *run);

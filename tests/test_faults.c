@@ -11,8 +11,12 @@
 #include <string.h>
 
 enum { H = 4, KVH = 2, D = 64, L = 40, NQ = H * L * D, NK = KVH * L * D };
-static const seattn_attention_desc desc = {.n_heads = H, .n_kv_heads = KVH, .head_dim = D,
-                                           .q_len = L, .kv_len = L, .group_size = 4,
+static const seattn_attention_desc desc = {.n_heads = H,
+                                           .n_kv_heads = KVH,
+                                           .head_dim = D,
+                                           .q_len = L,
+                                           .kv_len = L,
+                                           .group_size = 4,
                                            .neighbor_window = 8};
 static float q[NQ], k[NK], v[NK], ref[NQ];
 
@@ -41,11 +45,14 @@ static seattn_status use(seattn_context *ctx, float *out) {
     const size_t bytes[4] = {sizeof q, sizeof k, sizeof v, sizeof q};
     const float *src[3] = {q, k, v};
     seattn_status s = SEATTN_SUCCESS;
-    for (int i = 0; i < 4 && !s; i++) s = seattn_tensor_create(ctx, bytes[i], &t[i]);
-    for (int i = 0; i < 3 && !s; i++) s = seattn_tensor_upload(ctx, t[i], 0, src[i], bytes[i]);
+    for (int i = 0; i < 4 && !s; i++)
+        s = seattn_tensor_create(ctx, bytes[i], &t[i]);
+    for (int i = 0; i < 3 && !s; i++)
+        s = seattn_tensor_upload(ctx, t[i], 0, src[i], bytes[i]);
     if (!s) s = seattn_attention(ctx, &desc, t[0], t[1], t[2], t[3], NULL);
     if (!s) s = seattn_tensor_download(ctx, t[3], 0, out, sizeof q);
-    for (int i = 0; i < 4; i++) seattn_tensor_destroy(t[i]);
+    for (int i = 0; i < 4; i++)
+        seattn_tensor_destroy(t[i]);
     return s;
 }
 
@@ -96,8 +103,9 @@ static uint64_t sweep(seattn_backend backend, seattn_fault kind, seattn_status w
                 seattn_tensor_destroy(t);
             }
         }
-        if (ctx) cr_expect_eq(seattn_context_validation_errors(ctx), 0, "n %llu: validation",
-                              (unsigned long long)n);
+        if (ctx)
+            cr_expect_eq(seattn_context_validation_errors(ctx), 0, "n %llu: validation",
+                         (unsigned long long)n);
         seattn_context_destroy(ctx);
         cr_expect_eq(seattn_debug_live_allocations(), before,
                      "n %llu: %lld host allocations not freed", (unsigned long long)n,
@@ -108,29 +116,29 @@ static uint64_t sweep(seattn_backend backend, seattn_fault kind, seattn_status w
 TestSuite(faults, .init = setup, .timeout = 900);
 
 Test(faults, host_allocations_cpu) {
-    const uint64_t n = sweep(SEATTN_BACKEND_CPU, SEATTN_FAULT_HOST_ALLOC,
-                             SEATTN_ERROR_OUT_OF_MEMORY);
+    const uint64_t n =
+        sweep(SEATTN_BACKEND_CPU, SEATTN_FAULT_HOST_ALLOC, SEATTN_ERROR_OUT_OF_MEMORY);
     cr_log_info("CPU backend: %llu host allocations in the sequence", (unsigned long long)n - 1);
     cr_expect_gt(n, 5);
 }
 
 Test(faults, host_allocations_vulkan) {
-    const uint64_t n = sweep(SEATTN_BACKEND_VULKAN, SEATTN_FAULT_HOST_ALLOC,
-                             SEATTN_ERROR_OUT_OF_MEMORY);
+    const uint64_t n =
+        sweep(SEATTN_BACKEND_VULKAN, SEATTN_FAULT_HOST_ALLOC, SEATTN_ERROR_OUT_OF_MEMORY);
     cr_log_info("Vulkan: %llu host allocations in the sequence", (unsigned long long)n - 1);
     cr_expect_gt(n, 10);
 }
 
 Test(faults, device_memory_vulkan) {
-    const uint64_t n = sweep(SEATTN_BACKEND_VULKAN, SEATTN_FAULT_DEVICE_MEMORY,
-                             SEATTN_ERROR_OUT_OF_MEMORY);
+    const uint64_t n =
+        sweep(SEATTN_BACKEND_VULKAN, SEATTN_FAULT_DEVICE_MEMORY, SEATTN_ERROR_OUT_OF_MEMORY);
     cr_log_info("Vulkan: %llu device allocations in the sequence", (unsigned long long)n - 1);
     cr_expect_gt(n, 5);
 }
 
 Test(faults, device_lost_vulkan) {
-    const uint64_t n = sweep(SEATTN_BACKEND_VULKAN, SEATTN_FAULT_DEVICE_LOST,
-                             SEATTN_ERROR_DEVICE_LOST);
+    const uint64_t n =
+        sweep(SEATTN_BACKEND_VULKAN, SEATTN_FAULT_DEVICE_LOST, SEATTN_ERROR_DEVICE_LOST);
     cr_log_info("Vulkan: %llu submissions in the sequence", (unsigned long long)n - 1);
     cr_expect_gt(n, 1);
 }

@@ -52,7 +52,9 @@ Test(golden, vulkan_within_1e4, .timeout = 600) {
 }
 
 /* The larger error, NaN if either is (fmax would drop a NaN). */
-static double worse(double a, double b) { return isnan(a) || isnan(b) ? NAN : a > b ? a : b; }
+static double worse(double a, double b) {
+    return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+}
 
 /* How far f16 storage of q, k and v may move an exact output, derived from the rounding alone
  * (u = 2^-11, the unit roundoff of f16; f16 subnormals below 2^-14 err by at most 2^-25):
@@ -70,18 +72,20 @@ static double f16_bound(const golden_case *c) {
     double qn = 0, kn = 0, vmax = 0;
     for (size_t at = 0; at + d->head_dim <= c->q_n; at += d->head_dim) {
         double s = 0;
-        for (uint32_t i = 0; i < d->head_dim; i++) s += (double)c->q[at + i] * c->q[at + i];
+        for (uint32_t i = 0; i < d->head_dim; i++)
+            s += (double)c->q[at + i] * c->q[at + i];
         qn = fmax(qn, sqrt(s));
     }
     for (size_t at = 0; at + d->head_dim <= c->k_n; at += d->head_dim) {
         double s = 0;
-        for (uint32_t i = 0; i < d->head_dim; i++) s += (double)c->k[at + i] * c->k[at + i];
+        for (uint32_t i = 0; i < d->head_dim; i++)
+            s += (double)c->k[at + i] * c->k[at + i];
         kn = fmax(kn, sqrt(s));
     }
-    for (size_t i = 0; i < c->v_n; i++) vmax = fmax(vmax, fabs((double)c->v[i]));
+    for (size_t i = 0; i < c->v_n; i++)
+        vmax = fmax(vmax, fabs((double)c->v[i]));
     double f = 1.0;
-    if (d->scale_base > 0.0f)
-        f = fmax(1.0, log((double)d->kv_len) / log((double)d->scale_base));
+    if (d->scale_base > 0.0f) f = fmax(1.0, log((double)d->kv_len) / log((double)d->scale_base));
     const double dq = u * qn + tiny * sqrt(dim), dk = u * kn + tiny * sqrt(dim);
     const double e = (double)d->scale * f * (dq * kn + qn * dk + dq * dk);
     return u * vmax + tiny + expm1(2.0 * e) * vmax;
@@ -99,8 +103,8 @@ static void check_f16(const golden_case *cp, void *user) {
     d.q_type = d.k_type = d.v_type = SEATTN_DTYPE_F16;
     float *ref = malloc(c.out_n * 4), *got = malloc(c.out_n * 4);
     cr_assert_eq(tu_run(cpu, &d, c.q, c.k, c.v, ref, NULL), SEATTN_SUCCESS, "%s", c.name);
-    cr_assert_eq(tu_run(gpu, &d, c.q, c.k, c.v, got, NULL), SEATTN_SUCCESS, "%s: %s",
-                 c.name, seattn_context_last_error(gpu));
+    cr_assert_eq(tu_run(gpu, &d, c.q, c.k, c.v, got, NULL), SEATTN_SUCCESS, "%s: %s", c.name,
+                 seattn_context_last_error(gpu));
     const double bound = f16_bound(&c);
     double e_ref = 0, e_got = 0, e_pair = 0;
     for (size_t j = 0; j < c.out_n; j++) {
@@ -109,8 +113,7 @@ static void check_f16(const golden_case *cp, void *user) {
         e_pair = worse(e_pair, fabs((double)got[j] - ref[j]));
     }
     cr_expect(e_ref <= bound + 1e-5, "%s: cpu f16 %.3e > bound %.3e", c.name, e_ref, bound);
-    cr_expect(e_got <= bound + 1e-4, "%s: vulkan f16 %.3e > bound %.3e", c.name, e_got,
-              bound);
+    cr_expect(e_got <= bound + 1e-4, "%s: vulkan f16 %.3e > bound %.3e", c.name, e_got, bound);
     cr_expect(e_pair <= 1e-4, "%s: vulkan vs cpu on f16 inputs %.3e", c.name, e_pair);
     cr_log_info("%s: f16 error %.2e, bound %.2e", c.name, e_got, bound);
     free(ref);

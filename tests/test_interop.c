@@ -72,9 +72,9 @@ Test(interop, wrapped_buffers_are_checked) {
     cr_expect_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 2, 64, USE, &t),
                  SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect(strstr(seattn_context_last_error(ctx), "multiple of 4"));
-    cr_expect_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 64,
-                                           VK_BUFFER_USAGE_TRANSFER_DST_BIT, &t),
-                 SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_eq(
+        seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 64, VK_BUFFER_USAGE_TRANSFER_DST_BIT, &t),
+        SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect(strstr(seattn_context_last_error(ctx), "STORAGE_BUFFER"));
     cr_expect_eq(seattn_tensor_wrap_vulkan(ctx, VK_NULL_HANDLE, 0, 64, USE, &t),
                  SEATTN_ERROR_INVALID_ARGUMENT);
@@ -82,9 +82,9 @@ Test(interop, wrapped_buffers_are_checked) {
                  SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect_null(t);
     /* copies through a wrapped buffer need its transfer usage */
-    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, ro.buffer, 0, 4096,
-                                           VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &t),
-                 SEATTN_SUCCESS);
+    cr_assert_eq(
+        seattn_tensor_wrap_vulkan(ctx, ro.buffer, 0, 4096, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &t),
+        SEATTN_SUCCESS);
     float x[4] = {1, 2, 3, 4};
     cr_expect_eq(seattn_tensor_upload(ctx, t, 0, x, sizeof x), SEATTN_ERROR_UNSUPPORTED);
     cr_expect(strstr(seattn_context_last_error(ctx), "TRANSFER_DST"));
@@ -133,8 +133,8 @@ Test(interop, f16_needs_the_feature) {
     seattn_tensor *o;
     cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 1 << 15, 1 << 14, USE, &o),
                  SEATTN_SUCCESS);
-    seattn_attention_desc d = {.n_heads = 2, .head_dim = 32, .q_len = 8, .kv_len = 8,
-                               .k_type = SEATTN_DTYPE_F16};
+    seattn_attention_desc d = {
+        .n_heads = 2, .head_dim = 32, .q_len = 8, .kv_len = 8, .k_type = SEATTN_DTYPE_F16};
     cr_expect_eq(seattn_attention(ctx, &d, t, t, t, o, NULL), SEATTN_ERROR_UNSUPPORTED);
     cr_expect(strstr(seattn_context_last_error(ctx), "storageBuffer16BitAccess"), "%s",
               seattn_context_last_error(ctx));
@@ -143,7 +143,8 @@ Test(interop, f16_needs_the_feature) {
     cr_expect_eq(seattn_attention_record(ctx, cb, &d, &ts), SEATTN_ERROR_UNSUPPORTED);
     cr_expect_eq(vk_app_submit(&app, cb), 0);
     const unsigned char *p = (const unsigned char *)b.mapped + (1 << 15);
-    for (int i = 0; i < 1 << 14; i++) cr_assert_eq(p[i], 0x55, "out was written");
+    for (int i = 0; i < 1 << 14; i++)
+        cr_assert_eq(p[i], 0x55, "out was written");
     seattn_tensor_destroy(t);
     seattn_tensor_destroy(o);
     seattn_context_destroy(ctx);
@@ -171,18 +172,23 @@ Test(interop, many_recordings_then_one_submit) {
     cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, (qn + kvn) * 4, kvn * 4, USE, &tv),
                  SEATTN_SUCCESS);
     for (int i = 0; i <= N; i++)
-        cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, (qn + 2 * kvn + i * qn) * 4,
-                                               qn * 4, USE, &to[i]),
+        cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, (qn + 2 * kvn + i * qn) * 4, qn * 4,
+                                               USE, &to[i]),
                      SEATTN_SUCCESS);
-    for (size_t i = 0; i < (N + 1) * qn; i++) outs[i] = NAN;
+    for (size_t i = 0; i < (N + 1) * qn; i++)
+        outs[i] = NAN;
     for (int round = 0; round < 2; round++) {
         const int n = round == 0 ? N : 3;
         VkCommandBuffer cb = vk_app_begin(&app);
         vk_app_barrier(cb);
         for (int i = 0; i < n; i++) {
-            seattn_attention_desc d = {.n_heads = H, .n_kv_heads = KVH, .head_dim = D,
-                                       .q_len = 1, .kv_len = 50u + 5u * (uint32_t)i,
-                                       .group_size = 4, .neighbor_window = 16};
+            seattn_attention_desc d = {.n_heads = H,
+                                       .n_kv_heads = KVH,
+                                       .head_dim = D,
+                                       .q_len = 1,
+                                       .kv_len = 50u + 5u * (uint32_t)i,
+                                       .group_size = 4,
+                                       .neighbor_window = 16};
             const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to[i]};
             cr_assert_eq(seattn_attention_record(ctx, cb, &d, &t), SEATTN_SUCCESS, "%s",
                          seattn_context_last_error(ctx));
@@ -197,9 +203,13 @@ Test(interop, many_recordings_then_one_submit) {
         cr_assert_eq(vk_app_submit(&app, cb), 0);
         cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
         for (int i = 0; i <= n; i++) {
-            seattn_attention_desc d = {.n_heads = H, .n_kv_heads = KVH, .head_dim = D,
-                                       .q_len = 1, .kv_len = 50u + 5u * (uint32_t)i,
-                                       .group_size = 4, .neighbor_window = 16};
+            seattn_attention_desc d = {.n_heads = H,
+                                       .n_kv_heads = KVH,
+                                       .head_dim = D,
+                                       .q_len = 1,
+                                       .kv_len = 50u + 5u * (uint32_t)i,
+                                       .group_size = 4,
+                                       .neighbor_window = 16};
             if (i == n) {
                 if (round) break;
                 d.kv_len = MAXKV;
@@ -208,18 +218,20 @@ Test(interop, many_recordings_then_one_submit) {
             cr_assert_eq(tu_run(cpu, &d, q, k, v, ref, NULL), SEATTN_SUCCESS);
             const float *got = outs + (i == n ? N : i) * qn;
             double e = 0;
-            for (size_t j = 0; j < qn; j++) e = fmax(e, fabs((double)got[j] - ref[j]));
+            for (size_t j = 0; j < qn; j++)
+                e = fmax(e, fabs((double)got[j] - ref[j]));
             for (size_t j = 0; j < qn; j++)
                 if (isnan(got[j])) e = NAN;
-            cr_expect(e <= 1e-4, "round %d call %d (kv %u): max err %.3e", round, i, d.kv_len,
-                      e);
+            cr_expect(e <= 1e-4, "round %d call %d (kv %u): max err %.3e", round, i, d.kv_len, e);
         }
-        for (size_t i = 0; i < (N + 1) * qn; i++) outs[i] = NAN;
+        for (size_t i = 0; i < (N + 1) * qn; i++)
+            outs[i] = NAN;
     }
     seattn_tensor_destroy(tq);
     seattn_tensor_destroy(tk);
     seattn_tensor_destroy(tv);
-    for (int i = 0; i <= N; i++) seattn_tensor_destroy(to[i]);
+    for (int i = 0; i <= N; i++)
+        seattn_tensor_destroy(to[i]);
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
     vk_app_buffer_destroy(&app, &b);

@@ -41,7 +41,11 @@ static uint32_t agree_id(seattn_context *ctx, const seattn_attention_desc *d, ch
     cr_assert_eq(tu_run(cpu, d, q, k, v, b, NULL), SEATTN_SUCCESS);
     const double e = tu_max_err(&r, a, b);
     cr_expect(e <= 1e-4, "%s: max err %.3e", st.kernel, e);
-    free(q); free(k); free(v); free(a); free(b);
+    free(q);
+    free(k);
+    free(v);
+    free(a);
+    free(b);
     seattn_context_destroy(cpu);
     return st.dispatches;
 }
@@ -53,13 +57,17 @@ static uint32_t agree(seattn_context *ctx, const seattn_attention_desc *d, char 
 /* maxStorageBufferRange: a view past it is refused, naming the limit, output untouched. */
 Test(limits, storage_buffer_range) {
     seattn_context *ctx = limited("storage_range=65536", 1);
-    seattn_attention_desc d = {.n_heads = 2, .n_kv_heads = 2, .head_dim = 64, .q_len = 4,
+    seattn_attention_desc d = {.n_heads = 2,
+                               .n_kv_heads = 2,
+                               .head_dim = 64,
+                               .q_len = 4,
                                .kv_len = 100}; /* K: 2 x 100 x 64 floats = 51200 bytes */
     char kernel[96];
     agree(ctx, &d, kernel); /* within the limit */
     d.kv_len = 200;         /* 102400 bytes */
     float out[2 * 4 * 64];
-    for (int i = 0; i < 2 * 4 * 64; i++) out[i] = 7.0f;
+    for (int i = 0; i < 2 * 4 * 64; i++)
+        out[i] = 7.0f;
     seattn_tensor *tq, *tk, *to;
     cr_assert_eq(seattn_tensor_create(ctx, 2 * 4 * 64 * 4, &tq), SEATTN_SUCCESS);
     cr_assert_eq(seattn_tensor_create(ctx, 2 * 200 * 64 * 4, &tk), SEATTN_SUCCESS);
@@ -81,8 +89,13 @@ Test(limits, storage_buffer_range) {
  * table, 4096 positions x 32 pairs here, is a texel view too.) */
 Test(limits, texel_buffer_elements) {
     seattn_context *ctx = limited("texel_elements=200000", 0);
-    seattn_attention_desc d = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .q_len = 8,
-                               .kv_len = 100, .group_size = 4, .neighbor_window = 4};
+    seattn_attention_desc d = {.n_heads = 4,
+                               .n_kv_heads = 2,
+                               .head_dim = 64,
+                               .q_len = 8,
+                               .kv_len = 100,
+                               .group_size = 4,
+                               .neighbor_window = 4};
     char kernel[96];
     int32_t id = -1;
     agree_id(ctx, &d, kernel, &id); /* K: 12800 elements */
@@ -97,8 +110,13 @@ Test(limits, texel_buffer_elements) {
 Test(limits, workgroup_count) {
     for (int portable = 0; portable < 2; portable++) {
         seattn_context *ctx = limited("workgroups_x=3", portable);
-        seattn_attention_desc d = {.n_heads = 8, .n_kv_heads = 2, .head_dim = 64, .q_len = 300,
-                                   .kv_len = 300, .group_size = 4, .neighbor_window = 32};
+        seattn_attention_desc d = {.n_heads = 8,
+                                   .n_kv_heads = 2,
+                                   .head_dim = 64,
+                                   .q_len = 300,
+                                   .kv_len = 300,
+                                   .group_size = 4,
+                                   .neighbor_window = 32};
         char kernel[96];
         const uint32_t n = agree(ctx, &d, kernel);
         cr_expect_gt(n, 2, "%s: %u dispatches", kernel, n);

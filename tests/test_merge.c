@@ -15,9 +15,8 @@ static void halves(seattn_context *ctx, seattn_attention_desc d, uint32_t seed, 
     const size_t nq = tu_q_elems(&r), nk = tu_kv_elems(&r, 0), nv = tu_kv_elems(&r, 1);
     const size_t no = tu_out_elems(&r), nl = tu_lse_elems(&r);
     float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nv * 4);
-    float *ref = malloc(no * 4), *lref = malloc(nl * 4), *on = malloc(no * 4),
-          *ln = malloc(nl * 4), *og = malloc(no * 4), *lg = malloc(nl * 4),
-          *got = malloc(no * 4), *lgot = malloc(nl * 4);
+    float *ref = malloc(no * 4), *lref = malloc(nl * 4), *on = malloc(no * 4), *ln = malloc(nl * 4),
+          *og = malloc(no * 4), *lg = malloc(nl * 4), *got = malloc(no * 4), *lgot = malloc(nl * 4);
     tu_fill(q, nq, seed);
     tu_fill(k, nk, seed + 1);
     tu_fill(v, nv, seed + 2);
@@ -28,11 +27,11 @@ static void halves(seattn_context *ctx, seattn_attention_desc d, uint32_t seed, 
     h.flags = d.flags | SEATTN_ATTN_GROUPED_ONLY;
     cr_assert_eq(tu_run(ctx, &h, q, k, v, og, lg), SEATTN_SUCCESS);
     for (int in_place = 0; in_place < 2; in_place++) {
-        cr_assert_eq(tu_merge(ctx, &d, on, ln, og, lg, got, lgot, in_place), SEATTN_SUCCESS,
-                     "%s", seattn_context_last_error(ctx));
+        cr_assert_eq(tu_merge(ctx, &d, on, ln, og, lg, got, lgot, in_place), SEATTN_SUCCESS, "%s",
+                     seattn_context_last_error(ctx));
         const double e = tu_max_err(&r, got, ref);
-        cr_expect(e <= tol, "merged halves differ from the fused attention by %g (in place %d)",
-                  e, in_place);
+        cr_expect(e <= tol, "merged halves differ from the fused attention by %g (in place %d)", e,
+                  in_place);
         double el = 0.0;
         for (uint32_t hh = 0; hh < r.n_heads; hh++)
             for (uint32_t t = 0; t < r.q_len; t++) {
@@ -45,22 +44,36 @@ static void halves(seattn_context *ctx, seattn_attention_desc d, uint32_t seed, 
     /* no lse wanted */
     cr_assert_eq(tu_merge(ctx, &d, on, ln, og, lg, got, NULL, 0), SEATTN_SUCCESS);
     cr_expect(tu_max_err(&r, got, ref) <= tol);
-    free(q); free(k); free(v); free(ref); free(lref); free(on); free(ln); free(og); free(lg);
-    free(got); free(lgot);
+    free(q);
+    free(k);
+    free(v);
+    free(ref);
+    free(lref);
+    free(on);
+    free(ln);
+    free(og);
+    free(lg);
+    free(got);
+    free(lgot);
 }
 
 static seattn_attention_desc desc(uint32_t h, uint32_t kvh, uint32_t d, uint32_t q_len,
                                   uint32_t kv_len, int32_t g, int32_t w) {
-    seattn_attention_desc x = {.n_heads = h, .n_kv_heads = kvh, .head_dim = d, .q_len = q_len,
-                               .kv_len = kv_len, .group_size = g, .neighbor_window = w};
+    seattn_attention_desc x = {.n_heads = h,
+                               .n_kv_heads = kvh,
+                               .head_dim = d,
+                               .q_len = q_len,
+                               .kv_len = kv_len,
+                               .group_size = g,
+                               .neighbor_window = w};
     return x;
 }
 
 static void halves_everywhere(seattn_context *ctx, double tol, int f16) {
-    halves(ctx, desc(4, 2, 64, 40, 40, 4, 8), 10, tol);      /* prefill: early rows all near */
-    halves(ctx, desc(8, 2, 128, 1, 700, 8, 64), 20, tol);    /* decode */
-    halves(ctx, desc(2, 1, 200, 3, 300, 2, 5), 30, tol);     /* D past 64 invocations, odd */
-    seattn_attention_desc s = desc(4, 4, 32, 9, 60, 4, 6);   /* [tokens, heads, dim], offsets */
+    halves(ctx, desc(4, 2, 64, 40, 40, 4, 8), 10, tol);    /* prefill: early rows all near */
+    halves(ctx, desc(8, 2, 128, 1, 700, 8, 64), 20, tol);  /* decode */
+    halves(ctx, desc(2, 1, 200, 3, 300, 2, 5), 30, tol);   /* D past 64 invocations, odd */
+    seattn_attention_desc s = desc(4, 4, 32, 9, 60, 4, 6); /* [tokens, heads, dim], offsets */
     s.out_strides = (seattn_strides){32, 4 * 32};
     s.out_offset = 3;
     s.lse_strides = (seattn_strides){1, 5};
@@ -143,13 +156,13 @@ Test(merge, bad_tensors) {
         {"another context", alien, la, b, lb, o, l, SEATTN_ERROR_INVALID_ARGUMENT, "out_a"},
         {"lse onto out_b", a, la, b, lb, o, (seattn_tensor *)b, SEATTN_ERROR_INVALID_ARGUMENT,
          "lse overlaps out_b"},
-        {"out onto lse_b", a, la, b, lb, (seattn_tensor *)lb, NULL,
-         SEATTN_ERROR_BUFFER_TOO_SMALL, "out"},
+        {"out onto lse_b", a, la, b, lb, (seattn_tensor *)lb, NULL, SEATTN_ERROR_BUFFER_TOO_SMALL,
+         "out"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const seattn_status s = seattn_attention_merge(ctx, &d, cases[i].oa, cases[i].lsa,
-                                                       cases[i].ob, cases[i].lsb, cases[i].out,
-                                                       cases[i].lse);
+        const seattn_status s =
+            seattn_attention_merge(ctx, &d, cases[i].oa, cases[i].lsa, cases[i].ob, cases[i].lsb,
+                                   cases[i].out, cases[i].lse);
         cr_expect_eq(s, cases[i].want, "%s: status %d", cases[i].what, s);
         cr_expect(strstr(seattn_context_last_error(ctx), cases[i].names) != NULL,
                   "%s: message '%s'", cases[i].what, seattn_context_last_error(ctx));
@@ -164,7 +177,8 @@ Test(merge, bad_tensors) {
     cr_expect_eq(seattn_attention_merge(NULL, &d, a, la, b, lb, o, l),
                  SEATTN_ERROR_INVALID_ARGUMENT);
     seattn_tensor *all[] = {a, la, b, lb, o, l, small};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) seattn_tensor_destroy(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        seattn_tensor_destroy(all[i]);
     seattn_tensor_destroy(alien);
     seattn_context_destroy(ctx);
     seattn_context_destroy(other);

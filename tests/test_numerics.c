@@ -29,8 +29,12 @@ static void teardown(void) {
 TestSuite(numerics, .init = setup, .fini = teardown, .timeout = 600);
 
 enum { H = 4, KVH = 2, D = 64, L = 48, NQ = H * L * D, NK = KVH * L * D };
-static const seattn_attention_desc base = {.n_heads = H, .n_kv_heads = KVH, .head_dim = D,
-                                           .q_len = L, .kv_len = L, .group_size = 4,
+static const seattn_attention_desc base = {.n_heads = H,
+                                           .n_kv_heads = KVH,
+                                           .head_dim = D,
+                                           .q_len = L,
+                                           .kv_len = L,
+                                           .group_size = 4,
                                            .neighbor_window = 8};
 
 /* Runs d on the three contexts; outs[c] get the outputs. */
@@ -51,18 +55,21 @@ Test(numerics, huge_and_tiny_inputs_give_finite_outputs) {
         tu_fill(q, NQ, 1);
         tu_fill(k, NK, 2);
         tu_fill(v, NK, 3);
-        for (int i = 0; i < NQ; i++) q[i] *= scales[a];
-        for (int i = 0; i < NK; i++) k[i] *= scales[(a + 1) % 6], v[i] *= scales[(a + 2) % 6];
+        for (int i = 0; i < NQ; i++)
+            q[i] *= scales[a];
+        for (int i = 0; i < NK; i++)
+            k[i] *= scales[(a + 1) % 6], v[i] *= scales[(a + 2) % 6];
         seattn_attention_desc d = base;
         d.scale = a == 3 ? 3e38f : 0.0f; /* a huge softmax scale too */
         run3(&d, q, k, v, outs, lses);
         double vmax = 0;
-        for (int i = 0; i < NK; i++) vmax = fmax(vmax, fmin(fabs(v[i]), 0x1p56));
+        for (int i = 0; i < NK; i++)
+            vmax = fmax(vmax, fmin(fabs(v[i]), 0x1p56));
         for (int c = 0; c < 3; c++)
             for (int i = 0; i < NQ; i++) {
                 if (!isfinite(outs[c][i]) || fabs(outs[c][i]) > vmax * (1 + 1e-5)) {
-                    cr_assert_fail("scales %d, context %d: out[%d] = %g, |v| <= %g", (int)a, c,
-                                   i, outs[c][i], vmax);
+                    cr_assert_fail("scales %d, context %d: out[%d] = %g, |v| <= %g", (int)a, c, i,
+                                   outs[c][i], vmax);
                 }
             }
         for (int c = 0; c < 3; c++)
@@ -78,11 +85,13 @@ Test(numerics, tiny_inputs_agree_with_the_reference) {
     tu_fill(q, NQ, 4);
     tu_fill(k, NK, 5);
     tu_fill(v, NK, 6);
-    for (int i = 0; i < NK; i++) v[i] *= 1e-30f, k[i] *= 1e-3f;
+    for (int i = 0; i < NK; i++)
+        v[i] *= 1e-30f, k[i] *= 1e-3f;
     run3(&base, q, k, v, outs, lses);
     for (int c = 1; c < 3; c++) {
         double e = 0;
-        for (int i = 0; i < NQ; i++) e = fmax(e, fabs((double)outs[c][i] - outs[0][i]));
+        for (int i = 0; i < NQ; i++)
+            e = fmax(e, fabs((double)outs[c][i] - outs[0][i]));
         cr_expect(e <= 1e-4 * 1e-30, "context %d: max err %.3e", c, e);
     }
 }
@@ -93,10 +102,10 @@ Test(numerics, infinities_are_clamped) {
     tu_fill(q, NQ, 7);
     tu_fill(k, NK, 8);
     tu_fill(v, NK, 9);
-    v[5 * D + 3] = INFINITY;   /* KV head 0, token 5 */
+    v[5 * D + 3] = INFINITY; /* KV head 0, token 5 */
     v[9 * D + 1] = -INFINITY;
     seattn_attention_desc d = base;
-    d.scale = 1e-20f;          /* keep the scores moderate so every context weighs alike */
+    d.scale = 1e-20f; /* keep the scores moderate so every context weighs alike */
     run3(&d, q, k, v, outs, lses);
     for (int c = 0; c < 3; c++)
         for (int i = 0; i < NQ; i++)
@@ -129,8 +138,7 @@ Test(numerics, nan_stays_in_the_rows_that_use_it) {
                 const int reads_nan = (h == 1 && t == bad_row) || (h / 2 == 0 && t >= bad_key);
                 if (reads_nan) continue; /* unspecified: NaN or a finite value */
                 const float *a = clean[c] + (h * L + t) * D, *b = dirty[c] + (h * L + t) * D;
-                cr_expect(memcmp(a, b, D * 4) == 0, "context %d: head %d row %d changed", c, h,
-                          t);
+                cr_expect(memcmp(a, b, D * 4) == 0, "context %d: head %d row %d changed", c, h, t);
             }
 }
 
@@ -138,8 +146,7 @@ Test(numerics, nan_stays_in_the_rows_that_use_it) {
  * vector (token stride 0), so out must be v, and the log-sum-exp is computed here in double
  * from the scores' closed form: score(j) = scale * sum_m P_m cos(d f_m) - Q_m sin(d f_m), with
  * d the position difference of the pair's class (SPEC.md). */
-static double expected_lse(const float *q, const float *k, uint32_t p, int g, int w,
-                           float scale) {
+static double expected_lse(const float *q, const float *k, uint32_t p, int g, int w, float scale) {
     enum { HD = 16, HALF = 8 };
     double pm[HALF], qm[HALF], f[HALF];
     for (int m = 0; m < HALF; m++) {
@@ -151,15 +158,19 @@ static double expected_lse(const float *q, const float *k, uint32_t p, int g, in
     double mx = -INFINITY, sum = 0, last_delta = NAN, last_s = 0;
     for (int pass = 0; pass < 2; pass++) /* max, then the sum */
         for (int64_t j = 0; j <= (int64_t)p; j++) {
-            const double delta = (int64_t)p - j < w ? (double)((int64_t)p - j) : (double)(pg - j / g);
+            const double delta =
+                (int64_t)p - j < w ? (double)((int64_t)p - j) : (double)(pg - j / g);
             if (delta != last_delta) {
                 double s = 0;
-                for (int m = 0; m < HALF; m++) s += pm[m] * cos(delta * f[m]) - qm[m] * sin(delta * f[m]);
+                for (int m = 0; m < HALF; m++)
+                    s += pm[m] * cos(delta * f[m]) - qm[m] * sin(delta * f[m]);
                 last_s = s * scale;
                 last_delta = delta;
             }
-            if (pass == 0) mx = fmax(mx, last_s);
-            else sum += exp(last_s - mx);
+            if (pass == 0)
+                mx = fmax(mx, last_s);
+            else
+                sum += exp(last_s - mx);
         }
     return mx + log(sum);
 }
@@ -170,10 +181,16 @@ Test(numerics, positions_near_2_to_the_24, .timeout = 600) {
     tu_fill(q, 16, 13);
     tu_fill(k, 16, 14);
     tu_fill(v, 16, 15);
-    for (int i = 0; i < 16; i++) q[i] *= 2.0f, k[i] *= 2.0f;
-    seattn_attention_desc d = {.n_heads = 1, .head_dim = 16, .q_len = 1, .kv_len = kv,
-                               .group_size = 8, .neighbor_window = 512,
-                               .k_strides = {16, 0}, .v_strides = {16, 0}};
+    for (int i = 0; i < 16; i++)
+        q[i] *= 2.0f, k[i] *= 2.0f;
+    seattn_attention_desc d = {.n_heads = 1,
+                               .head_dim = 16,
+                               .q_len = 1,
+                               .kv_len = kv,
+                               .group_size = 8,
+                               .neighbor_window = 512,
+                               .k_strides = {16, 0},
+                               .v_strides = {16, 0}};
     seattn_attention_desc r;
     cr_assert_eq(seattn_attention_desc_check(cpu, &d, &r), SEATTN_SUCCESS);
     const double want = expected_lse(q, k, kv - 1, 8, 512, r.scale);
@@ -184,10 +201,9 @@ Test(numerics, positions_near_2_to_the_24, .timeout = 600) {
         seattn_call_stats st;
         seattn_context_last_call(ctx[c], &st);
         for (int i = 0; i < 16; i++)
-            cr_expect(fabsf(out[i] - v[i]) <= 1e-5f, "%s: out[%d] %g, v %g", st.kernel, i,
-                      out[i], v[i]);
-        cr_expect(fabs(lse[0] - want) <= 1e-3, "%s: lse %.6f, want %.6f", st.kernel, lse[0],
-                  want);
+            cr_expect(fabsf(out[i] - v[i]) <= 1e-5f, "%s: out[%d] %g, v %g", st.kernel, i, out[i],
+                      v[i]);
+        cr_expect(fabs(lse[0] - want) <= 1e-3, "%s: lse %.6f, want %.6f", st.kernel, lse[0], want);
         cr_log_info("%s: lse %.6f, closed form %.6f", st.kernel, lse[0], want);
     }
 }

@@ -13,8 +13,12 @@
 
 static pk_model model;
 
-static void load(void) { cr_assert_eq(pk_model_load(SEATTN_PASSKEY_DIR, &model), 0); }
-static void unload(void) { pk_model_free(&model); }
+static void load(void) {
+    cr_assert_eq(pk_model_load(SEATTN_PASSKEY_DIR, &model), 0);
+}
+static void unload(void) {
+    pk_model_free(&model);
+}
 
 TestSuite(passkey, .init = load, .fini = unload, .timeout = 900);
 
@@ -36,9 +40,9 @@ static void check_logits(seattn_context *ctx, uint32_t len, int32_t g, int32_t w
         const uint8_t *row = rows + (size_t)p * len;
         float logits[PK_ANSWER * PK_VOCAB];
         uint8_t answer[PK_ANSWER];
-        cr_assert_eq(pk_answer(s, row, len - PK_ANSWER, g, w, row + len - PK_ANSWER, answer,
-                               logits),
-                     SEATTN_SUCCESS, "%s", seattn_context_last_error(ctx));
+        cr_assert_eq(
+            pk_answer(s, row, len - PK_ANSWER, g, w, row + len - PK_ANSWER, answer, logits),
+            SEATTN_SUCCESS, "%s", seattn_context_last_error(ctx));
         double e = 0.0;
         for (int i = 0; i < PK_ANSWER * PK_VOCAB; i++) {
             const double d = fabs((double)logits[i] - ref[p * PK_ANSWER * PK_VOCAB + i]);
@@ -80,8 +84,8 @@ static double accuracy(seattn_context *ctx, uint32_t len, int32_t g, int32_t w) 
     for (uint32_t p = 0; p < n; p++) {
         const uint8_t *row = rows + (size_t)p * len;
         uint8_t answer[PK_ANSWER];
-        cr_assert_eq(pk_answer(s, row, len - PK_ANSWER, g, w, NULL, answer, NULL),
-                     SEATTN_SUCCESS, "%s", seattn_context_last_error(ctx));
+        cr_assert_eq(pk_answer(s, row, len - PK_ANSWER, g, w, NULL, answer, NULL), SEATTN_SUCCESS,
+                     "%s", seattn_context_last_error(ctx));
         right += memcmp(answer, row + len - PK_ANSWER, PK_ANSWER) == 0;
     }
     pk_session_destroy(s);
@@ -92,8 +96,7 @@ static double accuracy(seattn_context *ctx, uint32_t len, int32_t g, int32_t w) 
 Test(passkey, self_extend_keeps_the_passkey_at_four_times_the_trained_length) {
     seattn_context *ctx = tu_vulkan();
     const double se = accuracy(ctx, 1024, 16, 64), plain = accuracy(ctx, 1024, 1, 0);
-    cr_log_info("1024 tokens, 100 prompts: Self-Extend G=16 W=64 %.2f, plain RoPE %.2f", se,
-                plain);
+    cr_log_info("1024 tokens, 100 prompts: Self-Extend G=16 W=64 %.2f, plain RoPE %.2f", se, plain);
     cr_expect_geq(se, 0.97, "Self-Extend G=16 W=64 at 1024: %.2f", se);
     cr_expect_leq(plain, 0.25, "plain RoPE at 1024: %.2f", plain);
     tu_finish(ctx);

@@ -27,8 +27,13 @@ static void run_once(const char *path) {
     seattn_status s = seattn_context_create(&o, &ctx);
     if (s != SEATTN_SUCCESS) tu_no_device(seattn_last_create_error());
     seattn_context *cpu = tu_cpu();
-    seattn_attention_desc d = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .q_len = 9,
-                               .kv_len = 40, .group_size = 4, .neighbor_window = 8};
+    seattn_attention_desc d = {.n_heads = 4,
+                               .n_kv_heads = 2,
+                               .head_dim = 64,
+                               .q_len = 9,
+                               .kv_len = 40,
+                               .group_size = 4,
+                               .neighbor_window = 8};
     enum { NQ = 4 * 9 * 64, NK = 2 * 40 * 64 };
     static float q[NQ], k[NK], v[NK], a[NQ], b[NQ];
     tu_fill(q, NQ, 1);
@@ -73,7 +78,8 @@ Test(pipeline_cache, saved_loaded_and_foreign_files_ignored, .timeout = 300) {
 
     FILE *f = fopen(path, "wb"); /* a foreign file: ignored, the context still works */
     cr_assert_not_null(f);
-    for (int i = 0; i < 1000; i++) fputc(i * 7, f);
+    for (int i = 0; i < 1000; i++)
+        fputc(i * 7, f);
     fclose(f);
     run_once(path);
     cr_expect(strstr(log_text, "another device or driver"), "log: %s", log_text);

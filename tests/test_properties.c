@@ -35,7 +35,8 @@ static void plain(const seattn_attention_desc *r, const float *q, const float *k
                 memcpy(kr, k + ((size_t)(h / rep) * r->kv_len + j) * d, sizeof(float) * d);
                 rope(kr, d, r->rotary_dims, r->rope_layout, r->rope_theta, j);
                 double dot = 0;
-                for (uint32_t i = 0; i < d; i++) dot += (double)qr[i] * kr[i];
+                for (uint32_t i = 0; i < d; i++)
+                    dot += (double)qr[i] * kr[i];
                 s[j] = dot * r->scale;
                 if (s[j] > mx) mx = s[j];
             }
@@ -61,8 +62,8 @@ typedef struct {
     float *q, *k, *v, *out, *ref, *lse, *lse_ref;
 } fixture;
 
-static fixture make(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql, uint32_t kl, int g,
-                    int w, uint32_t seed) {
+static fixture make(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql, uint32_t kl, int g, int w,
+                    uint32_t seed) {
     fixture f = {0};
     seattn_attention_desc desc = {0};
     desc.n_heads = nh;
@@ -88,7 +89,12 @@ static fixture make(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql, uint32_t
 }
 
 static void drop(fixture *f) {
-    free(f->q); free(f->k); free(f->v); free(f->out); free(f->ref); free(f->lse);
+    free(f->q);
+    free(f->k);
+    free(f->v);
+    free(f->out);
+    free(f->ref);
+    free(f->lse);
     free(f->lse_ref);
 }
 
@@ -161,7 +167,10 @@ Test(properties, token_major_strides_equal_dense) {
             for (uint32_t i = 0; i < d; i++)
                 cr_expect_float_eq(o[((size_t)s * 4 + h) * d + i],
                                    f.ref[((size_t)h * 11 + s) * d + i], 1e-6);
-    free(q); free(k); free(v); free(o);
+    free(q);
+    free(k);
+    free(v);
+    free(o);
     drop(&f);
     seattn_context_destroy(ctx);
 }
@@ -182,7 +191,8 @@ Test(properties, gqa_equals_repeated_kv_heads) {
     }
     cr_assert_eq(tu_run(ctx, &m, f.q, k, v, f.out, NULL), SEATTN_SUCCESS);
     cr_expect_leq(tu_max_err(&f.r, f.out, f.ref), 1e-7);
-    free(k); free(v);
+    free(k);
+    free(v);
     drop(&f);
     seattn_context_destroy(ctx);
 }
@@ -234,7 +244,10 @@ Test(properties, two_halves_merged_by_lse_equal_fused) {
     }
     cr_expect_gt(empty_rows, 0, "rows with p < W have no grouped pair");
     cr_expect_leq(tu_max_err(&f.r, f.out, f.ref), 1e-5);
-    free(on); free(og); free(ln); free(lg);
+    free(on);
+    free(og);
+    free(ln);
+    free(lg);
     drop(&f);
     seattn_context_destroy(ctx);
 }
@@ -243,8 +256,10 @@ Test(properties, two_halves_merged_by_lse_equal_fused) {
 static void rms_rows(float *x, size_t n, uint32_t d, const float *w, double eps) {
     for (size_t at = 0; at < n; at += d) {
         double ss = 0;
-        for (uint32_t i = 0; i < d; i++) ss += (double)x[at + i] * x[at + i];
-        for (uint32_t i = 0; i < d; i++) x[at + i] = (float)(x[at + i] * w[i] / sqrt(ss / d + eps));
+        for (uint32_t i = 0; i < d; i++)
+            ss += (double)x[at + i] * x[at + i];
+        for (uint32_t i = 0; i < d; i++)
+            x[at + i] = (float)(x[at + i] * w[i] / sqrt(ss / d + eps));
     }
 }
 
@@ -255,7 +270,8 @@ Test(properties, qk_norm_equals_prenormed_inputs) {
     float qw[16], kw[16];
     tu_fill(qw, 16, 91);
     tu_fill(kw, 16, 92);
-    for (int i = 0; i < 16; i++) qw[i] += 1.5f, kw[i] += 1.5f;
+    for (int i = 0; i < 16; i++)
+        qw[i] += 1.5f, kw[i] += 1.5f;
     seattn_attention_desc n = f.r;
     n.flags |= SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM;
     n.qk_norm_eps = 1e-3f;
@@ -277,17 +293,17 @@ Test(properties, qk_norm_equals_prenormed_inputs) {
 Test(properties, f16_output_rounds_like_float16) {
     seattn_context *ctx = tu_cpu();
     enum { D = 256, H = 64 };
-    seattn_attention_desc d = {.n_heads = H, .head_dim = D, .q_len = 1, .kv_len = 1,
-                               .out_type = SEATTN_DTYPE_F16};
+    seattn_attention_desc d = {
+        .n_heads = H, .head_dim = D, .q_len = 1, .kv_len = 1, .out_type = SEATTN_DTYPE_F16};
     float *q = calloc(H * D, 4), *k = calloc(H * D, 4), *v = malloc(H * D * 4);
     float *out = malloc(H * D * 4);
     tu_fill(v, H * D, 95);
-    const float special[] = {65504.0f, 65519.99f, 65520.0f, -65520.0f, 0x1p-24f, 0x1p-25f,
-                             0x1.8p-25f, 0x1p-26f, 0x1.8p-24f, 0x1.4p-24f, 0.0f,
-                             0x1.002p0f, 0x1.003p0f, 0x1.001p0f, 6.1e-5f, 3.0e-8f};
+    const float special[] = {65504.0f,   65519.99f,  65520.0f,   -65520.0f,  0x1p-24f, 0x1p-25f,
+                             0x1.8p-25f, 0x1p-26f,   0x1.8p-24f, 0x1.4p-24f, 0.0f,     0x1.002p0f,
+                             0x1.003p0f, 0x1.001p0f, 6.1e-5f,    3.0e-8f};
     for (size_t i = 0; i < H * D; i++) {
         const int kind = (int)(i % 4);
-        if (kind == 1) v[i] = ldexpf(v[i], (int)(i % 40) - 30); /* tiny to large */
+        if (kind == 1) v[i] = ldexpf(v[i], (int)(i % 40) - 30);  /* tiny to large */
         if (kind == 2) v[i] = ldexpf(v[i], -(int)(i % 12) - 14); /* subnormal range */
     }
     memcpy(v, special, sizeof special);
@@ -316,6 +332,9 @@ Test(properties, f16_output_rounds_like_float16) {
             cr_expect_fail("v %a: got %a, want %a", (double)v[i], (double)out[i], (double)want);
         }
     }
-    free(q); free(k); free(v); free(out);
+    free(q);
+    free(k);
+    free(v);
+    free(out);
     seattn_context_destroy(ctx);
 }

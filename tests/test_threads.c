@@ -63,7 +63,11 @@ static void *work(void *arg) {
             if (!(e <= j->worst)) j->worst = e;
             j->calls_ok++;
         }
-        free(q); free(k); free(v); free(o1); free(o2);
+        free(q);
+        free(k);
+        free(v);
+        free(o1);
+        free(o2);
     }
     if (seattn_context_validation_errors(gpu) && !j->error[0])
         snprintf(j->error, sizeof j->error, "%u validation messages",
@@ -84,7 +88,8 @@ Test(threads, eight_contexts_at_once, .timeout = 600) {
         jobs[i].validation = val && strcmp(val, "1") == 0;
         cr_assert_eq(pthread_create(&t[i], NULL, work, &jobs[i]), 0);
     }
-    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
     for (int i = 0; i < THREADS; i++) {
         cr_expect_str_empty(jobs[i].error, "thread %d: %s", i, jobs[i].error);
         cr_expect_eq(jobs[i].calls_ok, CALLS, "thread %d", i);

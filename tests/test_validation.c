@@ -14,7 +14,10 @@ typedef struct {
     const char *field;
 } bad_case;
 
-#define M(name, ...) static void name(seattn_attention_desc *d) { __VA_ARGS__; }
+#define M(name, ...)                                                                               \
+    static void name(seattn_attention_desc *d) {                                                   \
+        __VA_ARGS__;                                                                               \
+    }
 M(no_heads, d->n_heads = 0)
 M(kv_not_divisor, d->n_kv_heads = 3)
 M(kv_more, d->n_kv_heads = 8)
@@ -25,10 +28,16 @@ M(q_zero, d->q_len = 0)
 M(kv_zero, d->kv_len = 0)
 M(kv_huge, d->kv_len = 1u << 24)
 M(q_longer, d->q_len = 9)
-M(qpos_past, { d->flags = SEATTN_ATTN_Q_POS; d->q_pos = 7; })
+M(qpos_past, {
+    d->flags = SEATTN_ATTN_Q_POS;
+    d->q_pos = 7;
+})
 M(bad_flags, d->flags = 0x80)
 M(g_negative, d->group_size = -2)
-M(w_zero, { d->group_size = 4; d->neighbor_window = 0; })
+M(w_zero, {
+    d->group_size = 4;
+    d->neighbor_window = 0;
+})
 M(w_negative, d->neighbor_window = -1)
 M(theta_negative, d->rope_theta = -1.0f)
 M(theta_nan, d->rope_theta = NAN)
@@ -41,10 +50,22 @@ M(scale_base_one, d->scale_base = 1.0f)
 M(scale_base_neg, d->scale_base = -3.0f)
 M(key_mode_bad, d->key_mode = (seattn_key_mode)5)
 M(dtype_bad, d->v_type = (seattn_dtype)9)
-M(knorm_rotated, { d->flags = SEATTN_ATTN_K_NORM; d->key_mode = SEATTN_KEYS_ROTATED; })
-M(norm_eps_neg, { d->flags = SEATTN_ATTN_Q_NORM; d->qk_norm_eps = -1e-6f; })
-M(norm_eps_nan, { d->flags = SEATTN_ATTN_K_NORM; d->qk_norm_eps = NAN; })
-M(norm_off_huge, { d->flags = SEATTN_ATTN_Q_NORM; d->q_norm_offset = 1ull << 41; })
+M(knorm_rotated, {
+    d->flags = SEATTN_ATTN_K_NORM;
+    d->key_mode = SEATTN_KEYS_ROTATED;
+})
+M(norm_eps_neg, {
+    d->flags = SEATTN_ATTN_Q_NORM;
+    d->qk_norm_eps = -1e-6f;
+})
+M(norm_eps_nan, {
+    d->flags = SEATTN_ATTN_K_NORM;
+    d->qk_norm_eps = NAN;
+})
+M(norm_off_huge, {
+    d->flags = SEATTN_ATTN_Q_NORM;
+    d->q_norm_offset = 1ull << 41;
+})
 M(stride_huge, d->q_strides = (seattn_strides){1ull << 41, 8})
 M(offset_huge, d->k_offset = 1ull << 41)
 M(out_overlap, d->out_strides = (seattn_strides){4, 8})
@@ -109,9 +130,15 @@ static void check_all(seattn_context *ctx) {
     cr_assert_eq(seattn_tensor_upload(ctx, tq, 0, q, sizeof q), SEATTN_SUCCESS);
     cr_assert_eq(seattn_tensor_upload(ctx, tk, 0, k, sizeof k), SEATTN_SUCCESS);
     cr_assert_eq(seattn_tensor_upload(ctx, tv, 0, v, sizeof v), SEATTN_SUCCESS);
-    for (size_t i = 0; i < H * L * D; i++) out[i] = 12345.0f;
-    seattn_attention_desc base = {.n_heads = H, .n_kv_heads = 1, .head_dim = D, .q_len = L,
-                                  .kv_len = L, .group_size = 2, .neighbor_window = 3};
+    for (size_t i = 0; i < H * L * D; i++)
+        out[i] = 12345.0f;
+    seattn_attention_desc base = {.n_heads = H,
+                                  .n_kv_heads = 1,
+                                  .head_dim = D,
+                                  .q_len = L,
+                                  .kv_len = L,
+                                  .group_size = 2,
+                                  .neighbor_window = 3};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         cr_assert_eq(seattn_tensor_upload(ctx, to, 0, out, sizeof out), SEATTN_SUCCESS);
         seattn_attention_desc d = base;
@@ -128,18 +155,16 @@ static void check_all(seattn_context *ctx) {
     /* tensors: NULL, aliasing, another context */
     cr_expect_eq(seattn_attention(ctx, &base, NULL, tk, tv, to, NULL),
                  SEATTN_ERROR_INVALID_ARGUMENT);
-    cr_expect_eq(seattn_attention(ctx, &base, tq, tk, tv, tq, NULL),
-                 SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_eq(seattn_attention(ctx, &base, tq, tk, tv, tq, NULL), SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect(strstr(seattn_context_last_error(ctx), "overlaps"));
-    cr_expect_eq(seattn_attention(ctx, NULL, tq, tk, tv, to, NULL),
-                 SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_eq(seattn_attention(ctx, NULL, tq, tk, tv, to, NULL), SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect_eq(seattn_attention_run(ctx, &base, NULL), SEATTN_ERROR_INVALID_ARGUMENT);
     /* QK-norm weights: too small, and the output over them */
     seattn_attention_desc nd = base;
     nd.flags = SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM;
     nd.k_norm_offset = L * D - D + 1; /* one element past v's end */
-    seattn_attention_tensors nt = {.q = tq, .k = tk, .v = tv, .out = to, .q_norm_weight = tk,
-                                   .k_norm_weight = tv};
+    seattn_attention_tensors nt = {
+        .q = tq, .k = tk, .v = tv, .out = to, .q_norm_weight = tk, .k_norm_weight = tv};
     cr_expect_eq(seattn_attention_run(ctx, &nd, &nt), SEATTN_ERROR_BUFFER_TOO_SMALL);
     cr_expect(strstr(seattn_context_last_error(ctx), "k_norm_weight"), "%s",
               seattn_context_last_error(ctx));
@@ -159,8 +184,8 @@ static void check_all(seattn_context *ctx) {
     cr_expect_eq(seattn_tensor_download(ctx, tq, sizeof q + 1, back, 0),
                  SEATTN_ERROR_BUFFER_TOO_SMALL);
     /* and the valid call still works afterwards */
-    cr_expect_eq(seattn_attention(ctx, &base, tq, tk, tv, to, NULL), SEATTN_SUCCESS,
-                 "%s", seattn_context_last_error(ctx));
+    cr_expect_eq(seattn_attention(ctx, &base, tq, tk, tv, to, NULL), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(ctx));
     seattn_tensor_destroy(tq);
     seattn_tensor_destroy(tk);
     seattn_tensor_destroy(tv);

@@ -51,11 +51,12 @@ static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int wit
         kw = malloc(nw * 4);
         tu_fill(qw, nw, seed + 19);
         tu_fill(kw, nw, seed + 23);
-        for (size_t i = 0; i < nw; i++) qw[i] = 1.0f + 0.5f * qw[i], kw[i] = 1.0f + 0.5f * kw[i];
+        for (size_t i = 0; i < nw; i++)
+            qw[i] = 1.0f + 0.5f * qw[i], kw[i] = 1.0f + 0.5f * kw[i];
     }
     with_lse &= 1;
-    cr_assert_eq(tu_run_norm(cpu, &d, q, k, v, o1, with_lse ? l1 : NULL, qw, kw),
-                 SEATTN_SUCCESS, "%s", seattn_context_last_error(cpu));
+    cr_assert_eq(tu_run_norm(cpu, &d, q, k, v, o1, with_lse ? l1 : NULL, qw, kw), SEATTN_SUCCESS,
+                 "%s", seattn_context_last_error(cpu));
     seattn_status s = tu_run_norm(gpu, &d, q, k, v, o2, with_lse ? l2 : NULL, qw, kw);
     cr_assert_eq(s, SEATTN_SUCCESS, "%s", seattn_context_last_error(gpu));
     seattn_call_stats st;
@@ -74,17 +75,28 @@ static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int wit
         for (uint32_t h = 0; h < r.n_heads; h++)
             for (uint32_t t = 0; t < r.q_len; t++) {
                 size_t at = r.lse_offset + h * r.lse_strides.head + t * r.lse_strides.token;
-                cr_expect(l1[at] == l2[at] || fabsf(l1[at] - l2[at]) <= TOL, "lse h%u t%u: %g vs %g", h, t, l1[at],
-                          l2[at]);
+                cr_expect(l1[at] == l2[at] || fabsf(l1[at] - l2[at]) <= TOL,
+                          "lse h%u t%u: %g vs %g", h, t, l1[at], l2[at]);
             }
-    free(q); free(k); free(v); free(o1); free(o2); free(l1); free(l2);
+    free(q);
+    free(k);
+    free(v);
+    free(o1);
+    free(o2);
+    free(l1);
+    free(l2);
     return st;
 }
 
-static seattn_attention_desc desc(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql,
-                                  uint32_t kl, int g, int w) {
-    seattn_attention_desc x = {.n_heads = nh, .n_kv_heads = nkv, .head_dim = d, .q_len = ql,
-                               .kv_len = kl, .group_size = g, .neighbor_window = w};
+static seattn_attention_desc desc(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql, uint32_t kl,
+                                  int g, int w) {
+    seattn_attention_desc x = {.n_heads = nh,
+                               .n_kv_heads = nkv,
+                               .head_dim = d,
+                               .q_len = ql,
+                               .kv_len = kl,
+                               .group_size = g,
+                               .neighbor_window = w};
     return x;
 }
 
@@ -104,20 +116,19 @@ Test(sweep, sizes_around_tile_edges) {
  * a workgroup, whole and partial workgroups, rotate_half and interleaved outputs. */
 Test(sweep, row_blocks_of_the_texel_kernel) {
     seattn_call_stats st[6];
-    st[0] = compare(desc(8, 2, 128, 130, 130, 8, 32), 1200, 1);  /* R 4, T 2 */
-    st[1] = compare(desc(8, 1, 64, 70, 200, 4, 16), 1201, 1);    /* R 4 of 8, T 2, a chunk */
-    st[2] = compare(desc(3, 3, 64, 100, 100, 2, 7), 1202, 0);    /* R 1, T 8 */
-    st[3] = compare(desc(6, 2, 96, 65, 65, 4, 5), 1203, 0);      /* n_rep 3: R 1 */
+    st[0] = compare(desc(8, 2, 128, 130, 130, 8, 32), 1200, 1); /* R 4, T 2 */
+    st[1] = compare(desc(8, 1, 64, 70, 200, 4, 16), 1201, 1);   /* R 4 of 8, T 2, a chunk */
+    st[2] = compare(desc(3, 3, 64, 100, 100, 2, 7), 1202, 0);   /* R 1, T 8 */
+    st[3] = compare(desc(6, 2, 96, 65, 65, 4, 5), 1203, 0);     /* n_rep 3: R 1 */
     seattn_attention_desc d = desc(4, 2, 64, 66, 66, 4, 9);
     d.rope_layout = SEATTN_ROPE_INTERLEAVED;
     st[4] = compare(d, 1204, 1);
-    st[5] = compare(desc(4, 2, 64, 66, 66, 1, 0), 1205, 1);       /* plain */
+    st[5] = compare(desc(4, 2, 64, 66, 66, 1, 0), 1205, 1); /* plain */
     /* lavapipe runs the texel kernel unless the portable one is forced */
     const int32_t want = getenv("SEATTN_PORTABLE") ? SEATTN_KERNEL_STORAGE : SEATTN_KERNEL_TEXEL;
     for (int i = 0; i < 6; i++) {
         cr_expect_eq(st[i].kernel_id, want, "call %d ran %s", i, st[i].kernel);
-        cr_expect_eq(st[i].plain, i == 5, "call %d: plain %u (%s)", i, st[i].plain,
-                     st[i].kernel);
+        cr_expect_eq(st[i].plain, i == 5, "call %d: plain %u (%s)", i, st[i].plain, st[i].kernel);
     }
     if (want == SEATTN_KERNEL_TEXEL) { /* K and V as vec4 texels where each lane's run allows */
         cr_expect(strstr(st[0].kernel, "vec4kv"), "%s", st[0].kernel);
@@ -133,7 +144,8 @@ Test(sweep, self_extend_corners) {
 
 Test(sweep, gqa_ratios_and_head_dims) {
     const uint32_t rep[] = {1, 2, 4, 8};
-    for (size_t i = 0; i < 4; i++) compare(desc(8, 8 / rep[i], 32, 33, 33, 4, 8), 500 + i, 0);
+    for (size_t i = 0; i < 4; i++)
+        compare(desc(8, 8 / rep[i], 32, 33, 33, 4, 8), 500 + i, 0);
     const uint32_t dims[] = {2, 64, 80, 96, 128, 256, 510, 512};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
         compare(desc(2, 1, dims[i], 20, 45, 4, 8), 600 + (uint32_t)i, 1);
@@ -177,12 +189,14 @@ Test(sweep, forced_key_splits) {
     const char *splits[] = {"1", "2", "3", "7"};
     for (size_t i = 0; i < 4; i++) {
         setenv("SEATTN_SPLIT", splits[i], 1);
-        const seattn_call_stats st[2] = {compare(desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1),
-                                         compare(desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1)};
+        const seattn_call_stats st[2] = {
+            compare(desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1),
+            compare(desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1)};
         for (int c = 0; c < 2; c++) {
             /* splits are rounded to whole key tiles, and the storage kernel splits on
              * llvmpipe's loop budget anyway: at least the forced count's worth of splitting */
-            if (i > 0) cr_expect_gt(st[c].key_splits, 1, "SEATTN_SPLIT=%s: %s", splits[i], st[c].kernel);
+            if (i > 0)
+                cr_expect_gt(st[c].key_splits, 1, "SEATTN_SPLIT=%s: %s", splits[i], st[c].kernel);
             cr_expect_eq(st[c].dispatches, st[c].key_splits > 1 ? 2u : 1u, "%s", st[c].kernel);
         }
     }

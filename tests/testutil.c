@@ -78,29 +78,34 @@ size_t tu_lse_elems(const seattn_attention_desc *r) {
 
 /* f16 through the compiler's _Float16 (round to nearest even): independent of the library's
  * own conversion. */
-float tu_round_half(float x) { return (float)(_Float16)x; }
+float tu_round_half(float x) {
+    return (float)(_Float16)x;
+}
 
 /* A tensor of n elements of type dt holding data (rounded to f16 for an f16 tensor). */
 static seattn_status make(seattn_context *ctx, size_t n, const float *data, seattn_dtype dt,
                           seattn_tensor **t) {
     const size_t es = dt == SEATTN_DTYPE_F16 ? 2 : 4;
     seattn_status s = seattn_tensor_create(ctx, n * es, t);
-    if (s != SEATTN_SUCCESS || es == 4) return s ? s : seattn_tensor_upload(ctx, *t, 0, data, n * 4);
+    if (s != SEATTN_SUCCESS || es == 4)
+        return s ? s : seattn_tensor_upload(ctx, *t, 0, data, n * 4);
     _Float16 *h = malloc(n * 2);
     if (!h) return SEATTN_ERROR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < n; i++) h[i] = (_Float16)data[i];
+    for (size_t i = 0; i < n; i++)
+        h[i] = (_Float16)data[i];
     s = seattn_tensor_upload(ctx, *t, 0, h, n * 2);
     free(h);
     return s;
 }
 
-static seattn_status fetch(seattn_context *ctx, const seattn_tensor *t, size_t n,
-                           seattn_dtype dt, float *dst) {
+static seattn_status fetch(seattn_context *ctx, const seattn_tensor *t, size_t n, seattn_dtype dt,
+                           float *dst) {
     if (dt != SEATTN_DTYPE_F16) return seattn_tensor_download(ctx, t, 0, dst, n * 4);
     _Float16 *h = malloc(n * 2);
     if (!h) return SEATTN_ERROR_OUT_OF_MEMORY;
     seattn_status s = seattn_tensor_download(ctx, t, 0, h, n * 2);
-    for (size_t i = 0; i < n; i++) dst[i] = (float)h[i];
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)h[i];
     free(h);
     return s;
 }
@@ -117,9 +122,11 @@ seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc
     seattn_status s = seattn_attention_desc_check(ctx, desc, &r);
     if (s != SEATTN_SUCCESS) return s;
     size_t no = tu_out_elems(&r), nl = tu_lse_elems(&r);
-    for (size_t i = 0; i < no; i++) out[i] = NAN;
+    for (size_t i = 0; i < no; i++)
+        out[i] = NAN;
     if (lse)
-        for (size_t i = 0; i < nl; i++) lse[i] = NAN;
+        for (size_t i = 0; i < nl; i++)
+            lse[i] = NAN;
     seattn_tensor *tq = NULL, *tk = NULL, *tv = NULL, *to = NULL, *tl = NULL, *tqw = NULL,
                   *tkw = NULL;
     const size_t nqw = r.q_norm_offset + r.head_dim, nkw = r.k_norm_offset + r.head_dim;
@@ -131,14 +138,20 @@ seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc
         !(s = (lse ? make(ctx, nl, lse, f32, &tl) : SEATTN_SUCCESS)) &&
         !(s = (q_weight ? make(ctx, nqw, q_weight, f32, &tqw) : SEATTN_SUCCESS)) &&
         !(s = (k_weight ? make(ctx, nkw, k_weight, f32, &tkw) : SEATTN_SUCCESS))) {
-        const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to, .lse = tl,
-                                            .q_norm_weight = tqw, .k_norm_weight = tkw};
+        const seattn_attention_tensors t = {.q = tq,
+                                            .k = tk,
+                                            .v = tv,
+                                            .out = to,
+                                            .lse = tl,
+                                            .q_norm_weight = tqw,
+                                            .k_norm_weight = tkw};
         if (!(s = seattn_attention_run(ctx, desc, &t)) &&
             !(s = fetch(ctx, to, no, r.out_type, out)) && lse)
             s = seattn_tensor_download(ctx, tl, 0, lse, nl * 4);
     }
     seattn_tensor *all[] = {tq, tk, tv, to, tl, tqw, tkw};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) seattn_tensor_destroy(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        seattn_tensor_destroy(all[i]);
     return s;
 }
 
@@ -153,7 +166,8 @@ seattn_status tu_merge(seattn_context *ctx, const seattn_attention_desc *desc, c
     seattn_tensor *ta = NULL, *tla = NULL, *tb = NULL, *tlb = NULL, *to = NULL, *tl = NULL;
     float *poison = malloc(no * 4);
     if (!poison) return SEATTN_ERROR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < no; i++) poison[i] = NAN;
+    for (size_t i = 0; i < no; i++)
+        poison[i] = NAN;
     if (!(s = make(ctx, no, out_a, r.out_type, &ta)) && !(s = make(ctx, nl, lse_a, f32, &tla)) &&
         !(s = make(ctx, no, out_b, r.out_type, &tb)) && !(s = make(ctx, nl, lse_b, f32, &tlb)) &&
         !(s = in_place ? SEATTN_SUCCESS : make(ctx, no, poison, r.out_type, &to)) &&
@@ -165,7 +179,8 @@ seattn_status tu_merge(seattn_context *ctx, const seattn_attention_desc *desc, c
     }
     free(poison);
     seattn_tensor *all[] = {ta, tla, tb, tlb, to, tl};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) seattn_tensor_destroy(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        seattn_tensor_destroy(all[i]);
     return s;
 }
 

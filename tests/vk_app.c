@@ -41,10 +41,10 @@ int vk_app_create(vk_app *app, int enable16) {
                                 .ppEnabledExtensionNames = &ext};
     if (vkCreateInstance(&ici, NULL, &app->instance) != VK_SUCCESS) return -1;
     if (validation) {
-        PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
-            vkGetInstanceProcAddr(app->instance, "vkCreateDebugUtilsMessengerEXT");
-        if (!create || create(app->instance, &mci, NULL, &app->messenger) != VK_SUCCESS)
-            return -1;
+        PFN_vkCreateDebugUtilsMessengerEXT create =
+            (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+                app->instance, "vkCreateDebugUtilsMessengerEXT");
+        if (!create || create(app->instance, &mci, NULL, &app->messenger) != VK_SUCCESS) return -1;
     }
     uint32_t n = 1;
     if (vkEnumeratePhysicalDevices(app->instance, &n, &app->phys) < 0 || n == 0) return -1;
@@ -82,8 +82,9 @@ void vk_app_destroy(vk_app *app) {
     if (app->pool) vkDestroyCommandPool(app->device, app->pool, NULL);
     if (app->device) vkDestroyDevice(app->device, NULL);
     if (app->messenger) {
-        PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)
-            vkGetInstanceProcAddr(app->instance, "vkDestroyDebugUtilsMessengerEXT");
+        PFN_vkDestroyDebugUtilsMessengerEXT destroy =
+            (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+                app->instance, "vkDestroyDebugUtilsMessengerEXT");
         destroy(app->instance, app->messenger, NULL);
     }
     if (app->instance) vkDestroyInstance(app->instance, NULL);
@@ -150,8 +151,8 @@ void vk_app_barrier(VkCommandBuffer cb) {
                           .srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT,
                           .dstAccessMask = VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT};
     vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
-                         VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
-                         &mb, 0, NULL, 0, NULL);
+                         VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb,
+                         0, NULL, 0, NULL);
 }
 
 int vk_app_submit(vk_app *app, VkCommandBuffer cb) {
@@ -159,12 +160,10 @@ int vk_app_submit(vk_app *app, VkCommandBuffer cb) {
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence fence;
     if (vkCreateFence(app->device, &fci, NULL, &fence) != VK_SUCCESS) return -1;
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-                       .commandBufferCount = 1,
-                       .pCommandBuffers = &cb};
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb};
     int rc = vkQueueSubmit(app->queue, 1, &si, fence) == VK_SUCCESS &&
-                     vkWaitForFences(app->device, 1, &fence, VK_TRUE, 60000000000ull) ==
-                         VK_SUCCESS
+                     vkWaitForFences(app->device, 1, &fence, VK_TRUE, 60000000000ull) == VK_SUCCESS
                  ? 0
                  : -1;
     vkDestroyFence(app->device, fence, NULL);

@@ -11,10 +11,10 @@ typedef struct {
     VkDevice device;
     VkQueue queue;
     uint32_t family;
-    int has_16bit;   /* the device has storageBuffer16BitAccess */
+    int has_16bit; /* the device has storageBuffer16BitAccess */
     VkCommandPool pool;
     VkDebugUtilsMessengerEXT messenger;
-    int messages;    /* validation warnings and errors seen (with SEATTN_TEST_VALIDATION=1) */
+    int messages; /* validation warnings and errors seen (with SEATTN_TEST_VALIDATION=1) */
 } vk_app;
 
 typedef struct {

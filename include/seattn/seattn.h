@@ -25,15 +25,15 @@ extern "C" {
 #endif
 
 #if defined(_WIN32) && defined(SEATTN_SHARED)
-#  ifdef SEATTN_BUILD
-#    define SEATTN_API __declspec(dllexport)
-#  else
-#    define SEATTN_API __declspec(dllimport)
-#  endif
+#    ifdef SEATTN_BUILD
+#        define SEATTN_API __declspec(dllexport)
+#    else
+#        define SEATTN_API __declspec(dllimport)
+#    endif
 #elif defined(__GNUC__)
-#  define SEATTN_API __attribute__((visibility("default")))
+#    define SEATTN_API __attribute__((visibility("default")))
 #else
-#  define SEATTN_API
+#    define SEATTN_API
 #endif
 
 /* ---- Version ------------------------------------------------------------------------------ */
@@ -42,7 +42,7 @@ extern "C" {
 #define SEATTN_VERSION_MINOR 1
 #define SEATTN_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 100 for 0.1.0. */
-#define SEATTN_VERSION \
+#define SEATTN_VERSION                                                                             \
     (SEATTN_VERSION_MAJOR * 10000 + SEATTN_VERSION_MINOR * 100 + SEATTN_VERSION_PATCH)
 
 /* The version the library was built as (SEATTN_VERSION of its header). Thread-safe. */
@@ -53,16 +53,16 @@ SEATTN_API const char *seattn_version_string(void);
 /* ---- Status ------------------------------------------------------------------------------- */
 
 /* XX(name, value, description). Grouped by what the caller can do about it. */
-#define SEATTN_STATUS_MAP(XX)                                                                    \
-    XX(SUCCESS, 0, "success")                                                                    \
-    XX(ERROR_INVALID_ARGUMENT, -1, "invalid argument")                                           \
-    XX(ERROR_BUFFER_TOO_SMALL, -2, "a tensor is too small for the described shape")              \
-    XX(ERROR_UNSUPPORTED, -3, "not supported by this backend or device")                         \
-    XX(ERROR_NO_DEVICE, -4, "no usable Vulkan device or driver")                                 \
-    XX(ERROR_OUT_OF_MEMORY, -5, "out of host or device memory")                                  \
-    XX(ERROR_DEVICE_LOST, -6, "the Vulkan device was lost")                                      \
-    XX(ERROR_TIMEOUT, -7, "the device did not finish in time")                                   \
-    XX(ERROR_VULKAN, -8, "a Vulkan call failed")                                                 \
+#define SEATTN_STATUS_MAP(XX)                                                                      \
+    XX(SUCCESS, 0, "success")                                                                      \
+    XX(ERROR_INVALID_ARGUMENT, -1, "invalid argument")                                             \
+    XX(ERROR_BUFFER_TOO_SMALL, -2, "a tensor is too small for the described shape")                \
+    XX(ERROR_UNSUPPORTED, -3, "not supported by this backend or device")                           \
+    XX(ERROR_NO_DEVICE, -4, "no usable Vulkan device or driver")                                   \
+    XX(ERROR_OUT_OF_MEMORY, -5, "out of host or device memory")                                    \
+    XX(ERROR_DEVICE_LOST, -6, "the Vulkan device was lost")                                        \
+    XX(ERROR_TIMEOUT, -7, "the device did not finish in time")                                     \
+    XX(ERROR_VULKAN, -8, "a Vulkan call failed")                                                   \
     XX(ERROR_IO, -9, "a file could not be read or is malformed")
 
 typedef enum seattn_status {
@@ -97,10 +97,11 @@ typedef enum seattn_log_level {
 typedef void (*seattn_log_fn)(seattn_log_level level, const char *message, void *user);
 
 /* Flags for seattn_context_options.flags. */
-#define SEATTN_CONTEXT_VALIDATION 0x1u /* enable VK_LAYER_KHRONOS_validation if installed */
-#define SEATTN_CONTEXT_PORTABLE 0x2u   /* force the portable kernel (no subgroup ops,
-                                        * storage-buffer loads) where the texel-buffer kernel
-                                        * would run (CPU devices); env SEATTN_PORTABLE=1 also */
+/* Enable VK_LAYER_KHRONOS_validation if installed. */
+#define SEATTN_CONTEXT_VALIDATION 0x1u
+/* Force the portable kernel (no subgroup ops, storage-buffer loads) where the texel-buffer
+ * kernel would run (CPU devices); env SEATTN_PORTABLE=1 also. */
+#define SEATTN_CONTEXT_PORTABLE 0x2u
 
 struct VkAllocationCallbacks; /* <vulkan/vulkan.h>; only a pointer is used here */
 
@@ -113,10 +114,10 @@ typedef struct seattn_context_options {
      * into the list of seattn_device_list(); anything else is matched as a case-insensitive
      * part of the device name. */
     const char *device;
-    uint32_t flags;          /* SEATTN_CONTEXT_*; 0: none */
-    seattn_log_fn log;       /* NULL: messages are dropped (errors still reach last_error) */
-    void *log_user;          /* passed to log */
-    uint32_t timeout_ms;     /* longest wait for the device per call; 0: 60000 */
+    uint32_t flags;      /* SEATTN_CONTEXT_*; 0: none */
+    seattn_log_fn log;   /* NULL: messages are dropped (errors still reach last_error) */
+    void *log_user;      /* passed to log */
+    uint32_t timeout_ms; /* longest wait for the device per call; 0: 60000 */
     /* The app's allocation callbacks: passed to every Vulkan call that creates or destroys an
      * object of seattn's (instance, device, buffers, memory, views, pipelines, pools...), and
      * copied, so the struct may go away; its pUserData must outlive the context. NULL: the
@@ -189,27 +190,27 @@ SEATTN_API seattn_status seattn_context_last_call(const seattn_context *ctx,
 
 typedef struct seattn_device_info {
     char name[256];
-    char driver[256];             /* driver name and info, where the device reports them */
+    char driver[256]; /* driver name and info, where the device reports them */
     uint32_t vendor_id, device_id;
-    uint32_t api_version;         /* VK_MAKE_API_VERSION encoding */
+    uint32_t api_version; /* VK_MAKE_API_VERSION encoding */
     uint32_t driver_version;
-    int32_t type;                 /* VkPhysicalDeviceType */
+    int32_t type; /* VkPhysicalDeviceType */
     uint32_t max_storage_buffer_range;
     uint32_t max_compute_shared_memory;
     uint32_t max_workgroup_invocations;
     uint32_t max_workgroup_count[3];
     uint32_t max_texel_buffer_elements;
-    uint32_t subgroup_size;       /* 0 if unknown */
-    uint32_t subgroup_ops;        /* VkSubgroupFeatureFlags supported in compute */
-    uint32_t storage_16bit;       /* storageBuffer16BitAccess */
-    uint32_t shader_float16;      /* shaderFloat16 (VK_KHR_shader_float16_int8 or Vulkan 1.2) */
-    float timestamp_period_ns;    /* 0: no compute timestamps */
-    uint64_t device_local_bytes;  /* size of the largest device-local heap */
-    uint32_t index;               /* its position in seattn_device_list(), the number
-                                   * seattn_context_options.device takes; UINT32_MAX for an
-                                   * app's device (seattn_context_create_vulkan) */
-    uint8_t device_uuid[16];      /* deviceUUID and driverUUID (VkPhysicalDeviceIDProperties):
-                                   * two identical GPUs, or one CPU under two drivers, differ */
+    uint32_t subgroup_size;      /* 0 if unknown */
+    uint32_t subgroup_ops;       /* VkSubgroupFeatureFlags supported in compute */
+    uint32_t storage_16bit;      /* storageBuffer16BitAccess */
+    uint32_t shader_float16;     /* shaderFloat16 (VK_KHR_shader_float16_int8 or Vulkan 1.2) */
+    float timestamp_period_ns;   /* 0: no compute timestamps */
+    uint64_t device_local_bytes; /* size of the largest device-local heap */
+    uint32_t index;              /* its position in seattn_device_list(), the number
+                                  * seattn_context_options.device takes; UINT32_MAX for an
+                                  * app's device (seattn_context_create_vulkan) */
+    uint8_t device_uuid[16];     /* deviceUUID and driverUUID (VkPhysicalDeviceIDProperties):
+                                  * two identical GPUs, or one CPU under two drivers, differ */
     uint8_t driver_uuid[16];
 } seattn_device_info;
 
@@ -316,24 +317,24 @@ typedef struct seattn_strides {
  * multiplied by `scale`; one softmax per row over all its keys; out = sum softmax * v.
  * Query head h reads KV head h / (n_heads / n_kv_heads). */
 typedef struct seattn_attention_desc {
-    uint32_t n_heads;       /* query heads, >= 1 */
-    uint32_t n_kv_heads;    /* 0: n_heads; must divide n_heads (GQA, MQA) */
-    uint32_t head_dim;      /* even, 2..512 */
-    uint32_t q_len;         /* query tokens, >= 1 */
-    uint32_t kv_len;        /* key tokens, >= 1, < 2^24 */
-    uint32_t flags;         /* SEATTN_ATTN_*; 0: none */
-    uint32_t q_pos;         /* position of query row 0 (only with SEATTN_ATTN_Q_POS; default
-                             * kv_len - q_len); q_pos + q_len must be <= kv_len */
-    int32_t group_size;     /* G; 0: 1 (plain RoPE attention); >= 1 */
-    int32_t neighbor_window;/* W, in tokens; >= 1 when G > 1; any value, W % G != 0 too */
-    float rope_theta;       /* 0: 10000; > 0 */
-    uint32_t rotary_dims;   /* 0: head_dim; even, <= head_dim; the rest pass through */
+    uint32_t n_heads;               /* query heads, >= 1 */
+    uint32_t n_kv_heads;            /* 0: n_heads; must divide n_heads (GQA, MQA) */
+    uint32_t head_dim;              /* even, 2..512 */
+    uint32_t q_len;                 /* query tokens, >= 1 */
+    uint32_t kv_len;                /* key tokens, >= 1, < 2^24 */
+    uint32_t flags;                 /* SEATTN_ATTN_*; 0: none */
+    uint32_t q_pos;                 /* position of query row 0 (only with SEATTN_ATTN_Q_POS; default
+                                     * kv_len - q_len); q_pos + q_len must be <= kv_len */
+    int32_t group_size;             /* G; 0: 1 (plain RoPE attention); >= 1 */
+    int32_t neighbor_window;        /* W, in tokens; >= 1 when G > 1; any value, W % G != 0 too */
+    float rope_theta;               /* 0: 10000; > 0 */
+    uint32_t rotary_dims;           /* 0: head_dim; even, <= head_dim; the rest pass through */
     seattn_rope_layout rope_layout; /* 0: rotate_half */
-    float scale;            /* softmax scale; 0: 1/sqrt(head_dim); finite and > 0 */
-    float scale_base;       /* 0: off; else > 1, and queries are multiplied by
-                             * max(1, ln(p + 1) / ln(scale_base)) before RoPE */
-    seattn_key_mode key_mode; /* 0: raw keys */
-    seattn_dtype q_type, k_type, v_type, out_type; /* storage; 0: f32 */
+    float scale;                    /* softmax scale; 0: 1/sqrt(head_dim); finite and > 0 */
+    float scale_base;               /* 0: off; else > 1, and queries are multiplied by
+                                     * max(1, ln(p + 1) / ln(scale_base)) before RoPE */
+    seattn_key_mode key_mode;       /* 0: raw keys */
+    seattn_dtype q_type, k_type, v_type, out_type;               /* storage; 0: f32 */
     seattn_strides q_strides, k_strides, v_strides, out_strides; /* zero: dense */
     /* element offsets of element [0, 0, 0] in each tensor; 0: the start */
     uint64_t q_offset, k_offset, v_offset, out_offset, lse_offset;
@@ -341,7 +342,7 @@ typedef struct seattn_attention_desc {
      * row: element lse_offset + h * lse_strides.head + r * lse_strides.token. Zero strides:
      * dense [n_heads, q_len]. Only used when an lse tensor is passed. */
     seattn_strides lse_strides;
-    float qk_norm_eps;      /* with Q_NORM / K_NORM: eps, 0: 1e-6; finite and >= 0 */
+    float qk_norm_eps;                     /* with Q_NORM / K_NORM: eps, 0: 1e-6; finite and >= 0 */
     uint64_t q_norm_offset, k_norm_offset; /* element offsets of the norm weights */
 } seattn_attention_desc;
 
@@ -361,9 +362,9 @@ SEATTN_API seattn_status seattn_attention(seattn_context *ctx, const seattn_atte
 typedef struct seattn_attention_tensors {
     const seattn_tensor *q, *k, *v;
     seattn_tensor *out;
-    seattn_tensor *lse;                  /* NULL: no log-sum-exp output */
-    const seattn_tensor *q_norm_weight;  /* f32 [head_dim] at desc->q_norm_offset */
-    const seattn_tensor *k_norm_weight;  /* f32 [head_dim] at desc->k_norm_offset */
+    seattn_tensor *lse;                 /* NULL: no log-sum-exp output */
+    const seattn_tensor *q_norm_weight; /* f32 [head_dim] at desc->q_norm_offset */
+    const seattn_tensor *k_norm_weight; /* f32 [head_dim] at desc->k_norm_offset */
 } seattn_attention_tensors;
 
 /* seattn_attention() with every tensor in one struct (QK-norm weights included). */
@@ -382,13 +383,10 @@ SEATTN_API seattn_status seattn_attention_run(seattn_context *ctx,
  * out may be out_a or out_b, and lse lse_a or lse_b (merged in place); no other overlap is
  * allowed. A row whose two lse are -inf (no pairs) gets out = 0 and lse = -inf. Checks
  * everything before any work, as seattn_attention() does; waits for the device. */
-SEATTN_API seattn_status seattn_attention_merge(seattn_context *ctx,
-                                                const seattn_attention_desc *desc,
-                                                const seattn_tensor *out_a,
-                                                const seattn_tensor *lse_a,
-                                                const seattn_tensor *out_b,
-                                                const seattn_tensor *lse_b, seattn_tensor *out,
-                                                seattn_tensor *lse);
+SEATTN_API seattn_status seattn_attention_merge(
+    seattn_context *ctx, const seattn_attention_desc *desc, const seattn_tensor *out_a,
+    const seattn_tensor *lse_a, const seattn_tensor *out_b, const seattn_tensor *lse_b,
+    seattn_tensor *out, seattn_tensor *lse);
 
 /* Checks desc alone (no tensors, no work) and resolves its defaults into *resolved (may be
  * NULL). Useful to validate an engine's configuration early. */
@@ -400,11 +398,11 @@ SEATTN_API seattn_status seattn_attention_desc_check(seattn_context *ctx,
 
 /* The public structs, by number, for seattn_struct_size(). */
 typedef enum seattn_struct_id {
-    SEATTN_STRUCT_CONTEXT_OPTIONS = 1,   /* seattn_context_options */
-    SEATTN_STRUCT_CALL_STATS = 2,        /* seattn_call_stats */
-    SEATTN_STRUCT_DEVICE_INFO = 3,       /* seattn_device_info */
-    SEATTN_STRUCT_ATTENTION_DESC = 4,    /* seattn_attention_desc */
-    SEATTN_STRUCT_ATTENTION_TENSORS = 5  /* seattn_attention_tensors */
+    SEATTN_STRUCT_CONTEXT_OPTIONS = 1,  /* seattn_context_options */
+    SEATTN_STRUCT_CALL_STATS = 2,       /* seattn_call_stats */
+    SEATTN_STRUCT_DEVICE_INFO = 3,      /* seattn_device_info */
+    SEATTN_STRUCT_ATTENTION_DESC = 4,   /* seattn_attention_desc */
+    SEATTN_STRUCT_ATTENTION_TENSORS = 5 /* seattn_attention_tensors */
 } seattn_struct_id;
 
 /* sizeof the public struct `id` as this library was built, so that bindings that declare the

@@ -29,10 +29,10 @@ typedef struct seattn_vulkan_device {
     uint32_t instance_api_version;    /* that apiVersion (VK_API_VERSION_1_1 or later) */
     VkPhysicalDevice physical_device; /* Vulkan 1.1 or later */
     VkDevice device;
-    VkQueue queue;                    /* any queue of a family with VK_QUEUE_COMPUTE_BIT */
+    VkQueue queue; /* any queue of a family with VK_QUEUE_COMPUTE_BIT */
     uint32_t queue_family;
     PFN_vkGetInstanceProcAddr get_instance_proc_addr; /* the app's (loader, volk or layer) */
-    uint32_t enabled;                 /* SEATTN_VULKAN_* */
+    uint32_t enabled;                                 /* SEATTN_VULKAN_* */
 } seattn_vulkan_device;
 
 /* Creates a context on the app's device. options->backend must be SEATTN_BACKEND_VULKAN (0)
@@ -55,13 +55,12 @@ SEATTN_API seattn_status seattn_context_create_vulkan(const seattn_context_optio
  * seattn_tensor_upload() / _download() need the TRANSFER_DST / TRANSFER_SRC bits. */
 SEATTN_API seattn_status seattn_tensor_wrap_vulkan(seattn_context *ctx, VkBuffer buffer,
                                                    VkDeviceSize offset, VkDeviceSize bytes,
-                                                   VkBufferUsageFlags usage,
-                                                   seattn_tensor **out);
+                                                   VkBufferUsageFlags usage, seattn_tensor **out);
 
 /* The buffer and byte offset behind a tensor (seattn's own or wrapped), for the app's barriers
  * and copies. SEATTN_ERROR_INVALID_ARGUMENT for a NULL argument or a CPU-backend tensor. */
-SEATTN_API seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *tensor,
-                                                     VkBuffer *buffer, VkDeviceSize *offset);
+SEATTN_API seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *tensor, VkBuffer *buffer,
+                                                     VkDeviceSize *offset);
 
 /* Records the attention into the app's command buffer `cmd` (in the recording state, of a
  * queue family with compute) and returns without submitting: the app submits it, to the
