@@ -3,6 +3,9 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+// texelFetch on a textureBuffer (no sampler): SPIR-V 1.6 forbids a sampled image of a buffer,
+// and the validation layer warns of one (seen with the lavapipe of Mesa 25)
+#extension GL_EXT_samplerless_texture_functions : require
 #ifdef SEATTN_F16
 #extension GL_EXT_shader_16bit_storage : require
 #endif
@@ -56,14 +59,14 @@ const uint NR = T * R;             // rows a subgroup serves
 
 // Q, K, V as R32F texels (R16F for f16: widened by the fetch); the RoPE table (rope.glsl) as
 // RG32F texels.
-layout(set = 0, binding = 0) uniform samplerBuffer q_tex;
-layout(set = 0, binding = 1) uniform samplerBuffer k_tex;
-layout(set = 0, binding = 2) uniform samplerBuffer v_tex;
+layout(set = 0, binding = 0) uniform textureBuffer q_tex;
+layout(set = 0, binding = 1) uniform textureBuffer k_tex;
+layout(set = 0, binding = 2) uniform textureBuffer v_tex;
 // The output, or with FLAG_SPLIT the partial rows (m, l, 2 unused, acc[D]: merge.comp).
 layout(std430, set = 0, binding = 3) writeonly buffer BufO { float o_buf[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufO4 { vec4 o4_buf[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer BufL { float lse_buf[]; };
-layout(set = 0, binding = 5) uniform samplerBuffer rope_tex;
+layout(set = 0, binding = 5) uniform textureBuffer rope_tex;
 // QK-norm weights, f32 [head_dim].
 layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
 layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
