@@ -57,23 +57,11 @@ static void halves(seattn_context *ctx, seattn_attention_desc d, uint32_t seed, 
     free(lgot);
 }
 
-static seattn_attention_desc desc(uint32_t h, uint32_t kvh, uint32_t d, uint32_t q_len,
-                                  uint32_t kv_len, int32_t g, int32_t w) {
-    seattn_attention_desc x = {.n_heads = h,
-                               .n_kv_heads = kvh,
-                               .head_dim = d,
-                               .q_len = q_len,
-                               .kv_len = kv_len,
-                               .group_size = g,
-                               .neighbor_window = w};
-    return x;
-}
-
 static void halves_everywhere(seattn_context *ctx, double tol, int f16) {
-    halves(ctx, desc(4, 2, 64, 40, 40, 4, 8), 10, tol);    /* prefill: early rows all near */
-    halves(ctx, desc(8, 2, 128, 1, 700, 8, 64), 20, tol);  /* decode */
-    halves(ctx, desc(2, 1, 200, 3, 300, 2, 5), 30, tol);   /* D past 64 invocations, odd */
-    seattn_attention_desc s = desc(4, 4, 32, 9, 60, 4, 6); /* [tokens, heads, dim], offsets */
+    halves(ctx, tu_desc(4, 2, 64, 40, 40, 4, 8), 10, tol);    /* prefill: early rows all near */
+    halves(ctx, tu_desc(8, 2, 128, 1, 700, 8, 64), 20, tol);  /* decode */
+    halves(ctx, tu_desc(2, 1, 200, 3, 300, 2, 5), 30, tol);   /* D past 64 invocations, odd */
+    seattn_attention_desc s = tu_desc(4, 4, 32, 9, 60, 4, 6); /* [tokens, heads, dim], offsets */
     s.out_strides = (seattn_strides){32, 4 * 32};
     s.out_offset = 3;
     s.lse_strides = (seattn_strides){1, 5};
@@ -82,7 +70,7 @@ static void halves_everywhere(seattn_context *ctx, double tol, int f16) {
     s.q_pos = 40;
     halves(ctx, s, 40, tol);
     if (f16) {
-        seattn_attention_desc hf = desc(4, 2, 64, 30, 90, 4, 10);
+        seattn_attention_desc hf = tu_desc(4, 2, 64, 30, 90, 4, 10);
         hf.out_type = SEATTN_DTYPE_F16;
         halves(ctx, hf, 50, 2e-3); /* each half rounded to f16, then the merge once more */
     }
@@ -106,7 +94,7 @@ Test(merge, halves_merge_into_the_fused_attention_vulkan) {
 
 /* A row whose halves both have no pairs gets 0 and -inf; one empty half leaves the other. */
 static void empty_rows(seattn_context *ctx) {
-    seattn_attention_desc d = desc(1, 1, 4, 3, 3, 1, 0);
+    seattn_attention_desc d = tu_desc(1, 1, 4, 3, 3, 1, 0);
     const float a[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     const float b[12] = {-1, -2, -3, -4, 0.5f, 0.5f, 0.5f, 0.5f, 2, 2, 2, 2};
     const float la[3] = {-INFINITY, -INFINITY, 0.0f}, lb[3] = {-INFINITY, 1.0f, 0.0f};
@@ -132,7 +120,7 @@ Test(merge, rows_without_pairs) {
 
 Test(merge, bad_tensors) {
     seattn_context *ctx = tu_cpu(), *other = tu_cpu();
-    seattn_attention_desc d = desc(2, 1, 8, 4, 4, 2, 2);
+    seattn_attention_desc d = tu_desc(2, 1, 8, 4, 4, 2, 2);
     seattn_tensor *a, *la, *b, *lb, *o, *l, *small, *alien;
     const size_t no = 2 * 4 * 8 * 4, nl = 2 * 4 * 4;
     cr_assert_eq(seattn_tensor_create(ctx, no, &a), SEATTN_SUCCESS);

@@ -88,42 +88,30 @@ static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int wit
     return st;
 }
 
-static seattn_attention_desc desc(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql, uint32_t kl,
-                                  int g, int w) {
-    seattn_attention_desc x = {.n_heads = nh,
-                               .n_kv_heads = nkv,
-                               .head_dim = d,
-                               .q_len = ql,
-                               .kv_len = kl,
-                               .group_size = g,
-                               .neighbor_window = w};
-    return x;
-}
-
 TestSuite(sweep, .init = setup, .fini = teardown, .timeout = 900);
 
 /* Key tiles are 16 keys at head_dim 64; row tiles 16 (short runs) or 64 rows. */
 Test(sweep, sizes_around_tile_edges) {
     const uint32_t lens[] = {1, 15, 16, 17, 63, 64, 65, 100, 257};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
-        compare(desc(2, 1, 64, lens[i], lens[i], 4, 6), 100 + (uint32_t)i, 0); /* prefill */
-        compare(desc(4, 1, 64, 1, lens[i] + 3, 4, 6), 200 + (uint32_t)i, 1);   /* decode */
+        compare(tu_desc(2, 1, 64, lens[i], lens[i], 4, 6), 100 + (uint32_t)i, 0); /* prefill */
+        compare(tu_desc(4, 1, 64, 1, lens[i] + 3, 4, 6), 200 + (uint32_t)i, 1);   /* decode */
     }
-    compare(desc(2, 2, 64, 37, 301, 8, 16), 300, 1); /* chunk: 1 < q_len < kv_len */
+    compare(tu_desc(2, 2, 64, 37, 301, 8, 16), 300, 1); /* chunk: 1 < q_len < kv_len */
 }
 
 /* The texel kernel's row blocking on CPU devices: T tokens x R heads a subgroup, 4 subgroups
  * a workgroup, whole and partial workgroups, rotate_half and interleaved outputs. */
 Test(sweep, row_blocks_of_the_texel_kernel) {
     seattn_call_stats st[6];
-    st[0] = compare(desc(8, 2, 128, 130, 130, 8, 32), 1200, 1); /* R 4, T 2 */
-    st[1] = compare(desc(8, 1, 64, 70, 200, 4, 16), 1201, 1);   /* R 4 of 8, T 2, a chunk */
-    st[2] = compare(desc(3, 3, 64, 100, 100, 2, 7), 1202, 0);   /* R 1, T 8 */
-    st[3] = compare(desc(6, 2, 96, 65, 65, 4, 5), 1203, 0);     /* n_rep 3: R 1 */
-    seattn_attention_desc d = desc(4, 2, 64, 66, 66, 4, 9);
+    st[0] = compare(tu_desc(8, 2, 128, 130, 130, 8, 32), 1200, 1); /* R 4, T 2 */
+    st[1] = compare(tu_desc(8, 1, 64, 70, 200, 4, 16), 1201, 1);   /* R 4 of 8, T 2, a chunk */
+    st[2] = compare(tu_desc(3, 3, 64, 100, 100, 2, 7), 1202, 0);   /* R 1, T 8 */
+    st[3] = compare(tu_desc(6, 2, 96, 65, 65, 4, 5), 1203, 0);     /* n_rep 3: R 1 */
+    seattn_attention_desc d = tu_desc(4, 2, 64, 66, 66, 4, 9);
     d.rope_layout = SEATTN_ROPE_INTERLEAVED;
     st[4] = compare(d, 1204, 1);
-    st[5] = compare(desc(4, 2, 64, 66, 66, 1, 0), 1205, 1); /* plain */
+    st[5] = compare(tu_desc(4, 2, 64, 66, 66, 1, 0), 1205, 1); /* plain */
     /* lavapipe runs the texel kernel unless the portable one is forced */
     const int32_t want = getenv("SEATTN_PORTABLE") ? SEATTN_KERNEL_STORAGE : SEATTN_KERNEL_TEXEL;
     for (int i = 0; i < 6; i++) {
@@ -139,37 +127,37 @@ Test(sweep, row_blocks_of_the_texel_kernel) {
 Test(sweep, self_extend_corners) {
     const int gw[][2] = {{1, 0}, {1, 9}, {4, 2}, {4, 6}, {3, 7}, {2, 1000}, {8, 16}, {16, 1}};
     for (size_t i = 0; i < sizeof gw / sizeof gw[0]; i++)
-        compare(desc(2, 2, 32, 70, 70, gw[i][0], gw[i][1]), 400 + (uint32_t)i, 0);
+        compare(tu_desc(2, 2, 32, 70, 70, gw[i][0], gw[i][1]), 400 + (uint32_t)i, 0);
 }
 
 Test(sweep, gqa_ratios_and_head_dims) {
     const uint32_t rep[] = {1, 2, 4, 8};
     for (size_t i = 0; i < 4; i++)
-        compare(desc(8, 8 / rep[i], 32, 33, 33, 4, 8), 500 + i, 0);
+        compare(tu_desc(8, 8 / rep[i], 32, 33, 33, 4, 8), 500 + i, 0);
     const uint32_t dims[] = {2, 64, 80, 96, 128, 256, 510, 512};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
-        compare(desc(2, 1, dims[i], 20, 45, 4, 8), 600 + (uint32_t)i, 1);
+        compare(tu_desc(2, 1, dims[i], 20, 45, 4, 8), 600 + (uint32_t)i, 1);
 }
 
 Test(sweep, rope_options_and_key_modes) {
     for (int layout = 0; layout < 2; layout++)
         for (int keys = 0; keys < 2; keys++)
             for (uint32_t rot = 16; rot <= 64; rot += 48) {
-                seattn_attention_desc d = desc(4, 2, 64, 30, 90, 4, 10);
+                seattn_attention_desc d = tu_desc(4, 2, 64, 30, 90, 4, 10);
                 d.rope_layout = (seattn_rope_layout)layout;
                 d.key_mode = (seattn_key_mode)keys;
                 d.rotary_dims = rot;
                 d.rope_theta = layout ? 500000.0f : 10000.0f;
                 compare(d, 700 + (uint32_t)(layout * 4 + keys * 2 + rot), 0);
             }
-    seattn_attention_desc d = desc(2, 1, 32, 5, 200, 4, 16);
+    seattn_attention_desc d = tu_desc(2, 1, 32, 5, 200, 4, 16);
     d.scale_base = 64.0f;
     d.scale = 0.3f;
     compare(d, 710, 1);
 }
 
 Test(sweep, strides_offsets_and_positions) {
-    seattn_attention_desc d = desc(4, 2, 32, 12, 40, 4, 6);
+    seattn_attention_desc d = tu_desc(4, 2, 32, 12, 40, 4, 6);
     d.q_strides = d.out_strides = (seattn_strides){32, 4 * 32};
     d.k_strides = d.v_strides = (seattn_strides){32, 2 * 32};
     d.q_offset = 3;
@@ -179,7 +167,7 @@ Test(sweep, strides_offsets_and_positions) {
     d.lse_strides = (seattn_strides){1, 4};
     d.lse_offset = 2;
     compare(d, 800, 1);
-    seattn_attention_desc c = desc(2, 2, 32, 9, 60, 4, 6);
+    seattn_attention_desc c = tu_desc(2, 2, 32, 9, 60, 4, 6);
     c.flags = SEATTN_ATTN_Q_POS;
     c.q_pos = 17; /* queries 17..25 of a 60-key cache */
     compare(c, 801, 1);
@@ -190,8 +178,8 @@ Test(sweep, forced_key_splits) {
     for (size_t i = 0; i < 4; i++) {
         setenv("SEATTN_SPLIT", splits[i], 1);
         const seattn_call_stats st[2] = {
-            compare(desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1),
-            compare(desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1)};
+            compare(tu_desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1),
+            compare(tu_desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1)};
         for (int c = 0; c < 2; c++) {
             /* splits are rounded to whole key tiles, and the storage kernel splits on
              * llvmpipe's loop budget anyway: at least the forced count's worth of splitting */
@@ -205,8 +193,8 @@ Test(sweep, forced_key_splits) {
 /* Past 32767 keys the RoPE table needs its second level (src/vk_rope.c): decode and a chunk,
  * raw and rotated keys. */
 Test(sweep, positions_past_the_first_table_level) {
-    compare(desc(2, 1, 32, 1, 33000, 8, 64), 1300, 1);
-    seattn_attention_desc d = desc(2, 2, 32, 3, 40000, 16, 100);
+    compare(tu_desc(2, 1, 32, 1, 33000, 8, 64), 1300, 1);
+    seattn_attention_desc d = tu_desc(2, 2, 32, 3, 40000, 16, 100);
     d.key_mode = SEATTN_KEYS_ROTATED;
     compare(d, 1301, 1);
 }
@@ -216,14 +204,14 @@ Test(sweep, positions_past_the_first_table_level) {
 Test(sweep, neighbor_only_and_grouped_only) {
     const uint32_t only[] = {SEATTN_ATTN_NEIGHBOR_ONLY, SEATTN_ATTN_GROUPED_ONLY};
     for (size_t i = 0; i < 2; i++) {
-        seattn_attention_desc d = desc(8, 2, 64, 70, 70, 4, 9);
+        seattn_attention_desc d = tu_desc(8, 2, 64, 70, 70, 4, 9);
         d.flags = only[i];
         compare(d, 1100 + (uint32_t)i, 1);
-        d = desc(4, 2, 64, 1, 300, 4, 32); /* decode, split */
+        d = tu_desc(4, 2, 64, 1, 300, 4, 32); /* decode, split */
         d.flags = only[i];
         compare(d, 1110 + (uint32_t)i, 1);
     }
-    seattn_attention_desc w = desc(2, 2, 32, 40, 40, 1, 5); /* G = 1: a sliding window */
+    seattn_attention_desc w = tu_desc(2, 2, 32, 40, 40, 1, 5); /* G = 1: a sliding window */
     w.flags = SEATTN_ATTN_NEIGHBOR_ONLY;
     compare(w, 1120, 1);
 }
@@ -235,7 +223,7 @@ Test(sweep, f16_storage) {
     const seattn_dtype F16 = SEATTN_DTYPE_F16;
     for (int mask = 1; mask < 16; mask++) {
         if (mask != 15 && mask != 1 && mask != 2 && mask != 4 && mask != 8 && mask != 6) continue;
-        seattn_attention_desc d = desc(8, 2, 64, 33, 70, 4, 9);
+        seattn_attention_desc d = tu_desc(8, 2, 64, 33, 70, 4, 9);
         if (mask & 1) d.q_type = F16;
         if (mask & 2) d.k_type = F16;
         if (mask & 4) d.v_type = F16;
@@ -244,16 +232,16 @@ Test(sweep, f16_storage) {
     }
     const uint32_t dims[] = {32, 80, 128};
     for (size_t i = 0; i < 3; i++) {
-        seattn_attention_desc d = desc(4, 1, dims[i], 1, 300, 8, 32); /* decode: split */
+        seattn_attention_desc d = tu_desc(4, 1, dims[i], 1, 300, 8, 32); /* decode: split */
         d.q_type = d.k_type = d.v_type = d.out_type = F16;
         compare(d, 1420 + (uint32_t)i, 1);
-        d = desc(4, 2, dims[i], 70, 70, 4, 16);
+        d = tu_desc(4, 2, dims[i], 70, 70, 4, 16);
         d.k_type = d.v_type = d.out_type = F16;
         d.rope_layout = i == 1 ? SEATTN_ROPE_INTERLEAVED : SEATTN_ROPE_ROTATE_HALF;
         d.key_mode = SEATTN_KEYS_ROTATED;
         compare(d, 1430 + (uint32_t)i, 0);
     }
-    seattn_attention_desc d = desc(4, 2, 32, 12, 40, 4, 6);
+    seattn_attention_desc d = tu_desc(4, 2, 32, 12, 40, 4, 6);
     d.q_type = d.k_type = d.v_type = d.out_type = F16;
     d.q_strides = d.out_strides = (seattn_strides){32, 4 * 32};
     d.k_strides = d.v_strides = (seattn_strides){32, 2 * 32};
@@ -270,17 +258,17 @@ Test(sweep, qk_norm) {
                               SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM};
     for (size_t i = 0; i < 3; i++)
         for (int weights = 0; weights < 2; weights++) {
-            seattn_attention_desc d = desc(8, 2, 64, 40, 90, 4, 9);
+            seattn_attention_desc d = tu_desc(8, 2, 64, 40, 90, 4, 9);
             d.flags = flags[i];
             compare(d, 1500 + (uint32_t)(i * 2 + weights), 1 | (weights ? WITH_WEIGHTS : 0));
-            d = desc(4, 1, 80, 1, 300, 8, 32); /* storage kernel on 8 lanes, decode split */
+            d = tu_desc(4, 1, 80, 1, 300, 8, 32); /* storage kernel on 8 lanes, decode split */
             d.flags = flags[i];
             d.qk_norm_eps = weights ? 0.5f : 0.0f;
             d.q_norm_offset = 3;
             d.k_norm_offset = 8;
             compare(d, 1510 + (uint32_t)(i * 2 + weights), 1 | (weights ? WITH_WEIGHTS : 0));
         }
-    seattn_attention_desc d = desc(4, 2, 128, 65, 65, 8, 16);
+    seattn_attention_desc d = tu_desc(4, 2, 128, 65, 65, 8, 16);
     d.flags = SEATTN_ATTN_Q_NORM;
     d.key_mode = SEATTN_KEYS_ROTATED;
     d.scale_base = 32.0f;
@@ -294,8 +282,8 @@ Test(sweep_slow, long_sequences_slow, .timeout = 900) {
     const char *slow = getenv("SEATTN_TEST_SLOW");
     if (!slow || strcmp(slow, "1") != 0) cr_skip_test("set SEATTN_TEST_SLOW=1");
     setup();
-    compare(desc(8, 2, 128, 1, 8192, 8, 512), 1000, 1);
-    compare(desc(4, 1, 128, 700, 700, 8, 64), 1001, 0);
-    compare(desc(2, 1, 256, 300, 2000, 16, 128), 1002, 0);
+    compare(tu_desc(8, 2, 128, 1, 8192, 8, 512), 1000, 1);
+    compare(tu_desc(4, 1, 128, 700, 700, 8, 64), 1001, 0);
+    compare(tu_desc(2, 1, 256, 300, 2000, 16, 128), 1002, 0);
     teardown();
 }

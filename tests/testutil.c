@@ -50,6 +50,18 @@ void tu_finish(seattn_context *ctx) {
     cr_expect_eq(n, 0, "%u Vulkan validation messages (see the log)", n);
 }
 
+seattn_attention_desc tu_desc(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql, uint32_t kl,
+                              int g, int w) {
+    seattn_attention_desc x = {.n_heads = nh,
+                               .n_kv_heads = nkv,
+                               .head_dim = d,
+                               .q_len = ql,
+                               .kv_len = kl,
+                               .group_size = g,
+                               .neighbor_window = w};
+    return x;
+}
+
 void tu_fill(float *x, size_t n, uint32_t seed) {
     uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
     for (size_t i = 0; i < n; i++) {

@@ -17,6 +17,10 @@ void tu_no_device(const char *why);
 /* Fails the test if ctx saw any validation message, then destroys it. */
 void tu_finish(seattn_context *ctx);
 
+/* A descriptor of nh query heads over nkv KV heads, head_dim d, q_len ql, kv_len kl, G g,
+ * W w; every other field its default. */
+seattn_attention_desc tu_desc(uint32_t nh, uint32_t nkv, uint32_t d, uint32_t ql, uint32_t kl,
+                              int g, int w);
 /* Deterministic uniform values in [-1, 1). */
 void tu_fill(float *x, size_t n, uint32_t seed);
 

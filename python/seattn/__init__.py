@@ -122,7 +122,17 @@ def _from_numpy(a, torch_out):
 
 # ---- Contexts and tensors -----------------------------------------------------------------
 
-class Tensor:
+class _Closes:
+    """close() when garbage-collected, quietly (the interpreter may be shutting down)."""
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Tensor(_Closes):
     """Device memory of a context holding one array (shape and dtype kept for the call), e.g. a
     KV cache uploaded once and used by many calls. Made by Context.tensor() / Context.empty()."""
 
@@ -166,17 +176,11 @@ class Tensor:
                 self._h = ctypes.c_void_p()
                 self.context._tensors.discard(self)
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self):
         return "seattn.Tensor(shape=%s, dtype=%s)" % (self.shape, self.dtype)
 
 
-class Context:
+class Context(_Closes):
     """A seattn context: the CPU reference (backend="cpu") or a Vulkan device
     (backend="vulkan"; device= an index into seattn.devices() or part of a device name, None:
     the library's default choice). Threads may share it: its calls take turns. close() (or a
@@ -269,12 +273,6 @@ class Context:
 
     def __exit__(self, *exc):
         self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         if not self._h:
