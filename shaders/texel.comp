@@ -11,9 +11,10 @@
 #endif
 // Self-Extend attention, one pass (SPEC.md), for CPU devices (lavapipe). What makes it fast
 // there, all measured on llvmpipe:
-// - Every read of Q, K, V and the RoPE table is a texelFetch: llvmpipe runs it about ten times
-//   faster than a storage-buffer load, and nothing is staged in shared memory, which it runs as
-//   slowly.
+// - Every read of Q, K, V and the RoPE table is a texelFetch: llvmpipe runs it faster than a
+//   storage-buffer load (this kernel reading storage buffers instead ran 4.3 times slower on
+//   Mesa 22.3 and 1.7 times on Mesa 25, bench/RESULTS.md), and nothing is staged in shared
+//   memory, which it runs slowly.
 // - A subgroup's S lanes split head_dim: lane l owns RoPE pairs [l MP, l MP + MP) and PT of the
 //   dims past the rotary ones, so a key row is fetched once, S different addresses a fetch,
 //   and each lane rotates only its own pairs. A dot product is S partial sums and one

@@ -182,13 +182,7 @@ Test(interop, many_recordings_then_one_submit) {
         VkCommandBuffer cb = vk_app_begin(&app);
         vk_app_barrier(cb);
         for (int i = 0; i < n; i++) {
-            seattn_attention_desc d = {.n_heads = H,
-                                       .n_kv_heads = KVH,
-                                       .head_dim = D,
-                                       .q_len = 1,
-                                       .kv_len = 50u + 5u * (uint32_t)i,
-                                       .group_size = 4,
-                                       .neighbor_window = 16};
+            seattn_attention_desc d = tu_desc(H, KVH, D, 1, 50u + 5u * (uint32_t)i, 4, 16);
             const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to[i]};
             cr_assert_eq(seattn_attention_record(ctx, cb, &d, &t), SEATTN_SUCCESS, "%s",
                          seattn_context_last_error(ctx));
@@ -203,13 +197,7 @@ Test(interop, many_recordings_then_one_submit) {
         cr_assert_eq(vk_app_submit(&app, cb), 0);
         cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
         for (int i = 0; i <= n; i++) {
-            seattn_attention_desc d = {.n_heads = H,
-                                       .n_kv_heads = KVH,
-                                       .head_dim = D,
-                                       .q_len = 1,
-                                       .kv_len = 50u + 5u * (uint32_t)i,
-                                       .group_size = 4,
-                                       .neighbor_window = 16};
+            seattn_attention_desc d = tu_desc(H, KVH, D, 1, 50u + 5u * (uint32_t)i, 4, 16);
             if (i == n) {
                 if (round) break;
                 d.kv_len = MAXKV;
