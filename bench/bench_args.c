@@ -17,14 +17,15 @@ static const bench_shape full_extra[] = {
 static void usage(FILE *f) {
     fprintf(f, "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]]...\n"
                "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
-               "                    [--dtype f32|f16|both] [--no-startup]\n"
+               "                    [--dtype f32|f16|both] [--no-startup] [--kernel NAME]\n"
                "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
                "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
                "  H/KV 32/8, G 8, W 512. Without --shape: prefill 1024 and 4096, decode 4096 and\n"
                "  32768; --full adds 16k and 64k and head dims 64 and 256. --dtype: storage of\n"
                "  q, k, v and out (both: every shape in f32, then f16). Startup (context\n"
                "  creation and first call, cold and with the pipeline cache file) is measured\n"
-               "  first unless --no-startup.\n");
+               "  first unless --no-startup. --kernel forces a kernel (seattn kernels lists\n"
+               "  them) for (a), (b) and (c).\n");
 }
 
 static int parse_u32(const char *t, uint32_t *out) {
@@ -125,6 +126,9 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
             }
             if (add_shape(o, &s, err)) return 2;
             shapes_given = true;
+            i++;
+        } else if (strcmp(a, "--kernel") == 0) {
+            o->kernel = val;
             i++;
         } else if (strcmp(a, "--device") == 0) {
             uint32_t d;

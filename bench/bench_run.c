@@ -367,6 +367,7 @@ int bench_execute(const bench_options *o, bench_run *run) {
     int rc = 0;
     for (int di = 0; di < n_chosen && !rc; di++) {
         seattn_context_options vo = {0};
+        vo.kernel = o->kernel;
         char idx[16];
         if (chosen[di] >= 0) {
             snprintf(idx, sizeof idx, "%d", chosen[di]);

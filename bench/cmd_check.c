@@ -15,10 +15,11 @@ typedef struct {
 } backend;
 
 /* cpu, and each Vulkan device; or those `which` names. Returns the count. */
-static int open_backends(const char *which, uint32_t flags, backend *out, int cap) {
+static int open_backends(const char *which, uint32_t flags, const char *kernel, backend *out,
+                         int cap) {
     int n = 0;
     if (!which || strcmp(which, "cpu") == 0 || strcmp(which, "all") == 0) {
-        if (cli_context("cpu", flags, &out[n].ctx) == SEATTN_SUCCESS)
+        if (cli_context("cpu", flags, NULL, &out[n].ctx) == SEATTN_SUCCESS)
             snprintf(out[n++].label, sizeof out[0].label, "cpu");
         if (which && strcmp(which, "cpu") == 0) return n;
     }
@@ -31,7 +32,7 @@ static int open_backends(const char *which, uint32_t flags, backend *out, int ca
         for (uint32_t i = 0; i < count && n < cap; i++) {
             char idx[16];
             snprintf(idx, sizeof idx, "%u", i);
-            if (cli_context(idx, flags, &out[n].ctx) != SEATTN_SUCCESS) {
+            if (cli_context(idx, flags, kernel, &out[n].ctx) != SEATTN_SUCCESS) {
                 fprintf(stderr, "seattn check: device %u: %s\n", i, seattn_last_create_error());
                 continue;
             }
@@ -41,7 +42,7 @@ static int open_backends(const char *which, uint32_t flags, backend *out, int ca
         }
         return n;
     }
-    if (cli_context(which, flags, &out[n].ctx) != SEATTN_SUCCESS) {
+    if (cli_context(which, flags, kernel, &out[n].ctx) != SEATTN_SUCCESS) {
         fprintf(stderr, "seattn check: device '%s': %s\n", which, seattn_last_create_error());
         return n;
     }
@@ -52,12 +53,14 @@ static int open_backends(const char *which, uint32_t flags, backend *out, int ca
 }
 
 int cmd_check(int argc, char **argv) {
-    const char *which = NULL;
+    const char *which = NULL, *kernel = NULL;
     uint32_t flags = 0;
     char **roots = calloc((size_t)argc, sizeof(char *));
     int n_roots = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--kernel") == 0 && i + 1 < argc)
+            kernel = argv[++i];
+        else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
             which = argv[++i];
         else if (strcmp(argv[i], "--validation") == 0)
             flags |= SEATTN_CONTEXT_VALIDATION;
@@ -69,12 +72,13 @@ int cmd_check(int argc, char **argv) {
             roots[n_roots++] = argv[i];
     }
     if (n_roots == 0) {
-        fprintf(stderr, "usage: seattn check DIR... [--backend cpu|vulkan|N|NAME]\n");
+        fprintf(stderr, "usage: seattn check DIR... [--backend cpu|vulkan|N|NAME] [--validation] "
+                        "[--kernel NAME]\n");
         free(roots);
         return 2;
     }
     backend bk[17];
-    int n_bk = open_backends(which, flags, bk, 16);
+    int n_bk = open_backends(which, flags, kernel, bk, 16);
     int failures = 0, cases = 0;
     if (n_bk == 0) {
         fprintf(stderr, "seattn check: no backend could be opened\n");

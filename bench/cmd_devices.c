@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *type_name(int32_t t) {
     static const char *names[] = {"other", "integrated GPU", "discrete GPU", "virtual GPU", "CPU"};
@@ -53,4 +54,34 @@ int cmd_devices(int argc, char **argv) {
     }
     free(infos);
     return s == SEATTN_SUCCESS ? 0 : 1;
+}
+
+/* seattn kernels [--device N|NAME]: the kernel table, and which kernels the device can run. */
+int cmd_kernels(int argc, char **argv) {
+    const char *device = "";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+            device = argv[++i];
+        else {
+            fprintf(stderr, "usage: seattn kernels [--device N|NAME]\n");
+            return 2;
+        }
+    }
+    seattn_context *ctx = NULL;
+    if (cli_context(device, 0, NULL, &ctx) != SEATTN_SUCCESS) {
+        fprintf(stderr, "seattn kernels: %s\n", seattn_last_create_error());
+        return 1;
+    }
+    seattn_device_info info;
+    seattn_context_device_info(ctx, &info);
+    printf("device %u: %s\n", info.index, info.name);
+    seattn_kernel_info k;
+    for (uint32_t i = 0; seattn_context_kernel_info(ctx, i, &k) == SEATTN_SUCCESS; i++) {
+        printf("  %-11s %-4s %s\n", k.name, k.available ? "yes" : "no", k.description);
+        if (!k.available) printf("  %-11s      (the device %s)\n", "", k.why_not);
+    }
+    printf("'flash' picks flash_sg where the device has it, else flash_smem. Force one with\n"
+           "seattn check/bench --kernel NAME, seattn_context_options.kernel or SEATTN_KERNEL.\n");
+    seattn_context_destroy(ctx);
+    return 0;
 }

@@ -140,7 +140,7 @@ int cmd_passkey(int argc, char **argv) {
     pk_model model;
     if (pk_model_load(dir, &model)) return 1;
     seattn_context *ctx = NULL;
-    if (cli_context(backend, 0, &ctx)) {
+    if (cli_context(backend, 0, NULL, &ctx)) {
         fprintf(stderr, "seattn passkey: %s\n", seattn_last_create_error());
         pk_model_free(&model);
         return 1;

@@ -11,10 +11,13 @@ static void usage(FILE *f) {
             "seattn %s: Self-Extend attention on Vulkan\n"
             "usage:\n"
             "  seattn devices               list Vulkan devices and their limits\n"
-            "  seattn check DIR... [--backend cpu|vulkan|N|NAME] [--validation]\n"
+            "  seattn kernels [--device N|NAME]\n"
+            "                               the attention kernels, and which the device runs\n"
+            "  seattn check DIR... [--backend cpu|vulkan|N|NAME] [--validation] [--kernel NAME]\n"
             "                               run every golden case under DIR on every backend\n"
             "  seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]] [--device N]\n"
             "               [--all-devices] [--runs N] [--json FILE] [--plot FILE.png|svg]\n"
+            "               [--kernel NAME]\n"
             "                               verify, then time Self-Extend against plain and\n"
             "                               two-pass attention (seattn bench --help)\n"
             "  seattn passkey [--se G,W]... [--all] [--backend B] [--plot FILE]\n"
@@ -29,14 +32,17 @@ void cli_log(seattn_log_level level, const char *message, void *user) {
     if (level >= SEATTN_LOG_WARNING) fprintf(stderr, "seattn: %s\n", message);
 }
 
-seattn_status cli_context(const char *backend, uint32_t flags, seattn_context **ctx) {
+seattn_status cli_context(const char *backend, uint32_t flags, const char *kernel,
+                          seattn_context **ctx) {
     seattn_context_options o = {0};
     o.flags = flags;
     o.log = cli_log;
     if (strcmp(backend, "cpu") == 0)
         o.backend = SEATTN_BACKEND_CPU;
-    else if (*backend)
-        o.device = backend;
+    else {
+        if (*backend) o.device = backend;
+        o.kernel = kernel;
+    }
     return seattn_context_create(&o, ctx);
 }
 
@@ -48,6 +54,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "kernels") == 0) return cmd_kernels(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "passkey") == 0) return cmd_passkey(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -1,7 +1,8 @@
 # Compiles each GLSL compute shader with glslangValidator into a header holding
 # `const uint32_t seattn__spv_<name>[]`, in the build tree only, and again with -DSEATTN_F16
-# (16-bit storage declared) into seattn__spv_<name>_f16[]. DEPFILE makes an edit to an
-# included .glsl rebuild the shaders that include it.
+# (16-bit storage declared) into seattn__spv_<name>_f16[]. An argument `src=name:DEFINE`
+# compiles src again as <name> with -D<DEFINE>=1 (flash.comp=flash_sg:SEATTN_SUBGROUP).
+# DEPFILE makes an edit to an included .glsl rebuild the shaders that include it.
 find_program(GLSLANG_VALIDATOR glslangValidator REQUIRED)
 option(SEATTN_SHADER_DEBUG "Compile shaders with debug info (-g)" OFF)
 
@@ -13,13 +14,21 @@ function(seattn_compile_shaders out_var)
   if(SEATTN_SHADER_DEBUG)
     set(debug -g)
   endif()
-  foreach(src ${ARGN})
-    get_filename_component(base ${src} NAME_WE)
+  foreach(arg ${ARGN})
+    set(extra)
+    if(arg MATCHES "^(.*)=([A-Za-z0-9_]+):([A-Z0-9_]+)$")
+      set(src ${CMAKE_MATCH_1})
+      set(base ${CMAKE_MATCH_2})
+      set(extra -D${CMAKE_MATCH_3}=1)
+    else()
+      set(src ${arg})
+      get_filename_component(base ${src} NAME_WE)
+    endif()
     foreach(variant "" "_f16")
       set(name ${base}${variant})
-      set(defs)
+      set(defs ${extra})
       if(variant)
-        set(defs -DSEATTN_F16=1)
+        list(APPEND defs -DSEATTN_F16=1)
       endif()
       set(out ${out_dir}/${name}.spv.h)
       add_custom_command(OUTPUT ${out}

@@ -34,6 +34,9 @@ seattn_status seattn__context_create(const seattn_context_options *options,
     if (o.backend != SEATTN_BACKEND_VULKAN && o.backend != SEATTN_BACKEND_CPU)
         return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "backend: unknown value %d",
                             (int)o.backend);
+    if (o.backend == SEATTN_BACKEND_CPU && o.kernel && *o.kernel)
+        return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "kernel: the CPU backend has one kernel; leave it NULL");
     if (o.flags & ~(SEATTN_CONTEXT_VALIDATION | SEATTN_CONTEXT_PORTABLE))
         return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT, "flags: unknown bits 0x%x",
                             o.flags);
@@ -49,6 +52,7 @@ seattn_status seattn__context_create(const seattn_context_options *options,
     if (ctx->backend == SEATTN_BACKEND_VULKAN) {
         seattn_status s =
             imp ? seattn__vk_context_import(ctx, &o, imp) : seattn__vk_context_init(ctx, &o);
+        if (s == SEATTN_SUCCESS) s = seattn__vk_force_kernel(ctx, &o);
         if (s != SEATTN_SUCCESS) {
             /* The context dies here: keep its message for seattn_last_create_error(). */
             seattn__set_create_error(ctx->last_error);
@@ -234,4 +238,14 @@ seattn_status seattn_context_last_call(const seattn_context *ctx, seattn_call_st
     if (!ctx || !out) return SEATTN_ERROR_INVALID_ARGUMENT;
     *out = ctx->last_call;
     return SEATTN_SUCCESS;
+}
+
+seattn_status seattn_context_kernel_info(const seattn_context *ctx, uint32_t index,
+                                         seattn_kernel_info *out) {
+    if (!ctx || !out)
+        return seattn__fail(NULL, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_context_kernel_info: ctx and out must not be NULL");
+    if (ctx->backend != SEATTN_BACKEND_VULKAN)
+        return SEATTN_ERROR_INVALID_ARGUMENT; /* the CPU backend has no kernel table */
+    return seattn__vk_context_kernel_info(ctx, index, out);
 }

@@ -77,6 +77,11 @@ uint16_t seattn__float_to_half(float f);
 
 /* vk_*.c: the Vulkan backend. */
 seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_options *o);
+/* Fixes the kernel every call runs: o->kernel, else SEATTN_KERNEL, else none (vk_context.c). */
+seattn_status seattn__vk_force_kernel(seattn_context *ctx, const seattn_context_options *o);
+/* seattn_context_kernel_info() on a Vulkan context (vk_attention.c). */
+seattn_status seattn__vk_context_kernel_info(const seattn_context *ctx, uint32_t index,
+                                             seattn_kernel_info *out);
 /* context.c: seattn_context_create() and, with imp, seattn_context_create_vulkan(). */
 seattn_status seattn__context_create(const seattn_context_options *options,
                                      const struct seattn_vulkan_device *imp, seattn_context **out);

@@ -3,6 +3,10 @@
 
 #include "attention.spv.h"
 #include "attention_f16.spv.h"
+#include "flash.spv.h"
+#include "flash_f16.spv.h"
+#include "flash_sg.spv.h"
+#include "flash_sg_f16.spv.h"
 #include "merge.spv.h"
 #include "merge_f16.spv.h"
 #include "merge_lse.spv.h"
@@ -17,11 +21,15 @@ static const seattn__shader shaders[2][SEATTN__N_KERNELS] = {
     {[SEATTN__KERNEL_ATTENTION] = SHADER(attention),
      [SEATTN__KERNEL_MERGE] = SHADER(merge),
      [SEATTN__KERNEL_TEXEL] = SHADER(texel),
-     [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse)},
+     [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse),
+     [SEATTN__KERNEL_FLASH] = SHADER(flash),
+     [SEATTN__KERNEL_FLASH_SG] = SHADER(flash_sg)},
     {[SEATTN__KERNEL_ATTENTION] = SHADER(attention_f16),
      [SEATTN__KERNEL_MERGE] = SHADER(merge_f16),
      [SEATTN__KERNEL_TEXEL] = SHADER(texel_f16),
-     [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse_f16)},
+     [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse_f16),
+     [SEATTN__KERNEL_FLASH] = SHADER(flash_f16),
+     [SEATTN__KERNEL_FLASH_SG] = SHADER(flash_sg_f16)},
 };
 
 const seattn__shader *seattn__shader_get(seattn__kernel kernel, bool f16) {

@@ -28,6 +28,8 @@ size_t seattn_struct_size(seattn_struct_id id) {
         return sizeof(seattn_attention_desc);
     case SEATTN_STRUCT_ATTENTION_TENSORS:
         return sizeof(seattn_attention_tensors);
+    case SEATTN_STRUCT_KERNEL_INFO:
+        return sizeof(seattn_kernel_info);
     }
     return 0;
 }

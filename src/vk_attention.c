@@ -63,28 +63,14 @@ static uint32_t stride32(uint64_t stride, uint64_t count) {
     return count > 1 ? (uint32_t)stride : 0u;
 }
 
-/* texel.comp splits head_dim over a subgroup: every lane takes whole RoPE pairs and an equal
- * share of the unrotated dims. */
-static bool texel_shape_ok(const seattn_attention_desc *r, uint32_t sg) {
-    const uint32_t rh = r->rotary_dims / 2;
-    return rh % sg == 0 && (r->head_dim - 2 * rh) % sg == 0;
-}
-
-/* A lane's dims of texel.comp form runs of 4 elements on 16 bytes: rotate_half layout, pairs
- * and unrotated dims per lane multiples of 4 (the output's own alignment is checked apart). */
-static bool out_vec4_runs(const seattn_attention_desc *r, uint32_t sg) {
-    const uint32_t rh = r->rotary_dims / 2;
-    return r->rope_layout != SEATTN_ROPE_INTERLEAVED && (rh / sg) % 4 == 0 &&
-           ((r->head_dim - 2 * rh) / sg) % 4 == 0 && rh % 4 == 0;
-}
-
 /* K and V as RGBA texels for texel.comp: each lane's elements run in whole aligned fours (the
  * lane layout of out_vec4_runs), and the views start and end on whole texels. */
 static bool kv_vec4(const seattn_context *ctx, const seattn_attention_desc *r,
                     const seattn_attention_tensors *t) {
     const seattn__vk *vk = ctx->vk;
     const uint64_t tx = 4 * seattn__dtype_size(r->k_type); /* bytes a texel */
-    if (!vk->texel_vec4_ok || r->k_type != r->v_type || !out_vec4_runs(r, vk->info.subgroup_size))
+    if (!vk->caps.texel_vec4_ok || r->k_type != r->v_type ||
+        !seattn__plan_texel_vec4_runs(r, vk->info.subgroup_size))
         return false;
     const uint64_t k = r->k_offset | r->k_strides.head | r->k_strides.token;
     const uint64_t v = r->v_offset | r->v_strides.head | r->v_strides.token;
@@ -93,160 +79,12 @@ static bool kv_vec4(const seattn_context *ctx, const seattn_attention_desc *r,
            (align % tx == 0 || tx % align == 0);
 }
 
-/* The texel kernel where texelFetch is the fast load (CPU devices, lavapipe), unless the
- * portable variants are forced; SEATTN_KERNEL=texel|storage overrides for benchmarks. */
-static bool want_texel(const seattn_context *ctx) {
-    const seattn__vk *vk = ctx->vk;
-    if (!vk->texel_ok || (ctx->flags & SEATTN_CONTEXT_PORTABLE)) return false;
-    const char *k = getenv("SEATTN_KERNEL");
-    if (k && strcmp(k, "texel") == 0) return true;
-    if (k && strcmp(k, "storage") == 0) return false;
-    return vk->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-}
-
-/* How one call runs: the kernel, its specialization, its grid, and the key split. */
-typedef struct {
-    seattn__kernel kernel;
-    uint32_t spec[SEATTN__N_SPEC];
-    uint32_t wg_x, wg_y; /* workgroups for all q_len tokens */
-    uint32_t tok_per_wg; /* tokens a workgroup along x covers */
-    uint32_t n_split, split_len, chunk;
-} plan;
-
-static seattn_status make_plan(seattn_context *ctx, const seattn_attention_desc *r, bool texel,
-                               bool one_level, bool out_vec4, plan *pl) {
-    const seattn__vk *vk = ctx->vk;
-    const VkPhysicalDeviceLimits *lim = &vk->props.limits;
-    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
-    const bool cpu = vk->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-    const bool llvmpipe = strstr(vk->info.name, "llvmpipe") != NULL;
-    memset(pl, 0, sizeof *pl);
-    uint32_t key_step, max_keys = r->kv_len;
-    if (texel) {
-        /* A subgroup of S lanes splits head_dim and serves T tokens x R heads; 4 subgroups a
-         * workgroup, or 1 for decode and short chunks. */
-        const uint32_t rh = r->rotary_dims / 2, sg = vk->info.subgroup_size;
-        const uint32_t rr = n_rep % 4 == 0 ? 4 : n_rep % 2 == 0 ? 2 : 1;
-        const uint32_t tt = r->q_len >= 64 ? 8 / rr : 1;
-        const uint32_t nsg = r->q_len >= 4 * tt ? 4 : 1;
-        key_step = 1;
-        pl->kernel = SEATTN__KERNEL_TEXEL;
-        const uint32_t spec[SEATTN__N_SPEC] = {
-            sg * nsg, d,         rr, rh,      r->rope_layout == SEATTN_ROPE_INTERLEAVED,
-            tt,       one_level, sg, out_vec4};
-        memcpy(pl->spec, spec, sizeof spec);
-        pl->tok_per_wg = tt * nsg;
-        pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
-        pl->wg_y = r->n_kv_heads * (n_rep / rr);
-        /* one loop iteration per key: stay far inside llvmpipe's 65535 */
-        if (llvmpipe) max_keys = 60000;
-    } else {
-        /* Key tiles that keep three BC x D f32 tiles in 12 KiB of shared memory (phones offer
-         * 16 KiB); 64 rows a workgroup for long query runs, 16 for decode and short chunks. */
-        const uint32_t bc = d >= 1024 ? 1 : (1024 / d > 32 ? 32 : 1024 / d);
-        const uint32_t n_rows = r->q_len * n_rep;
-        const uint32_t br = n_rows >= 256 ? 64 : 16;
-        if (3u * bc * d * 4u > lim->maxComputeSharedMemorySize ||
-            br > lim->maxComputeWorkGroupInvocations)
-            return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                                "device limits: %u bytes of shared memory and %u invocations "
-                                "needed",
-                                3u * bc * d * 4u, br);
-        key_step = bc;
-        pl->kernel = SEATTN__KERNEL_ATTENTION;
-        pl->spec[0] = br;
-        pl->spec[1] = d;
-        pl->spec[2] = bc;
-        pl->tok_per_wg = 0; /* rows are (token, head) pairs: see wg_x below */
-        pl->wg_x = (n_rows + br - 1) / br;
-        pl->wg_y = r->n_kv_heads;
-        if (llvmpipe) {
-            /* per key: both score loops when a SIMD group diverges, the P.V loop, the tile's
-             * staging share and rescale; half the budget kept in reserve */
-            const uint32_t per_key = 3 * d + 4 + (d + br - 1) / br + (d + bc - 1) / bc;
-            max_keys = (32000 - 3 * d) / per_key / bc * bc;
-            if (max_keys < bc) max_keys = bc;
-        }
-    }
-    if (pl->wg_y > lim->maxComputeWorkGroupCount[1])
-        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "%u heads need %u workgroups along y, above this device's "
-                            "maxComputeWorkGroupCount[1] (%u)",
-                            r->n_heads, pl->wg_y, lim->maxComputeWorkGroupCount[1]);
-    /* Tokens one dispatch may take: its workgroups along x stay within
-     * maxComputeWorkGroupCount[0]; longer runs go in chunks (below). */
-    const uint64_t max_x = lim->maxComputeWorkGroupCount[0];
-    const uint64_t tok_limit =
-        pl->tok_per_wg ? max_x * pl->tok_per_wg : max_x * pl->spec[0] / n_rep;
-    if (tok_limit == 0)
-        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "maxComputeWorkGroupCount[0] (%u) is too small for %u query heads "
-                            "a KV head",
-                            lim->maxComputeWorkGroupCount[0], n_rep);
-    /* Split the keys across workgroups (flash-decoding) when the queries alone cannot fill the
-     * device; each split takes at least 256 keys. */
-    const uint32_t target = cpu ? 16 : 512;
-    const uint32_t base = pl->wg_x * pl->wg_y;
-    uint32_t n_split = 1;
-    if (base < target) {
-        n_split = (target + base - 1) / base;
-        uint32_t max_split = (r->kv_len + 255) / 256;
-        if (n_split > max_split) n_split = max_split;
-    }
-    const char *force = getenv("SEATTN_SPLIT"); /* tests: force a split count */
-    if (force && atoi(force) > 0) n_split = (uint32_t)atoi(force);
-    const uint32_t need = (r->kv_len + max_keys - 1) / max_keys;
-    if (n_split < need) n_split = need;
-    if (n_split > r->kv_len) n_split = r->kv_len;
-    uint32_t split_len = (r->kv_len + n_split - 1) / n_split;
-    split_len = (split_len + key_step - 1) / key_step * key_step;
-    pl->n_split = (r->kv_len + split_len - 1) / split_len;
-    pl->split_len = split_len;
-    /* split partial rows (D + 4 floats) are 16-byte aligned */
-    if (texel && pl->n_split > 1) pl->spec[8] = out_vec4_runs(r, vk->info.subgroup_size);
-    if (pl->n_split > lim->maxComputeWorkGroupCount[2])
-        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "kv_len %u needs %u key splits, above maxComputeWorkGroupCount[2]",
-                            r->kv_len, pl->n_split);
-    /* merge.comp loops once over the splits: stay inside llvmpipe's 65535 iterations */
-    if (llvmpipe && pl->n_split > 60000)
-        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "kv_len %u at head_dim %u needs %u key splits with the %s kernel, "
-                            "past the 60000 that llvmpipe's loop budget (65535 iterations an "
-                            "invocation) allows the merge",
-                            r->kv_len, d, pl->n_split, texel ? "texel" : "storage");
-    /* Split partials cost n_heads x tokens x n_split x (D + 2) floats; queries go in chunks of
-     * tokens small enough for a 64 MiB scratch (and maxStorageBufferRange). The merge takes a
-     * workgroup per token: a chunk stays within maxComputeWorkGroupCount[0] for it too. */
-    pl->chunk = r->q_len < tok_limit ? r->q_len : (uint32_t)tok_limit;
-    if (pl->n_split > 1 && pl->chunk > max_x) pl->chunk = (uint32_t)max_x;
-    if (pl->n_split > 1 && r->n_heads > lim->maxComputeWorkGroupCount[1])
-        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "the merge of %u key splits needs %u workgroups along y (one per "
-                            "query head), above this device's maxComputeWorkGroupCount[1] (%u)",
-                            pl->n_split, r->n_heads, lim->maxComputeWorkGroupCount[1]);
-    if (pl->n_split > 1) {
-        const uint64_t cap =
-            lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange : (64u << 20);
-        const uint64_t per_tok = (uint64_t)r->n_heads * pl->n_split * (d + 4) * 4;
-        uint64_t fit = cap / per_tok;
-        if (pl->tok_per_wg && fit > pl->tok_per_wg) fit = fit / pl->tok_per_wg * pl->tok_per_wg;
-        if (fit == 0)
-            return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                                "kv_len %u needs %u key splits, more than fit in scratch",
-                                r->kv_len, pl->n_split);
-        if (fit < pl->chunk) pl->chunk = (uint32_t)fit;
-    }
-    return SEATTN_SUCCESS;
-}
-
-static void kernel_name(const plan *pl, char *out, size_t size);
-
 /* What a call's stats say of its plan. */
-static void plan_stats(const plan *pl, seattn_call_stats *stats) {
-    kernel_name(pl, stats->kernel, sizeof stats->kernel);
-    stats->kernel_id =
-        pl->kernel == SEATTN__KERNEL_TEXEL ? SEATTN_KERNEL_TEXEL : SEATTN_KERNEL_STORAGE;
+static void plan_stats(const seattn__plan *pl, seattn_call_stats *stats) {
+    seattn__plan_name(pl, stats->kernel, sizeof stats->kernel);
+    stats->kernel_id = pl->kernel == SEATTN__KERNEL_TEXEL       ? SEATTN_KERNEL_TEXEL
+                       : pl->kernel == SEATTN__KERNEL_ATTENTION ? SEATTN_KERNEL_STORAGE
+                                                                : SEATTN_KERNEL_FLASH;
     stats->key_splits = pl->n_split;
     stats->plain = pl->spec[SEATTN__SPEC_PLAIN];
 }
@@ -274,31 +112,9 @@ static seattn_status make_set(seattn_context *ctx, seattn__frame *fr, seattn__la
     return SEATTN_SUCCESS;
 }
 
-/* A short name of the plan's kernel variant for seattn_call_stats. */
-static void kernel_name(const plan *pl, char *out, size_t size) {
-    const uint32_t *sp = pl->spec;
-    if (pl->kernel == SEATTN__KERNEL_TEXEL)
-        snprintf(out, size, "texel d%u sg%u t%u r%u%s%s%s", sp[1], sp[7], sp[5], sp[2],
-                 sp[4] ? " interleaved" : "", sp[6] ? "" : " rope2", sp[8] ? " vec4out" : "");
-    else
-        snprintf(out, size, "storage d%u br%u bc%u", sp[1], sp[0], sp[2]);
-    const uint32_t dt = sp[SEATTN__SPEC_DTYPE], nb = sp[SEATTN__SPEC_NORM];
-    size_t n = strlen(out);
-    if (dt)
-        n += (size_t)snprintf(out + n, size - n, " f16:%s%s%s%s", dt & SEATTN__F16_Q ? "q" : "",
-                              dt & SEATTN__F16_K ? "k" : "", dt & SEATTN__F16_V ? "v" : "",
-                              dt & SEATTN__F16_OUT ? "o" : "");
-    if (sp[SEATTN__SPEC_PLAIN] && n < size) n += (size_t)snprintf(out + n, size - n, " plain");
-    if (sp[SEATTN__SPEC_KV_VEC4] && n < size) n += (size_t)snprintf(out + n, size - n, " vec4kv");
-    if (nb && n < size)
-        n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
-                              nb & SEATTN__NORM_K ? "k" : "");
-    if (pl->n_split > 1 && n < size) snprintf(out + n, size - n, " split%u+merge", pl->n_split);
-}
-
 /* One prepared call: pipelines, descriptor sets and push constants, ready to record. */
 typedef struct {
-    plan pl;
+    seattn__plan pl;
     VkPipeline attn, merge;
     seattn__layout layout;
     VkDescriptorSet set, merge_set;
@@ -306,7 +122,7 @@ typedef struct {
     uint32_t n_rep;
 } prepared;
 
-static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const plan *pl,
+static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const seattn__plan *pl,
                                   binding *const bs[], prepared *c) {
     seattn__vk *vk = ctx->vk;
     seattn_status status;
@@ -335,17 +151,9 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     return SEATTN_SUCCESS;
 }
 
-/* Every pair a neighbor: G = 1 (unless a window is asked for), or W past every distance. The
- * kernels then run their plain specialization (PLAIN), with W = 0xffffffff in the push
- * constants. */
-static bool all_neighbors(const seattn_attention_desc *r) {
-    return (r->group_size == 1 && !(r->flags & SEATTN_ATTN_NEIGHBOR_ONLY)) ||
-           (uint32_t)r->neighbor_window >= r->kv_len;
-}
-
-static seattn__push make_push(const seattn_attention_desc *r, const plan *pl, binding *const bs[],
-                              bool lse, uint32_t rope_shift) {
-    const bool plain = all_neighbors(r);
+static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan *pl,
+                              binding *const bs[], bool lse, uint32_t rope_shift) {
+    const bool plain = seattn__plan_all_neighbors(r);
     return (seattn__push){
         .q_len = r->q_len,
         .kv_len = r->kv_len,
@@ -390,7 +198,7 @@ static seattn__push make_push(const seattn_attention_desc *r, const plan *pl, bi
 static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_attention_desc *r,
                        const prepared *c) {
     seattn__vk *vk = ctx->vk;
-    const plan *pl = &c->pl;
+    const seattn__plan *pl = &c->pl;
     uint32_t dispatches = 0;
     for (uint32_t t0 = 0; t0 < r->q_len; t0 += pl->chunk) {
         seattn__push cp = c->pc; /* the chunk's queries: tokens t0 .. t0 + n - 1 */
@@ -401,7 +209,7 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
         cp.o_off += t0 * c->pc.o_st;
         cp.l_off += t0 * c->pc.l_st;
         const uint32_t gx = pl->tok_per_wg ? (n + pl->tok_per_wg - 1) / pl->tok_per_wg
-                                           : (n * c->n_rep + pl->spec[0] - 1) / pl->spec[0];
+                                           : (n * c->n_rep + pl->rows_per_wg - 1) / pl->rows_per_wg;
         if (t0 > 0) seattn__vk_compute_barrier(ctx, cb);
         vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->attn);
         vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE,
@@ -424,13 +232,6 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
     return dispatches;
 }
 
-static uint32_t dtype_mask(const seattn_attention_desc *r) {
-    return (r->q_type == SEATTN_DTYPE_F16 ? SEATTN__F16_Q : 0) |
-           (r->k_type == SEATTN_DTYPE_F16 ? SEATTN__F16_K : 0) |
-           (r->v_type == SEATTN_DTYPE_F16 ? SEATTN__F16_V : 0) |
-           (r->out_type == SEATTN_DTYPE_F16 ? SEATTN__F16_OUT : 0);
-}
-
 /* Chooses the kernel and its plan, binds every tensor and allocates the descriptor sets from
  * frame fr. */
 static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, const seattn_attention_desc *r,
@@ -438,8 +239,9 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, const seatt
     seattn__vk *vk = ctx->vk;
     seattn_status lost = seattn__vk_check_lost(ctx);
     if (lost != SEATTN_SUCCESS) return lost;
-    const uint32_t dt = dtype_mask(r);
-    if (dt && !vk->storage_16bit)
+    const bool f16 = r->q_type == SEATTN_DTYPE_F16 || r->k_type == SEATTN_DTYPE_F16 ||
+                     r->v_type == SEATTN_DTYPE_F16 || r->out_type == SEATTN_DTYPE_F16;
+    if (f16 && !vk->storage_16bit)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "f16 tensors need storageBuffer16BitAccess, which '%s' %s",
                             vk->info.name,
@@ -448,9 +250,14 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, const seatt
                                              "SEATTN_VULKAN_STORAGE_16BIT)");
     const uint32_t d = r->head_dim;
     const VkBufferUsageFlags tb = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
-    bool texel = want_texel(ctx) && texel_shape_ok(r, vk->info.subgroup_size) &&
-                 (t->q->buf->usage & tb) && (t->k->buf->usage & tb) && (t->v->buf->usage & tb);
-    if (texel) { /* a view past maxTexelBufferElements takes the storage-buffer kernel */
+    const seattn__kernel kernel = seattn__plan_default_kernel(
+        &vk->caps, vk->forced_kernel, (ctx->flags & SEATTN_CONTEXT_PORTABLE) != 0);
+    seattn__plan_facts facts = {.q_weight = t->q_norm_weight != NULL,
+                                .k_weight = t->k_norm_weight != NULL,
+                                .texel_views = kernel == SEATTN__KERNEL_TEXEL &&
+                                               (t->q->buf->usage & tb) && (t->k->buf->usage & tb) &&
+                                               (t->v->buf->usage & tb)};
+    if (facts.texel_views) { /* a view past maxTexelBufferElements takes the storage kernel */
         const VkPhysicalDeviceLimits *lim = &vk->props.limits;
         const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
         const uint64_t off[3] = {r->q_offset, r->k_offset, r->v_offset};
@@ -464,32 +271,32 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, const seatt
             if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], d, es,
                            lim->minTexelBufferOffsetAlignment,
                            &start) > (uint64_t)lim->maxTexelBufferElements * es)
-                texel = false;
+                facts.texel_views = false;
         }
     }
     seattn_status status;
     /* Every |position| a kernel rotates by is below 2 kv_len (vk_rope.c, texel.comp). */
     uint32_t rope_shift;
-    bool one_level;
     if ((status = seattn__vk_rope_table(ctx, r->rope_theta, r->rotary_dims / 2, 2 * r->kv_len + 1,
-                                        &rope_shift, &one_level)))
+                                        &rope_shift, &facts.one_level)))
         return status;
-    if (texel && !vk->rope_view) texel = false;
-    const bool out_vec4 = texel && out_vec4_runs(r, vk->info.subgroup_size) &&
-                          r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
-                          (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
-                          t->out->buf->base % 16 == 0;
-    plan *pl = &c->pl;
-    if ((status = make_plan(ctx, r, texel, one_level, out_vec4, pl))) return status;
-    pl->spec[SEATTN__SPEC_DTYPE] = dt;
-    pl->spec[SEATTN__SPEC_PLAIN] = all_neighbors(r);
-    const bool vec4kv = texel && kv_vec4(ctx, r, t);
-    pl->spec[SEATTN__SPEC_KV_VEC4] = vec4kv;
-    pl->spec[SEATTN__SPEC_NORM] =
-        (r->flags & SEATTN_ATTN_Q_NORM ? SEATTN__NORM_Q : 0) |
-        (r->flags & SEATTN_ATTN_K_NORM ? SEATTN__NORM_K : 0) |
-        (r->flags & SEATTN_ATTN_Q_NORM && t->q_norm_weight ? SEATTN__NORM_QW : 0) |
-        (r->flags & SEATTN_ATTN_K_NORM && t->k_norm_weight ? SEATTN__NORM_KW : 0);
+    facts.rope_view = vk->rope_view != VK_NULL_HANDLE;
+    facts.out_vec4 = r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
+                     (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
+                     t->out->buf->base % 16 == 0;
+    facts.kv_vec4 = kv_vec4(ctx, r, t);
+    const char *split = getenv("SEATTN_SPLIT"); /* a test hook: force a split count */
+    if (split && atoi(split) > 0) facts.force_split = (uint32_t)atoi(split);
+    seattn__plan *pl = &c->pl;
+    char why[512];
+    const bool forced = vk->forced_kernel >= 0;
+    status = seattn__plan_make(&vk->caps, r, kernel, forced, &facts, pl, why, sizeof why);
+    if (status != SEATTN_SUCCESS && kernel == SEATTN__KERNEL_FLASH_SG && !forced)
+        status = seattn__plan_make(&vk->caps, r, SEATTN__KERNEL_FLASH, false, &facts, pl, why,
+                                   sizeof why); /* row sums through shared memory instead */
+    if (status != SEATTN_SUCCESS) return seattn__fail(ctx, status, "%s", why);
+    const bool texel = pl->kernel == SEATTN__KERNEL_TEXEL;
+    const bool vec4kv = pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
     const seattn_strides none = {0, 0};
     binding bq, bk, bv, bo, bl, bp, brope, bqw, bkw;
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};

@@ -31,6 +31,7 @@ static seattn__vk *vk_alloc(seattn_context *ctx, const seattn_context_options *o
     seattn__vk *vk = seattn__calloc(1, sizeof *vk);
     if (!vk) return NULL;
     ctx->vk = vk;
+    vk->forced_kernel = -1;
     if (o->vk_allocator) {
         vk->alloc_copy = *o->vk_allocator;
         vk->alloc = &vk->alloc_copy;
@@ -195,24 +196,55 @@ seattn_status seattn__vk_device_setup(seattn_context *ctx) {
 
     status = seattn__vk_buffer_create(ctx, 256, false, &vk->dummy);
     if (status != SEATTN_SUCCESS) return status;
+    /* flash_sg: subgroup shuffles in compute; a row's lanes (at most the smallest subgroup size
+     * the driver may pick, VK_EXT_subgroup_size_control) share one subgroup */
+    vk->caps.sg_min = vk->caps.sg_max = vk->info.subgroup_size;
+    uint32_t n_ext = 0;
+    if (vk->vki.vkEnumerateDeviceExtensionProperties(vk->phys, NULL, &n_ext, NULL) == VK_SUCCESS &&
+        n_ext > 0) {
+        VkExtensionProperties *ext = seattn__calloc(n_ext, sizeof *ext);
+        if (!ext) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory");
+        bool size_control = false;
+        if (vk->vki.vkEnumerateDeviceExtensionProperties(vk->phys, NULL, &n_ext, ext) >= 0)
+            for (uint32_t i = 0; i < n_ext; i++)
+                if (strcmp(ext[i].extensionName, "VK_EXT_subgroup_size_control") == 0)
+                    size_control = true;
+        seattn__free(ext);
+        if (size_control) {
+            VkPhysicalDeviceSubgroupSizeControlPropertiesEXT sc = {
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
+            VkPhysicalDeviceProperties2 sp2 = {
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sc};
+            vk->vki.vkGetPhysicalDeviceProperties2(vk->phys, &sp2);
+            if (sc.minSubgroupSize >= 1 && sc.minSubgroupSize < vk->caps.sg_min)
+                vk->caps.sg_min = sc.minSubgroupSize;
+            if (sc.maxSubgroupSize > vk->caps.sg_max) vk->caps.sg_max = sc.maxSubgroupSize;
+        }
+    }
+    vk->caps.llvmpipe = strstr(vk->info.name, "llvmpipe") != NULL;
+    vk->caps.limits = vk->props.limits;
+    vk->caps.subgroup_size = vk->info.subgroup_size;
+    vk->caps.cpu = vk->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    seattn__caps_finish(&vk->caps, vk->info.subgroup_ops);
     /* vk->info holds the subgroup size and operations of compute shaders (0 if none) */
     const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-    vk->texel_ok = (vk->info.subgroup_ops & need) == need && vk->info.subgroup_size >= 1 &&
-                   vk->info.subgroup_size <= 64;
+    vk->caps.texel_ok = (vk->info.subgroup_ops & need) == need && vk->info.subgroup_size >= 1 &&
+                        vk->info.subgroup_size <= 64;
     const VkFormat texel_formats[3] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32_SFLOAT,
                                        VK_FORMAT_R16_SFLOAT};
     for (int i = 0; i < 3; i++) {
         VkFormatProperties fp;
         vk->vki.vkGetPhysicalDeviceFormatProperties(vk->phys, texel_formats[i], &fp);
-        if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)) vk->texel_ok = false;
+        if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
+            vk->caps.texel_ok = false;
     }
     const VkFormat vec4_formats[2] = {VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R16G16B16A16_SFLOAT};
-    vk->texel_vec4_ok = vk->texel_ok;
+    vk->caps.texel_vec4_ok = vk->caps.texel_ok;
     for (int i = 0; i < 2; i++) {
         VkFormatProperties fp;
         vk->vki.vkGetPhysicalDeviceFormatProperties(vk->phys, vec4_formats[i], &fp);
         if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT))
-            vk->texel_vec4_ok = false;
+            vk->caps.texel_vec4_ok = false;
     }
     status = seattn__vk_pipelines_init(ctx);
     if (status == SEATTN_SUCCESS)
@@ -339,4 +371,22 @@ seattn_status seattn__vk_submit_wait(seattn_context *ctx) {
     SEATTN__CHECK(ctx, r);
 fail:
     return status;
+}
+
+seattn_status seattn__vk_force_kernel(seattn_context *ctx, const seattn_context_options *o) {
+    seattn__vk *vk = ctx->vk;
+    const char *name = o->kernel && *o->kernel ? o->kernel : getenv("SEATTN_KERNEL");
+    if (!name || !*name) return SEATTN_SUCCESS;
+    int row = seattn__vk_kernel_lookup(name);
+    if (row == -2) row = seattn__vk_kernel_lookup(vk->caps.flash_sg_ok ? "flash_sg" : "flash_smem");
+    if (row < 0)
+        return seattn__fail(
+            ctx, SEATTN_ERROR_INVALID_ARGUMENT, "kernel '%s'%s: unknown; the kernels are %s", name,
+            o->kernel && *o->kernel ? "" : " (SEATTN_KERNEL)", seattn__vk_kernel_names());
+    const char *why = seattn__vk_kernel_why_not(&vk->caps, row);
+    if (why)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED, "kernel '%s' cannot run on '%s': it %s",
+                            name, vk->info.name, why);
+    vk->forced_kernel = row;
+    return SEATTN_SUCCESS;
 }

@@ -97,13 +97,15 @@ typedef enum {
     SEATTN__KERNEL_MERGE = 1,
     SEATTN__KERNEL_TEXEL = 2,
     SEATTN__KERNEL_MERGE_LSE = 3, /* merge_lse.comp: seattn_attention_merge() */
+    SEATTN__KERNEL_FLASH = 4,     /* flash.comp, row sums through shared memory */
+    SEATTN__KERNEL_FLASH_SG = 5,  /* flash.comp, row sums by subgroupShuffleXor */
     SEATTN__N_KERNELS
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
 /* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*);
  * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s. */
 enum {
-    SEATTN__N_SPEC = 13,
+    SEATTN__N_SPEC = 13, /* seattn__plan.spec */
     SEATTN__SPEC_DTYPE = 9,
     SEATTN__SPEC_NORM = 10,
     SEATTN__SPEC_PLAIN = 11,
@@ -111,6 +113,62 @@ enum {
 };
 enum { SEATTN__F16_Q = 1, SEATTN__F16_K = 2, SEATTN__F16_V = 4, SEATTN__F16_OUT = 8 };
 enum { SEATTN__NORM_Q = 1, SEATTN__NORM_K = 2, SEATTN__NORM_QW = 4, SEATTN__NORM_KW = 8 };
+
+/* What the planner knows of a device (vk_plan.c): read once at context creation, or filled by a
+ * test for a device it only compiles for (tests/test_gpu_budget.c). */
+typedef struct seattn__caps {
+    VkPhysicalDeviceLimits limits; /* lowered by SEATTN_TEST_LIMITS (tests) */
+    uint32_t subgroup_size;        /* reported for compute shaders; 0 if none */
+    uint32_t sg_min, sg_max;       /* subgroup sizes the driver may pick for compute */
+    bool cpu;                      /* VK_PHYSICAL_DEVICE_TYPE_CPU */
+    bool llvmpipe;                 /* llvmpipe's loop budget: 65535 iterations an invocation */
+    bool flash_sg_ok;              /* flash_sg can run: subgroup shuffles, power-of-2 sizes */
+    bool texel_ok;      /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
+                         * compute shaders: texel.comp can run */
+    bool texel_vec4_ok; /* RGBA32F and RGBA16F uniform texel buffers: texel.comp may fetch K
+                         * and V four elements at a time */
+} seattn__caps;
+
+/* Sets what follows from the subgroup facts already in caps and the device's subgroup
+ * operations in compute (VkSubgroupFeatureFlags): flash_sg_ok. */
+void seattn__caps_finish(seattn__caps *caps, uint32_t subgroup_ops);
+
+/* What the planner is told of a call's tensors. */
+typedef struct seattn__plan_facts {
+    bool texel_views;        /* Q, K, V are texel-buffer usable and within maxTexelBufferElements */
+    bool rope_view;          /* the RoPE table has a texel view */
+    bool one_level;          /* every |position| is in the RoPE table's first level */
+    bool out_vec4;           /* the output's views start and run on 16 bytes (texel.comp) */
+    bool kv_vec4;            /* K and V can be RGBA texels (texel.comp) */
+    bool q_weight, k_weight; /* QK-norm weight tensors are bound */
+    uint32_t force_split;    /* tests (SEATTN_SPLIT): a key split count; 0: the planner's */
+} seattn__plan_facts;
+
+/* How one call runs: the kernel, its specialization, its grid, and the key split. */
+typedef struct seattn__plan {
+    seattn__kernel kernel;
+    uint32_t spec[13];    /* SEATTN__N_SPEC */
+    uint32_t wg_x, wg_y;  /* workgroups for all q_len tokens */
+    uint32_t tok_per_wg;  /* tokens a workgroup along x covers; 0: rows_per_wg rows */
+    uint32_t rows_per_wg; /* (token, query head) rows a workgroup along x covers */
+    uint32_t n_split, split_len, chunk;
+} seattn__plan;
+
+/* The plan of call r on a device with caps, running kernel (the texel kernel falls back to
+ * storage where the call's shape or facts rule it out, unless forced). A pure function: on
+ * failure it returns the status and writes why. */
+seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention_desc *r,
+                                seattn__kernel kernel, bool forced, const seattn__plan_facts *f,
+                                seattn__plan *pl, char *why, size_t why_size);
+/* A short name of the plan's kernel variant, for seattn_call_stats and people. */
+void seattn__plan_name(const seattn__plan *pl, char *out, size_t size);
+/* The kernel a call runs before its shape is looked at: forced_row's (>= 0), else the
+ * portable one when asked for, else texel on CPU devices and flash on GPUs. */
+seattn__kernel seattn__plan_default_kernel(const seattn__caps *caps, int forced_row, bool portable);
+/* Every pair a neighbor: the kernels' plain specialization runs. */
+bool seattn__plan_all_neighbors(const seattn_attention_desc *r);
+/* texel.comp's lane layout gives each lane aligned runs of four elements. */
+bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg);
 
 /* One pipeline per kernel and specialization constants (the shape class); created on first use.
  * spec[0] is the workgroup size, spec[1] head_dim, the rest as the kernel declares them. */
@@ -154,10 +212,8 @@ struct seattn__vk {
     VkPipelineCache pipeline_cache;
     char *pipeline_cache_path; /* saved there at destroy; NULL: none */
     uint32_t device_index;     /* vk->phys's place in the instance's device list */
-    bool texel_ok;      /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
-                         * compute shaders, are supported: texel.comp can run */
-    bool texel_vec4_ok; /* RGBA32F and RGBA16F uniform texel buffers: texel.comp may fetch K
-                         * and V four elements at a time */
+    seattn__caps caps;         /* what the planner knows of the device, read once */
+    int forced_kernel;         /* seattn_context_options.kernel or SEATTN_KERNEL; -1: none */
     seattn__pipeline *pipelines;
     uint32_t n_pipelines, cap_pipelines;
     seattn__frame frames[2];
@@ -223,6 +279,10 @@ void seattn__vk_barrier(seattn_context *ctx, bool to_host);
 /* Compute-to-compute barrier between the dispatches of one attention, in any command buffer. */
 void seattn__vk_compute_barrier(seattn_context *ctx, VkCommandBuffer cb);
 
+/* vk_plan.c: the kernel table. lookup: a row's index, -2 for "flash", -1 if unknown. */
+int seattn__vk_kernel_lookup(const char *name);
+const char *seattn__vk_kernel_names(void);
+const char *seattn__vk_kernel_why_not(const seattn__caps *caps, int row);
 /* vk_attention.c: records into the app's command buffer with frame 1. */
 seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,
                                           const seattn_attention_desc *r,

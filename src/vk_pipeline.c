@@ -1,6 +1,9 @@
-/* Shader modules, the two descriptor/pipeline layouts, and pipelines built once per shape class
- * (kernel, f16 variant and specialization constants) and kept for the context's life: recorded
- * work may use any of them until seattn_context_recycle(), so none is dropped early. */
+/* The two descriptor/pipeline layouts, and shader modules and pipelines built on first use, once
+ * per kernel and per shape class (kernel, f16 variant and specialization constants), kept for
+ * the context's life: recorded work may use any of them until seattn_context_recycle(), so none
+ * is dropped early. A module is created only when a call needs it, so a kernel that declares a
+ * capability the device lacks (flash_sg's subgroup shuffles, 16-bit storage) costs nothing
+ * there. */
 #include "vk_internal.h"
 
 #include <stdlib.h>
@@ -21,17 +24,6 @@ static VkDescriptorType binding_type(seattn__layout layout, uint32_t i) {
 seattn_status seattn__vk_pipelines_init(seattn_context *ctx) {
     seattn_status status = SEATTN_SUCCESS;
     seattn__vk *vk = ctx->vk;
-    /* the f16 variants declare StorageBuffer16BitAccess: only where the device enabled it */
-    for (int v = 0; v < (vk->storage_16bit ? 2 : 1); v++) {
-        for (int k = 0; k < SEATTN__N_KERNELS; k++) {
-            const seattn__shader *sh = seattn__shader_get((seattn__kernel)k, v == 1);
-            VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-                                            .codeSize = sh->size,
-                                            .pCode = sh->code};
-            SEATTN__CHECK(
-                ctx, vk->vkd.vkCreateShaderModule(vk->device, &mci, vk->alloc, &vk->modules[v][k]));
-        }
-    }
     VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
                                .size = sizeof(seattn__push)};
     for (int l = 0; l < 2; l++) {
@@ -91,11 +83,20 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
         }
     }
     const bool f16 = spec[SEATTN__SPEC_DTYPE] != 0;
-    if (f16 && !vk->modules[1][kernel])
+    /* the f16 variants declare StorageBuffer16BitAccess: only where the device enabled it */
+    if (f16 && !vk->storage_16bit)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "f16 tensors need storageBuffer16BitAccess, which is not enabled on "
                             "'%s'",
                             vk->info.name);
+    if (!vk->modules[f16][kernel]) {
+        const seattn__shader *sh = seattn__shader_get(kernel, f16);
+        VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                        .codeSize = sh->size,
+                                        .pCode = sh->code};
+        SEATTN__CHECK(ctx, vk->vkd.vkCreateShaderModule(vk->device, &mci, vk->alloc,
+                                                        &vk->modules[f16][kernel]));
+    }
     if (vk->n_pipelines == vk->cap_pipelines) {
         const uint32_t cap = vk->cap_pipelines ? 2 * vk->cap_pipelines : 16;
         seattn__pipeline *grown = seattn__realloc(vk->pipelines, cap * sizeof *grown);

@@ -54,7 +54,7 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t r
     seattn_status s = seattn__vk_buffer_create(ctx, bytes, false, &vk->rope);
     if (s == SEATTN_SUCCESS) s = seattn__vk_buffer_write(ctx, &vk->rope, 0, tab, bytes);
     seattn__free(tab);
-    if (s == SEATTN_SUCCESS && vk->texel_ok && n <= vk->props.limits.maxTexelBufferElements)
+    if (s == SEATTN_SUCCESS && vk->caps.texel_ok && n <= vk->props.limits.maxTexelBufferElements)
         s = seattn__vk_view_create(ctx, vk->rope.buffer, 0, bytes, VK_FORMAT_R32G32_SFLOAT,
                                    &vk->rope_view);
     if (s != SEATTN_SUCCESS) return s;

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # tests/mesa_backports.sh DIR: the lavapipe of Debian 12's backported Mesa (25.x, what current
 # distributions ship) unpacked into DIR beside the system's Mesa 22.3, which stays installed
-# and default. Prints DIR on success; DIR/lvp_icd.json is its Vulkan driver manifest, used with
+# and default. Prints DIR on success; DIR/lvp_icd.json is its Vulkan driver manifest (and
+# DIR/radeon_icd.json RADV's, for tests/gpu_budget.sh), used with
 #   LD_LIBRARY_PATH=DIR/root/usr/lib/x86_64-linux-gnu VK_DRIVER_FILES=DIR/lvp_icd.json
 # The backports suite is added to apt's sources from the machine's own Debian 12 entry (the
 # same archive, another suite); nothing is installed. Exits 3, saying why, where that cannot be
 # done (not Debian 12, no root), so callers can skip.
 set -euo pipefail
 dest=${1:?usage: mesa_backports.sh DIR}
-[ -f "$dest/ok" ] && { echo "$dest"; exit 0; }
+radv_icd() { # RADV of the same Mesa: tests/gpu_budget.sh compiles for AMD chips with it
+  printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "%s/root/usr/lib/x86_64-linux-gnu/libvulkan_radeon.so", "api_version": "1.3.0"}}\n' \
+    "$dest" >"$dest/radeon_icd.json"
+}
+if [ -f "$dest/ok" ]; then
+  [ -f "$dest/radeon_icd.json" ] || radv_icd
+  echo "$dest"
+  exit 0
+fi
 skip() { echo "mesa_backports: $*" >&2; exit 3; }
 [ "$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")" = bookworm ] ||
   skip "not Debian 12 (bookworm): the system's own Mesa is the one to test"
@@ -43,5 +52,6 @@ lib=$dest/root/usr/lib/x86_64-linux-gnu
 [ -f "$lib/libvulkan_lvp.so" ] || skip "the backported mesa-vulkan-drivers has no lavapipe"
 printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "%s/libvulkan_lvp.so", "api_version": "1.3.0"}}\n' \
   "$lib" >"$dest/lvp_icd.json"
+[ -f "$lib/libvulkan_radeon.so" ] && radv_icd
 touch "$dest/ok"
 echo "$dest"

@@ -32,6 +32,7 @@ static void check_within(const golden_case *c, void *user) {
     seattn_status s = golden_case_run(w->ctx, c, &e);
     cr_expect_eq(s, SEATTN_SUCCESS, "%s: %s", c->name, seattn_context_last_error(w->ctx));
     cr_expect(e <= w->tol, "%s: max abs error %.3e > %.0e", c->name, e, w->tol);
+    tu_expect_forced_kernel(w->ctx);
 }
 
 static void run_all(seattn_context *ctx, double tol) {

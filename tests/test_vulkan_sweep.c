@@ -61,6 +61,7 @@ static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int wit
     cr_assert_eq(s, SEATTN_SUCCESS, "%s", seattn_context_last_error(gpu));
     seattn_call_stats st;
     cr_assert_eq(seattn_context_last_call(gpu, &st), SEATTN_SUCCESS);
+    tu_expect_forced_kernel(gpu);
     double e = tu_max_err(&r, o1, o2);
     const double tol = r.out_type == SEATTN_DTYPE_F16 ? TOL_F16_OUT : TOL;
     cr_expect(e <= tol,
@@ -112,8 +113,11 @@ Test(sweep, row_blocks_of_the_texel_kernel) {
     d.rope_layout = SEATTN_ROPE_INTERLEAVED;
     st[4] = compare(d, 1204, 1);
     st[5] = compare(tu_desc(4, 2, 64, 66, 66, 1, 0), 1205, 1); /* plain */
-    /* lavapipe runs the texel kernel unless the portable one is forced */
-    const int32_t want = getenv("SEATTN_PORTABLE") ? SEATTN_KERNEL_STORAGE : SEATTN_KERNEL_TEXEL;
+    /* lavapipe runs the texel kernel unless another one is forced */
+    const char *forced = getenv("SEATTN_KERNEL");
+    const int32_t want = forced && strncmp(forced, "flash", 5) == 0 ? SEATTN_KERNEL_FLASH
+                         : getenv("SEATTN_PORTABLE")                ? SEATTN_KERNEL_STORAGE
+                                                                    : SEATTN_KERNEL_TEXEL;
     for (int i = 0; i < 6; i++) {
         cr_expect_eq(st[i].kernel_id, want, "call %d ran %s", i, st[i].kernel);
         cr_expect_eq(st[i].plain, i == 5, "call %d: plain %u (%s)", i, st[i].plain, st[i].kernel);

@@ -44,6 +44,16 @@ void tu_no_device(const char *why) {
     cr_skip_test("no Vulkan device: %s", why);
 }
 
+void tu_expect_forced_kernel(const seattn_context *ctx) {
+    const char *want = getenv("SEATTN_KERNEL");
+    seattn_call_stats st;
+    if (!want || !*want || seattn_context_last_call(ctx, &st) != SEATTN_SUCCESS ||
+        st.kernel_id == SEATTN_KERNEL_CPU_REFERENCE)
+        return;
+    cr_expect(strncmp(st.kernel, want, strlen(want)) == 0, "SEATTN_KERNEL=%s, but %s ran", want,
+              st.kernel);
+}
+
 void tu_finish(seattn_context *ctx) {
     uint32_t n = seattn_context_validation_errors(ctx);
     seattn_context_destroy(ctx);

@@ -14,6 +14,9 @@ seattn_context *tu_vulkan(void);
 /* No Vulkan device for a test (why: the reason): skips it, or fails it where
  * SEATTN_TEST_REQUIRE_DEVICE=1 says a device must be there. Does not return. */
 void tu_no_device(const char *why);
+/* Where SEATTN_KERNEL forces a kernel, expects that ctx's last Vulkan call ran it (its name
+ * starts with the forced name), so a test run for a kernel cannot pass on another one. */
+void tu_expect_forced_kernel(const seattn_context *ctx);
 /* Fails the test if ctx saw any validation message, then destroys it. */
 void tu_finish(seattn_context *ctx);
 

@@ -129,6 +129,11 @@ typedef struct seattn_context_options {
      * compiler where the driver keeps pipelines in its VkPipelineCache (lavapipe keeps only a
      * header there: Mesa caches shaders on disk itself). NULL: no file. */
     const char *pipeline_cache_path;
+    /* The attention kernel every call runs, by name (seattn_context_kernel_info() lists them;
+     * "flash" is the best flash kernel the device has); the context is not created if the
+     * device cannot run it, and a call it cannot take fails. NULL or "": the environment
+     * variable SEATTN_KERNEL if set, else the library's choice per call. Vulkan only. */
+    const char *kernel;
 } seattn_context_options;
 
 /* Creates a context: on the CPU reference, or on a Vulkan device with its own instance, device,
@@ -181,10 +186,25 @@ typedef enum seattn_kernel_id {
     SEATTN_KERNEL_STORAGE = 1,       /* shaders/attention.comp: storage buffers, any device */
     SEATTN_KERNEL_TEXEL = 2,         /* shaders/texel.comp: texel buffers and subgroups, CPU
                                       * devices (lavapipe) */
-    SEATTN_KERNEL_MERGE = 3          /* shaders/merge_lse.comp: seattn_attention_merge() */
+    SEATTN_KERNEL_MERGE = 3,         /* shaders/merge_lse.comp: seattn_attention_merge() */
+    SEATTN_KERNEL_FLASH = 4          /* shaders/flash.comp: tiles in registers and shared
+                                      * memory, the GPU default */
 } seattn_kernel_id;
 SEATTN_API seattn_status seattn_context_last_call(const seattn_context *ctx,
                                                   seattn_call_stats *out);
+
+/* A row of the Vulkan backend's kernel table, and whether this context's device can run it. */
+typedef struct seattn_kernel_info {
+    char name[32];         /* what seattn_context_options.kernel takes */
+    char description[160]; /* for people */
+    int32_t kernel_id;     /* a seattn_kernel_id */
+    uint32_t available;    /* 1 if the device can run it */
+    char why_not[160];     /* what the device lacks, when not available */
+} seattn_kernel_info;
+/* Row index of the kernel table into *out. SEATTN_ERROR_INVALID_ARGUMENT past the last row (so
+ * a loop from 0 lists them all), on a CPU-backend context, or for NULL arguments. */
+SEATTN_API seattn_status seattn_context_kernel_info(const seattn_context *ctx, uint32_t index,
+                                                    seattn_kernel_info *out);
 
 /* ---- Devices ------------------------------------------------------------------------------ */
 
@@ -398,11 +418,12 @@ SEATTN_API seattn_status seattn_attention_desc_check(seattn_context *ctx,
 
 /* The public structs, by number, for seattn_struct_size(). */
 typedef enum seattn_struct_id {
-    SEATTN_STRUCT_CONTEXT_OPTIONS = 1,  /* seattn_context_options */
-    SEATTN_STRUCT_CALL_STATS = 2,       /* seattn_call_stats */
-    SEATTN_STRUCT_DEVICE_INFO = 3,      /* seattn_device_info */
-    SEATTN_STRUCT_ATTENTION_DESC = 4,   /* seattn_attention_desc */
-    SEATTN_STRUCT_ATTENTION_TENSORS = 5 /* seattn_attention_tensors */
+    SEATTN_STRUCT_CONTEXT_OPTIONS = 1,   /* seattn_context_options */
+    SEATTN_STRUCT_CALL_STATS = 2,        /* seattn_call_stats */
+    SEATTN_STRUCT_DEVICE_INFO = 3,       /* seattn_device_info */
+    SEATTN_STRUCT_ATTENTION_DESC = 4,    /* seattn_attention_desc */
+    SEATTN_STRUCT_ATTENTION_TENSORS = 5, /* seattn_attention_tensors */
+    SEATTN_STRUCT_KERNEL_INFO = 6        /* seattn_kernel_info */
 } seattn_struct_id;
 
 /* sizeof the public struct `id` as this library was built, so that bindings that declare the

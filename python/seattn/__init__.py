@@ -187,7 +187,7 @@ class Context(_Closes):
     with block) frees the device, and the tensors still open on it."""
 
     def __init__(self, backend="vulkan", device=None, validation=False, timeout_ms=0,
-                 pipeline_cache_path=None):
+                 pipeline_cache_path=None, kernel=None):
         if backend not in ("vulkan", "cpu"):
             _bad("backend=%r; it must be 'vulkan' or 'cpu'" % (backend,))
         o = _ffi.ContextOptions()
@@ -200,6 +200,10 @@ class Context(_Closes):
         o.timeout_ms = int(timeout_ms)
         if pipeline_cache_path is not None:
             o.pipeline_cache_path = str(pipeline_cache_path).encode()
+        if kernel is not None:
+            if not isinstance(kernel, str):
+                _bad("kernel=%r; it must be a kernel's name (Context.kernels())" % (kernel,))
+            o.kernel = kernel.encode()
         self.backend = backend
         # the library wants one call on a context at a time; ctypes lets other Python threads
         # run during a call, so every call on the context takes this lock
@@ -230,14 +234,30 @@ class Context(_Closes):
     @property
     def last_call(self):
         """What the last attention call did: device_ms, host_ms, dispatches, kernel (its
-        description), kernel_id ("cpu", "storage", "texel" or "merge"), key_splits, plain."""
+        description), kernel_id ("cpu", "storage", "texel", "merge" or "flash"), key_splits,
+        plain."""
         st = _ffi.CallStats()
         self._call(_lib.seattn_context_last_call, self._ptr(), ctypes.byref(st))
-        kinds = {0: "cpu", 1: "storage", 2: "texel", 3: "merge"}
+        kinds = {0: "cpu", 1: "storage", 2: "texel", 3: "merge", 4: "flash"}
         return {"device_ms": st.device_ms, "host_ms": st.host_ms, "dispatches": st.dispatches,
                 "kernel": st.kernel.decode(errors="replace"),
                 "kernel_id": kinds.get(st.kernel_id, str(st.kernel_id)),
                 "key_splits": st.key_splits, "plain": bool(st.plain)}
+
+    def kernels(self):
+        """The Vulkan kernel table: a dict per kernel (name, description, available, why_not);
+        a name is what Context(kernel=) takes. Empty on the CPU backend."""
+        out = []
+        with self._lock:
+            i = 0
+            while True:
+                k = _ffi.KernelInfo()
+                if _lib.seattn_context_kernel_info(self._ptr(), i, ctypes.byref(k)) != _ffi.SUCCESS:
+                    break
+                out.append({"name": k.name.decode(), "description": k.description.decode(),
+                            "available": bool(k.available), "why_not": k.why_not.decode()})
+                i += 1
+        return out
 
     @property
     def validation_errors(self):

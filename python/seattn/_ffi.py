@@ -51,6 +51,7 @@ class ContextOptions(ctypes.Structure):
         ("timeout_ms", _u32),
         ("vk_allocator", ctypes.c_void_p),
         ("pipeline_cache_path", ctypes.c_char_p),
+        ("kernel", ctypes.c_char_p),
     ]
 
 
@@ -141,6 +142,16 @@ class AttentionTensors(ctypes.Structure):
     ]
 
 
+class KernelInfo(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char * 32),
+        ("description", ctypes.c_char * 160),
+        ("kernel_id", ctypes.c_int32),
+        ("available", _u32),
+        ("why_not", ctypes.c_char * 160),
+    ]
+
+
 # seattn_struct_id -> the struct this package declares for it
 STRUCTS = {
     1: ContextOptions,
@@ -148,6 +159,7 @@ STRUCTS = {
     3: DeviceInfo,
     4: AttentionDesc,
     5: AttentionTensors,
+    6: KernelInfo,
 }
 
 
@@ -187,6 +199,7 @@ def _declare(lib):
         "seattn_last_create_error": (c.c_char_p, []),
         "seattn_context_validation_errors": (_u32, [vp]),
         "seattn_context_last_call": (_enum, [vp, c.POINTER(CallStats)]),
+        "seattn_context_kernel_info": (_enum, [vp, _u32, c.POINTER(KernelInfo)]),
         "seattn_context_device_info": (_enum, [vp, c.POINTER(DeviceInfo)]),
         "seattn_device_list": (_enum, [c.POINTER(DeviceInfo), c.POINTER(_u32)]),
         "seattn_tensor_create": (_enum, [vp, c.c_size_t, c.POINTER(vp)]),

@@ -1,0 +1,385 @@
+/* The planner: which kernel a call runs, its specialization, grid and key split, from the
+ * device's capabilities (seattn__caps, read once at context creation), the resolved descriptor
+ * and a few facts about the tensors. Pure: no device, no allocation, no environment, so tests
+ * plan calls for devices that are not there (tests/test_plan.c, tests/test_gpu_budget.c). */
+#include "vk_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static seattn_status fail(char *why, size_t size, seattn_status status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, size, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* texel.comp splits head_dim over a subgroup: every lane takes whole RoPE pairs and an equal
+ * share of the unrotated dims. */
+static bool texel_shape_ok(const seattn_attention_desc *r, uint32_t sg) {
+    const uint32_t rh = r->rotary_dims / 2;
+    return rh % sg == 0 && (r->head_dim - 2 * rh) % sg == 0;
+}
+
+/* A lane's dims of texel.comp form runs of 4 elements on 16 bytes: rotate_half layout, pairs
+ * and unrotated dims per lane multiples of 4 (the output's own alignment is checked apart). */
+bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg) {
+    const uint32_t rh = r->rotary_dims / 2;
+    return r->rope_layout != SEATTN_ROPE_INTERLEAVED && (rh / sg) % 4 == 0 &&
+           ((r->head_dim - 2 * rh) / sg) % 4 == 0 && rh % 4 == 0;
+}
+
+/* Every pair a neighbor: G = 1 (unless a window is asked for), or W past every distance. The
+ * kernels then run their plain specialization (PLAIN), with W = 0xffffffff in the push
+ * constants. */
+bool seattn__plan_all_neighbors(const seattn_attention_desc *r) {
+    return (r->group_size == 1 && !(r->flags & SEATTN_ATTN_NEIGHBOR_ONLY)) ||
+           (uint32_t)r->neighbor_window >= r->kv_len;
+}
+
+static uint32_t dtype_mask(const seattn_attention_desc *r) {
+    return (r->q_type == SEATTN_DTYPE_F16 ? SEATTN__F16_Q : 0) |
+           (r->k_type == SEATTN_DTYPE_F16 ? SEATTN__F16_K : 0) |
+           (r->v_type == SEATTN_DTYPE_F16 ? SEATTN__F16_V : 0) |
+           (r->out_type == SEATTN_DTYPE_F16 ? SEATTN__F16_OUT : 0);
+}
+
+/* The kernel table: a row per attention kernel a call may run. A new kernel is a row here, a
+ * shader, and a branch of make_plan(). */
+typedef struct {
+    const char *name;
+    seattn__kernel kernel;
+    seattn_kernel_id id;
+    const char *what;
+} kernel_row;
+static const kernel_row kernel_table[] = {
+    {"flash_sg", SEATTN__KERNEL_FLASH_SG, SEATTN_KERNEL_FLASH,
+     "flash.comp: FlashAttention-2 tiles, head_dim split over lanes, row sums by subgroup "
+     "shuffles (the GPU default)"},
+    {"flash_smem", SEATTN__KERNEL_FLASH, SEATTN_KERNEL_FLASH,
+     "flash.comp with row sums through shared memory: no subgroup operations (GPUs without "
+     "shuffles)"},
+    {"texel", SEATTN__KERNEL_TEXEL, SEATTN_KERNEL_TEXEL,
+     "texel.comp: texel-buffer loads, a subgroup a row group (the CPU-device default)"},
+    {"storage", SEATTN__KERNEL_ATTENTION, SEATTN_KERNEL_STORAGE,
+     "attention.comp: an invocation a row, storage buffers, no subgroup operations"},
+};
+enum { N_KERNEL_ROWS = sizeof kernel_table / sizeof kernel_table[0] };
+
+int seattn__vk_kernel_lookup(const char *name) {
+    for (int i = 0; i < N_KERNEL_ROWS; i++)
+        if (strcmp(kernel_table[i].name, name) == 0) return i;
+    if (strcmp(name, "flash") == 0) return -2; /* the best flash kernel for the device */
+    return -1;
+}
+
+const char *seattn__vk_kernel_names(void) {
+    return "flash, flash_sg, flash_smem, texel, storage";
+}
+
+/* Why the device cannot run row i's kernel; NULL if it can. */
+const char *seattn__vk_kernel_why_not(const seattn__caps *caps, int i) {
+    switch (kernel_table[i].kernel) {
+    case SEATTN__KERNEL_FLASH_SG:
+        return caps->flash_sg_ok ? NULL
+                                 : "needs subgroup shuffles in compute shaders and power-of-2 "
+                                   "subgroup sizes";
+    case SEATTN__KERNEL_TEXEL:
+        return caps->texel_ok ? NULL
+                              : "needs subgroup arithmetic in compute shaders and R32F, RG32F and "
+                                "R16F uniform texel buffers";
+    default:
+        return NULL;
+    }
+}
+
+seattn_status seattn__vk_context_kernel_info(const seattn_context *ctx, uint32_t i,
+                                             seattn_kernel_info *out) {
+    if (i >= N_KERNEL_ROWS) return SEATTN_ERROR_INVALID_ARGUMENT;
+    const kernel_row *k = &kernel_table[i];
+    const char *why = seattn__vk_kernel_why_not(&ctx->vk->caps, (int)i);
+    snprintf(out->name, sizeof out->name, "%s", k->name);
+    snprintf(out->description, sizeof out->description, "%s", k->what);
+    out->kernel_id = k->id;
+    out->available = why == NULL;
+    snprintf(out->why_not, sizeof out->why_not, "%s", why ? why : "");
+    return SEATTN_SUCCESS;
+}
+
+void seattn__caps_finish(seattn__caps *caps, uint32_t subgroup_ops) {
+    const uint32_t shuffle = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
+    const uint32_t lo = caps->sg_min, hi = caps->sg_max;
+    caps->flash_sg_ok = (subgroup_ops & shuffle) == shuffle && lo >= 2 && hi <= 128 &&
+                        (lo & (lo - 1)) == 0 && (hi & (hi - 1)) == 0;
+}
+
+seattn__kernel seattn__plan_default_kernel(const seattn__caps *caps, int forced_row,
+                                           bool portable) {
+    if (forced_row >= 0) return kernel_table[forced_row].kernel;
+    if (portable) return SEATTN__KERNEL_ATTENTION;
+    if (caps->cpu) return caps->texel_ok ? SEATTN__KERNEL_TEXEL : SEATTN__KERNEL_ATTENTION;
+    return caps->flash_sg_ok ? SEATTN__KERNEL_FLASH_SG : SEATTN__KERNEL_FLASH;
+}
+
+/* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s, kr_s and ml_s). */
+static uint32_t flash_smem_bytes(bool sg, bool k_norm, uint32_t wg, uint32_t dp, uint32_t br,
+                                 uint32_t bc, uint32_t kg) {
+    const uint32_t kn = bc * dp, red = wg * (bc / kg), comb = kg > 1 ? kg * br * dp : 0;
+    uint32_t kb = sg || kn > red ? kn : red;
+    if (comb > kb) kb = comb;
+    return 4u * (kb + kn + (k_norm ? bc : 1) + (kg > 1 ? 2 * kg * br : 1));
+}
+
+seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention_desc *r,
+                                seattn__kernel kernel, bool forced, const seattn__plan_facts *f,
+                                seattn__plan *pl, char *why, size_t why_size) {
+    const VkPhysicalDeviceLimits *lim = &caps->limits;
+    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
+    const bool cpu = caps->cpu;
+    const bool llvmpipe = caps->llvmpipe;
+    memset(pl, 0, sizeof *pl);
+    if (kernel == SEATTN__KERNEL_TEXEL &&
+        !(texel_shape_ok(r, caps->subgroup_size) && f->texel_views && f->rope_view)) {
+        /* this call's shape or buffers rule the texel kernel out: the storage kernel runs */
+        if (forced)
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "the texel kernel (forced) cannot take this call: it needs head_dim "
+                        "split evenly over %u lanes, buffers with "
+                        "VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT and views within "
+                        "maxTexelBufferElements",
+                        caps->subgroup_size);
+        kernel = SEATTN__KERNEL_ATTENTION;
+    }
+    const bool texel = kernel == SEATTN__KERNEL_TEXEL;
+    const bool one_level = f->one_level;
+    const bool out_vec4 =
+        texel && f->out_vec4 && seattn__plan_texel_vec4_runs(r, caps->subgroup_size);
+    uint32_t key_step, max_keys = r->kv_len;
+    if (kernel == SEATTN__KERNEL_FLASH || kernel == SEATTN__KERNEL_FLASH_SG) {
+        /* DS lanes split head_dim, at most 16 elements a lane (and, for subgroup sums, no more
+         * lanes than the smallest subgroup); 128 invocations: BR rows x DS lanes x KG key
+         * groups, the rows for long query runs, key groups for decode and short chunks. */
+        const bool sg = kernel == SEATTN__KERNEL_FLASH_SG;
+        const uint32_t n_rows = r->q_len * n_rep;
+        uint32_t lds = 0;
+        while ((d + (1u << lds) - 1) >> lds > 16 && lds < 5)
+            lds++;
+        /* decode and short chunks (few rows): 8 elements a lane, for fewer registers */
+        if (n_rows < 8 && (d + (1u << lds) - 1) >> lds > 8 && lds < 5) lds++;
+        while (sg && lds > 0 && (1u << lds) > caps->sg_min)
+            lds--;
+        const uint32_t ds = 1u << lds, dl = (d + ds - 1) / ds, dp = dl * ds;
+        const uint32_t wg = lim->maxComputeWorkGroupInvocations >= 128 ? 128 : 64;
+        if (ds > wg || (sg && wg % caps->sg_max != 0))
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "the flash kernel needs %u invocations a workgroup for head_dim "
+                        "%u with subgroups of %u..%u",
+                        ds, d, caps->sg_min, caps->sg_max);
+        const uint32_t br_full = wg / ds;
+        uint32_t br = br_full;
+        while (br > 1 && br / 2 >= n_rows)
+            br /= 2;
+        /* key groups fill the workgroup when the rows do not; keys a tile: as many as fit the
+         * shared memory, at most 16 a key group (their scores are registers) and 64 in all;
+         * fewer key groups (a smaller workgroup) where even one key a group does not fit */
+        const bool k_norm = (r->flags & SEATTN_ATTN_K_NORM) != 0;
+        /* llvmpipe compiles the unrolled score loops slowly: 4 keys a key group there */
+        const uint32_t max_bck = llvmpipe ? 4 : 16;
+        uint32_t kg = br_full / br, bc = 0;
+        for (;;) {
+            for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
+                if (flash_smem_bytes(sg, k_norm, kg * br * ds, dp, br, c, kg) <=
+                    lim->maxComputeSharedMemorySize)
+                    bc = c;
+            if (bc || kg == 1) break;
+            kg /= 2;
+        }
+        if (bc == 0)
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "device limits: the flash kernel needs %u bytes of shared memory at "
+                        "head_dim %u, above maxComputeSharedMemorySize (%u)",
+                        flash_smem_bytes(sg, k_norm, br * ds, dp, br, 1, 1), d,
+                        lim->maxComputeSharedMemorySize);
+        const uint32_t wg_used = kg * br * ds;
+        if (sg && wg_used % caps->sg_max != 0)
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "the flash kernel's %u invocations at head_dim %u are not whole "
+                        "subgroups of %u",
+                        wg_used, d, caps->sg_max);
+        key_step = bc;
+        pl->kernel = kernel;
+        pl->spec[0] = wg_used;
+        pl->spec[1] = d;
+        pl->spec[2] = br;
+        pl->spec[3] = bc;
+        pl->spec[4] = lds;
+        pl->spec[5] = kg;
+        pl->rows_per_wg = br;
+        pl->wg_x = (n_rows + br - 1) / br;
+        pl->wg_y = r->n_kv_heads;
+        if (llvmpipe) {
+            /* loop iterations a tile, counting every loop as if kept rolled: staging, the
+             * score and row-sum loops of both passes, P.V and the key norms; half the budget
+             * kept in reserve */
+            const uint32_t bck = bc / kg;
+            const uint32_t per_tile = 3 * ((bc * dp + wg_used - 1) / wg_used) +
+                                      2 * bck * (dl + ds + 2) + bck * (dl + 2) +
+                                      (d + 1) * ((bc + wg_used - 1) / wg_used) + 16;
+            const uint32_t fixed = 4 * dl + 2 * kg * (dl + 2) + 64;
+            max_keys = (32000 - fixed) / per_tile * bc;
+            if (max_keys < bc) max_keys = bc;
+        }
+    } else if (texel) {
+        /* A subgroup of S lanes splits head_dim and serves T tokens x R heads; 4 subgroups a
+         * workgroup, or 1 for decode and short chunks. */
+        const uint32_t rh = r->rotary_dims / 2, sg = caps->subgroup_size;
+        const uint32_t rr = n_rep % 4 == 0 ? 4 : n_rep % 2 == 0 ? 2 : 1;
+        const uint32_t tt = r->q_len >= 64 ? 8 / rr : 1;
+        const uint32_t nsg = r->q_len >= 4 * tt ? 4 : 1;
+        key_step = 1;
+        pl->kernel = SEATTN__KERNEL_TEXEL;
+        const uint32_t spec[SEATTN__N_SPEC] = {
+            sg * nsg, d,         rr, rh,      r->rope_layout == SEATTN_ROPE_INTERLEAVED,
+            tt,       one_level, sg, out_vec4};
+        memcpy(pl->spec, spec, sizeof spec);
+        pl->tok_per_wg = tt * nsg;
+        pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
+        pl->wg_y = r->n_kv_heads * (n_rep / rr);
+        /* one loop iteration per key: stay far inside llvmpipe's 65535 */
+        if (llvmpipe) max_keys = 60000;
+    } else {
+        /* Key tiles that keep three BC x D f32 tiles in 12 KiB of shared memory (phones offer
+         * 16 KiB); 64 rows a workgroup for long query runs, 16 for decode and short chunks. */
+        const uint32_t bc = d >= 1024 ? 1 : (1024 / d > 32 ? 32 : 1024 / d);
+        const uint32_t n_rows = r->q_len * n_rep;
+        const uint32_t br = n_rows >= 256 ? 64 : 16;
+        if (3u * bc * d * 4u > lim->maxComputeSharedMemorySize ||
+            br > lim->maxComputeWorkGroupInvocations)
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "device limits: %u bytes of shared memory and %u invocations "
+                        "needed",
+                        3u * bc * d * 4u, br);
+        key_step = bc;
+        pl->kernel = SEATTN__KERNEL_ATTENTION;
+        pl->spec[0] = br;
+        pl->spec[1] = d;
+        pl->spec[2] = bc;
+        pl->tok_per_wg = 0; /* rows are (token, head) pairs: see wg_x below */
+        pl->rows_per_wg = br;
+        pl->wg_x = (n_rows + br - 1) / br;
+        pl->wg_y = r->n_kv_heads;
+        if (llvmpipe) {
+            /* per key: both score loops when a SIMD group diverges, the P.V loop, the tile's
+             * staging share and rescale; half the budget kept in reserve */
+            const uint32_t per_key = 3 * d + 4 + (d + br - 1) / br + (d + bc - 1) / bc;
+            max_keys = (32000 - 3 * d) / per_key / bc * bc;
+            if (max_keys < bc) max_keys = bc;
+        }
+    }
+    if (pl->wg_y > lim->maxComputeWorkGroupCount[1])
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "%u heads need %u workgroups along y, above this device's "
+                    "maxComputeWorkGroupCount[1] (%u)",
+                    r->n_heads, pl->wg_y, lim->maxComputeWorkGroupCount[1]);
+    /* Tokens one dispatch may take: its workgroups along x stay within
+     * maxComputeWorkGroupCount[0]; longer runs go in chunks (below). */
+    const uint64_t max_x = lim->maxComputeWorkGroupCount[0];
+    const uint64_t tok_limit =
+        pl->tok_per_wg ? max_x * pl->tok_per_wg : max_x * pl->rows_per_wg / n_rep;
+    if (tok_limit == 0)
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "maxComputeWorkGroupCount[0] (%u) is too small for %u query heads "
+                    "a KV head",
+                    lim->maxComputeWorkGroupCount[0], n_rep);
+    /* Split the keys across workgroups (flash-decoding) when the queries alone cannot fill the
+     * device; each split takes at least 256 keys. */
+    const uint32_t target = cpu ? 16 : 512;
+    const uint32_t base = pl->wg_x * pl->wg_y;
+    uint32_t n_split = 1;
+    if (base < target) {
+        n_split = (target + base - 1) / base;
+        uint32_t max_split = (r->kv_len + 255) / 256;
+        if (n_split > max_split) n_split = max_split;
+    }
+    if (f->force_split > 0) n_split = f->force_split;
+    const uint32_t need = (r->kv_len + max_keys - 1) / max_keys;
+    if (n_split < need) n_split = need;
+    if (n_split > r->kv_len) n_split = r->kv_len;
+    uint32_t split_len = (r->kv_len + n_split - 1) / n_split;
+    split_len = (split_len + key_step - 1) / key_step * key_step;
+    pl->n_split = (r->kv_len + split_len - 1) / split_len;
+    pl->split_len = split_len;
+    /* split partial rows (D + 4 floats) are 16-byte aligned */
+    if (texel && pl->n_split > 1)
+        pl->spec[8] = seattn__plan_texel_vec4_runs(r, caps->subgroup_size);
+    if (pl->n_split > lim->maxComputeWorkGroupCount[2])
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "kv_len %u needs %u key splits, above maxComputeWorkGroupCount[2]", r->kv_len,
+                    pl->n_split);
+    /* merge.comp loops once over the splits: stay inside llvmpipe's 65535 iterations */
+    if (llvmpipe && pl->n_split > 60000)
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "kv_len %u at head_dim %u needs %u key splits with the %s kernel, "
+                    "past the 60000 that llvmpipe's loop budget (65535 iterations an "
+                    "invocation) allows the merge",
+                    r->kv_len, d, pl->n_split, texel ? "texel" : "this");
+    /* Split partials cost n_heads x tokens x n_split x (D + 2) floats; queries go in chunks of
+     * tokens small enough for a 64 MiB scratch (and maxStorageBufferRange). The merge takes a
+     * workgroup per token: a chunk stays within maxComputeWorkGroupCount[0] for it too. */
+    pl->chunk = r->q_len < tok_limit ? r->q_len : (uint32_t)tok_limit;
+    if (pl->n_split > 1 && pl->chunk > max_x) pl->chunk = (uint32_t)max_x;
+    if (pl->n_split > 1 && r->n_heads > lim->maxComputeWorkGroupCount[1])
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "the merge of %u key splits needs %u workgroups along y (one per "
+                    "query head), above this device's maxComputeWorkGroupCount[1] (%u)",
+                    pl->n_split, r->n_heads, lim->maxComputeWorkGroupCount[1]);
+    if (pl->n_split > 1) {
+        const uint64_t cap =
+            lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange : (64u << 20);
+        const uint64_t per_tok = (uint64_t)r->n_heads * pl->n_split * (d + 4) * 4;
+        uint64_t fit = cap / per_tok;
+        if (pl->tok_per_wg && fit > pl->tok_per_wg) fit = fit / pl->tok_per_wg * pl->tok_per_wg;
+        if (fit == 0)
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "kv_len %u needs %u key splits, more than fit in scratch", r->kv_len,
+                        pl->n_split);
+        if (fit < pl->chunk) pl->chunk = (uint32_t)fit;
+    }
+    pl->spec[SEATTN__SPEC_DTYPE] = dtype_mask(r);
+    pl->spec[SEATTN__SPEC_PLAIN] = seattn__plan_all_neighbors(r);
+    pl->spec[SEATTN__SPEC_KV_VEC4] = texel && f->kv_vec4;
+    pl->spec[SEATTN__SPEC_NORM] =
+        (r->flags & SEATTN_ATTN_Q_NORM ? SEATTN__NORM_Q : 0) |
+        (r->flags & SEATTN_ATTN_K_NORM ? SEATTN__NORM_K : 0) |
+        (r->flags & SEATTN_ATTN_Q_NORM && f->q_weight ? SEATTN__NORM_QW : 0) |
+        (r->flags & SEATTN_ATTN_K_NORM && f->k_weight ? SEATTN__NORM_KW : 0);
+    return SEATTN_SUCCESS;
+}
+
+/* A short name of the plan's kernel variant for seattn_call_stats. */
+void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
+    const uint32_t *sp = pl->spec;
+    if (pl->kernel == SEATTN__KERNEL_TEXEL)
+        snprintf(out, size, "texel d%u sg%u t%u r%u%s%s%s", sp[1], sp[7], sp[5], sp[2],
+                 sp[4] ? " interleaved" : "", sp[6] ? "" : " rope2", sp[8] ? " vec4out" : "");
+    else if (pl->kernel == SEATTN__KERNEL_ATTENTION)
+        snprintf(out, size, "storage d%u br%u bc%u", sp[1], sp[0], sp[2]);
+    else
+        snprintf(out, size, "%s d%u br%u bc%u ds%u kg%u",
+                 pl->kernel == SEATTN__KERNEL_FLASH_SG ? "flash_sg" : "flash_smem", sp[1], sp[2],
+                 sp[3], 1u << sp[4], sp[5]);
+    const uint32_t dt = sp[SEATTN__SPEC_DTYPE], nb = sp[SEATTN__SPEC_NORM];
+    size_t n = strlen(out);
+    if (dt)
+        n += (size_t)snprintf(out + n, size - n, " f16:%s%s%s%s", dt & SEATTN__F16_Q ? "q" : "",
+                              dt & SEATTN__F16_K ? "k" : "", dt & SEATTN__F16_V ? "v" : "",
+                              dt & SEATTN__F16_OUT ? "o" : "");
+    if (sp[SEATTN__SPEC_PLAIN] && n < size) n += (size_t)snprintf(out + n, size - n, " plain");
+    if (sp[SEATTN__SPEC_KV_VEC4] && n < size) n += (size_t)snprintf(out + n, size - n, " vec4kv");
+    if (nb && n < size)
+        n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
+                              nb & SEATTN__NORM_K ? "k" : "");
+    if (pl->n_split > 1 && n < size) snprintf(out + n, size - n, " split%u+merge", pl->n_split);
+}

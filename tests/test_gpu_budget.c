@@ -1,0 +1,271 @@
+/* The GPU budget, guarded with no GPU: every variant the planner picks for the GPU kernel is
+ * compiled for a real AMD chip by Mesa's RADV on a null device (RADV_FORCE_FAMILY; the chip is
+ * not there, the compiler is), and the compiler's own statistics are read back through
+ * VK_KHR_pipeline_executable_properties. The test fails if a variant at head_dim <= 256 uses
+ * scratch memory or spills a register, and prints a table of them all.
+ *
+ *   RADV_FORCE_FAMILY=navi31 VK_DRIVER_FILES=.../radeon_icd.json test_gpu_budget navi31
+ *
+ * tests/gpu_budget.sh runs it for navi21, navi31 and gfx1201 on Mesa 25 (Debian 12's backports,
+ * unpacked beside the system's Mesa by tests/mesa_backports.sh). A full seattn context cannot be
+ * made on the null device (it has no fences), so the test plans calls with the library's own
+ * planner (seattn__plan_make, from the device's limits) and builds only the pipelines. */
+#include "vk_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CK(call)                                                                                   \
+    do {                                                                                           \
+        VkResult r_ = (call);                                                                      \
+        if (r_ != VK_SUCCESS) {                                                                    \
+            fprintf(stderr, "%s:%d: %s: VkResult %d\n", __FILE__, __LINE__, #call, (int)r_);       \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+typedef struct {
+    int64_t vgprs, spill_v, spill_s, scratch, lds, waves;
+} stats;
+
+static VkDevice dev;
+static VkPipelineLayout layout;
+static VkShaderModule modules[2][SEATTN__N_KERNELS];
+static bool size_control; /* requiredSubgroupSize can be asked for in compute */
+
+static int64_t stat_value(const VkPipelineExecutableStatisticKHR *s) {
+    switch (s->format) {
+    case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR:
+        return s->value.b32;
+    case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR:
+        return s->value.i64;
+    case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR:
+        return (int64_t)s->value.u64;
+    default:
+        return (int64_t)s->value.f64;
+    }
+}
+
+/* Compiles the plan's pipeline (with a required subgroup size unless 0) and reads its stats. */
+static stats compile(const seattn__plan *pl, uint32_t req_sg) {
+    const bool f16 = pl->spec[SEATTN__SPEC_DTYPE] != 0;
+    if (!modules[f16][pl->kernel]) {
+        const seattn__shader *sh = seattn__shader_get(pl->kernel, f16);
+        VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                        .codeSize = sh->size,
+                                        .pCode = sh->code};
+        CK(vkCreateShaderModule(dev, &mci, NULL, &modules[f16][pl->kernel]));
+    }
+    VkSpecializationMapEntry me[SEATTN__N_SPEC];
+    for (uint32_t i = 0; i < SEATTN__N_SPEC; i++)
+        me[i] = (VkSpecializationMapEntry){i, i * 4, 4};
+    VkSpecializationInfo si = {SEATTN__N_SPEC, me, sizeof pl->spec, pl->spec};
+    VkPipelineShaderStageRequiredSubgroupSizeCreateInfoEXT rsg = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO_EXT,
+        .requiredSubgroupSize = req_sg};
+    VkComputePipelineCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .flags = VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR,
+        .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                  .pNext = req_sg ? &rsg : NULL,
+                  .flags =
+                      req_sg ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT_EXT : 0,
+                  .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                  .module = modules[f16][pl->kernel],
+                  .pName = "main",
+                  .pSpecializationInfo = &si},
+        .layout = layout};
+    VkPipeline pipe;
+    CK(vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &ci, NULL, &pipe));
+    VkPipelineExecutableInfoKHR xi = {.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR,
+                                      .pipeline = pipe};
+    uint32_t n = 0;
+    CK(vkGetPipelineExecutableStatisticsKHR(dev, &xi, &n, NULL));
+    VkPipelineExecutableStatisticKHR st[64];
+    if (n > 64) n = 64;
+    for (uint32_t i = 0; i < n; i++)
+        st[i] = (VkPipelineExecutableStatisticKHR){
+            .sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR};
+    CK(vkGetPipelineExecutableStatisticsKHR(dev, &xi, &n, st));
+    stats s = {-1, -1, -1, -1, -1, -1};
+    for (uint32_t i = 0; i < n; i++) {
+        const int64_t v = stat_value(&st[i]);
+        if (strcmp(st[i].name, "VGPRs") == 0)
+            s.vgprs = v;
+        else if (strcmp(st[i].name, "Spilled VGPRs") == 0)
+            s.spill_v = v;
+        else if (strcmp(st[i].name, "Spilled SGPRs") == 0)
+            s.spill_s = v;
+        else if (strcmp(st[i].name, "Scratch size") == 0)
+            s.scratch = v;
+        else if (strcmp(st[i].name, "LDS size") == 0)
+            s.lds = v;
+        else if (strcmp(st[i].name, "Subgroups per SIMD") == 0)
+            s.waves = v;
+    }
+    vkDestroyPipeline(dev, pipe, NULL);
+    return s;
+}
+
+int main(int argc, char **argv) {
+    const char *chip = argc > 1 ? argv[1] : "?";
+    CK(volkInitialize());
+    VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+                             .apiVersion = VK_API_VERSION_1_1};
+    VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+                                .pApplicationInfo = &app};
+    VkInstance inst;
+    CK(vkCreateInstance(&ici, NULL, &inst));
+    volkLoadInstance(inst);
+    uint32_t n_pd = 8;
+    VkPhysicalDevice pds[8];
+    CK(vkEnumeratePhysicalDevices(inst, &n_pd, pds));
+    VkPhysicalDevice pd = VK_NULL_HANDLE;
+    VkPhysicalDeviceProperties props;
+    for (uint32_t i = 0; i < n_pd && !pd; i++) {
+        vkGetPhysicalDeviceProperties(pds[i], &props);
+        if (strstr(props.deviceName, "RADV")) pd = pds[i];
+    }
+    if (!pd) {
+        fprintf(stderr, "test_gpu_budget: no RADV device (set RADV_FORCE_FAMILY and "
+                        "VK_DRIVER_FILES to RADV's manifest)\n");
+        return 1;
+    }
+    VkPhysicalDeviceSubgroupSizeControlPropertiesEXT scp = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
+    VkPhysicalDeviceSubgroupProperties sgp = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, .pNext = &scp};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                      .pNext = &sgp};
+    vkGetPhysicalDeviceProperties2(pd, &p2);
+    size_control = (scp.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+
+    const float prio = 1.0f;
+    VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+                                   .queueCount = 1,
+                                   .pQueuePriorities = &prio};
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pef = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
+        .pipelineExecutableInfo = VK_TRUE};
+    VkPhysicalDeviceSubgroupSizeControlFeaturesEXT sgf = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT,
+        .pNext = &pef,
+        .subgroupSizeControl = VK_TRUE,
+        .computeFullSubgroups = VK_TRUE};
+    VkPhysicalDevice16BitStorageFeatures f16s = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .pNext = &sgf,
+        .storageBuffer16BitAccess = VK_TRUE};
+    const char *exts[] = {"VK_KHR_pipeline_executable_properties", "VK_EXT_subgroup_size_control"};
+    VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                              .pNext = &f16s,
+                              .queueCreateInfoCount = 1,
+                              .pQueueCreateInfos = &qci,
+                              .enabledExtensionCount = 2,
+                              .ppEnabledExtensionNames = exts};
+    CK(vkCreateDevice(pd, &dci, NULL, &dev));
+    volkLoadDevice(dev);
+    VkDescriptorSetLayoutBinding b[SEATTN__N_BINDINGS];
+    for (uint32_t i = 0; i < SEATTN__N_BINDINGS; i++)
+        b[i] = (VkDescriptorSetLayoutBinding){i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1,
+                                              VK_SHADER_STAGE_COMPUTE_BIT, NULL};
+    VkDescriptorSetLayoutCreateInfo lci = {.sType =
+                                               VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+                                           .bindingCount = SEATTN__N_BINDINGS,
+                                           .pBindings = b};
+    VkDescriptorSetLayout sl;
+    CK(vkCreateDescriptorSetLayout(dev, &lci, NULL, &sl));
+    VkPushConstantRange pcr = {VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(seattn__push)};
+    VkPipelineLayoutCreateInfo plci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+                                       .setLayoutCount = 1,
+                                       .pSetLayouts = &sl,
+                                       .pushConstantRangeCount = 1,
+                                       .pPushConstantRanges = &pcr};
+    CK(vkCreatePipelineLayout(dev, &plci, NULL, &layout));
+
+    /* The device as the planner sees it (vk_context.c reads the same at context creation). */
+    seattn__caps caps0 = {.limits = props.limits,
+                          .subgroup_size = sgp.subgroupSize,
+                          .sg_min = scp.minSubgroupSize ? scp.minSubgroupSize : sgp.subgroupSize,
+                          .sg_max = scp.maxSubgroupSize ? scp.maxSubgroupSize : sgp.subgroupSize};
+    seattn__caps_finish(&caps0, sgp.supportedOperations);
+
+    const uint32_t dims[] = {64, 80, 128, 256, 512};
+    const uint32_t smem[] = {16384, props.limits.maxComputeSharedMemorySize};
+    /* subgroup sizes flash_sg is compiled for: the driver's choice (0), and each size the
+     * device lets a compute shader require, when it lets one be required */
+    uint32_t sizes[8] = {0}, n_sizes = 1;
+    if (size_control)
+        for (uint32_t z = scp.minSubgroupSize; z && z <= scp.maxSubgroupSize && n_sizes < 8; z *= 2)
+            sizes[n_sizes++] = z;
+    int failures = 0, rows = 0;
+    printf("%-8s %-60s %6s %6s %6s %8s %6s %6s\n", "chip", "variant", "VGPRs", "spillV", "spillS",
+           "scratch", "LDS", "waves");
+    for (uint32_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (int decode = 0; decode < 2; decode++)
+            for (int f16 = 0; f16 < 2; f16++)
+                for (int plain = 0; plain < 2; plain++)
+                    for (int norm = 0; norm < 2; norm++)
+                        for (uint32_t mi = 0; mi < 2; mi++)
+                            for (int k = 0; k < 2; k++)
+                                for (uint32_t zi = 0; zi < (k == 0 ? n_sizes : 1); zi++) {
+                                    const uint32_t d = dims[di];
+                                    seattn_attention_desc r = {
+                                        .n_heads = 32,
+                                        .n_kv_heads = 8,
+                                        .head_dim = d,
+                                        .q_len = decode ? 1 : 4096,
+                                        .kv_len = decode ? 32768 : 4096,
+                                        .q_pos = decode ? 32767 : 0,
+                                        .group_size = plain ? 1 : 8,
+                                        .neighbor_window = plain ? 0 : 512,
+                                        .rotary_dims = d,
+                                        .scale = 1.0f,
+                                        .rope_theta = 10000.0f,
+                                        .flags =
+                                            norm ? SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM : 0};
+                                    if (f16) r.k_type = r.v_type = SEATTN_DTYPE_F16;
+                                    seattn__caps caps = caps0;
+                                    caps.limits.maxComputeSharedMemorySize = smem[mi];
+                                    const uint32_t z = sizes[zi];
+                                    if (z) caps.sg_min = caps.sg_max = z;
+                                    const seattn__kernel kern =
+                                        k == 0 ? SEATTN__KERNEL_FLASH_SG : SEATTN__KERNEL_FLASH;
+                                    if (kern == SEATTN__KERNEL_FLASH_SG && !caps.flash_sg_ok)
+                                        continue;
+                                    seattn__plan_facts facts = {.q_weight = norm, .k_weight = norm};
+                                    seattn__plan pl;
+                                    char why[512], name[160];
+                                    if (seattn__plan_make(&caps, &r, kern, true, &facts, &pl, why,
+                                                          sizeof why) != SEATTN_SUCCESS) {
+                                        printf("%-8s d%u: no plan: %s\n", chip, d, why);
+                                        failures++;
+                                        continue;
+                                    }
+                                    seattn__plan_name(&pl, name, sizeof name);
+                                    char variant[200];
+                                    snprintf(variant, sizeof variant, "%s %s smem%uK%s%s",
+                                             decode ? "decode" : "prefill", name, smem[mi] / 1024,
+                                             z ? " sg" : "", z ? (z == 32 ? "32" : "64") : "");
+                                    const stats s = compile(&pl, z);
+                                    const bool bad = d <= 256 && (s.scratch != 0 ||
+                                                                  s.spill_v != 0 || s.spill_s != 0);
+                                    printf("%-8s %-60s %6lld %6lld %6lld %8lld %6lld %6lld%s\n",
+                                           chip, variant, (long long)s.vgprs, (long long)s.spill_v,
+                                           (long long)s.spill_s, (long long)s.scratch,
+                                           (long long)s.lds, (long long)s.waves,
+                                           bad ? "  <- scratch or spills" : "");
+                                    failures += bad;
+                                    rows++;
+                                }
+    printf("%s: %d variants, %d with scratch or spills at head_dim <= 256\n", chip, rows, failures);
+    for (int v = 0; v < 2; v++)
+        for (int k = 0; k < SEATTN__N_KERNELS; k++)
+            if (modules[v][k]) vkDestroyShaderModule(dev, modules[v][k], NULL);
+    vkDestroyPipelineLayout(dev, layout, NULL);
+    vkDestroyDescriptorSetLayout(dev, sl, NULL);
+    vkDestroyDevice(dev, NULL);
+    vkDestroyInstance(inst, NULL);
+    return failures ? 1 : 0;
+}
