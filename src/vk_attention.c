@@ -120,6 +120,7 @@ typedef struct {
     VkDescriptorSet set, merge_set;
     seattn__push pc;
     uint32_t n_rep;
+    seattn__vk_buffer staging; /* a RoPE upload recorded into the app's command buffer */
 } prepared;
 
 static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const seattn__plan *pl,
@@ -232,10 +233,14 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
     return dispatches;
 }
 
-/* Chooses the kernel and its plan, binds every tensor and allocates the descriptor sets from
- * frame fr. */
-static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, const seattn_attention_desc *r,
-                             const seattn_attention_tensors *t, prepared *c) {
+/* Plans the call (vk_plan.c), ensures its resources (the RoPE table, split scratch), binds
+ * every tensor and allocates the descriptor sets from frame fr. Recording into an app's
+ * command buffer passes it as cb: a new RoPE table is then copied by commands recorded there
+ * (from c->staging, which the caller retires into frame 1), so nothing is submitted. */
+static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBuffer cb,
+                             const seattn_attention_desc *r, const seattn_attention_tensors *t,
+                             prepared *c) {
+    memset(&c->staging, 0, sizeof c->staging);
     seattn__vk *vk = ctx->vk;
     seattn_status lost = seattn__vk_check_lost(ctx);
     if (lost != SEATTN_SUCCESS) return lost;
@@ -275,12 +280,14 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, const seatt
         }
     }
     seattn_status status;
-    /* Every |position| a kernel rotates by is below 2 kv_len (vk_rope.c, texel.comp). */
-    uint32_t rope_shift;
-    if ((status = seattn__vk_rope_table(ctx, r->rope_theta, r->rotary_dims / 2, 2 * r->kv_len + 1,
-                                        &rope_shift, &facts.one_level)))
+    /* Ensure: the RoPE table (every |position| a kernel rotates by is below 2 kv_len, vk_rope.c,
+     * texel.comp), uploaded by a copy recorded into the app's cb when recording. */
+    const seattn__rope *rope;
+    if ((status = seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2,
+                                        2 * r->kv_len + 1, &rope, &facts.one_level, &c->staging)))
         return status;
-    facts.rope_view = vk->rope_view != VK_NULL_HANDLE;
+    const uint32_t rope_shift = rope->shift;
+    facts.rope_view = rope->view != VK_NULL_HANDLE;
     facts.out_vec4 = r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
                      (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
                      t->out->buf->base % 16 == 0;
@@ -328,7 +335,7 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, const seatt
         bp.elem_offset = 0;
         bp.view = VK_NULL_HANDLE;
     }
-    brope = (binding){{vk->rope.buffer, 0, VK_WHOLE_SIZE}, 0, vk->rope_view};
+    brope = (binding){{rope->buf.buffer, 0, VK_WHOLE_SIZE}, 0, rope->view};
     binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv, &bo, &bl, &brope, &bp, &bqw, &bkw};
     c->n_rep = r->n_heads / r->n_kv_heads;
     c->pc = make_push(r, pl, bs, t->lse != NULL, rope_shift);
@@ -383,7 +390,7 @@ static uint32_t record_attention(seattn_context *ctx, VkCommandBuffer cb, const 
 seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                    const seattn_attention_tensors *t, seattn_call_stats *stats) {
     prepared c;
-    seattn_status status = prepare(ctx, &ctx->vk->frames[0], r, t, &c);
+    seattn_status status = prepare(ctx, &ctx->vk->frames[0], VK_NULL_HANDLE, r, t, &c);
     if (status != SEATTN_SUCCESS) {
         seattn__vk_frame_recycle(ctx, &ctx->vk->frames[0]); /* nothing was submitted */
         return status;
@@ -507,13 +514,18 @@ seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer c
     seattn__frame *fr = &vk->frames[1];
     prepared c;
     /* What prepare() took stays in frame 1 even on failure: freed at the next recycle. */
-    seattn_status status = prepare(ctx, fr, r, t, &c);
-    if (status != SEATTN_SUCCESS) return status;
-    /* Orders this call after earlier compute work in cb, this library's included: calls share
-     * the placeholder buffer bound to unused bindings (written as lse, read as a weight). */
-    seattn__vk_compute_barrier(ctx, cb);
-    stats->dispatches = record(ctx, cb, r, &c);
-    fr->n_calls++;
-    plan_stats(&c.pl, stats);
-    return SEATTN_SUCCESS;
+    seattn_status status = prepare(ctx, fr, cb, r, t, &c);
+    if (status == SEATTN_SUCCESS) {
+        /* Orders this call after earlier compute work in cb, this library's included: calls
+         * share the placeholder buffer bound to unused bindings (written as lse, read as a
+         * weight). */
+        seattn__vk_compute_barrier(ctx, cb);
+        stats->dispatches = record(ctx, cb, r, &c);
+        plan_stats(&c.pl, stats);
+    }
+    /* A RoPE copy recorded into cb (even by a call that then failed) reads c.staging: kept
+     * until seattn_context_recycle() */
+    if (status == SEATTN_SUCCESS || c.staging.buffer) fr->n_calls++;
+    seattn__vk_buffer_retire(ctx, &c.staging);
+    return status;
 }

@@ -64,7 +64,7 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
                             : vk->vkd.vkAllocateMemory(vk->device, &ai, vk->alloc, &b->memory);
     SEATTN__CHECK(ctx, mr);
     SEATTN__CHECK(ctx, vk->vkd.vkBindBufferMemory(vk->device, b->buffer, b->memory, 0));
-    if ((vk->mem_props.memoryTypes[type].propertyFlags & hv) == hv)
+    if ((vk->mem_props.memoryTypes[type].propertyFlags & hv) == hv && (host || !vk->test_unmapped))
         SEATTN__CHECK(ctx,
                       vk->vkd.vkMapMemory(vk->device, b->memory, 0, VK_WHOLE_SIZE, 0, &b->mapped));
     b->size = size;

@@ -132,7 +132,9 @@ seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_contex
 }
 
 /* Tests drive the device limits on a small machine by lowering them:
- * SEATTN_TEST_LIMITS="storage_range=N,texel_elements=N,workgroups_x=N,alloc_size=N". */
+ * SEATTN_TEST_LIMITS="storage_range=N,texel_elements=N,workgroups_x=N,alloc_size=N,
+ * device_local=1" (the last: seattn's device buffers are not mapped, as on a discrete GPU, so
+ * every upload to them is a staged copy). */
 static void test_limits(seattn_context *ctx) {
     const char *env = getenv("SEATTN_TEST_LIMITS");
     seattn__vk *vk = ctx->vk;
@@ -150,6 +152,8 @@ static void test_limits(seattn_context *ctx) {
             lim->maxComputeWorkGroupCount[0] = (uint32_t)val;
         else if (strcmp(key, "alloc_size") == 0)
             vk->max_alloc = val;
+        else if (strcmp(key, "device_local") == 0)
+            vk->test_unmapped = val != 0;
         seattn__log(ctx, SEATTN_LOG_WARNING, "SEATTN_TEST_LIMITS: %s lowered to %llu", key, val);
         p += used;
         if (*p == ',') p++;
@@ -281,8 +285,7 @@ void seattn__vk_context_free(seattn_context *ctx) {
             seattn__vk_frame_free(ctx, &vk->frames[f]);
         seattn__vk_pipeline_cache_save(ctx);
         seattn__vk_pipelines_free(ctx);
-        if (vk->rope_view) vk->vkd.vkDestroyBufferView(vk->device, vk->rope_view, vk->alloc);
-        seattn__vk_buffer_destroy(ctx, &vk->rope);
+        seattn__vk_rope_free(ctx);
         seattn__vk_buffer_destroy(ctx, &vk->dummy);
         seattn__vk_buffer_destroy(ctx, &vk->staging);
         if (vk->fence) vk->vkd.vkDestroyFence(vk->device, vk->fence, vk->alloc);

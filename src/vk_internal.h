@@ -178,6 +178,17 @@ typedef struct seattn__pipeline {
     VkPipeline pipeline;
 } seattn__pipeline;
 
+/* A RoPE cos/sin table for one (theta, rot_half) (vk_rope.c). Several are kept, so models
+ * whose layers alternate theta (Gemma 3) do not rebuild one every call. */
+typedef struct seattn__rope {
+    float theta; /* 0: the slot is empty */
+    uint32_t rot_half, shift, n_hi;
+    seattn__vk_buffer buf;
+    VkBufferView view; /* RG32F texels, when texel_ok */
+    uint64_t used;
+} seattn__rope;
+enum { SEATTN__N_ROPES = 4 };
+
 struct seattn__vk {
     seattn__vki vki;
     bool own_instance, own_device; /* false for the app's objects: never destroyed */
@@ -189,6 +200,7 @@ struct seattn__vk {
     VkPhysicalDevice phys;
     VkPhysicalDeviceProperties props; /* limits lowered by SEATTN_TEST_LIMITS (tests) */
     VkDeviceSize max_alloc;           /* maxMemoryAllocationSize */
+    bool test_unmapped; /* SEATTN_TEST_LIMITS device_local=1: device buffers stay unmapped */
     VkPhysicalDeviceMemoryProperties mem_props;
     seattn_device_info info;
     bool storage_16bit; /* storageBuffer16BitAccess is enabled on the device */
@@ -218,12 +230,10 @@ struct seattn__vk {
     uint32_t n_pipelines, cap_pipelines;
     seattn__frame frames[2];
 
-    seattn__vk_buffer staging; /* host-visible, grows */
-    seattn__vk_buffer dummy;   /* bound where a binding is unused */
-    seattn__vk_buffer rope;    /* cos/sin tables for rope_theta, rotary_dims below */
-    VkBufferView rope_view;    /* rope as RG32F texels, when texel_ok */
-    float rope_theta;
-    uint32_t rope_rot_half, rope_shift, rope_n_hi; /* vk_rope.c */
+    seattn__vk_buffer staging;           /* host-visible, grows */
+    seattn__vk_buffer dummy;             /* bound where a binding is unused */
+    seattn__rope ropes[SEATTN__N_ROPES]; /* vk_rope.c: tables for recent (theta, rot_half) */
+    uint64_t rope_clock;                 /* for the least recently used */
 };
 
 seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call, const char *file,
@@ -263,11 +273,15 @@ seattn_status seattn__vk_buffer_write(seattn_context *ctx, seattn__vk_buffer *b,
 seattn_status seattn__vk_view_create(seattn_context *ctx, VkBuffer buffer, VkDeviceSize offset,
                                      VkDeviceSize range, VkFormat format, VkBufferView *out);
 
-/* vk_rope.c */
-/* Makes the table cover |pos| <= max_pos; says its first level's log2 size, and whether that
- * level alone covers max_pos. */
-seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t rot_half,
-                                    uint32_t max_pos, uint32_t *shift, bool *one_level);
+/* vk_rope.c: the ensure step of a call. Makes a table for (theta, rot_half) cover
+ * |pos| <= max_pos and returns it; *one_level says whether its first level alone covers
+ * max_pos. A new table is uploaded by a copy recorded into cb when cb is not NULL (the
+ * staging buffer then goes to *staging, which the caller retires once the call is counted in
+ * frame 1), else written at once: recording into an app's command buffer never submits. */
+seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
+                                    uint32_t rot_half, uint32_t max_pos, const seattn__rope **out,
+                                    bool *one_level, seattn__vk_buffer *staging);
+void seattn__vk_rope_free(seattn_context *ctx);
 
 /* vk_context.c: the context's one command buffer. */
 seattn_status seattn__vk_begin(seattn_context *ctx);

@@ -181,18 +181,25 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
         uint32_t br = br_full;
         while (br > 1 && br / 2 >= n_rows)
             br /= 2;
-        /* key groups fill the workgroup when the rows do not; keys a tile: as many as fit the
-         * shared memory, at most 16 a key group (their scores are registers) and 64 in all;
-         * fewer key groups (a smaller workgroup) where even one key a group does not fit */
+        /* Key groups fill the workgroup when the rows do not. Keys a tile: as many as fit,
+         * at most 16 a key group (their scores are registers; 4 for decode and short chunks,
+         * which read each key once and gain nothing from bigger tiles) and 64 in all, in
+         * 16 KiB of shared memory where they can (phones have no more, and GPUs then keep
+         * more workgroups resident), else in what the device has. Fewer key groups (a smaller
+         * workgroup) where even one key a group does not fit. llvmpipe compiles the unrolled
+         * score loops slowly: 4 keys a key group there. */
         const bool k_norm = (r->flags & SEATTN_ATTN_K_NORM) != 0;
-        /* llvmpipe compiles the unrolled score loops slowly: 4 keys a key group there */
-        const uint32_t max_bck = llvmpipe ? 4 : 16;
+        const uint32_t soft = 16384 + 256; /* the tiles' 16 KiB and the small arrays */
+        const uint32_t budgets[2] = {
+            lim->maxComputeSharedMemorySize < soft ? lim->maxComputeSharedMemorySize : soft,
+            lim->maxComputeSharedMemorySize};
         uint32_t kg = br_full / br, bc = 0;
         for (;;) {
-            for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
-                if (flash_smem_bytes(sg, k_norm, kg * br * ds, dp, br, c, kg) <=
-                    lim->maxComputeSharedMemorySize)
-                    bc = c;
+            const uint32_t max_bck = llvmpipe || kg > 1 ? 4 : 16;
+            for (int b = 0; b < 2 && bc == 0; b++)
+                for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
+                    if (flash_smem_bytes(sg, k_norm, kg * br * ds, dp, br, c, kg) <= budgets[b])
+                        bc = c;
             if (bc || kg == 1) break;
             kg /= 2;
         }

@@ -3,15 +3,59 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Layout, with RHP = rot_half rounded up to even and L = 1 << shift: entry a * RHP + m holds
  * (cos, sin) of a * f_m for a < L, and entry (L + b) * RHP + m those of b * L * f_m for
  * b < n_hi; angles are reduced mod 2 pi in double before rounding to f32. |pos| < L takes one
- * entry, larger ones two. The table grows to cover every position a call can ask for: L up to
+ * entry, larger ones two. A table grows to cover every position a call can ask for: L up to
  * 2^16 (or 64 MiB), the second level for the rest. Readable as a storage buffer of vec2 and,
- * through vk->rope_view, as RG32F texels. */
-seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t rot_half,
-                                    uint32_t max_pos, uint32_t *shift, bool *one_level) {
+ * through its view, as RG32F texels. SEATTN__N_ROPES tables are kept, for the (theta,
+ * rot_half) pairs used last. */
+/* The slot for (theta, rot_half): its own, else an empty one, else the least recently used. */
+static seattn__rope *slot_for(seattn__vk *vk, float theta, uint32_t rot_half) {
+    seattn__rope *pick = &vk->ropes[0];
+    for (int i = 0; i < SEATTN__N_ROPES; i++) {
+        seattn__rope *e = &vk->ropes[i];
+        if (e->theta == theta && e->rot_half == rot_half && e->buf.buffer) return e;
+    }
+    for (int i = 0; i < SEATTN__N_ROPES; i++) {
+        seattn__rope *e = &vk->ropes[i];
+        if (!e->buf.buffer) return e;
+        if (e->used < pick->used) pick = e;
+    }
+    return pick;
+}
+
+/* Empties a slot; recorded work may still read its table. */
+static void slot_retire(seattn_context *ctx, seattn__rope *e) {
+    if (e->view) seattn__vk_view_retire(ctx, e->view);
+    seattn__vk_buffer_retire(ctx, &e->buf);
+    memset(e, 0, sizeof *e);
+}
+
+/* Copies the host table into e->buf: directly when it is mapped, by a copy recorded into cb
+ * (from a new host-visible buffer, handed to *staging), or by a submitted copy. */
+static seattn_status upload(seattn_context *ctx, VkCommandBuffer cb, seattn__rope *e,
+                            const float *tab, VkDeviceSize bytes, seattn__vk_buffer *staging) {
+    seattn__vk *vk = ctx->vk;
+    if (e->buf.mapped || !cb) return seattn__vk_buffer_write(ctx, &e->buf, 0, tab, bytes);
+    seattn_status s = seattn__vk_buffer_create(ctx, bytes, true, staging);
+    if (s != SEATTN_SUCCESS) return s;
+    memcpy(staging->mapped, tab, bytes);
+    const VkBufferCopy region = {.size = bytes};
+    vk->vkd.vkCmdCopyBuffer(cb, staging->buffer, e->buf.buffer, 1, &region);
+    const VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                                .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                                .dstAccessMask = VK_ACCESS_SHADER_READ_BIT};
+    vk->vkd.vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    return SEATTN_SUCCESS;
+}
+
+seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
+                                    uint32_t rot_half, uint32_t max_pos, const seattn__rope **out,
+                                    bool *one_level, seattn__vk_buffer *staging) {
     seattn__vk *vk = ctx->vk;
     const uint32_t rhp = (rot_half + 1) & ~1u;
     uint32_t want = 12, cap = 16;
@@ -19,16 +63,18 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t r
         cap--;
     while (want < cap && (1u << want) <= max_pos)
         want++;
-    const bool same = vk->rope.buffer && vk->rope_theta == theta && vk->rope_rot_half == rot_half;
-    if (same && vk->rope_shift >= want && (max_pos >> vk->rope_shift) < vk->rope_n_hi) {
-        *shift = vk->rope_shift;
-        *one_level = max_pos < (1u << vk->rope_shift);
+    seattn__rope *e = slot_for(vk, theta, rot_half);
+    const bool same = e->buf.buffer && e->theta == theta && e->rot_half == rot_half;
+    e->used = ++vk->rope_clock;
+    if (same && e->shift >= want && (max_pos >> e->shift) < e->n_hi) {
+        *out = e;
+        *one_level = max_pos < (1u << e->shift);
         return SEATTN_SUCCESS;
     }
-    if (same && vk->rope_shift > want) want = vk->rope_shift;
+    if (same && e->shift > want) want = e->shift;
     const uint32_t lo = 1u << want;
     uint32_t n_hi = (max_pos >> want) + 1;
-    if (same && vk->rope_n_hi > n_hi) n_hi = vk->rope_n_hi;
+    if (same && e->n_hi > n_hi) n_hi = e->n_hi;
     const size_t n = (size_t)(lo + n_hi) * rhp;
     float *tab = seattn__calloc(n * 2, sizeof(float));
     if (!tab) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for RoPE tables");
@@ -43,26 +89,34 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, float theta, uint32_t r
             tab[2 * at + 1] = (float)sin(a);
         }
     }
-    vk->rope_theta = 0.0f;
-    if (vk->rope_view) { /* recorded work may still read the old table */
-        seattn__vk_view_retire(ctx, vk->rope_view);
-        vk->rope_view = VK_NULL_HANDLE;
-    }
+    /* a new buffer whenever a table changes: recorded work may still read the old one */
+    slot_retire(ctx, e);
     const VkDeviceSize bytes = n * 2 * sizeof(float);
-    /* a new buffer whenever the table changes: recorded work may still read the old one */
-    seattn__vk_buffer_retire(ctx, &vk->rope);
-    seattn_status s = seattn__vk_buffer_create(ctx, bytes, false, &vk->rope);
-    if (s == SEATTN_SUCCESS) s = seattn__vk_buffer_write(ctx, &vk->rope, 0, tab, bytes);
+    seattn_status s = seattn__vk_buffer_create(ctx, bytes, false, &e->buf);
+    if (s == SEATTN_SUCCESS) s = upload(ctx, cb, e, tab, bytes, staging);
     seattn__free(tab);
     if (s == SEATTN_SUCCESS && vk->caps.texel_ok && n <= vk->props.limits.maxTexelBufferElements)
-        s = seattn__vk_view_create(ctx, vk->rope.buffer, 0, bytes, VK_FORMAT_R32G32_SFLOAT,
-                                   &vk->rope_view);
-    if (s != SEATTN_SUCCESS) return s;
-    vk->rope_theta = theta;
-    vk->rope_rot_half = rot_half;
-    vk->rope_shift = want;
-    vk->rope_n_hi = n_hi;
-    *shift = want;
+        s = seattn__vk_view_create(ctx, e->buf.buffer, 0, bytes, VK_FORMAT_R32G32_SFLOAT, &e->view);
+    if (s != SEATTN_SUCCESS) {
+        slot_retire(ctx, e);
+        return s;
+    }
+    e->theta = theta;
+    e->rot_half = rot_half;
+    e->shift = want;
+    e->n_hi = n_hi;
+    e->used = vk->rope_clock;
+    *out = e;
     *one_level = max_pos < lo;
     return SEATTN_SUCCESS;
+}
+
+void seattn__vk_rope_free(seattn_context *ctx) {
+    seattn__vk *vk = ctx->vk;
+    for (int i = 0; i < SEATTN__N_ROPES; i++) {
+        seattn__rope *e = &vk->ropes[i];
+        if (e->view) vk->vkd.vkDestroyBufferView(vk->device, e->view, vk->alloc);
+        seattn__vk_buffer_destroy(ctx, &e->buf);
+        memset(e, 0, sizeof *e);
+    }
 }

@@ -26,8 +26,17 @@
     } while (0)
 
 typedef struct {
-    int64_t vgprs, spill_v, spill_s, scratch, lds, waves;
+    int64_t vgprs, pre_vgprs, spill_v, spill_s, scratch, lds, waves;
 } stats;
+
+/* Pipelines already compiled (identical plans recur across the variants): their stats. */
+typedef struct {
+    seattn__kernel kernel;
+    uint32_t spec[SEATTN__N_SPEC], req_sg;
+    stats s;
+} seen;
+static seen cache[1024];
+static int n_cache;
 
 static VkDevice dev;
 static VkPipelineLayout layout;
@@ -49,6 +58,10 @@ static int64_t stat_value(const VkPipelineExecutableStatisticKHR *s) {
 
 /* Compiles the plan's pipeline (with a required subgroup size unless 0) and reads its stats. */
 static stats compile(const seattn__plan *pl, uint32_t req_sg) {
+    for (int i = 0; i < n_cache; i++)
+        if (cache[i].kernel == pl->kernel && cache[i].req_sg == req_sg &&
+            memcmp(cache[i].spec, pl->spec, sizeof pl->spec) == 0)
+            return cache[i].s;
     const bool f16 = pl->spec[SEATTN__SPEC_DTYPE] != 0;
     if (!modules[f16][pl->kernel]) {
         const seattn__shader *sh = seattn__shader_get(pl->kernel, f16);
@@ -88,11 +101,13 @@ static stats compile(const seattn__plan *pl, uint32_t req_sg) {
         st[i] = (VkPipelineExecutableStatisticKHR){
             .sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR};
     CK(vkGetPipelineExecutableStatisticsKHR(dev, &xi, &n, st));
-    stats s = {-1, -1, -1, -1, -1, -1};
+    stats s = {-1, -1, -1, -1, -1, -1, -1};
     for (uint32_t i = 0; i < n; i++) {
         const int64_t v = stat_value(&st[i]);
         if (strcmp(st[i].name, "VGPRs") == 0)
             s.vgprs = v;
+        else if (strcmp(st[i].name, "Pre-Sched VGPRs") == 0)
+            s.pre_vgprs = v;
         else if (strcmp(st[i].name, "Spilled VGPRs") == 0)
             s.spill_v = v;
         else if (strcmp(st[i].name, "Spilled SGPRs") == 0)
@@ -105,6 +120,13 @@ static stats compile(const seattn__plan *pl, uint32_t req_sg) {
             s.waves = v;
     }
     vkDestroyPipeline(dev, pipe, NULL);
+    if (n_cache < 1024) {
+        seen *c = &cache[n_cache++];
+        c->kernel = pl->kernel;
+        memcpy(c->spec, pl->spec, sizeof c->spec);
+        c->req_sg = req_sg;
+        c->s = s;
+    }
     return s;
 }
 
@@ -251,8 +273,10 @@ int main(int argc, char **argv) {
                                     const stats s = compile(&pl, z);
                                     const bool bad = d <= 256 && (s.scratch != 0 ||
                                                                   s.spill_v != 0 || s.spill_s != 0);
-                                    printf("%-8s %-60s %6lld %6lld %6lld %8lld %6lld %6lld%s\n",
-                                           chip, variant, (long long)s.vgprs, (long long)s.spill_v,
+                                    printf("%-8s %-62s %5lld %5lld %6lld %6lld %7lld %6lld "
+                                           "%5lld%s\n",
+                                           chip, variant, (long long)s.vgprs,
+                                           (long long)s.pre_vgprs, (long long)s.spill_v,
                                            (long long)s.spill_s, (long long)s.scratch,
                                            (long long)s.lds, (long long)s.waves,
                                            bad ? "  <- scratch or spills" : "");

@@ -1,5 +1,6 @@
 /* seattn on an app's own Vulkan objects (seattn_vulkan.h): importing its device, wrapping its
  * buffers, recording into its command buffers, and the checks on each. */
+#define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 #include "vk_app.h"
 
@@ -219,6 +220,69 @@ Test(interop, many_recordings_then_one_submit) {
     seattn_tensor_destroy(tk);
     seattn_tensor_destroy(tv);
     for (int i = 0; i <= N; i++)
+        seattn_tensor_destroy(to[i]);
+    seattn_context_destroy(ctx);
+    seattn_context_destroy(cpu);
+    vk_app_buffer_destroy(&app, &b);
+}
+
+/* Recording never submits: with seattn's device buffers unmapped (as on a discrete GPU), calls
+ * with new RoPE tables (three thetas, a growing cache) are recorded while any queue submission
+ * would fail (SEATTN_FAULT_DEVICE_LOST); the tables are copied by commands in the app's
+ * command buffer, and every output is right once the app submits it. */
+Test(interop, recording_never_submits) {
+    setenv("SEATTN_TEST_LIMITS", "device_local=1", 1);
+    seattn_context *ctx = imported(0);
+    unsetenv("SEATTN_TEST_LIMITS");
+    seattn_context *cpu = tu_cpu();
+    enum { N = 6, H = 4, KVH = 2, D = 64, MAXKV = 700 };
+    const float thetas[3] = {10000.0f, 1000000.0f, 500000.0f};
+    const size_t qn = (size_t)H * D, kvn = (size_t)KVH * MAXKV * D;
+    vk_app_buffer b = vk_app_buffer_create(&app, (qn + 2 * kvn + N * qn) * 4, USE);
+    float *host = b.mapped, *q = host, *k = host + qn, *v = k + kvn, *outs = v + kvn;
+    tu_fill(q, qn, 4);
+    tu_fill(k, kvn, 5);
+    tu_fill(v, kvn, 6);
+    for (size_t i = 0; i < N * qn; i++)
+        outs[i] = NAN;
+    seattn_tensor *tq, *tk, *tv, *to[N];
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, qn * 4, USE, &tq), SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, qn * 4, kvn * 4, USE, &tk),
+                 SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, (qn + kvn) * 4, kvn * 4, USE, &tv),
+                 SEATTN_SUCCESS);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, (qn + 2 * kvn + i * qn) * 4, qn * 4,
+                                               USE, &to[i]),
+                     SEATTN_SUCCESS);
+    seattn_attention_desc d[N];
+    VkCommandBuffer cb = vk_app_begin(&app);
+    vk_app_barrier(cb);
+    seattn_debug_fault(SEATTN_FAULT_DEVICE_LOST, 1); /* the first submission would fail */
+    for (int i = 0; i < N; i++) {
+        d[i] = tu_desc(H, KVH, D, 1, 100u + 120u * (uint32_t)i, 4, 16);
+        d[i].rope_theta = thetas[i % 3];
+        const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to[i]};
+        cr_assert_eq(seattn_attention_record(ctx, cb, &d[i], &t), SEATTN_SUCCESS, "%s",
+                     seattn_context_last_error(ctx));
+    }
+    cr_expect_eq(seattn_debug_fault(0, 0), 0, "recording submitted work");
+    vk_app_barrier(cb);
+    cr_assert_eq(vk_app_submit(&app, cb), 0);
+    cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        float ref[H * D];
+        cr_assert_eq(tu_run(cpu, &d[i], q, k, v, ref, NULL), SEATTN_SUCCESS);
+        double e = 0;
+        for (size_t j = 0; j < qn; j++)
+            e = isnan(outs[i * qn + j]) ? NAN : fmax(e, fabs((double)outs[i * qn + j] - ref[j]));
+        cr_expect(e <= 1e-4, "call %d (theta %g, kv %u): max err %.3e", i, d[i].rope_theta,
+                  d[i].kv_len, e);
+    }
+    seattn_tensor_destroy(tq);
+    seattn_tensor_destroy(tk);
+    seattn_tensor_destroy(tv);
+    for (int i = 0; i < N; i++)
         seattn_tensor_destroy(to[i]);
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
