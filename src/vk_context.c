@@ -27,6 +27,35 @@ static int find_compute_family(const seattn__vk *vk) {
     return any;
 }
 
+/* Device extensions seattn looks for. */
+enum {
+    EXT_SUBGROUP_SIZE_CONTROL = 1,
+    EXT_AMD_SHADER_CORE = 2,
+    EXT_NV_SM_BUILTINS = 4,
+    EXT_ARM_CORE_BUILTINS = 8
+};
+
+/* Which of them the physical device offers (*mask, EXT_*). */
+static seattn_status device_exts(seattn_context *ctx, uint32_t *mask) {
+    static const char *const names[] = {"VK_EXT_subgroup_size_control",
+                                        "VK_AMD_shader_core_properties", "VK_NV_shader_sm_builtins",
+                                        "VK_ARM_shader_core_builtins"};
+    const seattn__vk *vk = ctx->vk;
+    uint32_t n = 0;
+    *mask = 0;
+    if (vk->vki.vkEnumerateDeviceExtensionProperties(vk->phys, NULL, &n, NULL) != VK_SUCCESS ||
+        n == 0)
+        return SEATTN_SUCCESS;
+    VkExtensionProperties *ext = seattn__calloc(n, sizeof *ext);
+    if (!ext) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for extensions");
+    if (vk->vki.vkEnumerateDeviceExtensionProperties(vk->phys, NULL, &n, ext) >= 0)
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t k = 0; k < sizeof names / sizeof names[0]; k++)
+                if (strcmp(ext[i].extensionName, names[k]) == 0) *mask |= 1u << k;
+    seattn__free(ext);
+    return SEATTN_SUCCESS;
+}
+
 static seattn__vk *vk_alloc(seattn_context *ctx, const seattn_context_options *o) {
     seattn__vk *vk = seattn__calloc(1, sizeof *vk);
     if (!vk) return NULL;
@@ -70,12 +99,32 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
     VkPhysicalDevice16BitStorageFeatures f16s = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
         .storageBuffer16BitAccess = vk->info.storage_16bit ? VK_TRUE : VK_FALSE};
+    /* flash_sg asks for full subgroups where the device can promise them
+     * (VK_EXT_subgroup_size_control's computeFullSubgroups): a row's lanes then share one */
+    VkPhysicalDeviceSubgroupSizeControlFeaturesEXT sgf = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
+    const char *exts[1];
+    uint32_t n_exts = 0, have = 0;
+    if ((status = device_exts(ctx, &have))) return status;
+    if (have & EXT_SUBGROUP_SIZE_CONTROL) {
+        VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                        .pNext = &sgf};
+        vk->vki.vkGetPhysicalDeviceFeatures2(vk->phys, &f2);
+        sgf.pNext = NULL;
+        if (sgf.computeFullSubgroups) {
+            exts[n_exts++] = "VK_EXT_subgroup_size_control";
+            f16s.pNext = &sgf;
+        }
+    }
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                               .pNext = &f16s,
                               .queueCreateInfoCount = 1,
-                              .pQueueCreateInfos = &qci};
+                              .pQueueCreateInfos = &qci,
+                              .enabledExtensionCount = n_exts,
+                              .ppEnabledExtensionNames = n_exts ? exts : NULL};
     SEATTN__CHECK(ctx, vk->vki.vkCreateDevice(vk->phys, &dci, vk->alloc, &vk->device));
     vk->own_device = true;
+    vk->full_subgroups = n_exts > 0;
     vk->storage_16bit = vk->info.storage_16bit != 0;
     seattn__vk_load_device(vk->vki.vkGetDeviceProcAddr, vk->device, &vk->vkd);
     vk->vkd.vkGetDeviceQueue(vk->device, vk->queue_family, 0, &vk->queue);
@@ -203,27 +252,36 @@ seattn_status seattn__vk_device_setup(seattn_context *ctx) {
     /* flash_sg: subgroup shuffles in compute; a row's lanes (at most the smallest subgroup size
      * the driver may pick, VK_EXT_subgroup_size_control) share one subgroup */
     vk->caps.sg_min = vk->caps.sg_max = vk->info.subgroup_size;
-    uint32_t n_ext = 0;
-    if (vk->vki.vkEnumerateDeviceExtensionProperties(vk->phys, NULL, &n_ext, NULL) == VK_SUCCESS &&
-        n_ext > 0) {
-        VkExtensionProperties *ext = seattn__calloc(n_ext, sizeof *ext);
-        if (!ext) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory");
-        bool size_control = false;
-        if (vk->vki.vkEnumerateDeviceExtensionProperties(vk->phys, NULL, &n_ext, ext) >= 0)
-            for (uint32_t i = 0; i < n_ext; i++)
-                if (strcmp(ext[i].extensionName, "VK_EXT_subgroup_size_control") == 0)
-                    size_control = true;
-        seattn__free(ext);
-        if (size_control) {
-            VkPhysicalDeviceSubgroupSizeControlPropertiesEXT sc = {
-                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
-            VkPhysicalDeviceProperties2 sp2 = {
-                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sc};
-            vk->vki.vkGetPhysicalDeviceProperties2(vk->phys, &sp2);
-            if (sc.minSubgroupSize >= 1 && sc.minSubgroupSize < vk->caps.sg_min)
-                vk->caps.sg_min = sc.minSubgroupSize;
-            if (sc.maxSubgroupSize > vk->caps.sg_max) vk->caps.sg_max = sc.maxSubgroupSize;
-        }
+    uint32_t have = 0;
+    if ((status = device_exts(ctx, &have))) return status;
+    if (have & EXT_SUBGROUP_SIZE_CONTROL) {
+        VkPhysicalDeviceSubgroupSizeControlPropertiesEXT sc = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
+        VkPhysicalDeviceProperties2 sp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                           .pNext = &sc};
+        vk->vki.vkGetPhysicalDeviceProperties2(vk->phys, &sp2);
+        if (sc.minSubgroupSize >= 1 && sc.minSubgroupSize < vk->caps.sg_min)
+            vk->caps.sg_min = sc.minSubgroupSize;
+        if (sc.maxSubgroupSize > vk->caps.sg_max) vk->caps.sg_max = sc.maxSubgroupSize;
+    }
+    /* Compute units, where an extension reports them: the key split fills them. */
+    VkPhysicalDeviceShaderCorePropertiesAMD amd = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_PROPERTIES_AMD};
+    VkPhysicalDeviceShaderSMBuiltinsPropertiesNV nv = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV};
+    VkPhysicalDeviceShaderCoreBuiltinsPropertiesARM arm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_BUILTINS_PROPERTIES_ARM};
+    void *chain = NULL;
+    if (have & EXT_AMD_SHADER_CORE) amd.pNext = chain, chain = &amd;
+    if (have & EXT_NV_SM_BUILTINS) nv.pNext = chain, chain = &nv;
+    if (have & EXT_ARM_CORE_BUILTINS) arm.pNext = chain, chain = &arm;
+    if (chain) {
+        VkPhysicalDeviceProperties2 cp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                           .pNext = chain};
+        vk->vki.vkGetPhysicalDeviceProperties2(vk->phys, &cp2);
+        vk->caps.compute_units = amd.shaderEngineCount * amd.shaderArraysPerEngineCount *
+                                     amd.computeUnitsPerShaderArray +
+                                 nv.shaderSMCount + arm.shaderCoreCount;
     }
     vk->caps.llvmpipe = strstr(vk->info.name, "llvmpipe") != NULL;
     vk->caps.limits = vk->props.limits;

@@ -120,6 +120,7 @@ typedef struct seattn__caps {
     VkPhysicalDeviceLimits limits; /* lowered by SEATTN_TEST_LIMITS (tests) */
     uint32_t subgroup_size;        /* reported for compute shaders; 0 if none */
     uint32_t sg_min, sg_max;       /* subgroup sizes the driver may pick for compute */
+    uint32_t compute_units;        /* CUs / SMs / shader cores an extension reports; 0 if none */
     bool cpu;                      /* VK_PHYSICAL_DEVICE_TYPE_CPU */
     bool llvmpipe;                 /* llvmpipe's loop budget: 65535 iterations an invocation */
     bool flash_sg_ok;              /* flash_sg can run: subgroup shuffles, power-of-2 sizes */
@@ -200,7 +201,8 @@ struct seattn__vk {
     VkPhysicalDevice phys;
     VkPhysicalDeviceProperties props; /* limits lowered by SEATTN_TEST_LIMITS (tests) */
     VkDeviceSize max_alloc;           /* maxMemoryAllocationSize */
-    bool test_unmapped; /* SEATTN_TEST_LIMITS device_local=1: device buffers stay unmapped */
+    bool test_unmapped;  /* SEATTN_TEST_LIMITS device_local=1: device buffers stay unmapped */
+    bool full_subgroups; /* computeFullSubgroups enabled: flash_sg pipelines require them */
     VkPhysicalDeviceMemoryProperties mem_props;
     seattn_device_info info;
     bool storage_16bit; /* storageBuffer16BitAccess is enabled on the device */

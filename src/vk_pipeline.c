@@ -116,6 +116,11 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                  /* flash_sg's rows are whole inside subgroups (the planner makes the workgroup
+                   * a multiple of the largest size): full subgroups, where promised */
+                  .flags = kernel == SEATTN__KERNEL_FLASH_SG && vk->full_subgroups
+                               ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT_EXT
+                               : 0,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                   .module = vk->modules[f16][kernel],
                   .pName = "main",

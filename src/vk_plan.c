@@ -46,25 +46,202 @@ static uint32_t dtype_mask(const seattn_attention_desc *r) {
            (r->out_type == SEATTN_DTYPE_F16 ? SEATTN__F16_OUT : 0);
 }
 
+/* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s, kr_s and ml_s). */
+static uint32_t flash_smem_bytes(bool sg, bool k_norm, uint32_t wg, uint32_t dp, uint32_t br,
+                                 uint32_t bc, uint32_t kg) {
+    const uint32_t kn = bc * dp, red = wg * (bc / kg), comb = kg > 1 ? kg * br * dp : 0;
+    uint32_t kb = sg || kn > red ? kn : red;
+    if (comb > kb) kb = comb;
+    return 4u * (kb + kn + (k_norm ? bc : 1) + (kg > 1 ? 2 * kg * br : 1));
+}
+
+/* What a kernel's plan function says besides the plan: splits are whole multiples of
+ * key_step keys, and a workgroup takes at most max_keys (llvmpipe's loop budget). */
+typedef struct {
+    uint32_t key_step, max_keys;
+} key_limits;
+typedef seattn_status (*plan_fn)(const seattn__caps *caps, const seattn_attention_desc *r,
+                                 seattn__kernel kernel, const seattn__plan_facts *f,
+                                 seattn__plan *pl, key_limits *kl, char *why, size_t why_size);
+
+/* flash.comp: DS lanes split head_dim, at most 16 elements a lane (and, for subgroup sums, no
+ * more lanes than the smallest subgroup); 128 invocations: BR rows x DS lanes x KG key groups,
+ * the rows for long query runs, key groups for decode and short chunks. */
+static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention_desc *r,
+                                seattn__kernel kernel, const seattn__plan_facts *f,
+                                seattn__plan *pl, key_limits *kl, char *why, size_t why_size) {
+    const VkPhysicalDeviceLimits *lim = &caps->limits;
+    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
+    const bool llvmpipe = caps->llvmpipe;
+    (void)f;
+    const bool sg = kernel == SEATTN__KERNEL_FLASH_SG;
+    const uint32_t n_rows = r->q_len * n_rep;
+    uint32_t lds = 0;
+    while ((d + (1u << lds) - 1) >> lds > 16 && lds < 5)
+        lds++;
+    /* decode and short chunks (few rows): 4 elements a lane where 32 lanes allow, for few
+     * registers and many resident waves (they wait on memory) */
+    while (n_rows < 8 && (d + (1u << lds) - 1) >> lds > 4 && lds < 5)
+        lds++;
+    while (sg && lds > 0 && (1u << lds) > caps->sg_min)
+        lds--;
+    const uint32_t ds = 1u << lds, dl = (d + ds - 1) / ds, dp = dl * ds;
+    const uint32_t wg = lim->maxComputeWorkGroupInvocations >= 128 ? 128 : 64;
+    if (ds > wg || (sg && wg % caps->sg_max != 0))
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "the flash kernel needs %u invocations a workgroup for head_dim "
+                    "%u with subgroups of %u..%u",
+                    ds, d, caps->sg_min, caps->sg_max);
+    const uint32_t br_full = wg / ds;
+    uint32_t br = br_full;
+    while (br > 1 && br / 2 >= n_rows)
+        br /= 2;
+    /* Key groups fill the workgroup when the rows do not. Keys a tile: as many as fit,
+     * at most 16 a key group (their scores are registers; 4 for decode and short chunks,
+     * which read each key once and gain nothing from bigger tiles) and 64 in all, in
+     * 16 KiB of shared memory where they can (phones have no more, and GPUs then keep
+     * more workgroups resident), else in what the device has. Fewer key groups (a smaller
+     * workgroup) where even one key a group does not fit. llvmpipe compiles the unrolled
+     * score loops slowly: 4 keys a key group there. */
+    const bool k_norm = (r->flags & SEATTN_ATTN_K_NORM) != 0;
+    const uint32_t soft = 16384 + 256; /* the tiles' 16 KiB and the small arrays */
+    const uint32_t budgets[2] = {
+        lim->maxComputeSharedMemorySize < soft ? lim->maxComputeSharedMemorySize : soft,
+        lim->maxComputeSharedMemorySize};
+    uint32_t kg = br_full / br, bc = 0;
+    for (;;) {
+        const uint32_t max_bck = llvmpipe || kg > 1 || n_rows < 8 ? 4 : 16;
+        for (int b = 0; b < 2 && bc == 0; b++)
+            for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
+                if (flash_smem_bytes(sg, k_norm, kg * br * ds, dp, br, c, kg) <= budgets[b]) bc = c;
+        if (bc || kg == 1) break;
+        kg /= 2;
+    }
+    if (bc == 0)
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "device limits: the flash kernel needs %u bytes of shared memory at "
+                    "head_dim %u, above maxComputeSharedMemorySize (%u)",
+                    flash_smem_bytes(sg, k_norm, br * ds, dp, br, 1, 1), d,
+                    lim->maxComputeSharedMemorySize);
+    const uint32_t wg_used = kg * br * ds;
+    if (sg && wg_used % caps->sg_max != 0)
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "the flash kernel's %u invocations at head_dim %u are not whole "
+                    "subgroups of %u",
+                    wg_used, d, caps->sg_max);
+    kl->key_step = bc;
+    pl->kernel = kernel;
+    pl->spec[0] = wg_used;
+    pl->spec[1] = d;
+    pl->spec[2] = br;
+    pl->spec[3] = bc;
+    pl->spec[4] = lds;
+    pl->spec[5] = kg;
+    pl->rows_per_wg = br;
+    pl->wg_x = (n_rows + br - 1) / br;
+    pl->wg_y = r->n_kv_heads;
+    if (llvmpipe) {
+        /* loop iterations a tile, counting every loop as if kept rolled: staging, the
+         * score and row-sum loops of both passes, P.V and the key norms; half the budget
+         * kept in reserve */
+        const uint32_t bck = bc / kg;
+        const uint32_t per_tile = 3 * ((bc * dp + wg_used - 1) / wg_used) +
+                                  2 * bck * (dl + ds + 2) + bck * (dl + 2) +
+                                  (d + 1) * ((bc + wg_used - 1) / wg_used) + 16;
+        const uint32_t fixed = 4 * dl + 2 * kg * (dl + 2) + 64;
+        kl->max_keys = (32000 - fixed) / per_tile * bc;
+        if (kl->max_keys < bc) kl->max_keys = bc;
+    }
+    return SEATTN_SUCCESS;
+}
+
+/* texel.comp: a subgroup of S lanes splits head_dim and serves T tokens x R heads; 4 subgroups
+ * a workgroup, or 1 for decode and short chunks. */
+static seattn_status plan_texel(const seattn__caps *caps, const seattn_attention_desc *r,
+                                seattn__kernel kernel, const seattn__plan_facts *f,
+                                seattn__plan *pl, key_limits *kl, char *why, size_t why_size) {
+    (void)kernel, (void)why, (void)why_size; /* it takes every call texel_shape_ok() passes */
+    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
+    const bool one_level = f->one_level;
+    const bool out_vec4 = f->out_vec4 && seattn__plan_texel_vec4_runs(r, caps->subgroup_size);
+    const uint32_t rh = r->rotary_dims / 2, sg = caps->subgroup_size;
+    const uint32_t rr = n_rep % 4 == 0 ? 4 : n_rep % 2 == 0 ? 2 : 1;
+    const uint32_t tt = r->q_len >= 64 ? 8 / rr : 1;
+    const uint32_t nsg = r->q_len >= 4 * tt ? 4 : 1;
+    kl->key_step = 1;
+    pl->kernel = SEATTN__KERNEL_TEXEL;
+    const uint32_t spec[SEATTN__N_SPEC] = {
+        sg * nsg, d,         rr, rh,      r->rope_layout == SEATTN_ROPE_INTERLEAVED,
+        tt,       one_level, sg, out_vec4};
+    memcpy(pl->spec, spec, sizeof spec);
+    pl->tok_per_wg = tt * nsg;
+    pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
+    pl->wg_y = r->n_kv_heads * (n_rep / rr);
+    /* one loop iteration per key: stay far inside llvmpipe's 65535 */
+    if (caps->llvmpipe) kl->max_keys = 60000;
+    return SEATTN_SUCCESS;
+}
+
+/* attention.comp: key tiles that keep three BC x D f32 tiles in 12 KiB of shared memory
+ * (phones offer 16 KiB); 64 rows a workgroup for long query runs, 16 for decode and short
+ * chunks. */
+static seattn_status plan_storage(const seattn__caps *caps, const seattn_attention_desc *r,
+                                  seattn__kernel kernel, const seattn__plan_facts *f,
+                                  seattn__plan *pl, key_limits *kl, char *why, size_t why_size) {
+    const VkPhysicalDeviceLimits *lim = &caps->limits;
+    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
+    const bool llvmpipe = caps->llvmpipe;
+    (void)kernel, (void)f;
+    const uint32_t bc = d >= 1024 ? 1 : (1024 / d > 32 ? 32 : 1024 / d);
+    const uint32_t n_rows = r->q_len * n_rep;
+    const uint32_t br = n_rows >= 256 ? 64 : 16;
+    if (3u * bc * d * 4u > lim->maxComputeSharedMemorySize ||
+        br > lim->maxComputeWorkGroupInvocations)
+        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                    "device limits: %u bytes of shared memory and %u invocations "
+                    "needed",
+                    3u * bc * d * 4u, br);
+    kl->key_step = bc;
+    pl->kernel = SEATTN__KERNEL_ATTENTION;
+    pl->spec[0] = br;
+    pl->spec[1] = d;
+    pl->spec[2] = bc;
+    pl->tok_per_wg = 0; /* rows are (token, head) pairs: see wg_x below */
+    pl->rows_per_wg = br;
+    pl->wg_x = (n_rows + br - 1) / br;
+    pl->wg_y = r->n_kv_heads;
+    if (llvmpipe) {
+        /* per key: both score loops when a SIMD group diverges, the P.V loop, the tile's
+         * staging share and rescale; half the budget kept in reserve */
+        const uint32_t per_key = 3 * d + 4 + (d + br - 1) / br + (d + bc - 1) / bc;
+        kl->max_keys = (32000 - 3 * d) / per_key / bc * bc;
+        if (kl->max_keys < bc) kl->max_keys = bc;
+    }
+    return SEATTN_SUCCESS;
+}
+
 /* The kernel table: a row per attention kernel a call may run. A new kernel is a row here, a
  * shader, and a branch of make_plan(). */
 typedef struct {
     const char *name;
-    seattn__kernel kernel;
+    seattn__kernel kernel; /* its shader (shaders.c) and layout (vk_pipeline.c) */
     seattn_kernel_id id;
     const char *what;
+    plan_fn plan; /* its specialization, grid and key step; the split is common */
 } kernel_row;
 static const kernel_row kernel_table[] = {
     {"flash_sg", SEATTN__KERNEL_FLASH_SG, SEATTN_KERNEL_FLASH,
      "flash.comp: FlashAttention-2 tiles, head_dim split over lanes, row sums by subgroup "
-     "shuffles (the GPU default)"},
+     "shuffles (the GPU default)",
+     plan_flash},
     {"flash_smem", SEATTN__KERNEL_FLASH, SEATTN_KERNEL_FLASH,
      "flash.comp with row sums through shared memory: no subgroup operations (GPUs without "
-     "shuffles)"},
+     "shuffles)",
+     plan_flash},
     {"texel", SEATTN__KERNEL_TEXEL, SEATTN_KERNEL_TEXEL,
-     "texel.comp: texel-buffer loads, a subgroup a row group (the CPU-device default)"},
+     "texel.comp: texel-buffer loads, a subgroup a row group (the CPU-device default)", plan_texel},
     {"storage", SEATTN__KERNEL_ATTENTION, SEATTN_KERNEL_STORAGE,
-     "attention.comp: an invocation a row, storage buffers, no subgroup operations"},
+     "attention.comp: an invocation a row, storage buffers, no subgroup operations", plan_storage},
 };
 enum { N_KERNEL_ROWS = sizeof kernel_table / sizeof kernel_table[0] };
 
@@ -123,15 +300,6 @@ seattn__kernel seattn__plan_default_kernel(const seattn__caps *caps, int forced_
     return caps->flash_sg_ok ? SEATTN__KERNEL_FLASH_SG : SEATTN__KERNEL_FLASH;
 }
 
-/* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s, kr_s and ml_s). */
-static uint32_t flash_smem_bytes(bool sg, bool k_norm, uint32_t wg, uint32_t dp, uint32_t br,
-                                 uint32_t bc, uint32_t kg) {
-    const uint32_t kn = bc * dp, red = wg * (bc / kg), comb = kg > 1 ? kg * br * dp : 0;
-    uint32_t kb = sg || kn > red ? kn : red;
-    if (comb > kb) kb = comb;
-    return 4u * (kb + kn + (k_norm ? bc : 1) + (kg > 1 ? 2 * kg * br : 1));
-}
-
 seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention_desc *r,
                                 seattn__kernel kernel, bool forced, const seattn__plan_facts *f,
                                 seattn__plan *pl, char *why, size_t why_size) {
@@ -153,138 +321,15 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
         kernel = SEATTN__KERNEL_ATTENTION;
     }
     const bool texel = kernel == SEATTN__KERNEL_TEXEL;
-    const bool one_level = f->one_level;
-    const bool out_vec4 =
-        texel && f->out_vec4 && seattn__plan_texel_vec4_runs(r, caps->subgroup_size);
-    uint32_t key_step, max_keys = r->kv_len;
-    if (kernel == SEATTN__KERNEL_FLASH || kernel == SEATTN__KERNEL_FLASH_SG) {
-        /* DS lanes split head_dim, at most 16 elements a lane (and, for subgroup sums, no more
-         * lanes than the smallest subgroup); 128 invocations: BR rows x DS lanes x KG key
-         * groups, the rows for long query runs, key groups for decode and short chunks. */
-        const bool sg = kernel == SEATTN__KERNEL_FLASH_SG;
-        const uint32_t n_rows = r->q_len * n_rep;
-        uint32_t lds = 0;
-        while ((d + (1u << lds) - 1) >> lds > 16 && lds < 5)
-            lds++;
-        /* decode and short chunks (few rows): 8 elements a lane, for fewer registers */
-        if (n_rows < 8 && (d + (1u << lds) - 1) >> lds > 8 && lds < 5) lds++;
-        while (sg && lds > 0 && (1u << lds) > caps->sg_min)
-            lds--;
-        const uint32_t ds = 1u << lds, dl = (d + ds - 1) / ds, dp = dl * ds;
-        const uint32_t wg = lim->maxComputeWorkGroupInvocations >= 128 ? 128 : 64;
-        if (ds > wg || (sg && wg % caps->sg_max != 0))
-            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
-                        "the flash kernel needs %u invocations a workgroup for head_dim "
-                        "%u with subgroups of %u..%u",
-                        ds, d, caps->sg_min, caps->sg_max);
-        const uint32_t br_full = wg / ds;
-        uint32_t br = br_full;
-        while (br > 1 && br / 2 >= n_rows)
-            br /= 2;
-        /* Key groups fill the workgroup when the rows do not. Keys a tile: as many as fit,
-         * at most 16 a key group (their scores are registers; 4 for decode and short chunks,
-         * which read each key once and gain nothing from bigger tiles) and 64 in all, in
-         * 16 KiB of shared memory where they can (phones have no more, and GPUs then keep
-         * more workgroups resident), else in what the device has. Fewer key groups (a smaller
-         * workgroup) where even one key a group does not fit. llvmpipe compiles the unrolled
-         * score loops slowly: 4 keys a key group there. */
-        const bool k_norm = (r->flags & SEATTN_ATTN_K_NORM) != 0;
-        const uint32_t soft = 16384 + 256; /* the tiles' 16 KiB and the small arrays */
-        const uint32_t budgets[2] = {
-            lim->maxComputeSharedMemorySize < soft ? lim->maxComputeSharedMemorySize : soft,
-            lim->maxComputeSharedMemorySize};
-        uint32_t kg = br_full / br, bc = 0;
-        for (;;) {
-            const uint32_t max_bck = llvmpipe || kg > 1 ? 4 : 16;
-            for (int b = 0; b < 2 && bc == 0; b++)
-                for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
-                    if (flash_smem_bytes(sg, k_norm, kg * br * ds, dp, br, c, kg) <= budgets[b])
-                        bc = c;
-            if (bc || kg == 1) break;
-            kg /= 2;
-        }
-        if (bc == 0)
-            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
-                        "device limits: the flash kernel needs %u bytes of shared memory at "
-                        "head_dim %u, above maxComputeSharedMemorySize (%u)",
-                        flash_smem_bytes(sg, k_norm, br * ds, dp, br, 1, 1), d,
-                        lim->maxComputeSharedMemorySize);
-        const uint32_t wg_used = kg * br * ds;
-        if (sg && wg_used % caps->sg_max != 0)
-            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
-                        "the flash kernel's %u invocations at head_dim %u are not whole "
-                        "subgroups of %u",
-                        wg_used, d, caps->sg_max);
-        key_step = bc;
-        pl->kernel = kernel;
-        pl->spec[0] = wg_used;
-        pl->spec[1] = d;
-        pl->spec[2] = br;
-        pl->spec[3] = bc;
-        pl->spec[4] = lds;
-        pl->spec[5] = kg;
-        pl->rows_per_wg = br;
-        pl->wg_x = (n_rows + br - 1) / br;
-        pl->wg_y = r->n_kv_heads;
-        if (llvmpipe) {
-            /* loop iterations a tile, counting every loop as if kept rolled: staging, the
-             * score and row-sum loops of both passes, P.V and the key norms; half the budget
-             * kept in reserve */
-            const uint32_t bck = bc / kg;
-            const uint32_t per_tile = 3 * ((bc * dp + wg_used - 1) / wg_used) +
-                                      2 * bck * (dl + ds + 2) + bck * (dl + 2) +
-                                      (d + 1) * ((bc + wg_used - 1) / wg_used) + 16;
-            const uint32_t fixed = 4 * dl + 2 * kg * (dl + 2) + 64;
-            max_keys = (32000 - fixed) / per_tile * bc;
-            if (max_keys < bc) max_keys = bc;
-        }
-    } else if (texel) {
-        /* A subgroup of S lanes splits head_dim and serves T tokens x R heads; 4 subgroups a
-         * workgroup, or 1 for decode and short chunks. */
-        const uint32_t rh = r->rotary_dims / 2, sg = caps->subgroup_size;
-        const uint32_t rr = n_rep % 4 == 0 ? 4 : n_rep % 2 == 0 ? 2 : 1;
-        const uint32_t tt = r->q_len >= 64 ? 8 / rr : 1;
-        const uint32_t nsg = r->q_len >= 4 * tt ? 4 : 1;
-        key_step = 1;
-        pl->kernel = SEATTN__KERNEL_TEXEL;
-        const uint32_t spec[SEATTN__N_SPEC] = {
-            sg * nsg, d,         rr, rh,      r->rope_layout == SEATTN_ROPE_INTERLEAVED,
-            tt,       one_level, sg, out_vec4};
-        memcpy(pl->spec, spec, sizeof spec);
-        pl->tok_per_wg = tt * nsg;
-        pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
-        pl->wg_y = r->n_kv_heads * (n_rep / rr);
-        /* one loop iteration per key: stay far inside llvmpipe's 65535 */
-        if (llvmpipe) max_keys = 60000;
-    } else {
-        /* Key tiles that keep three BC x D f32 tiles in 12 KiB of shared memory (phones offer
-         * 16 KiB); 64 rows a workgroup for long query runs, 16 for decode and short chunks. */
-        const uint32_t bc = d >= 1024 ? 1 : (1024 / d > 32 ? 32 : 1024 / d);
-        const uint32_t n_rows = r->q_len * n_rep;
-        const uint32_t br = n_rows >= 256 ? 64 : 16;
-        if (3u * bc * d * 4u > lim->maxComputeSharedMemorySize ||
-            br > lim->maxComputeWorkGroupInvocations)
-            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
-                        "device limits: %u bytes of shared memory and %u invocations "
-                        "needed",
-                        3u * bc * d * 4u, br);
-        key_step = bc;
-        pl->kernel = SEATTN__KERNEL_ATTENTION;
-        pl->spec[0] = br;
-        pl->spec[1] = d;
-        pl->spec[2] = bc;
-        pl->tok_per_wg = 0; /* rows are (token, head) pairs: see wg_x below */
-        pl->rows_per_wg = br;
-        pl->wg_x = (n_rows + br - 1) / br;
-        pl->wg_y = r->n_kv_heads;
-        if (llvmpipe) {
-            /* per key: both score loops when a SIMD group diverges, the P.V loop, the tile's
-             * staging share and rescale; half the budget kept in reserve */
-            const uint32_t per_key = 3 * d + 4 + (d + br - 1) / br + (d + bc - 1) / bc;
-            max_keys = (32000 - 3 * d) / per_key / bc * bc;
-            if (max_keys < bc) max_keys = bc;
-        }
-    }
+    key_limits kl = {1, r->kv_len};
+    const kernel_row *row = NULL;
+    for (int i = 0; i < N_KERNEL_ROWS && !row; i++)
+        if (kernel_table[i].kernel == kernel) row = &kernel_table[i];
+    if (!row) return fail(why, why_size, SEATTN_ERROR_INVALID_ARGUMENT, "no such kernel");
+    seattn_status st = row->plan(caps, r, kernel, f, pl, &kl, why, why_size);
+    if (st != SEATTN_SUCCESS) return st;
+    pl->kernel = kernel;
+    const uint32_t key_step = kl.key_step, max_keys = kl.max_keys;
     if (pl->wg_y > lim->maxComputeWorkGroupCount[1])
         return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                     "%u heads need %u workgroups along y, above this device's "
@@ -302,7 +347,9 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
                     lim->maxComputeWorkGroupCount[0], n_rep);
     /* Split the keys across workgroups (flash-decoding) when the queries alone cannot fill the
      * device; each split takes at least 256 keys. */
-    const uint32_t target = cpu ? 16 : 512;
+    /* workgroups to aim for: 4 a compute unit where the device says how many it has, else a
+     * guess that fills a large GPU (and 16 on CPU devices) */
+    const uint32_t target = cpu ? 16 : caps->compute_units ? 4 * caps->compute_units : 512;
     const uint32_t base = pl->wg_x * pl->wg_y;
     uint32_t n_split = 1;
     if (base < target) {

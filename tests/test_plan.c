@@ -71,12 +71,25 @@ Test(plan, gpu_prefill_takes_flash_with_subgroup_sums) {
     cr_expect_leq(flash_lds(&pl), 65536);
 }
 
-Test(plan, gpu_decode_splits_keys_and_uses_key_groups) {
+Test(plan, gpu_decode_splits_keys_and_fills_every_lane) {
     const seattn__caps c = gpu(65536, 32, 64, true);
     const seattn__plan pl = plan(&c, desc(128, 1, 32768, 8, 512));
     cr_expect_eq(pl.kernel, SEATTN__KERNEL_FLASH_SG);
     cr_expect_eq(pl.spec[2], 4, "rows: the 4 query heads of a KV head, %u", pl.spec[2]);
-    cr_expect_gt(pl.spec[5], 1, "key groups fill the workgroup");
+    cr_expect_eq(pl.spec[0], 128, "lanes and key groups fill the workgroup: %u", pl.spec[0]);
+    cr_expect_leq((128 + (1u << pl.spec[4]) - 1) >> pl.spec[4], 4, "few registers a lane");
+    const seattn__plan mha = plan(&c, (seattn_attention_desc){.n_heads = 8,
+                                                              .n_kv_heads = 8,
+                                                              .head_dim = 128,
+                                                              .q_len = 1,
+                                                              .kv_len = 4096,
+                                                              .q_pos = 4095,
+                                                              .group_size = 8,
+                                                              .neighbor_window = 512,
+                                                              .rotary_dims = 128});
+    cr_expect_eq(mha.spec[2], 1, "one row: the query head");
+    cr_expect_gt(mha.spec[5], 1, "key groups fill the workgroup");
+    cr_expect_eq(mha.spec[0], 128);
     cr_expect_geq(pl.wg_x * pl.wg_y * pl.n_split, 512, "%u x %u x %u workgroups", pl.wg_x, pl.wg_y,
                   pl.n_split);
     cr_expect_eq(pl.split_len % pl.spec[3], 0, "splits are whole tiles");
@@ -182,4 +195,18 @@ Test(plan, names_say_what_runs) {
     cr_expect(strncmp(name, "flash_sg d128 ", 14) == 0, "%s", name);
     cr_expect(strstr(name, " f16:kv") && strstr(name, " plain") && strstr(name, " qknorm:k"), "%s",
               name);
+}
+
+Test(plan, key_splits_fill_the_compute_units_a_device_reports) {
+    seattn__caps c = gpu(65536, 32, 64, true);
+    const seattn_attention_desc r = desc(128, 1, 65536, 8, 512);
+    const seattn__plan guess = plan(&c, r); /* no count reported: aims at 512 workgroups */
+    c.compute_units = 20;                   /* a small GPU: 80 workgroups are enough */
+    const seattn__plan small = plan(&c, r);
+    c.compute_units = 200;
+    const seattn__plan big = plan(&c, r);
+    cr_expect_geq(guess.wg_x * guess.wg_y * guess.n_split, 512);
+    cr_expect_geq(small.wg_x * small.wg_y * small.n_split, 80);
+    cr_expect_lt(small.n_split, guess.n_split, "%u vs %u splits", small.n_split, guess.n_split);
+    cr_expect_geq(big.wg_x * big.wg_y * big.n_split, 800);
 }

@@ -99,8 +99,8 @@ typedef void (*seattn_log_fn)(seattn_log_level level, const char *message, void 
 /* Flags for seattn_context_options.flags. */
 /* Enable VK_LAYER_KHRONOS_validation if installed. */
 #define SEATTN_CONTEXT_VALIDATION 0x1u
-/* Force the portable kernel (no subgroup ops, storage-buffer loads) where the texel-buffer
- * kernel would run (CPU devices); env SEATTN_PORTABLE=1 also. */
+/* Force the storage kernel (attention.comp: no subgroup ops, storage-buffer loads) on any
+ * device; env SEATTN_PORTABLE=1 also. seattn_context_options.kernel names any kernel. */
 #define SEATTN_CONTEXT_PORTABLE 0x2u
 
 struct VkAllocationCallbacks; /* <vulkan/vulkan.h>; only a pointer is used here */

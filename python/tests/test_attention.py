@@ -196,3 +196,28 @@ def test_threads_share_a_context(backend):
     assert not errors and len(got) == 20
     for g in got:
         np.testing.assert_array_equal(g, want)
+
+
+def test_each_kernel_by_name(backend):
+    """Context(kernel=) runs the kernel named, and each gives the CPU reference's answer."""
+    q, k, v = rand((4, 70, 64), 21), rand((2, 70, 64), 22), rand((2, 70, 64), 23)
+    ref = seattn.attention(q, k, v, group_size=4, window=16, backend="cpu")
+    if backend == "cpu":
+        with pytest.raises(seattn.InvalidArgument, match="kernel"):
+            seattn.Context("cpu", kernel="flash")
+        assert seattn.Context("cpu").kernels() == []
+        return
+    with seattn.Context("vulkan") as ctx:
+        table = ctx.kernels()
+    names = [t["name"] for t in table]
+    assert {"flash_sg", "flash_smem", "texel", "storage"} <= set(names)
+    for t in table:
+        if not t["available"]:
+            assert t["why_not"], t
+            continue
+        with seattn.Context("vulkan", kernel=t["name"]) as ctx:
+            np.testing.assert_allclose(ctx.attention(q, k, v, group_size=4, window=16), ref,
+                                       atol=1e-4)
+            assert ctx.last_call["kernel"].startswith(t["name"]), (t, ctx.last_call)
+    with pytest.raises(seattn.InvalidArgument, match="no_such_kernel.*flash"):
+        seattn.Context("vulkan", kernel="no_such_kernel")
