@@ -1,4 +1,5 @@
-/* The attention call on Vulkan: the kernel and dispatch plan, descriptors and recording. */
+/* The attention call on Vulkan: the ensure step (RoPE table, split scratch), descriptors and
+ * recording; vk_plan.c plans it. */
 #include "vk_internal.h"
 
 #include <math.h>
@@ -433,11 +434,12 @@ static uint32_t record_merge(seattn_context *ctx, VkCommandBuffer cb, const void
     return dispatches;
 }
 
-seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc *r,
-                               const seattn_tensor *const outs[3],
-                               const seattn_tensor *const lses[3], seattn_call_stats *stats) {
+/* Binds the merge's tensors and allocates its descriptor set from frame fr. */
+static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
+                                   const seattn_attention_desc *r,
+                                   const seattn_tensor *const outs[3],
+                                   const seattn_tensor *const lses[3], merge_call *m) {
     seattn__vk *vk = ctx->vk;
-    seattn__frame *fr = &vk->frames[0];
     const VkPhysicalDeviceLimits *lim = &vk->props.limits;
     seattn_status status = seattn__vk_check_lost(ctx);
     if (status != SEATTN_SUCCESS) return status;
@@ -454,7 +456,7 @@ seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc 
     const uint32_t d = r->head_dim;
     const uint32_t spec[SEATTN__N_SPEC] = {
         64, d, [SEATTN__SPEC_DTYPE] = f16 ? SEATTN__F16_Q | SEATTN__F16_K | SEATTN__F16_OUT : 0};
-    merge_call m = {
+    *m = (merge_call){
         .q_len = r->q_len, .n_heads = r->n_heads, .max_x = lim->maxComputeWorkGroupCount[0]};
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     binding ba, bb, bo, bla, blb, bl = dummy;
@@ -471,39 +473,67 @@ seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc 
         (lses[2] &&
          (status = bind_view(ctx, fr, "lse", lses[2], r->lse_offset, r->lse_strides, r->n_heads,
                              r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl))) ||
-        (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE_LSE, spec, &m.pipeline))) {
-        seattn__vk_frame_recycle(ctx, fr);
+        (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE_LSE, spec, &m->pipeline)))
         return status;
-    }
     binding d0 = dummy, d1 = dummy, d2 = dummy;
     binding *const bs[SEATTN__N_BINDINGS] = {&ba, &bb, &bla, &bo, &bl, &d0, &blb, &d1, &d2};
-    if ((status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, bs, &m.set))) {
-        seattn__vk_frame_recycle(ctx, fr);
+    if ((status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, bs, &m->set))) return status;
+    m->pc = (seattn__push){.q_len = r->q_len,
+                           .flags = lses[2] ? SEATTN__FLAG_LSE : 0,
+                           .q_off = ba.elem_offset,
+                           .q_sh = stride32(r->out_strides.head, r->n_heads),
+                           .q_st = stride32(r->out_strides.token, r->q_len),
+                           .k_off = bb.elem_offset,
+                           .k_sh = stride32(r->out_strides.head, r->n_heads),
+                           .k_st = stride32(r->out_strides.token, r->q_len),
+                           .o_off = bo.elem_offset,
+                           .o_sh = stride32(r->out_strides.head, r->n_heads),
+                           .o_st = stride32(r->out_strides.token, r->q_len),
+                           .v_off = bla.elem_offset,
+                           .split_len = blb.elem_offset,
+                           .l_off = bl.elem_offset,
+                           .l_sh = stride32(r->lse_strides.head, r->n_heads),
+                           .l_st = stride32(r->lse_strides.token, r->q_len)};
+    return SEATTN_SUCCESS;
+}
+
+static void merge_stats(const seattn_attention_desc *r, seattn_call_stats *stats) {
+    snprintf(stats->kernel, sizeof stats->kernel, "merge_lse d%u%s", r->head_dim,
+             r->out_type == SEATTN_DTYPE_F16 ? " f16:o" : "");
+    stats->kernel_id = SEATTN_KERNEL_MERGE;
+    stats->key_splits = 1;
+}
+
+seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc *r,
+                               const seattn_tensor *const outs[3],
+                               const seattn_tensor *const lses[3], seattn_call_stats *stats) {
+    seattn__frame *fr = &ctx->vk->frames[0];
+    merge_call m;
+    seattn_status status = prepare_merge(ctx, fr, r, outs, lses, &m);
+    if (status != SEATTN_SUCCESS) {
+        seattn__vk_frame_recycle(ctx, fr); /* nothing was submitted */
         return status;
     }
-    m.pc = (seattn__push){.q_len = r->q_len,
-                          .flags = lses[2] ? SEATTN__FLAG_LSE : 0,
-                          .q_off = ba.elem_offset,
-                          .q_sh = stride32(r->out_strides.head, r->n_heads),
-                          .q_st = stride32(r->out_strides.token, r->q_len),
-                          .k_off = bb.elem_offset,
-                          .k_sh = stride32(r->out_strides.head, r->n_heads),
-                          .k_st = stride32(r->out_strides.token, r->q_len),
-                          .o_off = bo.elem_offset,
-                          .o_sh = stride32(r->out_strides.head, r->n_heads),
-                          .o_st = stride32(r->out_strides.token, r->q_len),
-                          .v_off = bla.elem_offset,
-                          .split_len = blb.elem_offset,
-                          .l_off = bl.elem_offset,
-                          .l_sh = stride32(r->lse_strides.head, r->n_heads),
-                          .l_st = stride32(r->lse_strides.token, r->q_len)};
     status = submit_timed(ctx, record_merge, &m, stats);
-    if (status == SEATTN_SUCCESS) {
-        snprintf(stats->kernel, sizeof stats->kernel, "merge_lse d%u%s", d, f16 ? " f16:o" : "");
-        stats->kernel_id = SEATTN_KERNEL_MERGE;
-        stats->key_splits = 1;
-    }
+    if (status == SEATTN_SUCCESS) merge_stats(r, stats);
     return status;
+}
+
+seattn_status seattn__vk_merge_record(seattn_context *ctx, VkCommandBuffer cb,
+                                      const seattn_attention_desc *r,
+                                      const seattn_tensor *const outs[3],
+                                      const seattn_tensor *const lses[3],
+                                      seattn_call_stats *stats) {
+    seattn__frame *fr = &ctx->vk->frames[1];
+    merge_call m;
+    /* what prepare_merge() took stays in frame 1 even on failure: freed at the next recycle */
+    seattn_status status = prepare_merge(ctx, fr, r, outs, lses, &m);
+    if (status != SEATTN_SUCCESS) return status;
+    seattn__vk_compute_barrier(ctx, cb); /* after earlier compute work in cb (the halves) */
+    stats->dispatches = record_merge(ctx, cb, &m);
+    fr->n_calls++;
+    merge_stats(r, stats);
+    return SEATTN_SUCCESS;
 }
 
 seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,

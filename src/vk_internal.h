@@ -90,8 +90,8 @@ enum {
  * 8 k-norm weight. */
 enum { SEATTN__N_BINDINGS = 9 };
 
-/* attention.comp and merge.comp read storage buffers (layout STORAGE); texel.comp reads Q, K,
- * V and the RoPE table as uniform texel buffers (layout TEXEL). */
+/* attention.comp, flash.comp and merge.comp read storage buffers (layout STORAGE); texel.comp reads
+ * Q, K, V and the RoPE table as uniform texel buffers (layout TEXEL). */
 typedef enum {
     SEATTN__KERNEL_ATTENTION = 0,
     SEATTN__KERNEL_MERGE = 1,
@@ -148,7 +148,7 @@ typedef struct seattn__plan_facts {
 /* How one call runs: the kernel, its specialization, its grid, and the key split. */
 typedef struct seattn__plan {
     seattn__kernel kernel;
-    uint32_t spec[13];    /* SEATTN__N_SPEC */
+    uint32_t spec[SEATTN__N_SPEC];
     uint32_t wg_x, wg_y;  /* workgroups for all q_len tokens */
     uint32_t tok_per_wg;  /* tokens a workgroup along x covers; 0: rows_per_wg rows */
     uint32_t rows_per_wg; /* (token, query head) rows a workgroup along x covers */
@@ -299,6 +299,11 @@ void seattn__vk_compute_barrier(seattn_context *ctx, VkCommandBuffer cb);
 int seattn__vk_kernel_lookup(const char *name);
 const char *seattn__vk_kernel_names(void);
 const char *seattn__vk_kernel_why_not(const seattn__caps *caps, int row);
+/* vk_attention.c: seattn_attention_merge_record(), into the app's command buffer (frame 1). */
+seattn_status seattn__vk_merge_record(seattn_context *ctx, VkCommandBuffer cb,
+                                      const seattn_attention_desc *r,
+                                      const seattn_tensor *const outs[3],
+                                      const seattn_tensor *const lses[3], seattn_call_stats *stats);
 /* vk_attention.c: records into the app's command buffer with frame 1. */
 seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,
                                           const seattn_attention_desc *r,

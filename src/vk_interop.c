@@ -30,6 +30,30 @@ seattn_status seattn_attention_record(seattn_context *ctx, VkCommandBuffer cmd,
     return s;
 }
 
+seattn_status seattn_attention_merge_record(seattn_context *ctx, VkCommandBuffer cmd,
+                                            const seattn_attention_desc *desc,
+                                            const seattn_tensor *out_a, const seattn_tensor *lse_a,
+                                            const seattn_tensor *out_b, const seattn_tensor *lse_b,
+                                            seattn_tensor *out, seattn_tensor *lse) {
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    ctx->last_error[0] = '\0';
+    if (!ctx->vk)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "seattn_attention_merge_record needs a Vulkan context");
+    if (!cmd) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "cmd is NULL");
+    seattn_attention_desc r;
+    const seattn_tensor *const outs[3] = {out_a, out_b, out}, *const lses[3] = {lse_a, lse_b, lse};
+    seattn_status s = seattn__attn_resolve(ctx, desc, &r);
+    if (s == SEATTN_SUCCESS) s = seattn__merge_check_tensors(ctx, &r, outs, lses);
+    if (s != SEATTN_SUCCESS) return s;
+    const double t0 = seattn__now_ms();
+    seattn_call_stats st = {.device_ms = -1.0};
+    s = seattn__vk_merge_record(ctx, cmd, &r, outs, lses, &st);
+    st.host_ms = seattn__now_ms() - t0;
+    if (s == SEATTN_SUCCESS) ctx->last_call = st;
+    return s;
+}
+
 seattn_status seattn_context_recycle(seattn_context *ctx) {
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
     if (ctx->vk) seattn__vk_frame_recycle(ctx, &ctx->vk->frames[1]);

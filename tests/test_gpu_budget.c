@@ -130,6 +130,56 @@ static stats compile(const seattn__plan *pl, uint32_t req_sg) {
     return s;
 }
 
+/* One variant of the sweep: a call the planner plans for the device, compiled as it picks. */
+typedef struct {
+    uint32_t d;
+    bool decode, f16, plain, norm;
+    uint32_t smem;         /* maxComputeSharedMemorySize the planner is told */
+    seattn__kernel kernel; /* flash_sg or flash_smem */
+    uint32_t req_sg;       /* a required subgroup size; 0: the driver's choice */
+} variant;
+
+/* Plans, compiles and prints one variant; returns 1 if it fails the budget (or has no plan). */
+static int check_variant(const char *chip, const seattn__caps *caps0, const variant *v, int *rows) {
+    seattn_attention_desc r = {.n_heads = 32,
+                               .n_kv_heads = 8,
+                               .head_dim = v->d,
+                               .q_len = v->decode ? 1 : 4096,
+                               .kv_len = v->decode ? 32768 : 4096,
+                               .q_pos = v->decode ? 32767 : 0,
+                               .group_size = v->plain ? 1 : 8,
+                               .neighbor_window = v->plain ? 0 : 512,
+                               .rotary_dims = v->d,
+                               .scale = 1.0f,
+                               .rope_theta = 10000.0f,
+                               .flags = v->norm ? SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM : 0};
+    if (v->f16) r.k_type = r.v_type = SEATTN_DTYPE_F16;
+    seattn__caps caps = *caps0;
+    caps.limits.maxComputeSharedMemorySize = v->smem;
+    if (v->req_sg) caps.sg_min = caps.sg_max = v->req_sg;
+    if (v->kernel == SEATTN__KERNEL_FLASH_SG && !caps.flash_sg_ok) return 0;
+    const seattn__plan_facts facts = {.q_weight = v->norm, .k_weight = v->norm};
+    seattn__plan pl;
+    char why[512], name[160], label[220], sg[16] = "";
+    if (seattn__plan_make(&caps, &r, v->kernel, true, &facts, &pl, why, sizeof why) !=
+        SEATTN_SUCCESS) {
+        printf("%-8s d%u: no plan: %s\n", chip, v->d, why);
+        return 1;
+    }
+    seattn__plan_name(&pl, name, sizeof name);
+    if (v->req_sg) snprintf(sg, sizeof sg, " sg%u", v->req_sg);
+    snprintf(label, sizeof label, "%s %s smem%uK%s", v->decode ? "decode" : "prefill", name,
+             v->smem / 1024, sg);
+    const stats s = compile(&pl, v->req_sg);
+    const bool bad = v->d <= 256 && (s.scratch != 0 || s.spill_v != 0 || s.spill_s != 0);
+    printf("%-8s %-62s %5lld %5lld %6lld %6lld %7lld %6lld %5lld%s\n", chip, label,
+           (long long)s.vgprs, (long long)s.pre_vgprs, (long long)s.spill_v, (long long)s.spill_s,
+           (long long)s.scratch, (long long)s.lds, (long long)s.waves,
+           bad ? "  <- scratch or spills" : "");
+    (*rows)++;
+    return bad;
+}
+
 int main(int argc, char **argv) {
     const char *chip = argc > 1 ? argv[1] : "?";
     CK(volkInitialize());
@@ -224,65 +274,23 @@ int main(int argc, char **argv) {
     int failures = 0, rows = 0;
     printf("%-8s %-60s %6s %6s %6s %8s %6s %6s\n", "chip", "variant", "VGPRs", "spillV", "spillS",
            "scratch", "LDS", "waves");
-    for (uint32_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
-        for (int decode = 0; decode < 2; decode++)
-            for (int f16 = 0; f16 < 2; f16++)
-                for (int plain = 0; plain < 2; plain++)
-                    for (int norm = 0; norm < 2; norm++)
-                        for (uint32_t mi = 0; mi < 2; mi++)
-                            for (int k = 0; k < 2; k++)
-                                for (uint32_t zi = 0; zi < (k == 0 ? n_sizes : 1); zi++) {
-                                    const uint32_t d = dims[di];
-                                    seattn_attention_desc r = {
-                                        .n_heads = 32,
-                                        .n_kv_heads = 8,
-                                        .head_dim = d,
-                                        .q_len = decode ? 1 : 4096,
-                                        .kv_len = decode ? 32768 : 4096,
-                                        .q_pos = decode ? 32767 : 0,
-                                        .group_size = plain ? 1 : 8,
-                                        .neighbor_window = plain ? 0 : 512,
-                                        .rotary_dims = d,
-                                        .scale = 1.0f,
-                                        .rope_theta = 10000.0f,
-                                        .flags =
-                                            norm ? SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM : 0};
-                                    if (f16) r.k_type = r.v_type = SEATTN_DTYPE_F16;
-                                    seattn__caps caps = caps0;
-                                    caps.limits.maxComputeSharedMemorySize = smem[mi];
-                                    const uint32_t z = sizes[zi];
-                                    if (z) caps.sg_min = caps.sg_max = z;
-                                    const seattn__kernel kern =
-                                        k == 0 ? SEATTN__KERNEL_FLASH_SG : SEATTN__KERNEL_FLASH;
-                                    if (kern == SEATTN__KERNEL_FLASH_SG && !caps.flash_sg_ok)
-                                        continue;
-                                    seattn__plan_facts facts = {.q_weight = norm, .k_weight = norm};
-                                    seattn__plan pl;
-                                    char why[512], name[160];
-                                    if (seattn__plan_make(&caps, &r, kern, true, &facts, &pl, why,
-                                                          sizeof why) != SEATTN_SUCCESS) {
-                                        printf("%-8s d%u: no plan: %s\n", chip, d, why);
-                                        failures++;
-                                        continue;
-                                    }
-                                    seattn__plan_name(&pl, name, sizeof name);
-                                    char variant[200];
-                                    snprintf(variant, sizeof variant, "%s %s smem%uK%s%s",
-                                             decode ? "decode" : "prefill", name, smem[mi] / 1024,
-                                             z ? " sg" : "", z ? (z == 32 ? "32" : "64") : "");
-                                    const stats s = compile(&pl, z);
-                                    const bool bad = d <= 256 && (s.scratch != 0 ||
-                                                                  s.spill_v != 0 || s.spill_s != 0);
-                                    printf("%-8s %-62s %5lld %5lld %6lld %6lld %7lld %6lld "
-                                           "%5lld%s\n",
-                                           chip, variant, (long long)s.vgprs,
-                                           (long long)s.pre_vgprs, (long long)s.spill_v,
-                                           (long long)s.spill_s, (long long)s.scratch,
-                                           (long long)s.lds, (long long)s.waves,
-                                           bad ? "  <- scratch or spills" : "");
-                                    failures += bad;
-                                    rows++;
-                                }
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (uint32_t bits = 0; bits < 32; bits++) {
+            variant v = {.d = dims[di],
+                         .decode = bits & 1,
+                         .f16 = bits >> 1 & 1,
+                         .plain = bits >> 2 & 1,
+                         .norm = bits >> 3 & 1,
+                         .smem = smem[bits >> 4 & 1],
+                         .kernel = SEATTN__KERNEL_FLASH_SG};
+            for (uint32_t zi = 0; zi < n_sizes; zi++) {
+                v.req_sg = sizes[zi];
+                failures += check_variant(chip, &caps0, &v, &rows);
+            }
+            v.kernel = SEATTN__KERNEL_FLASH;
+            v.req_sg = 0;
+            failures += check_variant(chip, &caps0, &v, &rows);
+        }
     printf("%s: %d variants, %d with scratch or spills at head_dim <= 256\n", chip, rows, failures);
     for (int v = 0; v < 2; v++)
         for (int k = 0; k < SEATTN__N_KERNELS; k++)

@@ -18,9 +18,12 @@ static void setup(void) {
     }
 }
 static void teardown(void) {
-    const int messages = app.messages;
     vk_app_destroy(&app);
-    cr_expect_eq(messages, 0, "%d validation messages (on stderr)", messages);
+}
+/* Criterion does not fail a test for an assertion in its .fini (seen: a test with
+ * synchronization hazards passed), so every test ends with this. */
+static void expect_no_messages(void) {
+    cr_expect_eq(app.messages, 0, "%d validation messages (on stderr)", app.messages);
 }
 
 static seattn_context *imported(uint32_t enabled) {
@@ -63,6 +66,7 @@ Test(interop, import_is_checked) {
     ctx = imported(0);
     seattn_context_destroy(ctx);
     cr_expect_eq(vkDeviceWaitIdle(app.device), VK_SUCCESS);
+    expect_no_messages();
 }
 
 Test(interop, wrapped_buffers_are_checked) {
@@ -102,6 +106,7 @@ Test(interop, wrapped_buffers_are_checked) {
     seattn_context_destroy(ctx);
     vk_app_buffer_destroy(&app, &b);
     vk_app_buffer_destroy(&app, &ro);
+    expect_no_messages();
 }
 
 /* Two wrapped views of one buffer overlap: an output over the keys is refused. */
@@ -122,6 +127,7 @@ Test(interop, overlap_across_wrapped_tensors) {
     seattn_tensor_destroy(out);
     seattn_context_destroy(ctx);
     vk_app_buffer_destroy(&app, &b);
+    expect_no_messages();
 }
 
 /* On a device the app made without storageBuffer16BitAccess, f16 is refused before any work. */
@@ -150,6 +156,7 @@ Test(interop, f16_needs_the_feature) {
     seattn_tensor_destroy(o);
     seattn_context_destroy(ctx);
     vk_app_buffer_destroy(&app, &b);
+    expect_no_messages();
 }
 
 /* Many calls recorded into one command buffer before one submit, each a decode step over a
@@ -224,6 +231,7 @@ Test(interop, many_recordings_then_one_submit) {
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
     vk_app_buffer_destroy(&app, &b);
+    expect_no_messages();
 }
 
 /* Recording never submits: with seattn's device buffers unmapped (as on a discrete GPU), calls
@@ -287,4 +295,83 @@ Test(interop, recording_never_submits) {
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
     vk_app_buffer_destroy(&app, &b);
+    expect_no_messages();
+}
+
+/* The authors' two-pass method inside an app's command buffer: the neighbor-only and the
+ * grouped-only halves recorded, then merged by seattn_attention_merge_record(), one submit;
+ * the merge equals the fused attention (out and lse). */
+Test(interop, two_halves_and_their_merge_recorded) {
+    seattn_context *ctx = imported(0);
+    seattn_context *cpu = tu_cpu();
+    enum { H = 4, KVH = 2, D = 64, T = 40 };
+    seattn_attention_desc d = tu_desc(H, KVH, D, T, T, 4, 8);
+    const size_t qn = (size_t)H * T * D, kvn = (size_t)KVH * T * D, ln = (size_t)H * T;
+    vk_app_buffer b = vk_app_buffer_create(&app, (qn + 2 * kvn + 3 * qn + 3 * ln) * 4, USE);
+    float *q = b.mapped, *k = q + qn, *v = k + kvn, *o = v + kvn, *l = o + 3 * qn;
+    tu_fill(q, qn, 31);
+    tu_fill(k, kvn, 32);
+    tu_fill(v, kvn, 33);
+    for (size_t i = 0; i < 3 * qn + 3 * ln; i++)
+        o[i] = NAN;
+    seattn_tensor *tq, *tk, *tv, *to[3], *tl[3];
+    size_t at = 0;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, qn * 4, USE, &tq), SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at += qn * 4, kvn * 4, USE, &tk),
+                 SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at += kvn * 4, kvn * 4, USE, &tv),
+                 SEATTN_SUCCESS);
+    at += kvn * 4;
+    for (int i = 0; i < 3; i++, at += qn * 4)
+        cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, qn * 4, USE, &to[i]),
+                     SEATTN_SUCCESS);
+    for (int i = 0; i < 3; i++, at += ln * 4)
+        cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, ln * 4, USE, &tl[i]),
+                     SEATTN_SUCCESS);
+    VkCommandBuffer cb = vk_app_begin(&app);
+    vk_app_barrier(cb);
+    const uint32_t halves[2] = {SEATTN_ATTN_NEIGHBOR_ONLY, SEATTN_ATTN_GROUPED_ONLY};
+    for (int i = 0; i < 2; i++) {
+        seattn_attention_desc h = d;
+        h.flags |= halves[i];
+        const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to[i], .lse = tl[i]};
+        cr_assert_eq(seattn_attention_record(ctx, cb, &h, &t), SEATTN_SUCCESS, "%s",
+                     seattn_context_last_error(ctx));
+    }
+    cr_assert_eq(
+        seattn_attention_merge_record(ctx, cb, &d, to[0], tl[0], to[1], tl[1], to[2], tl[2]),
+        SEATTN_SUCCESS, "%s", seattn_context_last_error(ctx));
+    seattn_call_stats st;
+    cr_assert_eq(seattn_context_last_call(ctx, &st), SEATTN_SUCCESS);
+    cr_expect_eq(st.kernel_id, SEATTN_KERNEL_MERGE, "%s", st.kernel);
+    cr_expect(st.device_ms < 0, "a recorded call has no device time");
+    vk_app_barrier(cb);
+    cr_assert_eq(vk_app_submit(&app, cb), 0);
+    cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
+    float *ref = malloc(qn * 4), *ref_l = malloc(ln * 4);
+    cr_assert_eq(tu_run(cpu, &d, q, k, v, ref, ref_l), SEATTN_SUCCESS);
+    const float *got = o + 2 * qn, *got_l = l + 2 * ln;
+    double e = 0, el = 0;
+    for (size_t i = 0; i < qn; i++)
+        e = isnan(got[i]) ? NAN : fmax(e, fabs((double)got[i] - ref[i]));
+    for (size_t i = 0; i < ln; i++)
+        el = isnan(got_l[i]) ? NAN : fmax(el, fabs((double)got_l[i] - ref_l[i]));
+    cr_expect(e <= 1e-4, "merged out: max err %.3e", e);
+    cr_expect(el <= 1e-4, "merged lse: max err %.3e", el);
+    /* a CPU context cannot record */
+    cr_expect_eq(seattn_attention_merge_record(cpu, cb, &d, NULL, NULL, NULL, NULL, NULL, NULL),
+                 SEATTN_ERROR_INVALID_ARGUMENT);
+    free(ref);
+    free(ref_l);
+    seattn_tensor_destroy(tq);
+    seattn_tensor_destroy(tk);
+    seattn_tensor_destroy(tv);
+    for (int i = 0; i < 3; i++) {
+        seattn_tensor_destroy(to[i]);
+        seattn_tensor_destroy(tl[i]);
+    }
+    seattn_context_destroy(ctx);
+    seattn_context_destroy(cpu);
+    vk_app_buffer_destroy(&app, &b);
+    expect_no_messages();
 }

@@ -41,9 +41,13 @@ static const seattn_attention_desc base = {.n_heads = H,
 static void run3(const seattn_attention_desc *d, const float *q, const float *k, const float *v,
                  float outs[3][NQ], float lses[3][H * L]) {
     seattn_context *ctx[3] = {cpu, texel, portable};
-    for (int c = 0; c < 3; c++)
+    for (int c = 0; c < 3; c++) {
         cr_assert_eq(tu_run(ctx[c], d, q, k, v, outs[c], lses[c]), SEATTN_SUCCESS, "%s",
                      seattn_context_last_error(ctx[c]));
+        /* here, not only in .fini: Criterion does not fail a test for a .fini assertion */
+        cr_expect_eq(seattn_context_validation_errors(ctx[c]), 0,
+                     "validation messages (see the log)");
+    }
 }
 
 /* Finite inputs of every magnitude f32 holds: outputs are finite, and each is within the range

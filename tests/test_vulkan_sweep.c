@@ -59,6 +59,8 @@ static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int wit
                  "%s", seattn_context_last_error(cpu));
     seattn_status s = tu_run_norm(gpu, &d, q, k, v, o2, with_lse ? l2 : NULL, qw, kw);
     cr_assert_eq(s, SEATTN_SUCCESS, "%s", seattn_context_last_error(gpu));
+    /* here, not only in .fini: Criterion does not fail a test for a .fini assertion */
+    cr_expect_eq(seattn_context_validation_errors(gpu), 0, "validation messages (see the log)");
     seattn_call_stats st;
     cr_assert_eq(seattn_context_last_call(gpu, &st), SEATTN_SUCCESS);
     tu_expect_forced_kernel(gpu);

@@ -17,7 +17,8 @@ void tu_no_device(const char *why);
 /* Where SEATTN_KERNEL forces a kernel, expects that ctx's last Vulkan call ran it (its name
  * starts with the forced name), so a test run for a kernel cannot pass on another one. */
 void tu_expect_forced_kernel(const seattn_context *ctx);
-/* Fails the test if ctx saw any validation message, then destroys it. */
+/* Fails the test if ctx saw any validation message, then destroys it. In a suite's .fini it
+ * fails nothing (Criterion ignores assertions there): check the count in the test too. */
 void tu_finish(seattn_context *ctx);
 
 /* A descriptor of nh query heads over nkv KV heads, head_dim d, q_len ql, kv_len kl, G g,

@@ -40,10 +40,11 @@ typedef struct seattn_vulkan_device {
  * layers it has). The context creates its own command pool, fence, pipelines, descriptor pools
  * and small buffers on the device, with options->vk_allocator.
  *
- * The queue: the self-submitting calls (seattn_attention(), seattn_tensor_upload() and
- * _download(), and the first seattn_attention_record() that needs a new RoPE table) submit to
- * it and wait for their own fence. Vulkan requires the app not to use the queue from another
- * thread meanwhile (the queue is externally synchronized). */
+ * The queue: the self-submitting calls (seattn_attention(), seattn_attention_merge(),
+ * seattn_tensor_upload() and _download()) submit to it and wait for their own fence. Vulkan
+ * requires the app not to use the queue from another thread meanwhile (the queue is externally
+ * synchronized). The recording calls never submit: a RoPE table a recording needs is copied by
+ * a transfer command it records into the app's command buffer, before its dispatches. */
 SEATTN_API seattn_status seattn_context_create_vulkan(const seattn_context_options *options,
                                                       const seattn_vulkan_device *device,
                                                       seattn_context **out);
@@ -85,6 +86,15 @@ SEATTN_API seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *tensor
 SEATTN_API seattn_status seattn_attention_record(seattn_context *ctx, VkCommandBuffer cmd,
                                                  const seattn_attention_desc *desc,
                                                  const seattn_attention_tensors *tensors);
+
+/* seattn_attention_merge() recorded into cmd, as seattn_attention_record() records the
+ * attention: the same checks first, nothing submitted, the same barriers and lifetime. Record
+ * it after the two attentions whose outputs it merges (its first barrier orders it after
+ * them). */
+SEATTN_API seattn_status seattn_attention_merge_record(
+    seattn_context *ctx, VkCommandBuffer cmd, const seattn_attention_desc *desc,
+    const seattn_tensor *out_a, const seattn_tensor *lse_a, const seattn_tensor *out_b,
+    const seattn_tensor *lse_b, seattn_tensor *out, seattn_tensor *lse);
 
 /* Tells the context that every command buffer recorded so far has finished executing or will
  * never be submitted (e.g. after the app waited for its fence): it frees or reuses what those
