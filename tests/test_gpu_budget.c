@@ -82,8 +82,10 @@ static stats compile(const seattn__plan *pl, uint32_t req_sg) {
         .flags = VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
                   .pNext = req_sg ? &rsg : NULL,
-                  .flags =
-                      req_sg ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT_EXT : 0,
+                  /* full subgroups, as the library asks for flash_sg where it can */
+                  .flags = req_sg || pl->kernel == SEATTN__KERNEL_FLASH_SG
+                               ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT_EXT
+                               : 0,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                   .module = modules[f16][pl->kernel],
                   .pName = "main",
