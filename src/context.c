@@ -203,16 +203,23 @@ seattn_status seattn_attention_run(seattn_context *ctx, const seattn_attention_d
     return s;
 }
 
+seattn_status seattn__merge_prepare(seattn_context *ctx, const seattn_attention_desc *desc,
+                                    const seattn_tensor *const outs[3],
+                                    const seattn_tensor *const lses[3], seattn_attention_desc *r) {
+    ctx->last_error[0] = '\0';
+    seattn_status s = seattn__attn_resolve(ctx, desc, r);
+    if (s == SEATTN_SUCCESS) s = seattn__merge_check_tensors(ctx, r, outs, lses);
+    return s;
+}
+
 seattn_status seattn_attention_merge(seattn_context *ctx, const seattn_attention_desc *desc,
                                      const seattn_tensor *out_a, const seattn_tensor *lse_a,
                                      const seattn_tensor *out_b, const seattn_tensor *lse_b,
                                      seattn_tensor *out, seattn_tensor *lse) {
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
-    ctx->last_error[0] = '\0';
     seattn_attention_desc r;
     const seattn_tensor *const outs[3] = {out_a, out_b, out}, *const lses[3] = {lse_a, lse_b, lse};
-    seattn_status s = seattn__attn_resolve(ctx, desc, &r);
-    if (s == SEATTN_SUCCESS) s = seattn__merge_check_tensors(ctx, &r, outs, lses);
+    seattn_status s = seattn__merge_prepare(ctx, desc, outs, lses, &r);
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0, .key_splits = 1};

@@ -53,6 +53,10 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
 seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
                                           const seattn_tensor *const outs[3],
                                           const seattn_tensor *const lses[3]);
+/* Resolves a merge's descriptor and checks its tensors (context.c), for both merge calls. */
+seattn_status seattn__merge_prepare(seattn_context *ctx, const seattn_attention_desc *desc,
+                                    const seattn_tensor *const outs[3],
+                                    const seattn_tensor *const lses[3], seattn_attention_desc *r);
 /* context.c: resolves and checks desc and tensors (NULL tensors: an error naming them). */
 seattn_status seattn__attn_prepare(seattn_context *ctx, const seattn_attention_desc *desc,
                                    const seattn_attention_tensors *t, seattn_attention_desc *r);

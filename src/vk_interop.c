@@ -36,15 +36,13 @@ seattn_status seattn_attention_merge_record(seattn_context *ctx, VkCommandBuffer
                                             const seattn_tensor *out_b, const seattn_tensor *lse_b,
                                             seattn_tensor *out, seattn_tensor *lse) {
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
-    ctx->last_error[0] = '\0';
     if (!ctx->vk)
         return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
                             "seattn_attention_merge_record needs a Vulkan context");
     if (!cmd) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "cmd is NULL");
     seattn_attention_desc r;
     const seattn_tensor *const outs[3] = {out_a, out_b, out}, *const lses[3] = {lse_a, lse_b, lse};
-    seattn_status s = seattn__attn_resolve(ctx, desc, &r);
-    if (s == SEATTN_SUCCESS) s = seattn__merge_check_tensors(ctx, &r, outs, lses);
+    seattn_status s = seattn__merge_prepare(ctx, desc, outs, lses, &r);
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0};
