@@ -89,7 +89,8 @@ void main() {
             }
             qr = rms_inv(ss);
         }
-        const int pg = plain ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
+        // rows before W take no grouped pair: p keeps every rotation below kv_len (vk_rope.c)
+        const int pg = plain || p < pc.W ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
         [[dont_unroll]] for (uint i = 0; i < D; ++i) {
             float x = live ? CLAMP_IN(LOAD_Q(base + i) * qr * q_weight(i) * f) : 0.0;
             uint partner; float sgn;

@@ -153,7 +153,8 @@ void main() {
 #endif
             qr = rms_inv(ss);
         }
-        const int pg = plain ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
+        // rows before W take no grouped pair: p keeps every rotation below kv_len (vk_rope.c)
+        const int pg = plain || p < pc.W ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
         for (uint k = 0; k < DL; ++k) {
             const uint i = l + k * DS;
             float x = 0.0, y = 0.0, sgn = 0.0;

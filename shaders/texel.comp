@@ -146,7 +146,9 @@ void main() {
         p[t] = pc.q_pos + tok[t];
         f[t] = pc.scale * LOG2E;
         if (pc.inv_ln_base > 0.0) f[t] *= max(1.0, log(float(p[t]) + 1.0) * pc.inv_ln_base);
-        pg[t] = PLAIN ? int(p[t]) : int(p[t] / pc.G + pc.W - pc.W / pc.G);
+        // rows before W take no grouped pair: p keeps every rotation below kv_len (the host
+        // sizes the RoPE table for that, one level up to 65536 keys)
+        pg[t] = PLAIN || p[t] < pc.W ? int(p[t]) : int(p[t] / pc.G + pc.W - pc.W / pc.G);
     }
     // QK-norm weights of this lane's dims (1 without a weight)
     float qw[DL], kw[DL];

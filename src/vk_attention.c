@@ -281,11 +281,12 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
         }
     }
     seattn_status status;
-    /* Ensure: the RoPE table (every |position| a kernel rotates by is below 2 kv_len, vk_rope.c,
-     * texel.comp), uploaded by a copy recorded into the app's cb when recording. */
+    /* Ensure: the RoPE table, uploaded by a copy recorded into the app's cb when recording.
+     * Every |position| a kernel rotates by is below kv_len: p, j, j/G, j - j/G, and the grouped
+     * query position p/G + W - W/G <= p, used only for rows with p >= W (others rotate by p). */
     const seattn__rope *rope;
     if ((status = seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2,
-                                        2 * r->kv_len + 1, &rope, &facts.one_level, &c->staging)))
+                                        r->kv_len - 1, &rope, &facts.one_level, &c->staging)))
         return status;
     const uint32_t rope_shift = rope->shift;
     facts.rope_view = rope->view != VK_NULL_HANDLE;

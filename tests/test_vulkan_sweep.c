@@ -198,9 +198,10 @@ Test(sweep, forced_key_splits) {
 
 /* Past 32767 keys the RoPE table needs its second level (src/vk_rope.c): decode and a chunk,
  * raw and rotated keys. */
+/* Positions past 65536, the RoPE table's first level (every position is below kv_len). */
 Test(sweep, positions_past_the_first_table_level) {
-    compare(tu_desc(2, 1, 32, 1, 33000, 8, 64), 1300, 1);
-    seattn_attention_desc d = tu_desc(2, 2, 32, 3, 40000, 16, 100);
+    compare(tu_desc(2, 1, 32, 1, 70000, 8, 64), 1300, 1);
+    seattn_attention_desc d = tu_desc(2, 2, 32, 3, 66000, 16, 100);
     d.key_mode = SEATTN_KEYS_ROTATED;
     compare(d, 1301, 1);
 }
