@@ -285,8 +285,8 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
      * Every |position| a kernel rotates by is below kv_len: p, j, j/G, j - j/G, and the grouped
      * query position p/G + W - W/G <= p, used only for rows with p >= W (others rotate by p). */
     const seattn__rope *rope;
-    if ((status = seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2,
-                                        r->kv_len - 1, &rope, &facts.one_level, &c->staging)))
+    if ((status = seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2, r->kv_len - 1,
+                                        &rope, &facts.one_level, &c->staging)))
         return status;
     const uint32_t rope_shift = rope->shift;
     facts.rope_view = rope->view != VK_NULL_HANDLE;
