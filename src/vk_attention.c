@@ -293,7 +293,7 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
     facts.out_vec4 = r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
                      (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
                      t->out->buf->base % 16 == 0;
-    facts.kv_vec4 = kv_vec4(ctx, r, t);
+    facts.kv_vec4 = kernel == SEATTN__KERNEL_TEXEL && kv_vec4(ctx, r, t);
     const char *split = getenv("SEATTN_SPLIT"); /* a test hook: force a split count */
     if (split && atoi(split) > 0) facts.force_split = (uint32_t)atoi(split);
     seattn__plan *pl = &c->pl;

@@ -11,16 +11,23 @@ seattn_status seattn_context_create_vulkan(const seattn_context_options *options
     return seattn__context_create(options, device, out);
 }
 
+/* What both recording calls need first: a Vulkan context (ctx is not NULL) and a command
+ * buffer. */
+static seattn_status can_record(seattn_context *ctx, VkCommandBuffer cmd, const char *fn) {
+    if (!ctx->vk)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "%s needs a Vulkan context", fn);
+    if (!cmd) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "cmd is NULL");
+    return SEATTN_SUCCESS;
+}
+
 seattn_status seattn_attention_record(seattn_context *ctx, VkCommandBuffer cmd,
                                       const seattn_attention_desc *desc,
                                       const seattn_attention_tensors *tensors) {
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
-    if (!ctx->vk)
-        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
-                            "seattn_attention_record needs a Vulkan context");
-    if (!cmd) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "cmd is NULL");
+    seattn_status s = can_record(ctx, cmd, "seattn_attention_record");
+    if (s != SEATTN_SUCCESS) return s;
     seattn_attention_desc r;
-    seattn_status s = seattn__attn_prepare(ctx, desc, tensors, &r);
+    s = seattn__attn_prepare(ctx, desc, tensors, &r);
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0};
@@ -36,13 +43,11 @@ seattn_status seattn_attention_merge_record(seattn_context *ctx, VkCommandBuffer
                                             const seattn_tensor *out_b, const seattn_tensor *lse_b,
                                             seattn_tensor *out, seattn_tensor *lse) {
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
-    if (!ctx->vk)
-        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
-                            "seattn_attention_merge_record needs a Vulkan context");
-    if (!cmd) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "cmd is NULL");
+    seattn_status s = can_record(ctx, cmd, "seattn_attention_merge_record");
+    if (s != SEATTN_SUCCESS) return s;
     seattn_attention_desc r;
     const seattn_tensor *const outs[3] = {out_a, out_b, out}, *const lses[3] = {lse_a, lse_b, lse};
-    seattn_status s = seattn__merge_prepare(ctx, desc, outs, lses, &r);
+    s = seattn__merge_prepare(ctx, desc, outs, lses, &r);
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0};

@@ -89,13 +89,7 @@ Test(limits, storage_buffer_range) {
  * table, 4096 positions x 32 pairs here, is a texel view too.) */
 Test(limits, texel_buffer_elements) {
     seattn_context *ctx = limited("texel_elements=200000", 0);
-    seattn_attention_desc d = {.n_heads = 4,
-                               .n_kv_heads = 2,
-                               .head_dim = 64,
-                               .q_len = 8,
-                               .kv_len = 100,
-                               .group_size = 4,
-                               .neighbor_window = 4};
+    seattn_attention_desc d = tu_desc(4, 2, 64, 8, 100, 4, 4);
     char kernel[96];
     int32_t id = -1;
     agree_id(ctx, &d, kernel, &id); /* K: 12800 elements */
@@ -110,13 +104,7 @@ Test(limits, texel_buffer_elements) {
 Test(limits, workgroup_count) {
     for (int portable = 0; portable < 2; portable++) {
         seattn_context *ctx = limited("workgroups_x=3", portable);
-        seattn_attention_desc d = {.n_heads = 8,
-                                   .n_kv_heads = 2,
-                                   .head_dim = 64,
-                                   .q_len = 300,
-                                   .kv_len = 300,
-                                   .group_size = 4,
-                                   .neighbor_window = 32};
+        seattn_attention_desc d = tu_desc(8, 2, 64, 300, 300, 4, 32);
         char kernel[96];
         const uint32_t n = agree(ctx, &d, kernel);
         cr_expect_gt(n, 2, "%s: %u dispatches", kernel, n);

@@ -27,13 +27,7 @@ static void run_once(const char *path) {
     seattn_status s = seattn_context_create(&o, &ctx);
     if (s != SEATTN_SUCCESS) tu_no_device(seattn_last_create_error());
     seattn_context *cpu = tu_cpu();
-    seattn_attention_desc d = {.n_heads = 4,
-                               .n_kv_heads = 2,
-                               .head_dim = 64,
-                               .q_len = 9,
-                               .kv_len = 40,
-                               .group_size = 4,
-                               .neighbor_window = 8};
+    seattn_attention_desc d = tu_desc(4, 2, 64, 9, 40, 4, 8);
     enum { NQ = 4 * 9 * 64, NK = 2 * 40 * 64 };
     static float q[NQ], k[NK], v[NK], a[NQ], b[NQ];
     tu_fill(q, NQ, 1);
