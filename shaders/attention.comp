@@ -33,8 +33,8 @@ shared float v_s[BC * D];
 shared float kr_s[BC]; // QK-norm: 1 / rms of each key of the tile
 
 // QK-norm weight of element i (1 without a weight).
-float q_weight(uint i) { return (NORM & 4u) != 0u ? qw_buf[(pc.norm_w_off & 0xffffu) + i] : 1.0; }
-float k_weight(uint i) { return (NORM & 8u) != 0u ? kw_buf[(pc.norm_w_off >> 16) + i] : 1.0; }
+float q_weight(uint i) { return (NORM & 4u) != 0u ? qw_buf[OFF_QW + i] : 1.0; }
+float k_weight(uint i) { return (NORM & 8u) != 0u ? kw_buf[OFF_KW + i] : 1.0; }
 
 // Key element i of key j of KV head hk, QK-normed when asked (kr: the key's 1 / rms).
 float key_elem(uint base, uint i, float kr) {

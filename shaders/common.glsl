@@ -21,8 +21,16 @@ layout(push_constant) uniform Push {
     uint n_split;    // number of splits
     uint rope_shift; // log2 of the RoPE table's first level (rope.glsl)
     float norm_eps;  // QK-norm epsilon
-    uint norm_w_off; // element offsets of the q (low 16 bits) and k (high 16) norm weights
+    // element offsets (each below 64) of the q norm weight (bits 0-7), the k norm weight (8-15),
+    // the batch's sequence records (16-23) and block table (24-31) inside their bound ranges
+    uint offs;
+    uint q_tokens;   // batch: rows of the q, out and lse views
+    uint kv_tokens;  // batch: tokens of the k and v views (the page pool)
 } pc;
+#define OFF_QW (pc.offs & 0xffu)
+#define OFF_KW ((pc.offs >> 8) & 0xffu)
+#define OFF_SEQ ((pc.offs >> 16) & 0xffu)
+#define OFF_BT (pc.offs >> 24)
 
 // Which tensors are f16 (only set in the SEATTN_F16 build of a shader, which declares 16-bit
 // storage): 1 q, 2 k, 4 v, 8 out. QK-norm (RMSNorm over head_dim before RoPE): 1 queries,

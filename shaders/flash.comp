@@ -31,7 +31,9 @@
 //
 // Barriers stay in uniform control flow: every invocation runs every loop (rows past the call
 // and pairs outside the causal mask are masked, not skipped). With FLAG_SPLIT, workgroups along
-// z take slices of the keys and write partial rows for merge.comp.
+// z take slices of the keys and write partial rows for merge.comp. In a batch (batch.glsl)
+// workgroup z takes sequence z / n_split and split z % n_split; a workgroup past its
+// sequence's rows has nothing to do.
 
 layout(local_size_x_id = 0) in;            // WG = KG * BR * DS
 layout(constant_id = 1) const uint D = 128; // head_dim
@@ -43,6 +45,7 @@ layout(constant_id = 5) const uint KG = 1;  // key groups
 #include "common.glsl"
 #include "storage.glsl"
 #include "rope.glsl"
+#include "batch.glsl"
 
 const uint DS = 1u << LDS;
 const uint DL = (D + DS - 1u) / DS; // elements a lane owns
@@ -64,9 +67,10 @@ shared float k_s[KB];
 shared float v_s[KN];
 shared float kr_s[(NORM & 2u) != 0u ? BC : 1u]; // QK-norm: 1 / rms of each key of the tile
 shared float ml_s[KG > 1u ? 2u * KG * BR : 1u];  // the key groups' (m, l)
+shared bool bad_s; // a batch: a page of the workgroup's keys lies past the pool
 
-float q_weight(uint i) { return (NORM & 4u) != 0u ? qw_buf[(pc.norm_w_off & 0xffffu) + i] : 1.0; }
-float k_weight(uint i) { return (NORM & 8u) != 0u ? kw_buf[(pc.norm_w_off >> 16) + i] : 1.0; }
+float q_weight(uint i) { return (NORM & 4u) != 0u ? qw_buf[OFF_QW + i] : 1.0; }
+float k_weight(uint i) { return (NORM & 8u) != 0u ? kw_buf[OFF_KW + i] : 1.0; }
 
 // Sum of x over the DS lanes of a row, the same bits in every lane (t: this invocation, u: a
 // slot of the reduction buffer; the caller brackets the portable path with barriers).
@@ -90,7 +94,7 @@ void stage_k(uint t, uint hk, uint j0, uint jn, bool grouped) {
         if (u < rh && !inter) { i0 = u; i1 = u + rh; }
         float x0 = 0.0, x1 = 0.0;
         if (c < jn && i1 < D) {
-            const uint base = pc.k_off + hk * pc.k_sh + j * pc.k_st;
+            const uint base = pc.k_off + hk * pc.k_sh + kv_tok(j) * pc.k_st;
             x0 = LOAD_K(base + i0);
             x1 = LOAD_K(base + i1);
             if ((NORM & 2u) != 0u) {
@@ -114,24 +118,27 @@ void main() {
     const uint t = gl_LocalInvocationIndex;
     const uint l = t & (DS - 1u), r = (t >> LDS) % BR, g = t / (DS * BR);
     const uint hk = gl_WorkGroupID.y;
-    const uint n_rows = pc.q_len * pc.n_rep;
+    const uint split = BATCH ? gl_WorkGroupID.z % pc.n_split : gl_WorkGroupID.z;
+    seq_load(gl_WorkGroupID.z / pc.n_split, gl_NumWorkGroups.z / pc.n_split);
+    const uint n_rows = sq_len * pc.n_rep;
     const uint row0 = gl_WorkGroupID.x * BR;
+    if (row0 >= n_rows) return; // uniform: a batch's workgroup past its sequence's rows
     const uint ri = row0 + r;
     const bool live = ri < n_rows;
     const uint tok = live ? ri / pc.n_rep : 0u;
     const uint h = hk * pc.n_rep + (live ? ri % pc.n_rep : 0u);
-    const uint p = pc.q_pos + tok;
+    const uint p = sq_pos + tok;
     const bool plain = PLAIN;
 
     // Position range of the workgroup's rows, for classifying tiles.
-    const uint p_min = pc.q_pos + row0 / pc.n_rep;
-    const uint p_max = pc.q_pos + (min(row0 + BR, n_rows) - 1u) / pc.n_rep;
+    const uint p_min = sq_pos + row0 / pc.n_rep;
+    const uint p_max = sq_pos + (min(row0 + BR, n_rows) - 1u) / pc.n_rep;
 
     // This lane's elements of the query, scaled, rotated to p (qn) and to the grouped
     // position (qg).
     float qn[DL], qg[DL], acc[DL];
     {
-        const uint base = pc.q_off + h * pc.q_sh + tok * pc.q_st;
+        const uint base = pc.q_off + h * pc.q_sh + (sq_tok0 + tok) * pc.q_st;
         float f = pc.scale;
         if (pc.inv_ln_base > 0.0) f *= max(1.0, log(float(p) + 1.0) * pc.inv_ln_base);
         float qr = 1.0;
@@ -180,9 +187,16 @@ void main() {
     }
 
     float m_run = NEG_INF, l_run = 0.0;
-    const uint split = gl_WorkGroupID.z;
     const uint k_begin = split * pc.split_len;
-    const uint k_end = min(min(k_begin + pc.split_len, pc.kv_len), p_max + 1u);
+    uint k_end = min(min(k_begin + pc.split_len, skv_len), p_max + 1u);
+    if (BATCH && pc.q_pos != 0u) { // uniform: a paged batch checks its pages first
+        if (t == 0u) bad_s = false;
+        barrier();
+        if (!pages_ok(k_begin, max(k_begin, k_end), t, WG)) bad_s = true;
+        barrier();
+        s_bad = s_bad || bad_s;
+        if (s_bad) k_end = k_begin;
+    }
 
     for (uint j0 = k_begin; j0 < k_end; j0 += BC) {
         const uint jn = min(BC, k_end - j0);
@@ -196,7 +210,7 @@ void main() {
         barrier(); // the previous tile is no longer read
         if ((NORM & 2u) != 0u) {
             for (uint c = t; c < jn; c += WG) {
-                const uint base = pc.k_off + hk * pc.k_sh + (j0 + c) * pc.k_st;
+                const uint base = pc.k_off + hk * pc.k_sh + kv_tok(j0 + c) * pc.k_st;
                 float ss = 0.0;
                 for (uint i = 0; i < D; ++i) {
                     const float x = LOAD_K(base + i);
@@ -209,7 +223,7 @@ void main() {
         stage_k(t, hk, j0, jn, !need_n);
         for (uint e = t; e < KN; e += WG) {
             const uint c = e / DP, i = e % DP;
-            v_s[e] = c < jn && i < D ? LOAD_V(pc.v_off + hk * pc.v_sh + (j0 + c) * pc.v_st + i)
+            v_s[e] = c < jn && i < D ? LOAD_V(pc.v_off + hk * pc.v_sh + kv_tok(j0 + c) * pc.v_st + i)
                                      : 0.0;
         }
         barrier();
@@ -300,9 +314,9 @@ void main() {
 
     if (!live || g != 0u) return;
     if ((pc.flags & FLAG_SPLIT) != 0u) {
-        const uint at = ((h * pc.q_len + tok) * pc.n_split + split) * (D + 4u);
+        const uint at = (part_row(h, tok) * pc.n_split + split) * (D + 4u);
         if (l == 0u) {
-            part_buf[at] = m_run;
+            part_buf[at] = s_bad ? POS_INF : m_run;
             part_buf[at + 1u] = l_run;
         }
         for (uint k = 0; k < DL; ++k) {
@@ -311,12 +325,12 @@ void main() {
         }
         return;
     }
-    const uint ob = pc.o_off + h * pc.o_sh + tok * pc.o_st;
+    const uint ob = pc.o_off + h * pc.o_sh + (sq_tok0 + tok) * pc.o_st;
     const float inv_l = l_run > 0.0 ? 1.0 / l_run : 0.0; // 0: the row took no pairs
     for (uint k = 0; k < DL; ++k) {
         const uint i = l + k * DS;
-        if (i < D) STORE_O(ob + i, acc[k] * inv_l)
+        if (i < D) STORE_O(ob + i, s_bad ? QNAN : acc[k] * inv_l)
     }
     if ((pc.flags & FLAG_LSE) != 0u && l == 0u)
-        lse_buf[pc.l_off + h * pc.l_sh + tok * pc.l_st] = m_run + log(l_run);
+        lse_buf[pc.l_off + h * pc.l_sh + (sq_tok0 + tok) * pc.l_st] = s_bad ? QNAN : m_run + log(l_run);
 }

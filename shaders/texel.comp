@@ -95,6 +95,7 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
 
 #define ROPE_ONE_LEVEL ONE_LEVEL
 #include "rope.glsl"
+#include "batch.glsl"
 
 const float LOG2E = 1.4426950408889634;
 const float LN2 = 0.6931471805599453;
@@ -124,6 +125,9 @@ void main() {
     const uint tg = gl_WorkGroupID.x * gl_NumSubgroups + gl_SubgroupID;
     const uint groups = pc.n_rep / R;
     const uint hk = gl_WorkGroupID.y / groups;
+    // in a batch (batch.glsl) z is sequence z / n_split and split z % n_split
+    const uint split = BATCH ? gl_WorkGroupID.z % pc.n_split : gl_WorkGroupID.z;
+    seq_load(gl_WorkGroupID.z / pc.n_split, gl_NumWorkGroups.z / pc.n_split);
     const uint h0 = hk * pc.n_rep + (gl_WorkGroupID.y % groups) * R;
     const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
     const bool lane_ok = gl_SubgroupSize == S; // else the results are NaN, never silently wrong
@@ -141,9 +145,9 @@ void main() {
     int pg[T];
     [[unroll]] for (uint t = 0; t < T; ++t) {
         const uint tt = tg * T + t;
-        live[t] = tt < pc.q_len;
+        live[t] = tt < sq_len;
         tok[t] = live[t] ? tt : 0u;
-        p[t] = pc.q_pos + tok[t];
+        p[t] = sq_pos + tok[t];
         f[t] = pc.scale * LOG2E;
         if (pc.inv_ln_base > 0.0) f[t] *= max(1.0, log(float(p[t]) + 1.0) * pc.inv_ln_base);
         // rows before W take no grouped pair: p keeps every rotation below kv_len (the host
@@ -153,14 +157,14 @@ void main() {
     // QK-norm weights of this lane's dims (1 without a weight)
     float qw[DL], kw[DL];
     [[unroll]] for (uint e = 0; e < DL; ++e) {
-        qw[e] = (NORM & 4u) != 0u ? qw_buf[(pc.norm_w_off & 0xffffu) + e_at[e]] : 1.0;
-        kw[e] = (NORM & 8u) != 0u ? kw_buf[(pc.norm_w_off >> 16) + e_at[e]] : 1.0;
+        qw[e] = (NORM & 4u) != 0u ? qw_buf[OFF_QW + e_at[e]] : 1.0;
+        kw[e] = (NORM & 8u) != 0u ? kw_buf[OFF_KW + e_at[e]] : 1.0;
     }
     float qn[NR * DL], qg[NR * DL], acc[NR * DL];
     float m_run[NR], l_run[NR];
     [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
         const uint row = k / DL, e = k % DL, t = row / R, r = row % R;
-        qn[k] = CLAMP_IN(FETCH_Q(pc.q_off + (h0 + r) * pc.q_sh + tok[t] * pc.q_st + e_at[e]));
+        qn[k] = CLAMP_IN(FETCH_Q(pc.q_off + (h0 + r) * pc.q_sh + (sq_tok0 + tok[t]) * pc.q_st + e_at[e]));
         acc[k] = 0.0;
     }
     if ((NORM & 1u) != 0u) { // a constant
@@ -190,13 +194,16 @@ void main() {
     }
     [[unroll]] for (uint row = 0; row < NR; ++row) { m_run[row] = NEG_INF; l_run[row] = 0.0; }
 
-    const uint split = gl_WorkGroupID.z;
-    const uint p_min = pc.q_pos + tg * T;
-    const uint p_max = pc.q_pos + min(tg * T + T, pc.q_len) - 1u;
+    const uint p_min = sq_pos + tg * T;
+    const uint p_max = sq_pos + min(tg * T + T, sq_len) - 1u;
     const uint k_begin = split * pc.split_len;
     // a subgroup past the last token has no keys to walk
-    const uint k_end = tg * T < pc.q_len ? min(min(k_begin + pc.split_len, pc.kv_len), p_max + 1u)
-                                         : k_begin;
+    uint k_end = tg * T < sq_len ? min(min(k_begin + pc.split_len, skv_len), p_max + 1u) : k_begin;
+    if (BATCH && pc.q_pos != 0u) { // a paged batch checks its pages first
+        const bool bad = subgroupAdd(pages_ok(k_begin, k_end, l, S) ? 0u : 1u) != 0u;
+        s_bad = s_bad || bad;
+        if (s_bad) k_end = k_begin;
+    }
     const uint kb0 = pc.k_off + hk * pc.k_sh;
     const uint vb0 = pc.v_off + hk * pc.v_sh;
 
@@ -220,7 +227,7 @@ void main() {
 #define KEY_STEP(DO_N, DO_G)                                                                 \
     {                                                                                        \
         float x[DL], kn[DL], kg[DL];                                                         \
-        FETCH_ROW(x, k_tex, kb0 + j * pc.k_st)                                               \
+        FETCH_ROW(x, k_tex, kb0 + kv_tok(j) * pc.k_st)                                               \
         [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e]);                       \
         if ((NORM & 2u) != 0u) { /* a constant */                                            \
             float ss = 0.0;                                                                  \
@@ -251,7 +258,7 @@ void main() {
         }                                                                                    \
         /* a NaN value must not reach rows that do not take key j (their weight is 0, and  \
          * 0 * NaN is NaN): it becomes 0 for all rows here, which rows taking j may see */   \
-        FETCH_ROW(x, v_tex, vb0 + j * pc.v_st)                                               \
+        FETCH_ROW(x, v_tex, vb0 + kv_tok(j) * pc.v_st)                                               \
         [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = isnan(x[e]) ? 0.0 : CLAMP_IN(x[e]);   \
         [[unroll]] for (uint k = 0; k < NR * DL; ++k)                                        \
             acc[k] = acc[k] * corr[k / DL] + w[k / DL] * x[k % DL];                          \
@@ -270,9 +277,10 @@ void main() {
     float sc[NR];
     [[unroll]] for (uint row = 0; row < NR; ++row) {
         const uint t = row / R, h = h0 + row % R;
-        pat[row] = ((h * pc.q_len + tok[t]) * pc.n_split + split) * (D + 4u);
-        ob[row] = split_out ? pat[row] + 4u : pc.o_off + h * pc.o_sh + tok[t] * pc.o_st;
+        pat[row] = (part_row(h, tok[t]) * pc.n_split + split) * (D + 4u);
+        ob[row] = split_out ? pat[row] + 4u : pc.o_off + h * pc.o_sh + (sq_tok0 + tok[t]) * pc.o_st;
         sc[row] = split_out ? 1.0 : (l_run[row] > 0.0 ? 1.0 / l_run[row] : 0.0); // 0: no pairs
+        if (s_bad && !split_out) sc[row] = QNAN;
     }
     if (O_VEC4) { // a lane's dims are runs of 4 consecutive elements
         [[unroll]] for (uint k = 0; k < NR * DL; k += 4u) {
@@ -287,11 +295,11 @@ void main() {
     [[unroll]] for (uint row = 0; row < NR; ++row) {
         if (l != 0u || !live[row / R]) continue;
         if (split_out) {
-            o_buf[pat[row]] = m_run[row] * LN2;
+            o_buf[pat[row]] = s_bad ? POS_INF : m_run[row] * LN2;
             o_buf[pat[row] + 1u] = l_run[row];
         } else if ((pc.flags & FLAG_LSE) != 0u) {
-            lse_buf[pc.l_off + (h0 + row % R) * pc.l_sh + tok[row / R] * pc.l_st] =
-                (m_run[row] + log2(l_run[row])) * LN2;
+            lse_buf[pc.l_off + (h0 + row % R) * pc.l_sh + (sq_tok0 + tok[row / R]) * pc.l_st] =
+                s_bad ? QNAN : (m_run[row] + log2(l_run[row])) * LN2;
         }
     }
 }

@@ -158,6 +158,13 @@ static seattn_status check_fits(seattn_context *ctx, const char *name, const sea
     return SEATTN_SUCCESS;
 }
 
+void seattn__view_span(uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
+                       uint64_t vec, uint64_t *first, uint64_t *last) {
+    const span sp = view_span(offset, s, heads, len, vec);
+    *first = sp.first;
+    *last = sp.last;
+}
+
 /* Views of the same memory (a tensor, or wrapped tensors of one VkBuffer) that share a byte. */
 static bool overlaps(const seattn_tensor *a, span sa, size_t ea, const seattn_tensor *b, span sb,
                      size_t eb) {
@@ -165,6 +172,11 @@ static bool overlaps(const seattn_tensor *a, span sa, size_t ea, const seattn_te
     const uint64_t a0 = a->mem_base + sa.first * ea, a1 = a->mem_base + (sa.last + 1) * ea;
     const uint64_t b0 = b->mem_base + sb.first * eb, b1 = b->mem_base + (sb.last + 1) * eb;
     return a0 < b1 && b0 < a1;
+}
+
+bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t a_last, size_t ea,
+                             const seattn_tensor *b, uint64_t b_first, uint64_t b_last, size_t eb) {
+    return overlaps(a, (span){a_first, a_last}, ea, b, (span){b_first, b_last}, eb);
 }
 
 seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,

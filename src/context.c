@@ -196,7 +196,7 @@ seattn_status seattn_attention_run(seattn_context *ctx, const seattn_attention_d
         s = seattn__cpu_attention(ctx, &r, t);
         snprintf(st.kernel, sizeof st.kernel, "cpu reference");
     } else {
-        s = seattn__vk_attention(ctx, &r, t, &st);
+        s = seattn__vk_attention(ctx, &r, t, NULL, &st);
     }
     st.host_ms = seattn__now_ms() - t0;
     if (s == SEATTN_SUCCESS) ctx->last_call = st;

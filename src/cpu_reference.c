@@ -69,8 +69,9 @@ static double dot(const double *a, const double *b, uint32_t n) {
     return s;
 }
 
-seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
-                                    const seattn_attention_tensors *t) {
+/* key_tok: NULL, or the view token of each key j (a paged sequence's keys). */
+static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
+                            const seattn_attention_tensors *t, const uint32_t *key_tok) {
     const void *q = t->q->host, *k = t->k->host, *v = t->v->host;
     void *out = t->out->host;
     float *lse = t->lse ? t->lse->host : NULL;
@@ -100,7 +101,8 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
     }
     for (uint32_t hk = 0; hk < r->n_kv_heads; hk++) {
         for (uint32_t j = 0; j < r->kv_len; j++) {
-            uint64_t at = r->k_offset + hk * r->k_strides.head + j * r->k_strides.token;
+            const uint64_t tok = key_tok ? key_tok[j] : j;
+            uint64_t at = r->k_offset + hk * r->k_strides.head + tok * r->k_strides.token;
             double *a = kn + (size_t)j * d, *b = kg + (size_t)j * d;
             load_vec(a, k, r->k_type, at, d);
             if (k_norm) rms_norm(a, d, kw, r->qk_norm_eps, true);
@@ -149,7 +151,9 @@ seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_
                     sum += e;
                     load_vec(
                         vj, v, r->v_type,
-                        r->v_offset + hk * r->v_strides.head + (uint64_t)j * r->v_strides.token, d);
+                        r->v_offset + hk * r->v_strides.head +
+                            (key_tok ? key_tok[j] : (uint64_t)j) * r->v_strides.token,
+                        d);
                     for (uint32_t i = 0; i < d; i++)
                         acc[i] += e * vj[i];
                 }
@@ -171,6 +175,64 @@ done:
     seattn__free(score);
     seattn__free(acc);
     seattn__free(vj);
+    return status;
+}
+
+seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
+                                    const seattn_attention_tensors *t) {
+    return attend(ctx, r, t, NULL);
+}
+
+seattn_status seattn__cpu_attention_batch(seattn_context *ctx, const seattn_attention_desc *r,
+                                          const seattn_attention_tensors *t,
+                                          const seattn__batch *batch) {
+    const seattn_batch_desc *b = &batch->b;
+    const uint32_t *words = (const uint32_t *)batch->seqs->host + b->seqs_offset;
+    const uint32_t *bt = batch->bt ? (const uint32_t *)batch->bt->host + b->block_table_offset
+                                   : NULL;
+    uint32_t *key_tok = NULL;
+    if (b->page_size && !(key_tok = seattn__malloc(sizeof(uint32_t) * b->max_kv_len)))
+        return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "CPU reference: out of host memory");
+    seattn_status status = SEATTN_SUCCESS;
+    for (uint32_t s = 0; s < b->n_seqs && status == SEATTN_SUCCESS; s++) {
+        seattn_seq q;
+        memcpy(&q, words + 5 * (size_t)s, sizeof q);
+        /* as the kernels: rows outside the views are skipped, other bad metadata gives NaN */
+        if (q.q_len == 0 || q.q_len > b->max_q_len || q.q_len > b->q_tokens ||
+            q.q_start > b->q_tokens - q.q_len)
+            continue;
+        seattn_attention_desc rs = *r;
+        rs.q_len = q.q_len;
+        rs.q_offset += q.q_start * r->q_strides.token;
+        rs.out_offset += q.q_start * r->out_strides.token;
+        rs.lse_offset += q.q_start * r->lse_strides.token;
+        uint32_t entry;
+        if (seattn__seq_problem(b, &q, bt, &entry)) {
+            float *lse = t->lse ? t->lse->host : NULL;
+            for (uint64_t h = 0; h < r->n_heads; h++)
+                for (uint64_t row = 0; row < q.q_len; row++) {
+                    const uint64_t o =
+                        rs.out_offset + h * r->out_strides.head + row * r->out_strides.token;
+                    for (uint32_t i = 0; i < r->head_dim; i++)
+                        store_out(t->out->host, r->out_type, o + i, NAN);
+                    if (lse)
+                        lse[rs.lse_offset + h * r->lse_strides.head +
+                            row * r->lse_strides.token] = NAN;
+                }
+            continue;
+        }
+        rs.kv_len = q.kv_len;
+        rs.q_pos = q.q_pos;
+        if (key_tok) {
+            for (uint32_t j = 0; j < q.kv_len; j++)
+                key_tok[j] = bt[q.kv_start + j / b->page_size] * b->page_size + j % b->page_size;
+        } else {
+            rs.k_offset += (uint64_t)q.kv_start * r->k_strides.token;
+            rs.v_offset += (uint64_t)q.kv_start * r->v_strides.token;
+        }
+        status = attend(ctx, &rs, t, key_tok);
+    }
+    seattn__free(key_tok);
     return status;
 }
 

@@ -62,6 +62,29 @@ seattn_status seattn__attn_prepare(seattn_context *ctx, const seattn_attention_d
                                    const seattn_attention_tensors *t, seattn_attention_desc *r);
 size_t seattn__dtype_size(seattn_dtype t);
 
+/* A batch of sequences (seattn_attention_batch): its bounds, checked, and its metadata. */
+typedef struct seattn__batch {
+    seattn_batch_desc b;
+    const seattn_tensor *seqs, *bt; /* bt NULL when page_size is 0 */
+} seattn__batch;
+/* batch.c: checks the batch and its tensors and resolves desc into *r, whose q_len and kv_len
+ * become the views' q_tokens and kv_tokens (q_pos 0): what the views are sized and bound by. */
+seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_desc *desc,
+                                    const seattn_batch_desc *batch,
+                                    const seattn_attention_tensors *t, const seattn_tensor *seqs,
+                                    const seattn_tensor *bt, seattn_attention_desc *r,
+                                    seattn__batch *out);
+/* batch.c: the kernels' checks of one sequence (shaders/batch.glsl): NULL if it passes, else
+ * why (a page past the pool: its block-table entry in *bad_entry). */
+const char *seattn__seq_problem(const seattn_batch_desc *b, const seattn_seq *q,
+                                const uint32_t *bt, uint32_t *bad_entry);
+/* attention_desc.c: whether two tensors' element ranges [first, last] share a byte. */
+bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t a_last, size_t ea,
+                             const seattn_tensor *b, uint64_t b_first, uint64_t b_last, size_t eb);
+/* attention_desc.c: the element range [*first, *last] of a [heads, len, vec] view. */
+void seattn__view_span(uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
+                       uint64_t vec, uint64_t *first, uint64_t *last);
+
 /* The grouped query position of the Self-Extend function (SPEC.md), for the CPU reference (the
  * kernels compute it in GLSL). Positions are non-negative, so C division is floor division. */
 static inline int64_t seattn__grouped_q_pos(int64_t p, int64_t g, int64_t w) {
@@ -71,6 +94,11 @@ static inline int64_t seattn__grouped_q_pos(int64_t p, int64_t g, int64_t w) {
 /* cpu_reference.c: the oracle, on host tensors (lse and the norm weights may be NULL). */
 seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                     const seattn_attention_tensors *t);
+/* cpu_reference.c: a batch (r as seattn__batch_prepare() resolved it), metadata read from the
+ * host tensors and checked as the kernels check it. */
+seattn_status seattn__cpu_attention_batch(seattn_context *ctx, const seattn_attention_desc *r,
+                                          const seattn_attention_tensors *t,
+                                          const seattn__batch *batch);
 seattn_status seattn__cpu_merge(seattn_context *ctx, const seattn_attention_desc *r,
                                 const seattn_tensor *const outs[3],
                                 const seattn_tensor *const lses[3]);
@@ -97,8 +125,10 @@ seattn_status seattn__vk_tensor_init(seattn_context *ctx, seattn_tensor *t);
 void seattn__vk_tensor_free(seattn_tensor *t);
 seattn_status seattn__vk_tensor_copy(seattn_context *ctx, const seattn_tensor *t, size_t offset,
                                      void *host, size_t bytes, bool upload);
+/* batch: NULL, or a batch (r as seattn__batch_prepare() resolved it). */
 seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
-                                   const seattn_attention_tensors *t, seattn_call_stats *stats);
+                                   const seattn_attention_tensors *t, const seattn__batch *batch,
+                                   seattn_call_stats *stats);
 seattn_status seattn__vk_merge(seattn_context *ctx, const seattn_attention_desc *r,
                                const seattn_tensor *const outs[3],
                                const seattn_tensor *const lses[3], seattn_call_stats *stats);

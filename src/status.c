@@ -30,6 +30,10 @@ size_t seattn_struct_size(seattn_struct_id id) {
         return sizeof(seattn_attention_tensors);
     case SEATTN_STRUCT_KERNEL_INFO:
         return sizeof(seattn_kernel_info);
+    case SEATTN_STRUCT_SEQ:
+        return sizeof(seattn_seq);
+    case SEATTN_STRUCT_BATCH_DESC:
+        return sizeof(seattn_batch_desc);
     }
     return 0;
 }

@@ -121,6 +121,7 @@ typedef struct {
     VkDescriptorSet set, merge_set;
     seattn__push pc;
     uint32_t n_rep;
+    uint32_t n_seqs;           /* a batch: its sequences (workgroups along z); 0: none */
     seattn__vk_buffer staging; /* a RoPE upload recorded into the app's command buffer */
 } prepared;
 
@@ -131,7 +132,8 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     const uint32_t d = pl->spec[1];
     if ((status = seattn__vk_pipeline_get(ctx, pl->kernel, pl->spec, &c->attn))) return status;
     const uint32_t merge_spec[SEATTN__N_SPEC] = {
-        64, d, [SEATTN__SPEC_DTYPE] = pl->spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_OUT};
+        64, d, [SEATTN__SPEC_DTYPE] = pl->spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_OUT,
+        [SEATTN__SPEC_BATCH] = pl->spec[SEATTN__SPEC_BATCH]};
     if (pl->n_split > 1 &&
         (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE, merge_spec, &c->merge)))
         return status;
@@ -139,10 +141,10 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     if (c->layout == SEATTN__LAYOUT_TEXEL && pl->n_split > 1) {
         /* texel.comp writes its partial rows through binding 3; merge.comp reads them */
-        binding *const ts[SEATTN__N_BINDINGS] = {bs[0], bs[1],  bs[2], bs[6], bs[4],
-                                                 bs[5], &dummy, bs[7], bs[8]};
-        binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3], bs[4],
-                                                 &dummy, bs[6],  &dummy, &dummy};
+        binding *const ts[SEATTN__N_BINDINGS] = {bs[0], bs[1], bs[2], bs[6], bs[4], bs[5],
+                                                 &dummy, bs[7], bs[8], bs[9], bs[10]};
+        binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3], bs[4], &dummy,
+                                                 bs[6],  &dummy, &dummy, bs[9], bs[10]};
         if ((status = make_set(ctx, fr, c->layout, ts, &c->set)) ||
             (status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, ms, &c->merge_set)))
             return status;
@@ -154,9 +156,10 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
 }
 
 static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan *pl,
-                              binding *const bs[], bool lse, uint32_t rope_shift) {
+                              binding *const bs[], bool lse, uint32_t rope_shift,
+                              const seattn__batch *bat) {
     const bool plain = seattn__plan_all_neighbors(r);
-    return (seattn__push){
+    seattn__push p = {
         .q_len = r->q_len,
         .kv_len = r->kv_len,
         .q_pos = r->q_pos,
@@ -190,8 +193,18 @@ static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan
         .n_split = pl->n_split,
         .rope_shift = rope_shift,
         .norm_eps = r->qk_norm_eps,
-        /* both below 64: a view starts less than minStorageBufferOffsetAlignment into its range */
-        .norm_w_off = bs[7]->elem_offset | bs[8]->elem_offset << 16};
+        /* each below 64: a view starts less than minStorageBufferOffsetAlignment (at most 256
+         * bytes) into its range */
+        .offs = bs[7]->elem_offset | bs[8]->elem_offset << 8 | bs[9]->elem_offset << 16 |
+                bs[10]->elem_offset << 24};
+    if (bat) { /* the bounds shaders/batch.glsl checks the metadata against */
+        p.q_len = bat->b.max_q_len;
+        p.kv_len = bat->b.max_kv_len;
+        p.q_pos = bat->b.page_size;
+        p.q_tokens = bat->b.q_tokens;
+        p.kv_tokens = bat->b.kv_tokens;
+    }
+    return p;
 }
 
 /* Records the call's dispatches into cb, with compute-to-compute barriers between them (the
@@ -202,6 +215,23 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
     seattn__vk *vk = ctx->vk;
     const seattn__plan *pl = &c->pl;
     uint32_t dispatches = 0;
+    if (c->n_seqs) { /* a batch: one grid of all sequences (the planner kept it one chunk) */
+        const VkPipelineLayout al = vk->pipeline_layout[c->layout];
+        vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->attn);
+        vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, al, 0, 1, &c->set, 0,
+                                        NULL);
+        vk->vkd.vkCmdPushConstants(cb, al, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof c->pc, &c->pc);
+        vk->vkd.vkCmdDispatch(cb, pl->wg_x, pl->wg_y, c->n_seqs * pl->n_split);
+        if (pl->n_split == 1) return 1;
+        const VkPipelineLayout ml = vk->pipeline_layout[SEATTN__LAYOUT_STORAGE];
+        seattn__vk_compute_barrier(ctx, cb);
+        vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->merge);
+        vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, ml, 0, 1,
+                                        &c->merge_set, 0, NULL);
+        vk->vkd.vkCmdPushConstants(cb, ml, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof c->pc, &c->pc);
+        vk->vkd.vkCmdDispatch(cb, c->pc.q_len, r->n_heads, c->n_seqs);
+        return 2;
+    }
     for (uint32_t t0 = 0; t0 < r->q_len; t0 += pl->chunk) {
         seattn__push cp = c->pc; /* the chunk's queries: tokens t0 .. t0 + n - 1 */
         const uint32_t n = r->q_len - t0 < pl->chunk ? r->q_len - t0 : pl->chunk;
@@ -240,7 +270,7 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
  * (from c->staging, which the caller retires into frame 1), so nothing is submitted. */
 static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBuffer cb,
                              const seattn_attention_desc *r, const seattn_attention_tensors *t,
-                             prepared *c) {
+                             const seattn__batch *bat, prepared *c) {
     memset(&c->staging, 0, sizeof c->staging);
     seattn__vk *vk = ctx->vk;
     seattn_status lost = seattn__vk_check_lost(ctx);
@@ -258,7 +288,15 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
     const VkBufferUsageFlags tb = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
     const seattn__kernel kernel = seattn__plan_default_kernel(
         &vk->caps, vk->forced_kernel, (ctx->flags & SEATTN_CONTEXT_PORTABLE) != 0);
-    seattn__plan_facts facts = {.q_weight = t->q_norm_weight != NULL,
+    /* what the grid and the RoPE table are planned for: a batch's longest sequence */
+    seattn_attention_desc rp = *r;
+    if (bat) {
+        rp.q_len = bat->b.max_q_len;
+        rp.kv_len = bat->b.max_kv_len;
+        rp.q_pos = rp.kv_len - rp.q_len;
+    }
+    seattn__plan_facts facts = {.n_seqs = bat ? bat->b.n_seqs : 0,
+                                .q_weight = t->q_norm_weight != NULL,
                                 .k_weight = t->k_norm_weight != NULL,
                                 .texel_views = kernel == SEATTN__KERNEL_TEXEL &&
                                                (t->q->buf->usage & tb) && (t->k->buf->usage & tb) &&
@@ -285,7 +323,7 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
      * Every |position| a kernel rotates by is below kv_len: p, j, j/G, j - j/G, and the grouped
      * query position p/G + W - W/G <= p, used only for rows with p >= W (others rotate by p). */
     const seattn__rope *rope;
-    if ((status = seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2, r->kv_len - 1,
+    if ((status = seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2, rp.kv_len - 1,
                                         &rope, &facts.one_level, &c->staging)))
         return status;
     const uint32_t rope_shift = rope->shift;
@@ -299,17 +337,17 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
     seattn__plan *pl = &c->pl;
     char why[512];
     const bool forced = vk->forced_kernel >= 0;
-    status = seattn__plan_make(&vk->caps, r, kernel, forced, &facts, pl, why, sizeof why);
+    status = seattn__plan_make(&vk->caps, &rp, kernel, forced, &facts, pl, why, sizeof why);
     if (status != SEATTN_SUCCESS && kernel == SEATTN__KERNEL_FLASH_SG && !forced)
-        status = seattn__plan_make(&vk->caps, r, SEATTN__KERNEL_FLASH, false, &facts, pl, why,
+        status = seattn__plan_make(&vk->caps, &rp, SEATTN__KERNEL_FLASH, false, &facts, pl, why,
                                    sizeof why); /* row sums through shared memory instead */
     if (status != SEATTN_SUCCESS) return seattn__fail(ctx, status, "%s", why);
     const bool texel = pl->kernel == SEATTN__KERNEL_TEXEL;
     const bool vec4kv = pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
     const seattn_strides none = {0, 0};
-    binding bq, bk, bv, bo, bl, bp, brope, bqw, bkw;
+    binding bq, bk, bv, bo, bl, bp, brope, bqw, bkw, bseq, bbt;
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
-    bl = bp = bqw = bkw = dummy;
+    bl = bp = bqw = bkw = bseq = bbt = dummy;
     if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d,
                             r->q_type, texel, false, &bq)) ||
         (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
@@ -331,16 +369,29 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
         (status = bind_view(ctx, fr, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, none, 1,
                             1, d, SEATTN_DTYPE_F32, false, false, &bkw)))
         return status;
-    if (pl->n_split > 1) { /* the partials of one chunk of queries; chunks reuse them */
-        const uint64_t part = (uint64_t)r->n_heads * pl->chunk * pl->n_split * (d + 4) * 4;
+    const seattn_strides words = {0, 1}; /* u32 entries, one after another */
+    if (bat && (status = bind_view(ctx, fr, "seqs", bat->seqs, bat->b.seqs_offset, words, 1,
+                                   5 * (uint64_t)bat->b.n_seqs, 1, SEATTN_DTYPE_F32, false, false,
+                                   &bseq)))
+        return status;
+    if (bat && bat->bt &&
+        (status = bind_view(ctx, fr, "block_table", bat->bt, bat->b.block_table_offset, words, 1,
+                            bat->b.block_table_len, 1, SEATTN_DTYPE_F32, false, false, &bbt)))
+        return status;
+    if (pl->n_split > 1) { /* the partials of one chunk of queries (a batch: of every sequence's
+                            * rows); chunks reuse them */
+        const uint64_t rows = bat ? (uint64_t)bat->b.n_seqs * bat->b.max_q_len : pl->chunk;
+        const uint64_t part = (uint64_t)r->n_heads * rows * pl->n_split * (d + 4) * 4;
         if ((status = seattn__vk_frame_scratch(ctx, fr, part, &bp.info))) return status;
         bp.elem_offset = 0;
         bp.view = VK_NULL_HANDLE;
     }
     brope = (binding){{rope->buf.buffer, 0, VK_WHOLE_SIZE}, 0, rope->view};
-    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv, &bo, &bl, &brope, &bp, &bqw, &bkw};
+    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv,  &bo,  &bl,  &brope,
+                                             &bp, &bqw, &bkw, &bseq, &bbt};
     c->n_rep = r->n_heads / r->n_kv_heads;
-    c->pc = make_push(r, pl, bs, t->lse != NULL, rope_shift);
+    c->n_seqs = bat ? bat->b.n_seqs : 0;
+    c->pc = make_push(r, pl, bs, t->lse != NULL, rope_shift, bat);
     return prepare_sets(ctx, fr, pl, bs, c);
 }
 
@@ -390,9 +441,10 @@ static uint32_t record_attention(seattn_context *ctx, VkCommandBuffer cb, const 
 }
 
 seattn_status seattn__vk_attention(seattn_context *ctx, const seattn_attention_desc *r,
-                                   const seattn_attention_tensors *t, seattn_call_stats *stats) {
+                                   const seattn_attention_tensors *t, const seattn__batch *batch,
+                                   seattn_call_stats *stats) {
     prepared c;
-    seattn_status status = prepare(ctx, &ctx->vk->frames[0], VK_NULL_HANDLE, r, t, &c);
+    seattn_status status = prepare(ctx, &ctx->vk->frames[0], VK_NULL_HANDLE, r, t, batch, &c);
     if (status != SEATTN_SUCCESS) {
         seattn__vk_frame_recycle(ctx, &ctx->vk->frames[0]); /* nothing was submitted */
         return status;
@@ -540,12 +592,12 @@ seattn_status seattn__vk_merge_record(seattn_context *ctx, VkCommandBuffer cb,
 seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,
                                           const seattn_attention_desc *r,
                                           const seattn_attention_tensors *t,
-                                          seattn_call_stats *stats) {
+                                          const seattn__batch *batch, seattn_call_stats *stats) {
     seattn__vk *vk = ctx->vk;
     seattn__frame *fr = &vk->frames[1];
     prepared c;
     /* What prepare() took stays in frame 1 even on failure: freed at the next recycle. */
-    seattn_status status = prepare(ctx, fr, cb, r, t, &c);
+    seattn_status status = prepare(ctx, fr, cb, r, t, batch, &c);
     if (status == SEATTN_SUCCESS) {
         /* Orders this call after earlier compute work in cb, this library's included: calls
          * share the placeholder buffer bound to unused bindings (written as lse, read as a

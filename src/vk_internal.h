@@ -74,8 +74,11 @@ typedef struct seattn__push {
     uint32_t o_off, o_sh, o_st, l_off, l_sh, l_st;
     uint32_t split_len, n_split, rope_shift;
     float norm_eps;
-    uint32_t norm_w_off; /* element offsets of the q (low 16 bits) and k norm weights */
-} seattn__push;          /* 128 bytes: every device's maxPushConstantsSize */
+    /* element offsets, each below 64, of the q norm weight (bits 0-7), the k norm weight
+     * (8-15), the batch's sequence records (16-23) and block table (24-31) */
+    uint32_t offs;
+    uint32_t q_tokens, kv_tokens; /* a batch: tokens of the q/out/lse and k/v views */
+} seattn__push;                   /* 128 bytes: every device's maxPushConstantsSize */
 _Static_assert(sizeof(seattn__push) <= 128, "push constants past 128 bytes");
 
 enum {
@@ -87,8 +90,8 @@ enum {
     SEATTN__FLAG_ONLY_G = 32
 };
 /* Bindings: 0 q, 1 k, 2 v, 3 out, 4 lse, 5 RoPE table, 6 split partials, 7 q-norm weight,
- * 8 k-norm weight. */
-enum { SEATTN__N_BINDINGS = 9 };
+ * 8 k-norm weight, 9 a batch's sequence records, 10 its block table (shaders/batch.glsl). */
+enum { SEATTN__N_BINDINGS = 11 };
 
 /* attention.comp, flash.comp and merge.comp read storage buffers (layout STORAGE); texel.comp reads
  * Q, K, V and the RoPE table as uniform texel buffers (layout TEXEL). */
@@ -103,9 +106,11 @@ typedef enum {
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
 /* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*);
- * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s. */
+ * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s;
+ * spec[13]: a batch (shaders/batch.glsl). */
 enum {
-    SEATTN__N_SPEC = 13, /* seattn__plan.spec */
+    SEATTN__N_SPEC = 14, /* seattn__plan.spec */
+    SEATTN__SPEC_BATCH = 13,
     SEATTN__SPEC_DTYPE = 9,
     SEATTN__SPEC_NORM = 10,
     SEATTN__SPEC_PLAIN = 11,
@@ -143,6 +148,8 @@ typedef struct seattn__plan_facts {
     bool kv_vec4;            /* K and V can be RGBA texels (texel.comp) */
     bool q_weight, k_weight; /* QK-norm weight tensors are bound */
     uint32_t force_split;    /* tests (SEATTN_SPLIT): a key split count; 0: the planner's */
+    uint32_t n_seqs;         /* a batch of this many sequences (workgroups along z); 0: none.
+                              * The call's q_len and kv_len are then the longest sequence's */
 } seattn__plan_facts;
 
 /* How one call runs: the kernel, its specialization, its grid, and the key split. */
@@ -308,7 +315,7 @@ seattn_status seattn__vk_merge_record(seattn_context *ctx, VkCommandBuffer cb,
 seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,
                                           const seattn_attention_desc *r,
                                           const seattn_attention_tensors *t,
-                                          seattn_call_stats *stats);
+                                          const seattn__batch *batch, seattn_call_stats *stats);
 
 /* vk_frame.c */
 seattn_status seattn__vk_frame_set(seattn_context *ctx, seattn__frame *f, VkDescriptorSetLayout l,

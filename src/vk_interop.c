@@ -11,7 +11,7 @@ seattn_status seattn_context_create_vulkan(const seattn_context_options *options
     return seattn__context_create(options, device, out);
 }
 
-/* What both recording calls need first: a Vulkan context (ctx is not NULL) and a command
+/* What the recording calls need first: a Vulkan context (ctx is not NULL) and a command
  * buffer. */
 static seattn_status can_record(seattn_context *ctx, VkCommandBuffer cmd, const char *fn) {
     if (!ctx->vk)
@@ -31,7 +31,28 @@ seattn_status seattn_attention_record(seattn_context *ctx, VkCommandBuffer cmd,
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0};
-    s = seattn__vk_attention_record(ctx, cmd, &r, tensors, &st);
+    s = seattn__vk_attention_record(ctx, cmd, &r, tensors, NULL, &st);
+    st.host_ms = seattn__now_ms() - t0;
+    if (s == SEATTN_SUCCESS) ctx->last_call = st;
+    return s;
+}
+
+seattn_status seattn_attention_batch_record(seattn_context *ctx, VkCommandBuffer cmd,
+                                            const seattn_attention_desc *desc,
+                                            const seattn_batch_desc *batch,
+                                            const seattn_attention_tensors *tensors,
+                                            const seattn_tensor *seqs,
+                                            const seattn_tensor *block_table) {
+    if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
+    seattn_status s = can_record(ctx, cmd, "seattn_attention_batch_record");
+    if (s != SEATTN_SUCCESS) return s;
+    seattn_attention_desc r;
+    seattn__batch bat;
+    s = seattn__batch_prepare(ctx, desc, batch, tensors, seqs, block_table, &r, &bat);
+    if (s != SEATTN_SUCCESS) return s;
+    const double t0 = seattn__now_ms();
+    seattn_call_stats st = {.device_ms = -1.0};
+    s = seattn__vk_attention_record(ctx, cmd, &r, tensors, &bat, &st);
     st.host_ms = seattn__now_ms() - t0;
     if (s == SEATTN_SUCCESS) ctx->last_call = st;
     return s;

@@ -320,6 +320,14 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
                         caps->subgroup_size);
         kernel = SEATTN__KERNEL_ATTENTION;
     }
+    if (f->n_seqs && kernel == SEATTN__KERNEL_ATTENTION) {
+        /* batches run on texel.comp and flash.comp; flash_smem is the portable one */
+        if (forced)
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "the storage kernel (forced) does not take batches: flash_smem, texel "
+                        "and flash_sg do");
+        kernel = SEATTN__KERNEL_FLASH;
+    }
     const bool texel = kernel == SEATTN__KERNEL_TEXEL;
     key_limits kl = {1, r->kv_len};
     const kernel_row *row = NULL;
@@ -350,15 +358,39 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     /* workgroups to aim for: 4 a compute unit where the device says how many it has, else a
      * guess that fills a large GPU (and 16 on CPU devices) */
     const uint32_t target = cpu ? 16 : caps->compute_units ? 4 * caps->compute_units : 512;
-    const uint32_t base = pl->wg_x * pl->wg_y;
+    const uint32_t n_seqs = f->n_seqs ? f->n_seqs : 1;
+    const uint64_t base = (uint64_t)pl->wg_x * pl->wg_y * n_seqs;
     uint32_t n_split = 1;
     if (base < target) {
-        n_split = (target + base - 1) / base;
+        n_split = (uint32_t)((target + base - 1) / base);
         uint32_t max_split = (r->kv_len + 255) / 256;
         if (n_split > max_split) n_split = max_split;
     }
     if (f->force_split > 0) n_split = f->force_split;
     const uint32_t need = (r->kv_len + max_keys - 1) / max_keys;
+    if (f->n_seqs) {
+        /* a batch is one grid: its sequences times their splits along z, and the partials of
+         * all their rows in scratch at once */
+        const uint64_t cap =
+            lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange : (64u << 20);
+        const uint64_t per_split = (uint64_t)r->n_heads * n_seqs * r->q_len * (d + 4) * 4;
+        uint64_t most = lim->maxComputeWorkGroupCount[2] / n_seqs;
+        if (cap / per_split < most) most = cap / per_split;
+        if (n_split > most) n_split = most > 0 ? (uint32_t)most : 1;
+        if (need > most || n_seqs > lim->maxComputeWorkGroupCount[2])
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "a batch of %u sequences with max_kv_len %u needs %u key splits each, "
+                        "more than fit in one grid (maxComputeWorkGroupCount[2] %u) and %llu "
+                        "bytes of split scratch: split the batch",
+                        n_seqs, r->kv_len, need, lim->maxComputeWorkGroupCount[2],
+                        (unsigned long long)cap);
+        if (pl->wg_x > lim->maxComputeWorkGroupCount[0] ||
+            r->q_len > lim->maxComputeWorkGroupCount[0])
+            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
+                        "max_q_len %u needs more workgroups along x than this device's "
+                        "maxComputeWorkGroupCount[0] (%u): split the batch",
+                        r->q_len, lim->maxComputeWorkGroupCount[0]);
+    }
     if (n_split < need) n_split = need;
     if (n_split > r->kv_len) n_split = r->kv_len;
     uint32_t split_len = (r->kv_len + n_split - 1) / n_split;
@@ -401,9 +433,11 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
                         pl->n_split);
         if (fit < pl->chunk) pl->chunk = (uint32_t)fit;
     }
+    if (f->n_seqs) pl->chunk = r->q_len; /* one grid, its limits checked above */
     pl->spec[SEATTN__SPEC_DTYPE] = dtype_mask(r);
     pl->spec[SEATTN__SPEC_PLAIN] = seattn__plan_all_neighbors(r);
     pl->spec[SEATTN__SPEC_KV_VEC4] = texel && f->kv_vec4;
+    pl->spec[SEATTN__SPEC_BATCH] = f->n_seqs != 0;
     pl->spec[SEATTN__SPEC_NORM] =
         (r->flags & SEATTN_ATTN_Q_NORM ? SEATTN__NORM_Q : 0) |
         (r->flags & SEATTN_ATTN_K_NORM ? SEATTN__NORM_K : 0) |
@@ -435,5 +469,6 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
     if (nb && n < size)
         n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
                               nb & SEATTN__NORM_K ? "k" : "");
+    if (sp[SEATTN__SPEC_BATCH] && n < size) n += (size_t)snprintf(out + n, size - n, " batch");
     if (pl->n_split > 1 && n < size) snprintf(out + n, size - n, " split%u+merge", pl->n_split);
 }

@@ -408,6 +408,72 @@ SEATTN_API seattn_status seattn_attention_merge(
     const seattn_tensor *lse_a, const seattn_tensor *out_b, const seattn_tensor *lse_b,
     seattn_tensor *out, seattn_tensor *lse);
 
+/* ---- Batches: many sequences in one call, a paged KV cache ----------------------------- */
+
+/* One sequence of a batch: five u32 words, the layout of the `seqs` tensor of
+ * seattn_attention_batch() (sequence s at words seqs_offset + 5 s). Its q_len query tokens
+ * are rows q_start .. q_start + q_len - 1 of the q, out and lse views, at positions q_pos ..
+ * q_pos + q_len - 1; it attends its first kv_len keys causally, key j at position j, exactly
+ * as seattn_attention() with that q_pos does (decode: q_len 1, q_pos kv_len - 1; a chunk of a
+ * prompt: q_pos > 0). q_len 0 is a sequence with nothing to do (a free slot). Keys: with
+ * page_size 0, tokens kv_start .. kv_start + kv_len - 1 of the k and v views; paged, key j is
+ * token block_table[kv_start + j / P] * P + j % P of the pool (kv_start is the sequence's first
+ * block-table entry, as vLLM's row s * max_pages or FlashInfer's indptr[s]). A key keeps its
+ * logical position j wherever its page lies, so a cache of rotated keys stays valid. */
+typedef struct seattn_seq {
+    uint32_t q_start, q_len, q_pos, kv_len, kv_start;
+} seattn_seq;
+
+/* Bounds of a batch, which the host vouches for and the grid is sized by. The metadata itself
+ * lives in device tensors that the app may change between calls, or between replays of a
+ * recorded call, without recording again. `seattn_batch_desc b = {0};` then n_seqs, max_q_len,
+ * max_kv_len, q_tokens and kv_tokens (and page_size, block_table_len when paged). */
+typedef struct seattn_batch_desc {
+    uint32_t n_seqs;          /* sequences, >= 1 */
+    uint32_t max_q_len;       /* >= every q_len, >= 1 (1 for a decode batch) */
+    uint32_t max_kv_len;      /* >= every kv_len, >= max_q_len, < 2^24 */
+    uint32_t q_tokens;        /* rows of the q, out and lse views: [n_heads, q_tokens, head_dim] */
+    uint32_t kv_tokens;       /* tokens of the k and v views, [n_kv_heads, kv_tokens, head_dim]:
+                               * contiguous, all sequences' keys; paged, the pool's pages * P */
+    uint32_t page_size;       /* P: 0 for contiguous keys, else >= 1 (16 and 32 are common) */
+    uint32_t block_table_len; /* paged: u32 entries of the block table, >= 1 */
+    uint64_t seqs_offset;     /* u32 element offset of sequence 0 in the seqs tensor */
+    uint64_t block_table_offset; /* u32 element offset of entry 0 in the block_table tensor */
+} seattn_batch_desc;
+
+/* Runs the attention of every sequence of a batch in one call (one or two dispatches, plus the
+ * merge of the key splits of decode, which spread over all sequences' keys) and waits.
+ * desc gives everything the sequences share (heads, head_dim, G, W, RoPE, dtypes, strides and
+ * offsets, flags but SEATTN_ATTN_Q_POS); its q_len, kv_len and q_pos are not read (set them 0).
+ * tensors as for seattn_attention_run(), with the views sized by batch->q_tokens and
+ * batch->kv_tokens; seqs holds the sequences (u32, seattn_seq), block_table the pages (u32,
+ * NULL when page_size is 0).
+ *
+ * The host checks the descriptors and tensor sizes, never the metadata (it stays on the device;
+ * seattn_batch_check() checks a host copy). On the device, a sequence whose rows leave the
+ * views (q_start + q_len > q_tokens, or q_len > max_q_len) is skipped: nothing is written for
+ * it. A sequence with any other field out of bounds (q_pos + q_len > kv_len, kv_len >
+ * max_kv_len, keys past kv_tokens, block-table entries past block_table_len) or a page past the
+ * pool (an entry >= kv_tokens / P) gets NaN in every element of its out and lse rows. Rows of
+ * two sequences that overlap get either's values. Nothing is ever read or written outside the
+ * tensors' views, and no metadata makes a call hang. Rows of out and lse that no sequence
+ * covers are not written. */
+SEATTN_API seattn_status seattn_attention_batch(seattn_context *ctx,
+                                                const seattn_attention_desc *desc,
+                                                const seattn_batch_desc *batch,
+                                                const seattn_attention_tensors *tensors,
+                                                const seattn_tensor *seqs,
+                                                const seattn_tensor *block_table);
+
+/* Checks a host copy of a batch's metadata against its bounds, as the device would, and more:
+ * also that no two sequences' query rows overlap. seqs has batch->n_seqs entries (seqs_offset
+ * is not applied), block_table batch->block_table_len entries (NULL when page_size is 0).
+ * SEATTN_SUCCESS, or SEATTN_ERROR_INVALID_ARGUMENT with the first problem written to message
+ * (may be NULL) naming the sequence and field. Needs no context; thread-safe. */
+SEATTN_API seattn_status seattn_batch_check(const seattn_batch_desc *batch, const seattn_seq *seqs,
+                                            const uint32_t *block_table, char *message,
+                                            size_t message_size);
+
 /* Checks desc alone (no tensors, no work) and resolves its defaults into *resolved (may be
  * NULL). Useful to validate an engine's configuration early. */
 SEATTN_API seattn_status seattn_attention_desc_check(seattn_context *ctx,
@@ -423,7 +489,9 @@ typedef enum seattn_struct_id {
     SEATTN_STRUCT_DEVICE_INFO = 3,       /* seattn_device_info */
     SEATTN_STRUCT_ATTENTION_DESC = 4,    /* seattn_attention_desc */
     SEATTN_STRUCT_ATTENTION_TENSORS = 5, /* seattn_attention_tensors */
-    SEATTN_STRUCT_KERNEL_INFO = 6        /* seattn_kernel_info */
+    SEATTN_STRUCT_KERNEL_INFO = 6,       /* seattn_kernel_info */
+    SEATTN_STRUCT_SEQ = 7,               /* seattn_seq */
+    SEATTN_STRUCT_BATCH_DESC = 8         /* seattn_batch_desc */
 } seattn_struct_id;
 
 /* sizeof the public struct `id` as this library was built, so that bindings that declare the

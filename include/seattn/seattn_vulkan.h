@@ -87,6 +87,16 @@ SEATTN_API seattn_status seattn_attention_record(seattn_context *ctx, VkCommandB
                                                  const seattn_attention_desc *desc,
                                                  const seattn_attention_tensors *tensors);
 
+/* seattn_attention_batch() recorded into cmd, as seattn_attention_record() records the
+ * attention. The metadata (seqs, block_table) is read when the command buffer executes: an
+ * engine records a layer once and replays it every step, changing the metadata in place (within
+ * the batch's bounds, which the recording fixed) with its own copies or host writes, ordered
+ * before the replay like any other input. */
+SEATTN_API seattn_status seattn_attention_batch_record(
+    seattn_context *ctx, VkCommandBuffer cmd, const seattn_attention_desc *desc,
+    const seattn_batch_desc *batch, const seattn_attention_tensors *tensors,
+    const seattn_tensor *seqs, const seattn_tensor *block_table);
+
 /* seattn_attention_merge() recorded into cmd, as seattn_attention_record() records the
  * attention: the same checks first, nothing submitted, the same barriers and lifetime. Record
  * it after the two attentions whose outputs it merges (its first barrier orders it after

@@ -1,0 +1,81 @@
+// Batches (seattn_attention_batch): many sequences in one call, their metadata on the device.
+// Sequence s is five words of seq_buf from OFF_SEQ + 5 s: q_start, q_len, q_pos, kv_len,
+// kv_start (seattn_seq). In a batch the push constants hold bounds the host vouches for:
+// pc.q_len the longest q_len, pc.kv_len the longest kv_len, pc.q_pos the page size P (0: each
+// sequence's keys are kv_len consecutive tokens of the k and v views from kv_start), pc.q_tokens
+// the rows of the q, out and lse views, pc.kv_tokens the tokens of the k and v views (the pool
+// of pages). Key j of a paged sequence is token bt[kv_start + j / P] P + j % P of the pool and
+// keeps its logical position j.
+//
+// Metadata the device reads is checked here, and nothing outside the views is ever read or
+// written: a sequence whose query range leaves the views (or whose q_len passes the bound) has
+// no rows, so nothing is written for it; one whose other fields are out of bounds, or one of
+// whose pages lies past the pool, gets NaN in every output and lse element of its rows. A page
+// past the pool is read as page 0 before it is found out.
+
+layout(constant_id = 13) const bool BATCH = false;
+layout(std430, set = 0, binding = 9) readonly buffer BufSeqs { uint seq_buf[]; };
+layout(std430, set = 0, binding = 10) readonly buffer BufBT { uint bt_buf[]; };
+
+#define QNAN uintBitsToFloat(0x7fc00000u)
+#define POS_INF uintBitsToFloat(0x7f800000u) // a split partial's m: its sequence is bad
+
+// The workgroup's sequence (outside a batch: the call itself), set by seq_load().
+uint sq_len, sq_pos, skv_len, sq_tok0, skv_start, s_index, s_count;
+bool s_bad; // its metadata is out of bounds: its rows get NaN
+
+void seq_load(uint s, uint n_seqs) {
+    s_index = s;
+    s_count = n_seqs;
+    sq_tok0 = 0u;
+    skv_start = 0u;
+    s_bad = false;
+    sq_len = pc.q_len;
+    sq_pos = pc.q_pos;
+    skv_len = pc.kv_len;
+    if (!BATCH) return;
+    const uint at = OFF_SEQ + 5u * s;
+    const uint q0 = seq_buf[at], qn = seq_buf[at + 1u], qp = seq_buf[at + 2u];
+    const uint kl = seq_buf[at + 3u], ks = seq_buf[at + 4u];
+    const bool rows = qn <= pc.q_len && qn <= pc.q_tokens && q0 <= pc.q_tokens - qn;
+    bool ok = kl <= pc.kv_len && qp <= kl && qn <= kl - qp;
+    const uint P = pc.q_pos;
+    if (P == 0u) {
+        ok = ok && kl <= pc.kv_tokens && ks <= pc.kv_tokens - kl;
+    } else {
+        const uint n_bt = uint(bt_buf.length()) - OFF_BT; // the bound range: the table's entries
+        const uint np = kl / P + (kl % P != 0u ? 1u : 0u);
+        ok = ok && ks <= n_bt && np <= n_bt - ks;
+    }
+    sq_tok0 = rows ? q0 : 0u;
+    sq_len = rows ? qn : 0u;
+    s_bad = rows && !ok;
+    sq_pos = ok ? qp : 0u; // a bad sequence walks no keys
+    skv_len = ok ? kl : 0u;
+    skv_start = ok ? ks : 0u;
+}
+
+// The token of the sequence's key j in the k and v views.
+uint kv_tok(uint j) {
+    if (!BATCH) return j;
+    const uint P = pc.q_pos;
+    if (P == 0u) return skv_start + j;
+    const uint pg = bt_buf[OFF_BT + skv_start + j / P];
+    return (pg < pc.kv_tokens / P ? pg : 0u) * P + j % P;
+}
+
+// Whether every page of keys [j0, j1) lies in the pool: this invocation checks pages
+// j0 / P + t, + t + stride, ...
+bool pages_ok(uint j0, uint j1, uint t, uint stride) {
+    if (!BATCH || pc.q_pos == 0u || j1 <= j0) return true;
+    const uint P = pc.q_pos, n_pool = pc.kv_tokens / P;
+    bool ok = true;
+    for (uint i = j0 / P + t; i <= (j1 - 1u) / P; i += stride)
+        ok = ok && bt_buf[OFF_BT + skv_start + i] < n_pool;
+    return ok;
+}
+
+// The split partial row of query head h and the sequence's query row tok (merge.comp).
+uint part_row(uint h, uint tok) {
+    return BATCH ? (h * s_count + s_index) * pc.q_len + tok : h * pc.q_len + tok;
+}
