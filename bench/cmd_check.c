@@ -1,4 +1,5 @@
-/* seattn check DIR...: every golden case under DIR on every backend, max abs error each. */
+/* seattn check DIR...: every golden case under DIR on every backend, max abs error each; with
+ * --batch, the cases as batched calls over a paged KV cache. */
 #include "cli.h"
 #include "golden_case.h"
 
@@ -52,9 +53,145 @@ static int open_backends(const char *which, uint32_t flags, const char *kernel, 
     return n;
 }
 
+/* The fields a batch shares: the descriptor without its lengths, position and layout. */
+static seattn_attention_desc shared_fields(const seattn_attention_desc *d) {
+    seattn_attention_desc s = *d;
+    s.q_len = s.kv_len = s.q_pos = 0;
+    s.flags &= ~SEATTN_ATTN_Q_POS;
+    s.q_strides = s.k_strides = s.v_strides = s.out_strides = s.lse_strides =
+        (seattn_strides){0, 0};
+    return s;
+}
+
+static bool same_fields(const seattn_attention_desc *a, const seattn_attention_desc *b) {
+    const seattn_attention_desc x = shared_fields(a), y = shared_fields(b);
+    return x.n_heads == y.n_heads && x.n_kv_heads == y.n_kv_heads && x.head_dim == y.head_dim &&
+           x.flags == y.flags && x.group_size == y.group_size &&
+           x.neighbor_window == y.neighbor_window && x.rope_theta == y.rope_theta &&
+           x.rotary_dims == y.rotary_dims && x.rope_layout == y.rope_layout &&
+           x.scale == y.scale && x.scale_base == y.scale_base && x.key_mode == y.key_mode &&
+           x.q_type == y.q_type && x.k_type == y.k_type && x.v_type == y.v_type &&
+           x.out_type == y.out_type && x.qk_norm_eps == y.qk_norm_eps;
+}
+
+/* The cases c[0..n) (one group of shared fields) as one batched call on ctx: queries packed one
+ * after another, keys in pages of P tokens (0: contiguous) in a shuffled pool. Writes each
+ * case's max abs error to err[]. */
+static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n, uint32_t P,
+                               double *err) {
+    const seattn_attention_desc *d0 = &c[0]->desc;
+    const uint32_t nh = d0->n_heads, nkv = d0->n_kv_heads, d = d0->head_dim;
+    seattn_seq *seqs = calloc((size_t)n, sizeof *seqs);
+    seattn_batch_desc b = {.n_seqs = (uint32_t)n, .max_q_len = 1, .max_kv_len = 1, .page_size = P};
+    uint32_t pages = 0;
+    for (int i = 0; i < n; i++) {
+        const seattn_attention_desc *di = &c[i]->desc;
+        seqs[i] = (seattn_seq){b.q_tokens, di->q_len, di->q_pos, di->kv_len,
+                               P ? pages : b.kv_tokens};
+        b.q_tokens += di->q_len;
+        b.kv_tokens += P ? 0 : di->kv_len;
+        pages += P ? (di->kv_len + P - 1) / P : 0;
+        if (di->q_len > b.max_q_len) b.max_q_len = di->q_len;
+        if (di->kv_len > b.max_kv_len) b.max_kv_len = di->kv_len;
+    }
+    if (P) b.kv_tokens = pages * P, b.block_table_len = pages;
+    uint32_t *bt = calloc(pages + 1, sizeof *bt);
+    for (uint32_t i = 0; i < pages; i++)
+        bt[i] = i;
+    srand(12345);
+    for (uint32_t i = pages; i > 1; i--) { /* the pool's pages in a shuffled order */
+        const uint32_t j = (uint32_t)rand() % i, t = bt[i - 1];
+        bt[i - 1] = bt[j], bt[j] = t;
+    }
+    const size_t nq = (size_t)nh * b.q_tokens * d, nk = (size_t)nkv * b.kv_tokens * d;
+    float *q = calloc(nq, 4), *k = calloc(nk, 4), *v = calloc(nk, 4), *out = calloc(nq, 4);
+    for (int i = 0; i < n; i++) {
+        const seattn_seq *sq = &seqs[i];
+        for (uint32_t h = 0; h < nh; h++)
+            memcpy(q + ((size_t)h * b.q_tokens + sq->q_start) * d,
+                   c[i]->q + (size_t)h * sq->q_len * d, (size_t)sq->q_len * d * 4);
+        for (uint32_t h = 0; h < nkv; h++)
+            for (uint32_t j = 0; j < sq->kv_len; j++) {
+                const uint32_t tok = P ? bt[sq->kv_start + j / P] * P + j % P : sq->kv_start + j;
+                const size_t src = ((size_t)h * sq->kv_len + j) * d;
+                const size_t dst = ((size_t)h * b.kv_tokens + tok) * d;
+                memcpy(k + dst, c[i]->k + src, (size_t)d * 4);
+                memcpy(v + dst, c[i]->v + src, (size_t)d * 4);
+            }
+    }
+    seattn_tensor *t[6] = {0};
+    const size_t bytes[6] = {nq * 4, nk * 4, nk * 4, nq * 4, (size_t)n * sizeof *seqs,
+                             (pages + 1) * 4};
+    const void *src[6] = {q, k, v, NULL, seqs, bt};
+    seattn_status s = SEATTN_SUCCESS;
+    for (int i = 0; i < 6 && s == SEATTN_SUCCESS; i++) {
+        s = seattn_tensor_create(ctx, bytes[i], &t[i]);
+        if (s == SEATTN_SUCCESS && src[i]) s = seattn_tensor_upload(ctx, t[i], 0, src[i], bytes[i]);
+    }
+    if (s == SEATTN_SUCCESS) {
+        const seattn_attention_desc shared = shared_fields(d0);
+        const seattn_attention_tensors ts = {.q = t[0], .k = t[1], .v = t[2], .out = t[3]};
+        s = seattn_attention_batch(ctx, &shared, &b, &ts, t[4], P ? t[5] : NULL);
+    }
+    if (s == SEATTN_SUCCESS) s = seattn_tensor_download(ctx, t[3], 0, out, nq * 4);
+    for (int i = 0; i < n && s == SEATTN_SUCCESS; i++) {
+        double e = 0.0;
+        for (uint32_t h = 0; h < nh; h++)
+            for (uint32_t r = 0; r < seqs[i].q_len; r++)
+                for (uint32_t x = 0; x < d; x++) {
+                    const double got = out[((size_t)h * b.q_tokens + seqs[i].q_start + r) * d + x];
+                    const double want = c[i]->out[((size_t)h * seqs[i].q_len + r) * d + x];
+                    const double a = got > want ? got - want : want - got;
+                    if (!(a <= e)) e = a; /* NaN sticks */
+                }
+        err[i] = e;
+    }
+    for (int i = 0; i < 6; i++)
+        seattn_tensor_destroy(t[i]);
+    free(seqs), free(bt), free(q), free(k), free(v), free(out);
+    return s;
+}
+
+/* --batch: the cases grouped by shared fields, each group one batched call per backend. */
+static int check_batches(golden_case *cases, int n, backend *bk, int n_bk, uint32_t P) {
+    int failures = 0;
+    bool *done = calloc((size_t)n + 1, 1);
+    golden_case **group = calloc((size_t)n + 1, sizeof *group);
+    double *err = calloc((size_t)n + 1, sizeof *err);
+    for (int i = 0; i < n; i++) {
+        if (done[i]) continue;
+        int g = 0;
+        for (int j = i; j < n; j++)
+            if (!done[j] && same_fields(&cases[i].desc, &cases[j].desc)) {
+                group[g++] = &cases[j];
+                done[j] = true;
+            }
+        for (int b = 0; b < n_bk; b++) {
+            seattn_status s = run_batch(bk[b].ctx, group, g, P, err);
+            if (s != SEATTN_SUCCESS) {
+                printf("batch of %d from %-22s %-28s ERROR: %s: %s\n", g, group[0]->name,
+                       bk[b].label, seattn_status_string(s), seattn_context_last_error(bk[b].ctx));
+                failures++;
+                continue;
+            }
+            seattn_call_stats st;
+            seattn_context_last_call(bk[b].ctx, &st);
+            for (int j = 0; j < g; j++) {
+                const bool ok = err[j] <= TOLERANCE;
+                failures += !ok;
+                printf("%-36s %-28s max_abs_err %.3e %s (batch of %d, page size %u, %s)\n",
+                       group[j]->name, bk[b].label, err[j], ok ? "ok" : "FAIL", g, P, st.kernel);
+            }
+        }
+    }
+    free(done), free(group), free(err);
+    return failures;
+}
+
 int cmd_check(int argc, char **argv) {
     const char *which = NULL, *kernel = NULL;
-    uint32_t flags = 0;
+    uint32_t flags = 0, page_size = 16;
+    bool batch = false;
     char **roots = calloc((size_t)argc, sizeof(char *));
     int n_roots = 0;
     for (int i = 1; i < argc; i++) {
@@ -64,6 +201,10 @@ int cmd_check(int argc, char **argv) {
             which = argv[++i];
         else if (strcmp(argv[i], "--validation") == 0)
             flags |= SEATTN_CONTEXT_VALIDATION;
+        else if (strcmp(argv[i], "--batch") == 0)
+            batch = true;
+        else if (strcmp(argv[i], "--page-size") == 0 && i + 1 < argc)
+            page_size = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (argv[i][0] == '-') {
             fprintf(stderr, "seattn check: unknown option '%s'\n", argv[i]);
             free(roots);
@@ -73,7 +214,10 @@ int cmd_check(int argc, char **argv) {
     }
     if (n_roots == 0) {
         fprintf(stderr, "usage: seattn check DIR... [--backend cpu|vulkan|N|NAME] [--validation] "
-                        "[--kernel NAME]\n");
+                        "[--kernel NAME] [--batch [--page-size P]]\n"
+                        "  --batch: the cases as batched calls (one per group of cases that share "
+                        "their\n  descriptor fields), keys in pages of P tokens (default 16; 0: "
+                        "contiguous)\n  in a shuffled pool\n");
         free(roots);
         return 2;
     }
@@ -91,6 +235,26 @@ int cmd_check(int argc, char **argv) {
             fprintf(stderr, "seattn check: %s: %s\n", roots[r],
                     n < 0 ? "cannot be read" : "holds no case (no meta.json)");
             failures++;
+            continue;
+        }
+        if (batch) {
+            golden_case *all = calloc((size_t)n, sizeof *all);
+            int loaded = 0;
+            for (int i = 0; i < n; i++) {
+                char err[512];
+                cases++;
+                if (golden_case_load(dirs[i], &all[loaded], err, sizeof err) != 0) {
+                    printf("%-36s %-28s MALFORMED: %s\n", dirs[i], "-", err);
+                    failures++;
+                } else {
+                    loaded++;
+                }
+            }
+            failures += check_batches(all, loaded, bk, n_bk, page_size);
+            for (int i = 0; i < loaded; i++)
+                golden_case_free(&all[i]);
+            free(all);
+            golden_dirs_free(dirs, n);
             continue;
         }
         for (int i = 0; i < n; i++) {

@@ -528,8 +528,9 @@ static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
                              r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl))) ||
         (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE_LSE, spec, &m->pipeline)))
         return status;
-    binding d0 = dummy, d1 = dummy, d2 = dummy;
-    binding *const bs[SEATTN__N_BINDINGS] = {&ba, &bb, &bla, &bo, &bl, &d0, &blb, &d1, &d2};
+    binding d0 = dummy, d1 = dummy, d2 = dummy, d3 = dummy, d4 = dummy;
+    binding *const bs[SEATTN__N_BINDINGS] = {&ba, &bb, &bla, &bo, &bl, &d0,
+                                             &blb, &d1, &d2,  &d3, &d4};
     if ((status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, bs, &m->set))) return status;
     m->pc = (seattn__push){.q_len = r->q_len,
                            .flags = lses[2] ? SEATTN__FLAG_LSE : 0,

@@ -375,3 +375,88 @@ Test(interop, two_halves_and_their_merge_recorded) {
     vk_app_buffer_destroy(&app, &b);
     expect_no_messages();
 }
+
+/* A serving engine's step: a batch recorded once into the app's command buffer and replayed,
+ * the metadata (lengths, positions, free slots, the block table) changed in place between
+ * replays by host writes; every replay gives every sequence its own attention. */
+Test(interop, batch_recorded_once_replayed) {
+    seattn_context *ctx = imported(0);
+    seattn_context *cpu = tu_cpu();
+    enum { H = 2, KVH = 1, D = 32, P = 4, PAGES = 32, POOL = P * PAGES, S = 3, QT = 6 };
+    const size_t qn = (size_t)H * QT * D, kn = (size_t)KVH * POOL * D;
+    const size_t words = 5 * S + PAGES;
+    vk_app_buffer b = vk_app_buffer_create(&app, (qn * 2 + kn * 2 + words) * 4, USE);
+    float *q = b.mapped, *k = q + qn, *v = k + kn, *out = v + kn;
+    uint32_t *seqs = (uint32_t *)(out + qn), *bt = seqs + 5 * S;
+    tu_fill(q, qn, 5);
+    tu_fill(k, kn, 6);
+    tu_fill(v, kn, 7);
+    seattn_tensor *tq, *tk, *tv, *to, *ts, *tb;
+    size_t at = 0;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, qn * 4, USE, &tq), SEATTN_SUCCESS);
+    at += qn * 4;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, kn * 4, USE, &tk), SEATTN_SUCCESS);
+    at += kn * 4;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, kn * 4, USE, &tv), SEATTN_SUCCESS);
+    at += kn * 4;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, qn * 4, USE, &to), SEATTN_SUCCESS);
+    at += qn * 4;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, 5 * S * 4, USE, &ts), SEATTN_SUCCESS);
+    at += 5 * S * 4;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, PAGES * 4, USE, &tb), SEATTN_SUCCESS);
+    seattn_attention_desc d = tu_desc(H, KVH, D, 1, 1, 4, 8);
+    d.q_len = d.kv_len = 0;
+    const seattn_batch_desc bd = {.n_seqs = S, .max_q_len = 2, .max_kv_len = 40, .q_tokens = QT,
+                                  .kv_tokens = POOL, .page_size = P, .block_table_len = PAGES};
+    const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to};
+    VkCommandBuffer cb = vk_app_begin(&app);
+    vk_app_barrier(cb);
+    cr_assert_eq(seattn_attention_batch_record(ctx, cb, &d, &bd, &t, ts, tb), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(ctx));
+    vk_app_barrier(cb);
+    vkEndCommandBuffer(cb);
+    /* three steps: (q_start, q_len, q_pos, kv_len, kv_start) per sequence, and the pages */
+    const uint32_t steps[3][S][5] = {{{0, 1, 4, 5, 0}, {2, 2, 15, 17, 10}, {4, 1, 0, 1, 20}},
+                                     {{0, 1, 5, 6, 0}, {2, 1, 18, 19, 10}, {4, 0, 0, 0, 20}},
+                                     {{1, 1, 6, 7, 0}, {3, 2, 18, 20, 10}, {5, 1, 39, 40, 20}}};
+    for (int step = 0; step < 3; step++) {
+        memcpy(seqs, steps[step], sizeof steps[step]);
+        for (uint32_t i = 0; i < PAGES; i++) /* pages move between steps */
+            bt[i] = (i * 7u + (uint32_t)step * 5u) % PAGES;
+        for (size_t i = 0; i < qn; i++)
+            out[i] = NAN;
+        cr_assert_eq(vk_app_run(&app, cb), 0);
+        for (int s = 0; s < S; s++) {
+            const uint32_t *m = steps[step][s];
+            if (m[1] == 0) continue;
+            /* the sequence alone: its queries and its keys gathered from their pages */
+            float sq[H * 2 * D], sk[40 * D], sv[40 * D], ref[H * 2 * D];
+            for (uint32_t h = 0; h < H; h++)
+                memcpy(sq + h * m[1] * D, q + ((size_t)h * QT + m[0]) * D, m[1] * D * 4);
+            for (uint32_t j = 0; j < m[3]; j++) {
+                const uint32_t tok = bt[m[4] + j / P] * P + j % P;
+                memcpy(sk + j * D, k + (size_t)tok * D, D * 4);
+                memcpy(sv + j * D, v + (size_t)tok * D, D * 4);
+            }
+            seattn_attention_desc one = tu_desc(H, KVH, D, m[1], m[3], 4, 8);
+            one.q_pos = m[2];
+            one.flags |= SEATTN_ATTN_Q_POS;
+            cr_assert_eq(tu_run(cpu, &one, sq, sk, sv, ref, NULL), SEATTN_SUCCESS);
+            double e = 0.0;
+            for (uint32_t h = 0; h < H; h++)
+                for (uint32_t i = 0; i < m[1] * D; i++) {
+                    const double x = out[((size_t)h * QT + m[0]) * D + i], y = ref[h * m[1] * D + i];
+                    e = isnan(x) ? NAN : fmax(e, fabs(x - y));
+                }
+            cr_expect(e <= 1e-4, "step %d sequence %d: max err %.3e", step, s, e);
+        }
+    }
+    vkFreeCommandBuffers(app.device, app.pool, 1, &cb);
+    cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
+    seattn_tensor_destroy(tq), seattn_tensor_destroy(tk), seattn_tensor_destroy(tv);
+    seattn_tensor_destroy(to), seattn_tensor_destroy(ts), seattn_tensor_destroy(tb);
+    seattn_context_destroy(ctx);
+    seattn_context_destroy(cpu);
+    vk_app_buffer_destroy(&app, &b);
+    expect_no_messages();
+}

@@ -157,6 +157,12 @@ void vk_app_barrier(VkCommandBuffer cb) {
 
 int vk_app_submit(vk_app *app, VkCommandBuffer cb) {
     vkEndCommandBuffer(cb);
+    const int rc = vk_app_run(app, cb);
+    vkFreeCommandBuffers(app->device, app->pool, 1, &cb);
+    return rc;
+}
+
+int vk_app_run(vk_app *app, VkCommandBuffer cb) {
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence fence;
     if (vkCreateFence(app->device, &fci, NULL, &fence) != VK_SUCCESS) return -1;
@@ -167,6 +173,5 @@ int vk_app_submit(vk_app *app, VkCommandBuffer cb) {
                  ? 0
                  : -1;
     vkDestroyFence(app->device, fence, NULL);
-    vkFreeCommandBuffers(app->device, app->pool, 1, &cb);
     return rc;
 }

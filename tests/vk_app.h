@@ -35,6 +35,8 @@ void vk_app_buffer_destroy(vk_app *app, vk_app_buffer *b);
 VkCommandBuffer vk_app_begin(vk_app *app);
 /* Ends, submits, waits, frees cb; 0 on success. */
 int vk_app_submit(vk_app *app, VkCommandBuffer cb);
+/* Submits an ended cb and waits, keeping it (to replay it); 0 on success. */
+int vk_app_run(vk_app *app, VkCommandBuffer cb);
 /* A full memory barrier (the app's side of seattn_vulkan.h's rules, at its widest). */
 void vk_app_barrier(VkCommandBuffer cb);
 
