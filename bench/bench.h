@@ -18,9 +18,19 @@ typedef struct {
     seattn_dtype dtype; /* of q, k, v and out */
 } bench_shape;
 
+/* A batched decode step: n_seqs sequences of min_len..max_len keys (bench_batch.c). */
+typedef struct {
+    uint32_t n_seqs, min_len, max_len, head_dim, n_heads, n_kv_heads;
+    int32_t g, w;
+} bench_batch_shape;
+
+enum { BENCH_MAX_BATCH = 8 };
+
 typedef struct {
     bench_shape shapes[BENCH_MAX_SHAPES];
     int n_shapes;
+    bench_batch_shape batch_shapes[BENCH_MAX_BATCH];
+    int n_batch_shapes;
     int devices[BENCH_MAX_DEVICES]; /* Vulkan device indices; none: the default device */
     int n_devices;
     bool all_devices;
@@ -59,6 +69,25 @@ typedef struct {
     double kv_bytes; /* K and V bytes read (decode) */
 } bench_result;
 
+/* One batched shape on one device: (0) a call a sequence, (1) one batch over contiguous keys,
+ * (2) the batch over pages of 16 tokens in a shuffled pool; medians of interleaved runs. */
+typedef struct {
+    bench_batch_shape shape;
+    int device;
+    bool done;
+    uint32_t scale;    /* lengths divided by this to fit one view in the device's limits */
+    uint32_t max_len;  /* the longest sequence as run */
+    uint64_t keys;     /* keys of all sequences */
+    uint64_t kv_tokens;
+    int runs;
+    double dev_ms[3], host_ms[3];
+    double err_batch, err_paged; /* max abs difference: batch vs separate, paged vs batch */
+    char kernel_sep[96], kernel_batch[96], kernel_paged[96];
+} bench_batch_result;
+
+int bench_parse_batch_shape(const char *text, bench_batch_shape *s);
+void bench_batch_label(const bench_batch_result *r, char *out, size_t size);
+
 typedef struct {
     seattn_device_info devices[BENCH_MAX_DEVICES];
     int device_index[BENCH_MAX_DEVICES];
@@ -68,7 +97,13 @@ typedef struct {
     int n_devices;
     bench_result results[BENCH_MAX_SHAPES * BENCH_MAX_DEVICES];
     int n_results;
+    bench_batch_result batch[BENCH_MAX_BATCH * BENCH_MAX_DEVICES];
+    int n_batch;
 } bench_run;
+
+/* Times one batched shape on dev (bench_batch.c); 0, or 1 after printing why. */
+int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench_batch_shape *s,
+                        bench_batch_result *r);
 
 /* Verifies then times every shape on every chosen device. Returns 0, or 1 after printing the
  * failure (a verification mismatch stops the run). */

@@ -14,18 +14,27 @@ static const bench_shape full_extra[] = {
     {BENCH_PREFILL, 4096, 256, 16, 8, 8, 512},  {BENCH_DECODE, 32768, 64, 32, 8, 8, 512},
     {BENCH_DECODE, 32768, 256, 16, 8, 8, 512}};
 
+/* The batched decode steps of issue 14: 32 and 128 sequences of 1k to 16k keys. */
+static const bench_batch_shape batch_defaults[] = {{32, 1024, 16384, 128, 32, 8, 8, 512},
+                                                   {128, 1024, 16384, 128, 32, 8, 8, 512}};
+
 static void usage(FILE *f) {
     fprintf(f, "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]]...\n"
                "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
                "                    [--dtype f32|f16|both] [--no-startup] [--kernel NAME]\n"
                "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
+               "                    [--batch N:LMIN-LMAX[:D[:H/KV[:G[:W]]]]]... [--no-batch]\n"
                "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
                "  H/KV 32/8, G 8, W 512. Without --shape: prefill 1024 and 4096, decode 4096 and\n"
                "  32768; --full adds 16k and 64k and head dims 64 and 256. --dtype: storage of\n"
                "  q, k, v and out (both: every shape in f32, then f16). Startup (context\n"
                "  creation and first call, cold and with the pipeline cache file) is measured\n"
                "  first unless --no-startup. --kernel forces a kernel (seattn kernels lists\n"
-               "  them) for (a), (b) and (c).\n");
+               "  them) for (a), (b) and (c). --batch: a decode step of N sequences of LMIN to\n"
+               "  LMAX keys (f16), as one call a sequence, one batched call, and one batched\n"
+               "  call over pages of 16 keys in a shuffled pool; without --shape or --batch:\n"
+               "  32 and 128 sequences of 1024-16384 keys (lengths halved until the key pool\n"
+               "  fits one view of the device); --no-batch: none.\n");
 }
 
 static int parse_u32(const char *t, uint32_t *out) {
@@ -97,7 +106,7 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
     o->runs = 15;
     o->budget_s = 3.0;
     o->startup = true;
-    bool full = false, shapes_given = false;
+    bool full = false, shapes_given = false, no_batch = false;
     int dtypes = 1; /* 1 f32, 2 f16, 3 both */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -108,6 +117,8 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
             o->all_devices = true;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
+        } else if (strcmp(a, "--no-batch") == 0) {
+            no_batch = true;
         } else if (strcmp(a, "--no-startup") == 0) {
             o->startup = false;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -125,6 +136,16 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
                 return 2;
             }
             if (add_shape(o, &s, err)) return 2;
+            shapes_given = true;
+            i++;
+        } else if (strcmp(a, "--batch") == 0) {
+            bench_batch_shape b;
+            if (bench_parse_batch_shape(val, &b) || o->n_batch_shapes == BENCH_MAX_BATCH) {
+                fprintf(err, "seattn bench: bad or too many batch shapes ('%s')\n", val);
+                usage(err);
+                return 2;
+            }
+            o->batch_shapes[o->n_batch_shapes++] = b;
             shapes_given = true;
             i++;
         } else if (strcmp(a, "--kernel") == 0) {
@@ -187,6 +208,7 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
             return 2;
         }
     }
+    if (no_batch) o->n_batch_shapes = 0;
     if (o->all_devices && o->n_devices) {
         fprintf(err, "seattn bench: --device and --all-devices exclude each other\n");
         return 2;
@@ -194,6 +216,9 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
     if (!shapes_given) {
         for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
             add_shape(o, &defaults[i], err);
+        if (!no_batch)
+            for (size_t i = 0; i < sizeof batch_defaults / sizeof batch_defaults[0]; i++)
+                o->batch_shapes[o->n_batch_shapes++] = batch_defaults[i];
         if (full)
             for (size_t i = 0; i < sizeof full_extra / sizeof full_extra[0]; i++)
                 add_shape(o, &full_extra[i], err);

@@ -61,6 +61,43 @@ static void device_tag(const bench_run *run, int di, char *out, size_t size) {
         snprintf(out, size, "%.24s", full);
 }
 
+/* Device ms where timestamps exist, else wall ms. */
+static double batch_ms(const bench_batch_result *r, int v) {
+    return r->dev_ms[v] >= 0.0 ? r->dev_ms[v] : r->host_ms[v];
+}
+
+static void print_batches(const bench_run *run, int di, FILE *out) {
+    bool any = false;
+    for (int i = 0; i < run->n_batch; i++) {
+        const bench_batch_result *r = &run->batch[i];
+        if (r->device != di || !r->done) continue;
+        if (!any)
+            fprintf(out, "batched decode, median device ms over interleaved runs: (s) one call a "
+                         "sequence (device times summed),\n(B) one seattn_attention_batch() "
+                         "over contiguous keys, (P) the same batch over pages of 16 keys in a\n"
+                         "shuffled pool; wall ms of each beside it; KV GB/s of (B)\n"
+                         "%-50s %4s %9s %9s %9s %9s %9s %9s %6s %6s %7s\n",
+                         "shape", "runs", "(s) ms", "(s) wall", "(B) ms", "(B) wall", "(P) ms",
+                         "(P) wall", "B/s", "P/B", "GB/s");
+        any = true;
+        char label[128];
+        bench_batch_label(r, label, sizeof label);
+        const double kv = 2.0 * (double)r->keys * r->shape.n_kv_heads * r->shape.head_dim * 2.0;
+        fprintf(out, "%-50s %4d %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %6.3f %6.3f %7.2f\n", label,
+                r->runs, batch_ms(r, 0), r->host_ms[0], batch_ms(r, 1), r->host_ms[1],
+                batch_ms(r, 2), r->host_ms[2], batch_ms(r, 1) / batch_ms(r, 0),
+                batch_ms(r, 2) / batch_ms(r, 1), kv / batch_ms(r, 1) * 1e-6);
+        if (r->scale > 1)
+            fprintf(out, "  (lengths divided by %u from %u-%u so that the %llu-token key pool "
+                         "fits one view of the device)\n",
+                    r->scale, r->shape.min_len, r->shape.max_len,
+                    (unsigned long long)r->kv_tokens);
+        fprintf(out, "  kernels: (s) %s; (B) %s; (P) %s\n", r->kernel_sep, r->kernel_batch,
+                r->kernel_paged);
+    }
+    if (any) fprintf(out, "\n");
+}
+
 void bench_print_table(const bench_run *run, FILE *out) {
     for (int di = 0; di < run->n_devices; di++) {
         print_device(&run->devices[di], run->device_index[di], out);
@@ -100,6 +137,7 @@ void bench_print_table(const bench_run *run, FILE *out) {
                     runs, a, r->se.host_med_ms, r->flops / a * 1e-6, b, a / b, c, c / a, gbs, cpu);
         }
         fprintf(out, "\n");
+        print_batches(run, di, out);
     }
     if (run->n_devices < 2) return;
     fprintf(out, "side by side: (a) Self-Extend median ms, and a/b, by device (#index driver)\n");
@@ -217,6 +255,39 @@ int bench_write_json(const bench_run *run, const char *path) {
         cJSON_AddNumberToObject(o, "ratio_two_pass_over_self_extend",
                                 ms(&r->two_pass) / ms(&r->se));
         cJSON_AddItemToArray(results, o);
+    }
+    cJSON *batches = cJSON_AddArrayToObject(root, "batched_decode");
+    static const char *const names[3] = {"separate_calls", "batch", "paged_batch"};
+    for (int i = 0; i < run->n_batch; i++) {
+        const bench_batch_result *r = &run->batch[i];
+        if (!r->done) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "device", r->device);
+        cJSON_AddNumberToObject(o, "n_seqs", r->shape.n_seqs);
+        cJSON_AddNumberToObject(o, "min_len", r->shape.min_len / r->scale);
+        cJSON_AddNumberToObject(o, "max_len", r->shape.max_len / r->scale);
+        cJSON_AddNumberToObject(o, "length_divisor", r->scale);
+        cJSON_AddNumberToObject(o, "keys", (double)r->keys);
+        cJSON_AddNumberToObject(o, "head_dim", r->shape.head_dim);
+        cJSON_AddNumberToObject(o, "n_heads", r->shape.n_heads);
+        cJSON_AddNumberToObject(o, "n_kv_heads", r->shape.n_kv_heads);
+        cJSON_AddNumberToObject(o, "group_size", r->shape.g);
+        cJSON_AddNumberToObject(o, "neighbor_window", r->shape.w);
+        cJSON_AddStringToObject(o, "dtype", "f16");
+        cJSON_AddNumberToObject(o, "page_size", 16);
+        cJSON_AddNumberToObject(o, "runs", r->runs);
+        const char *kernels[3] = {r->kernel_sep, r->kernel_batch, r->kernel_paged};
+        for (int v = 0; v < 3; v++) {
+            cJSON *t = cJSON_AddObjectToObject(o, names[v]);
+            if (r->dev_ms[v] >= 0.0) cJSON_AddNumberToObject(t, "device_ms_median", r->dev_ms[v]);
+            cJSON_AddNumberToObject(t, "host_ms_median", r->host_ms[v]);
+            cJSON_AddStringToObject(t, "kernel", kernels[v]);
+        }
+        cJSON_AddNumberToObject(o, "ratio_batch_over_separate", batch_ms(r, 1) / batch_ms(r, 0));
+        cJSON_AddNumberToObject(o, "ratio_paged_over_batch", batch_ms(r, 2) / batch_ms(r, 1));
+        cJSON_AddNumberToObject(o, "max_abs_diff_batch_vs_separate", r->err_batch);
+        cJSON_AddNumberToObject(o, "max_abs_diff_paged_vs_batch", r->err_paged);
+        cJSON_AddItemToArray(batches, o);
     }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);

@@ -421,6 +421,15 @@ int bench_execute(const bench_options *o, bench_run *run) {
             }
             if (!rc) run->n_results++;
         }
+        for (int bi = 0; bi < o->n_batch_shapes && !rc; bi++) {
+            bench_batch_result *br = &run->batch[run->n_batch];
+            char label[128];
+            snprintf(label, sizeof label, "decode batch of %u", o->batch_shapes[bi].n_seqs);
+            show(&p, label, "separate calls, one batch, one paged batch");
+            rc = bench_batch_execute(dev, o, &o->batch_shapes[bi], br);
+            br->device = slot;
+            if (!rc) run->n_batch++;
+        }
         seattn_context_destroy(dev);
     }
     if (!o->quiet && isatty(2)) fprintf(stderr, "\r\033[K");

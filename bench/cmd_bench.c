@@ -10,7 +10,7 @@ int cmd_bench(int argc, char **argv) {
     bench_run *run = calloc(1, sizeof *run);
     if (!run) return 1;
     rc = bench_execute(&o, run);
-    if (run->n_results) bench_print_table(run, stdout);
+    if (run->n_results || run->n_batch) bench_print_table(run, stdout);
     if (!rc && o.json_path && bench_write_json(run, o.json_path)) rc = 1;
     if (!rc && o.plot_path && bench_plot(run, o.plot_path)) rc = 1;
     free(run);

@@ -2,7 +2,8 @@
 // Sequence s is five words of seq_buf from OFF_SEQ + 5 s: q_start, q_len, q_pos, kv_len,
 // kv_start (seattn_seq). In a batch the push constants hold bounds the host vouches for:
 // pc.q_len the longest q_len, pc.kv_len the longest kv_len, pc.q_pos the page size P (0: each
-// sequence's keys are kv_len consecutive tokens of the k and v views from kv_start), pc.q_tokens
+// sequence's keys are kv_len consecutive tokens of the k and v views from kv_start: BATCH 1),
+// pc.q_tokens
 // the rows of the q, out and lse views, pc.kv_tokens the tokens of the k and v views (the pool
 // of pages). Key j of a paged sequence is token bt[kv_start + j / P] P + j % P of the pool and
 // keeps its logical position j.
@@ -13,7 +14,9 @@
 // whose pages lies past the pool, gets NaN in every output and lse element of its rows. A page
 // past the pool is read as page 0 before it is found out.
 
-layout(constant_id = 13) const bool BATCH = false;
+// 0: not a batch; 1: contiguous keys; 2: pages of a power-of-2 size; 3: pages of any size
+// (a constant, so that llvmpipe, which runs both sides of a branch, pays for one path only)
+layout(constant_id = 13) const uint BATCH = 0u;
 layout(std430, set = 0, binding = 9) readonly buffer BufSeqs { uint seq_buf[]; };
 layout(std430, set = 0, binding = 10) readonly buffer BufBT { uint bt_buf[]; };
 
@@ -22,6 +25,7 @@ layout(std430, set = 0, binding = 10) readonly buffer BufBT { uint bt_buf[]; };
 
 // The workgroup's sequence (outside a batch: the call itself), set by seq_load().
 uint sq_len, sq_pos, skv_len, sq_tok0, skv_start, s_index, s_count;
+uint s_pshift, s_npool; // pages: log2 of the page size (BATCH 2), pages in the pool
 bool s_bad; // its metadata is out of bounds: its rows get NaN
 
 void seq_load(uint s, uint n_seqs) {
@@ -33,16 +37,18 @@ void seq_load(uint s, uint n_seqs) {
     sq_len = pc.q_len;
     sq_pos = pc.q_pos;
     skv_len = pc.kv_len;
-    if (!BATCH) return;
+    if (BATCH == 0u) return;
     const uint at = OFF_SEQ + 5u * s;
     const uint q0 = seq_buf[at], qn = seq_buf[at + 1u], qp = seq_buf[at + 2u];
     const uint kl = seq_buf[at + 3u], ks = seq_buf[at + 4u];
     const bool rows = qn <= pc.q_len && qn <= pc.q_tokens && q0 <= pc.q_tokens - qn;
     bool ok = kl <= pc.kv_len && qp <= kl && qn <= kl - qp;
     const uint P = pc.q_pos;
-    if (P == 0u) {
+    if (BATCH == 1u) {
         ok = ok && kl <= pc.kv_tokens && ks <= pc.kv_tokens - kl;
     } else {
+        s_pshift = uint(findLSB(P));
+        s_npool = pc.kv_tokens / P;
         const uint n_bt = uint(bt_buf.length()) - OFF_BT; // the bound range: the table's entries
         const uint np = kl / P + (kl % P != 0u ? 1u : 0u);
         ok = ok && ks <= n_bt && np <= n_bt - ks;
@@ -57,25 +63,36 @@ void seq_load(uint s, uint n_seqs) {
 
 // The token of the sequence's key j in the k and v views.
 uint kv_tok(uint j) {
-    if (!BATCH) return j;
+    if (BATCH == 0u) return j;
+    if (BATCH == 1u) return skv_start + j;
     const uint P = pc.q_pos;
-    if (P == 0u) return skv_start + j;
-    const uint pg = bt_buf[OFF_BT + skv_start + j / P];
-    return (pg < pc.kv_tokens / P ? pg : 0u) * P + j % P;
+    const uint page = BATCH == 2u ? j >> s_pshift : j / P;
+    const uint pg = bt_buf[OFF_BT + skv_start + page];
+    return (pg < s_npool ? pg : 0u) * P + (BATCH == 2u ? j & (P - 1u) : j % P);
+}
+
+// Key j's token in *tok, and the end of the run of keys from j (up to end) whose tokens follow
+// it one by one: the rest of j's page, or all of them for contiguous keys.
+uint kv_run(uint j, uint end, out uint tok) {
+    tok = kv_tok(j);
+    if (BATCH < 2u) return end;
+    const uint P = pc.q_pos;
+    const uint page_end = BATCH == 2u ? ((j >> s_pshift) + 1u) << s_pshift : (j / P + 1u) * P;
+    return min(end, page_end);
 }
 
 // Whether every page of keys [j0, j1) lies in the pool: this invocation checks pages
 // j0 / P + t, + t + stride, ...
 bool pages_ok(uint j0, uint j1, uint t, uint stride) {
-    if (!BATCH || pc.q_pos == 0u || j1 <= j0) return true;
-    const uint P = pc.q_pos, n_pool = pc.kv_tokens / P;
+    if (BATCH < 2u || j1 <= j0) return true;
+    const uint P = pc.q_pos;
     bool ok = true;
     for (uint i = j0 / P + t; i <= (j1 - 1u) / P; i += stride)
-        ok = ok && bt_buf[OFF_BT + skv_start + i] < n_pool;
+        ok = ok && bt_buf[OFF_BT + skv_start + i] < s_npool;
     return ok;
 }
 
 // The split partial row of query head h and the sequence's query row tok (merge.comp).
 uint part_row(uint h, uint tok) {
-    return BATCH ? (h * s_count + s_index) * pc.q_len + tok : h * pc.q_len + tok;
+    return BATCH != 0u ? (h * s_count + s_index) * pc.q_len + tok : h * pc.q_len + tok;
 }

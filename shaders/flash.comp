@@ -68,6 +68,10 @@ shared float v_s[KN];
 shared float kr_s[(NORM & 2u) != 0u ? BC : 1u]; // QK-norm: 1 / rms of each key of the tile
 shared float ml_s[KG > 1u ? 2u * KG * BR : 1u];  // the key groups' (m, l)
 shared bool bad_s; // a batch: a page of the workgroup's keys lies past the pool
+shared uint kt_s[BATCH != 0u ? BC : 1u]; // a batch: the tile's keys' tokens in the k and v views
+
+// The token of the tile's key c (key j) in the k and v views.
+uint key_token(uint c, uint j) { return BATCH != 0u ? kt_s[c] : j; }
 
 float q_weight(uint i) { return (NORM & 4u) != 0u ? qw_buf[OFF_QW + i] : 1.0; }
 float k_weight(uint i) { return (NORM & 8u) != 0u ? kw_buf[OFF_KW + i] : 1.0; }
@@ -94,7 +98,7 @@ void stage_k(uint t, uint hk, uint j0, uint jn, bool grouped) {
         if (u < rh && !inter) { i0 = u; i1 = u + rh; }
         float x0 = 0.0, x1 = 0.0;
         if (c < jn && i1 < D) {
-            const uint base = pc.k_off + hk * pc.k_sh + kv_tok(j) * pc.k_st;
+            const uint base = pc.k_off + hk * pc.k_sh + key_token(c, j) * pc.k_st;
             x0 = LOAD_K(base + i0);
             x1 = LOAD_K(base + i1);
             if ((NORM & 2u) != 0u) {
@@ -118,7 +122,7 @@ void main() {
     const uint t = gl_LocalInvocationIndex;
     const uint l = t & (DS - 1u), r = (t >> LDS) % BR, g = t / (DS * BR);
     const uint hk = gl_WorkGroupID.y;
-    const uint split = BATCH ? gl_WorkGroupID.z % pc.n_split : gl_WorkGroupID.z;
+    const uint split = BATCH != 0u ? gl_WorkGroupID.z % pc.n_split : gl_WorkGroupID.z;
     seq_load(gl_WorkGroupID.z / pc.n_split, gl_NumWorkGroups.z / pc.n_split);
     const uint n_rows = sq_len * pc.n_rep;
     const uint row0 = gl_WorkGroupID.x * BR;
@@ -189,7 +193,7 @@ void main() {
     float m_run = NEG_INF, l_run = 0.0;
     const uint k_begin = split * pc.split_len;
     uint k_end = min(min(k_begin + pc.split_len, skv_len), p_max + 1u);
-    if (BATCH && pc.q_pos != 0u) { // uniform: a paged batch checks its pages first
+    if (BATCH >= 2u) { // uniform: a paged batch checks its pages first
         if (t == 0u) bad_s = false;
         barrier();
         if (!pages_ok(k_begin, max(k_begin, k_end), t, WG)) bad_s = true;
@@ -208,9 +212,13 @@ void main() {
         const bool need_g = !plain && d_max >= pc.W;
 
         barrier(); // the previous tile is no longer read
+        if (BATCH != 0u) { // the block table read once a key
+            for (uint c = t; c < BC; c += WG) kt_s[c] = c < jn ? kv_tok(j0 + c) : 0u;
+            barrier();
+        }
         if ((NORM & 2u) != 0u) {
             for (uint c = t; c < jn; c += WG) {
-                const uint base = pc.k_off + hk * pc.k_sh + kv_tok(j0 + c) * pc.k_st;
+                const uint base = pc.k_off + hk * pc.k_sh + key_token(c, j0 + c) * pc.k_st;
                 float ss = 0.0;
                 for (uint i = 0; i < D; ++i) {
                     const float x = LOAD_K(base + i);
@@ -223,7 +231,7 @@ void main() {
         stage_k(t, hk, j0, jn, !need_n);
         for (uint e = t; e < KN; e += WG) {
             const uint c = e / DP, i = e % DP;
-            v_s[e] = c < jn && i < D ? LOAD_V(pc.v_off + hk * pc.v_sh + kv_tok(j0 + c) * pc.v_st + i)
+            v_s[e] = c < jn && i < D ? LOAD_V(pc.v_off + hk * pc.v_sh + key_token(c, j0 + c) * pc.v_st + i)
                                      : 0.0;
         }
         barrier();

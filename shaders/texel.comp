@@ -126,7 +126,7 @@ void main() {
     const uint groups = pc.n_rep / R;
     const uint hk = gl_WorkGroupID.y / groups;
     // in a batch (batch.glsl) z is sequence z / n_split and split z % n_split
-    const uint split = BATCH ? gl_WorkGroupID.z % pc.n_split : gl_WorkGroupID.z;
+    const uint split = BATCH != 0u ? gl_WorkGroupID.z % pc.n_split : gl_WorkGroupID.z;
     seq_load(gl_WorkGroupID.z / pc.n_split, gl_NumWorkGroups.z / pc.n_split);
     const uint h0 = hk * pc.n_rep + (gl_WorkGroupID.y % groups) * R;
     const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
@@ -199,7 +199,7 @@ void main() {
     const uint k_begin = split * pc.split_len;
     // a subgroup past the last token has no keys to walk
     uint k_end = tg * T < sq_len ? min(min(k_begin + pc.split_len, skv_len), p_max + 1u) : k_begin;
-    if (BATCH && pc.q_pos != 0u) { // a paged batch checks its pages first
+    if (BATCH >= 2u) { // a paged batch checks its pages first
         const bool bad = subgroupAdd(pages_ok(k_begin, k_end, l, S) ? 0u : 1u) != 0u;
         s_bad = s_bad || bad;
         if (s_bad) k_end = k_begin;
@@ -227,7 +227,7 @@ void main() {
 #define KEY_STEP(DO_N, DO_G)                                                                 \
     {                                                                                        \
         float x[DL], kn[DL], kg[DL];                                                         \
-        FETCH_ROW(x, k_tex, kb0 + kv_tok(j) * pc.k_st)                                               \
+        FETCH_ROW(x, k_tex, kb0 + jt * pc.k_st)                                              \
         [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e]);                       \
         if ((NORM & 2u) != 0u) { /* a constant */                                            \
             float ss = 0.0;                                                                  \
@@ -258,19 +258,30 @@ void main() {
         }                                                                                    \
         /* a NaN value must not reach rows that do not take key j (their weight is 0, and  \
          * 0 * NaN is NaN): it becomes 0 for all rows here, which rows taking j may see */   \
-        FETCH_ROW(x, v_tex, vb0 + kv_tok(j) * pc.v_st)                                               \
+        FETCH_ROW(x, v_tex, vb0 + jt * pc.v_st)                                               \
         [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = isnan(x[e]) ? 0.0 : CLAMP_IN(x[e]);   \
         [[unroll]] for (uint k = 0; k < NR * DL; ++k)                                        \
             acc[k] = acc[k] * corr[k / DL] + w[k / DL] * x[k % DL];                          \
     }
 
-    if (!PLAIN) {
-        if (!only_n)
-            for (uint j = k_begin; j < g_end; ++j) KEY_STEP(false, true)
-        for (uint j = g_end; j < b_end; ++j) KEY_STEP(true, true)
+// Keys [A_, B_) of a zone; jt is key j's token in the k and v views. Paged keys go a page at a
+// time, so the block table is read once a page, not once a key.
+#define KEY_LOOP(A_, B_, DO_N, DO_G)                                                         \
+    if (BATCH < 2u) {                                                                        \
+        for (uint j = A_, jt = kv_tok(A_); j < B_; ++j, ++jt) KEY_STEP(DO_N, DO_G)           \
+    } else {                                                                                 \
+        for (uint j = A_; j < B_;) {                                                         \
+            uint jt;                                                                         \
+            const uint run_end = kv_run(j, B_, jt);                                          \
+            for (; j < run_end; ++j, ++jt) KEY_STEP(DO_N, DO_G)                              \
+        }                                                                                    \
     }
-    if (!only_g)
-        for (uint j = b_end; j < k_end; ++j) KEY_STEP(true, false)
+
+    if (!PLAIN) {
+        if (!only_n) KEY_LOOP(k_begin, g_end, false, true)
+        KEY_LOOP(g_end, b_end, true, true)
+    }
+    if (!only_g) KEY_LOOP(b_end, k_end, true, false)
 
     // Row (t, r) goes to element ob + e_at[e]: the output, or the partial row's acc[] (f32).
     uint ob[NR], pat[NR];

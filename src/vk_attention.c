@@ -296,6 +296,7 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
         rp.q_pos = rp.kv_len - rp.q_len;
     }
     seattn__plan_facts facts = {.n_seqs = bat ? bat->b.n_seqs : 0,
+                                .page_size = bat ? bat->b.page_size : 0,
                                 .q_weight = t->q_norm_weight != NULL,
                                 .k_weight = t->k_norm_weight != NULL,
                                 .texel_views = kernel == SEATTN__KERNEL_TEXEL &&

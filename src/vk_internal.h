@@ -107,7 +107,8 @@ typedef enum {
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
 /* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*);
  * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s;
- * spec[13]: a batch (shaders/batch.glsl). */
+ * spec[13]: a batch (shaders/batch.glsl): 1 contiguous keys, 2 pages of a power-of-2 size, 3 of
+ * any size. */
 enum {
     SEATTN__N_SPEC = 14, /* seattn__plan.spec */
     SEATTN__SPEC_BATCH = 13,
@@ -150,6 +151,7 @@ typedef struct seattn__plan_facts {
     uint32_t force_split;    /* tests (SEATTN_SPLIT): a key split count; 0: the planner's */
     uint32_t n_seqs;         /* a batch of this many sequences (workgroups along z); 0: none.
                               * The call's q_len and kv_len are then the longest sequence's */
+    uint32_t page_size;      /* a batch's page size; 0: contiguous keys */
 } seattn__plan_facts;
 
 /* How one call runs: the kernel, its specialization, its grid, and the key split. */

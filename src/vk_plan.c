@@ -376,7 +376,8 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
         const uint64_t per_split = (uint64_t)r->n_heads * n_seqs * r->q_len * (d + 4) * 4;
         uint64_t most = lim->maxComputeWorkGroupCount[2] / n_seqs;
         if (cap / per_split < most) most = cap / per_split;
-        if (n_split > most) n_split = most > 0 ? (uint32_t)most : 1;
+        if (most == 0) most = 1; /* one split: no scratch */
+        if (n_split > most) n_split = (uint32_t)most;
         if (need > most || n_seqs > lim->maxComputeWorkGroupCount[2])
             return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                         "a batch of %u sequences with max_kv_len %u needs %u key splits each, "
@@ -437,7 +438,10 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_DTYPE] = dtype_mask(r);
     pl->spec[SEATTN__SPEC_PLAIN] = seattn__plan_all_neighbors(r);
     pl->spec[SEATTN__SPEC_KV_VEC4] = texel && f->kv_vec4;
-    pl->spec[SEATTN__SPEC_BATCH] = f->n_seqs != 0;
+    pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs            ? 0
+                                   : !f->page_size          ? 1
+                                   : f->page_size & (f->page_size - 1) ? 3
+                                                            : 2;
     pl->spec[SEATTN__SPEC_NORM] =
         (r->flags & SEATTN_ATTN_Q_NORM ? SEATTN__NORM_Q : 0) |
         (r->flags & SEATTN_ATTN_K_NORM ? SEATTN__NORM_K : 0) |
@@ -469,6 +473,8 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
     if (nb && n < size)
         n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
                               nb & SEATTN__NORM_K ? "k" : "");
-    if (sp[SEATTN__SPEC_BATCH] && n < size) n += (size_t)snprintf(out + n, size - n, " batch");
+    if (sp[SEATTN__SPEC_BATCH] && n < size)
+        n += (size_t)snprintf(out + n, size - n, " batch%s",
+                              sp[SEATTN__SPEC_BATCH] == 1 ? "" : " paged");
     if (pl->n_split > 1 && n < size) snprintf(out + n, size - n, " split%u+merge", pl->n_split);
 }

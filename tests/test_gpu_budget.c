@@ -139,6 +139,7 @@ typedef struct {
     uint32_t smem;         /* maxComputeSharedMemorySize the planner is told */
     seattn__kernel kernel; /* flash_sg or flash_smem */
     uint32_t req_sg;       /* a required subgroup size; 0: the driver's choice */
+    uint32_t page_size;    /* a batch of sequences with keys in pages of this size; 0: none */
 } variant;
 
 /* Plans, compiles and prints one variant; returns 1 if it fails the budget (or has no plan). */
@@ -160,7 +161,10 @@ static int check_variant(const char *chip, const seattn__caps *caps0, const vari
     caps.limits.maxComputeSharedMemorySize = v->smem;
     if (v->req_sg) caps.sg_min = caps.sg_max = v->req_sg;
     if (v->kernel == SEATTN__KERNEL_FLASH_SG && !caps.flash_sg_ok) return 0;
-    const seattn__plan_facts facts = {.q_weight = v->norm, .k_weight = v->norm};
+    const seattn__plan_facts facts = {.q_weight = v->norm,
+                                      .k_weight = v->norm,
+                                      .n_seqs = v->page_size ? (v->decode ? 32 : 4) : 0,
+                                      .page_size = v->page_size};
     seattn__plan pl;
     char why[512], name[160], label[220], sg[16] = "";
     if (seattn__plan_make(&caps, &r, v->kernel, true, &facts, &pl, why, sizeof why) !=
@@ -292,6 +296,12 @@ int main(int argc, char **argv) {
             v.kernel = SEATTN__KERNEL_FLASH;
             v.req_sg = 0;
             failures += check_variant(chip, &caps0, &v, &rows);
+            if (v.f16 && !v.plain && !v.norm) { /* a paged batch of many sequences */
+                v.page_size = 16;
+                failures += check_variant(chip, &caps0, &v, &rows);
+                v.kernel = SEATTN__KERNEL_FLASH_SG;
+                failures += check_variant(chip, &caps0, &v, &rows);
+            }
         }
     printf("%s: %d variants, %d with scratch or spills at head_dim <= 256\n", chip, rows, failures);
     for (int v = 0; v < 2; v++)
