@@ -75,9 +75,9 @@ typedef struct {
     bench_batch_shape shape;
     int device;
     bool done;
-    uint32_t scale;    /* lengths divided by this to fit one view in the device's limits */
-    uint32_t max_len;  /* the longest sequence as run */
-    uint64_t keys;     /* keys of all sequences */
+    uint32_t scale;   /* lengths divided by this to fit one view in the device's limits */
+    uint32_t max_len; /* the longest sequence as run */
+    uint64_t keys;    /* keys of all sequences */
     uint64_t kv_tokens;
     int runs;
     double dev_ms[3], host_ms[3];

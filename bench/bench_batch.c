@@ -17,11 +17,11 @@ int bench_parse_batch_shape(const char *text, bench_batch_shape *s) {
     *s = (bench_batch_shape){0, 0, 0, 128, 32, 8, 8, 512};
     unsigned n, lo, hi, d = 128, h = 32, kv = 8, g = 8, w = 512;
     char tail[8];
-    const int got = sscanf(text, "%u:%u-%u:%u:%u/%u:%u:%u%7s", &n, &lo, &hi, &d, &h, &kv, &g, &w,
-                           tail);
+    const int got =
+        sscanf(text, "%u:%u-%u:%u:%u/%u:%u:%u%7s", &n, &lo, &hi, &d, &h, &kv, &g, &w, tail);
     if (!(got == 3 || got == 4 || got == 6 || got == 7 || got == 8)) return -1;
-    if (n == 0 || lo == 0 || hi < lo || hi >= (1u << 24) || d == 0 || h == 0 || kv == 0 ||
-        g == 0 || w == 0 || g > 0x7fffffff || w > 0x7fffffff)
+    if (n == 0 || lo == 0 || hi < lo || hi >= (1u << 24) || d == 0 || h == 0 || kv == 0 || g == 0 ||
+        w == 0 || g > 0x7fffffff || w > 0x7fffffff)
         return -1;
     *s = (bench_batch_shape){n, lo, hi, d, h, kv, (int32_t)g, (int32_t)w};
     return 0;
@@ -70,8 +70,7 @@ static void tensors_free(tensors *t) {
         seattn_tensor_destroy(all[i]);
 }
 
-static seattn_status upload_random(seattn_context *ctx, seattn_tensor *t, size_t n,
-                                   uint32_t seed) {
+static seattn_status upload_random(seattn_context *ctx, seattn_tensor *t, size_t n, uint32_t seed) {
     uint16_t *h = malloc(n * 2);
     float *f = malloc(4096 * 4);
     if (!h || !f) {
@@ -113,7 +112,8 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
     /* the pool is one view of every KV head: lengths shrink by powers of 2 until it fits */
     const uint64_t per_tok = (uint64_t)s->n_kv_heads * s->head_dim;
     uint64_t fit = info.max_storage_buffer_range / (per_tok * 2);
-    if (info.max_texel_buffer_elements / per_tok < fit) fit = info.max_texel_buffer_elements / per_tok;
+    if (info.max_texel_buffer_elements / per_tok < fit)
+        fit = info.max_texel_buffer_elements / per_tok;
     r->scale = 1;
     for (;;) {
         uint64_t total = 0;
@@ -149,10 +149,10 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
     const size_t nq = (size_t)nh * n * d, nk = (size_t)nkv * tok * d;
     const size_t nkp = (size_t)nkv * pages * PAGE * d;
     seattn_status st = SEATTN_SUCCESS;
-    seattn_tensor **slot[] = {&t.q, &t.k, &t.v, &t.kp, &t.vp, &t.out, &t.out_b, &t.out_p,
-                              &t.seqs, &t.seqs_p, &t.bt};
-    const size_t bytes[] = {nq * 2, nk * 2, nk * 2, nkp * 2, nkp * 2, nq * 2, nq * 2, nq * 2,
-                            n * sizeof *seqs, n * sizeof *seqs, pages * 4u};
+    seattn_tensor **slot[] = {&t.q,     &t.k,     &t.v,    &t.kp,     &t.vp, &t.out,
+                              &t.out_b, &t.out_p, &t.seqs, &t.seqs_p, &t.bt};
+    const size_t bytes[] = {nq * 2, nk * 2, nk * 2,           nkp * 2,          nkp * 2,   nq * 2,
+                            nq * 2, nq * 2, n * sizeof *seqs, n * sizeof *seqs, pages * 4u};
     for (size_t i = 0; i < sizeof bytes / sizeof bytes[0] && !st; i++)
         st = seattn_tensor_create(dev, bytes[i], slot[i]);
     if (!st) st = upload_random(dev, t.q, nq, 1);
@@ -186,8 +186,8 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
                                   .k_type = SEATTN_DTYPE_F16,
                                   .v_type = SEATTN_DTYPE_F16,
                                   .out_type = SEATTN_DTYPE_F16};
-    const seattn_batch_desc bd = {.n_seqs = n, .max_q_len = 1, .max_kv_len = r->max_len,
-                                  .q_tokens = n, .kv_tokens = tok};
+    const seattn_batch_desc bd = {
+        .n_seqs = n, .max_q_len = 1, .max_kv_len = r->max_len, .q_tokens = n, .kv_tokens = tok};
     seattn_batch_desc bp = bd;
     bp.kv_tokens = pages * PAGE, bp.page_size = PAGE, bp.block_table_len = pages;
     const seattn_attention_tensors tb = {.q = t.q, .k = t.k, .v = t.v, .out = t.out_b};
@@ -216,7 +216,8 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
                     st = seattn_attention(dev, &one, t.q, t.k, t.v, t.out, NULL);
                     if (!st) seattn_context_last_call(dev, &cs);
                     if (!st) dsum = dsum >= 0.0 && cs.device_ms >= 0.0 ? dsum + cs.device_ms : -1.0;
-                    if (!st && i == 0) snprintf(r->kernel_sep, sizeof r->kernel_sep, "%s", cs.kernel);
+                    if (!st && i == 0)
+                        snprintf(r->kernel_sep, sizeof r->kernel_sep, "%s", cs.kernel);
                 }
             } else {
                 st = seattn_attention_batch(dev, &desc, v == 1 ? &bd : &bp, v == 1 ? &tb : &tp,
@@ -257,8 +258,10 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
     free(seqs), free(seqs_p), free(bt);
     /* f16 outputs of different kernel plans may differ by an f16 rounding */
     if (!st && (r->err_batch > 2e-3 || r->err_paged > 2e9)) {
-        fprintf(stderr, "\nseattn bench: batched decode of %u sequences: outputs differ (batch vs "
-                        "separate %.3e, paged vs contiguous %.3e)\n", n, r->err_batch, r->err_paged);
+        fprintf(stderr,
+                "\nseattn bench: batched decode of %u sequences: outputs differ (batch vs "
+                "separate %.3e, paged vs contiguous %.3e)\n",
+                n, r->err_batch, r->err_paged);
         return 1;
     }
     r->done = !st;

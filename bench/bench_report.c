@@ -72,13 +72,14 @@ static void print_batches(const bench_run *run, int di, FILE *out) {
         const bench_batch_result *r = &run->batch[i];
         if (r->device != di || !r->done) continue;
         if (!any)
-            fprintf(out, "batched decode, median device ms over interleaved runs: (s) one call a "
-                         "sequence (device times summed),\n(B) one seattn_attention_batch() "
-                         "over contiguous keys, (P) the same batch over pages of 16 keys in a\n"
-                         "shuffled pool; wall ms of each beside it; KV GB/s of (B)\n"
-                         "%-50s %4s %9s %9s %9s %9s %9s %9s %6s %6s %7s\n",
-                         "shape", "runs", "(s) ms", "(s) wall", "(B) ms", "(B) wall", "(P) ms",
-                         "(P) wall", "B/s", "P/B", "GB/s");
+            fprintf(out,
+                    "batched decode, median device ms over interleaved runs: (s) one call a "
+                    "sequence (device times summed),\n(B) one seattn_attention_batch() "
+                    "over contiguous keys, (P) the same batch over pages of 16 keys in a\n"
+                    "shuffled pool; wall ms of each beside it; KV GB/s of (B)\n"
+                    "%-50s %4s %9s %9s %9s %9s %9s %9s %6s %6s %7s\n",
+                    "shape", "runs", "(s) ms", "(s) wall", "(B) ms", "(B) wall", "(P) ms",
+                    "(P) wall", "B/s", "P/B", "GB/s");
         any = true;
         char label[128];
         bench_batch_label(r, label, sizeof label);
@@ -88,10 +89,10 @@ static void print_batches(const bench_run *run, int di, FILE *out) {
                 batch_ms(r, 2), r->host_ms[2], batch_ms(r, 1) / batch_ms(r, 0),
                 batch_ms(r, 2) / batch_ms(r, 1), kv / batch_ms(r, 1) * 1e-6);
         if (r->scale > 1)
-            fprintf(out, "  (lengths divided by %u from %u-%u so that the %llu-token key pool "
-                         "fits one view of the device)\n",
-                    r->scale, r->shape.min_len, r->shape.max_len,
-                    (unsigned long long)r->kv_tokens);
+            fprintf(out,
+                    "  (lengths divided by %u from %u-%u so that the %llu-token key pool "
+                    "fits one view of the device)\n",
+                    r->scale, r->shape.min_len, r->shape.max_len, (unsigned long long)r->kv_tokens);
         fprintf(out, "  kernels: (s) %s; (B) %s; (P) %s\n", r->kernel_sep, r->kernel_batch,
                 r->kernel_paged);
     }

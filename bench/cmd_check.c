@@ -68,10 +68,10 @@ static bool same_fields(const seattn_attention_desc *a, const seattn_attention_d
     return x.n_heads == y.n_heads && x.n_kv_heads == y.n_kv_heads && x.head_dim == y.head_dim &&
            x.flags == y.flags && x.group_size == y.group_size &&
            x.neighbor_window == y.neighbor_window && x.rope_theta == y.rope_theta &&
-           x.rotary_dims == y.rotary_dims && x.rope_layout == y.rope_layout &&
-           x.scale == y.scale && x.scale_base == y.scale_base && x.key_mode == y.key_mode &&
-           x.q_type == y.q_type && x.k_type == y.k_type && x.v_type == y.v_type &&
-           x.out_type == y.out_type && x.qk_norm_eps == y.qk_norm_eps;
+           x.rotary_dims == y.rotary_dims && x.rope_layout == y.rope_layout && x.scale == y.scale &&
+           x.scale_base == y.scale_base && x.key_mode == y.key_mode && x.q_type == y.q_type &&
+           x.k_type == y.k_type && x.v_type == y.v_type && x.out_type == y.out_type &&
+           x.qk_norm_eps == y.qk_norm_eps;
 }
 
 /* The cases c[0..n) (one group of shared fields) as one batched call on ctx: queries packed one
@@ -86,8 +86,8 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
     uint32_t pages = 0;
     for (int i = 0; i < n; i++) {
         const seattn_attention_desc *di = &c[i]->desc;
-        seqs[i] = (seattn_seq){b.q_tokens, di->q_len, di->q_pos, di->kv_len,
-                               P ? pages : b.kv_tokens};
+        seqs[i] =
+            (seattn_seq){b.q_tokens, di->q_len, di->q_pos, di->kv_len, P ? pages : b.kv_tokens};
         b.q_tokens += di->q_len;
         b.kv_tokens += P ? 0 : di->kv_len;
         pages += P ? (di->kv_len + P - 1) / P : 0;
@@ -120,7 +120,7 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
             }
     }
     seattn_tensor *t[6] = {0};
-    const size_t bytes[6] = {nq * 4, nk * 4, nk * 4, nq * 4, (size_t)n * sizeof *seqs,
+    const size_t bytes[6] = {nq * 4,         nk * 4, nk * 4, nq * 4, (size_t)n * sizeof *seqs,
                              (pages + 1) * 4};
     const void *src[6] = {q, k, v, NULL, seqs, bt};
     seattn_status s = SEATTN_SUCCESS;

@@ -26,18 +26,17 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
     if (b->kv_tokens == 0 || b->kv_tokens >= MAX_POSITIONS)
         return BAD("batch->kv_tokens (%u) must be in 1..2^24-1", b->kv_tokens);
     if (b->max_q_len == 0 || b->max_q_len > b->q_tokens)
-        return BAD("batch->max_q_len (%u) must be in 1..q_tokens (%u)", b->max_q_len,
-                   b->q_tokens);
+        return BAD("batch->max_q_len (%u) must be in 1..q_tokens (%u)", b->max_q_len, b->q_tokens);
     if (b->max_kv_len < b->max_q_len || b->max_kv_len >= MAX_POSITIONS)
-        return BAD("batch->max_kv_len (%u) must be >= max_q_len (%u) and below 2^24",
-                   b->max_kv_len, b->max_q_len);
+        return BAD("batch->max_kv_len (%u) must be >= max_q_len (%u) and below 2^24", b->max_kv_len,
+                   b->max_q_len);
     if (b->page_size > b->kv_tokens)
         return BAD("batch->page_size (%u) is larger than the pool (kv_tokens %u)", b->page_size,
                    b->kv_tokens);
     if (b->page_size > 0 && b->block_table_len == 0)
         return BAD("batch->block_table_len is 0; a paged batch needs a block table");
-    if (b->page_size > 0 && !bt) return BAD("block_table is NULL; page_size %u needs it",
-                                            b->page_size);
+    if (b->page_size > 0 && !bt)
+        return BAD("block_table is NULL; page_size %u needs it", b->page_size);
     if (!seqs) return BAD("seqs is NULL");
     /* the views: q, out and lse of q_tokens rows, k and v of kv_tokens tokens */
     seattn_attention_desc d = *desc;
@@ -57,9 +56,9 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
         const char *name;
         const seattn_tensor *t;
         uint64_t first, n;
-    } meta[2] = {{"seqs", seqs, b->seqs_offset, 5 * (uint64_t)b->n_seqs},
-                 {"block_table", b->page_size ? bt : NULL, b->block_table_offset,
-                  b->block_table_len}};
+    } meta[2] = {
+        {"seqs", seqs, b->seqs_offset, 5 * (uint64_t)b->n_seqs},
+        {"block_table", b->page_size ? bt : NULL, b->block_table_offset, b->block_table_len}};
     for (int i = 0; i < 2; i++) {
         if (!meta[i].t) continue;
         if (meta[i].t->ctx != ctx) return BAD("tensor %s belongs to another context", meta[i].name);
@@ -72,8 +71,7 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
                                 (unsigned long long)meta[i].first);
         const uint64_t m0 = meta[i].first, m1 = meta[i].first + meta[i].n - 1;
         uint64_t f, l;
-        seattn__view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->head_dim, &f,
-                          &l);
+        seattn__view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->head_dim, &f, &l);
         if (seattn__tensors_overlap(meta[i].t, m0, m1, 4, t->out, f, l,
                                     seattn__dtype_size(r->out_type)))
             return BAD("out overlaps %s", meta[i].name);
@@ -94,8 +92,7 @@ seattn_status seattn_attention_batch(seattn_context *ctx, const seattn_attention
     if (!ctx) return SEATTN_ERROR_INVALID_ARGUMENT;
     seattn_attention_desc r;
     seattn__batch bat;
-    seattn_status s =
-        seattn__batch_prepare(ctx, desc, batch, tensors, seqs, block_table, &r, &bat);
+    seattn_status s = seattn__batch_prepare(ctx, desc, batch, tensors, seqs, block_table, &r, &bat);
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0, .key_splits = 1};
@@ -110,8 +107,8 @@ seattn_status seattn_attention_batch(seattn_context *ctx, const seattn_attention
     return s;
 }
 
-const char *seattn__seq_problem(const seattn_batch_desc *b, const seattn_seq *q,
-                                const uint32_t *bt, uint32_t *bad_entry) {
+const char *seattn__seq_problem(const seattn_batch_desc *b, const seattn_seq *q, const uint32_t *bt,
+                                uint32_t *bad_entry) {
     if (q->q_len > b->max_q_len) return "q_len is above max_q_len";
     if (q->q_len > b->q_tokens || q->q_start > b->q_tokens - q->q_len)
         return "q_start + q_len is past q_tokens";
@@ -146,16 +143,16 @@ seattn_status seattn_batch_check(const seattn_batch_desc *b, const seattn_seq *s
     msg[0] = '\0';
 #define FAIL(...) (snprintf(msg, msg_size, __VA_ARGS__), SEATTN_ERROR_INVALID_ARGUMENT)
     if (!b || !seqs) return FAIL("batch and seqs must not be NULL");
-    if (b->page_size && !bt) return FAIL("block_table is NULL; page_size %u needs it", b->page_size);
+    if (b->page_size && !bt)
+        return FAIL("block_table is NULL; page_size %u needs it", b->page_size);
     if (b->n_seqs == 0) return FAIL("n_seqs is 0");
     for (uint32_t s = 0; s < b->n_seqs; s++) {
         uint32_t entry = UINT32_MAX;
         const char *why = seattn__seq_problem(b, &seqs[s], bt, &entry);
         const seattn_seq *q = &seqs[s];
         if (why && entry != UINT32_MAX)
-            return FAIL("sequence %u (kv_start %u, kv_len %u): %s: entry %u holds page %u of %u",
-                        s, q->kv_start, q->kv_len, why, entry, bt[entry],
-                        b->kv_tokens / b->page_size);
+            return FAIL("sequence %u (kv_start %u, kv_len %u): %s: entry %u holds page %u of %u", s,
+                        q->kv_start, q->kv_len, why, entry, bt[entry], b->kv_tokens / b->page_size);
         if (why)
             return FAIL("sequence %u (q_start %u, q_len %u, q_pos %u, kv_len %u, kv_start %u): "
                         "%s",

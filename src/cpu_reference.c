@@ -149,11 +149,10 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
                 for (int64_t j = 0; j <= p && mx > -INFINITY; j++) {
                     double e = exp(score[j] - mx);
                     sum += e;
-                    load_vec(
-                        vj, v, r->v_type,
-                        r->v_offset + hk * r->v_strides.head +
-                            (key_tok ? key_tok[j] : (uint64_t)j) * r->v_strides.token,
-                        d);
+                    load_vec(vj, v, r->v_type,
+                             r->v_offset + hk * r->v_strides.head +
+                                 (key_tok ? key_tok[j] : (uint64_t)j) * r->v_strides.token,
+                             d);
                     for (uint32_t i = 0; i < d; i++)
                         acc[i] += e * vj[i];
                 }
@@ -188,8 +187,8 @@ seattn_status seattn__cpu_attention_batch(seattn_context *ctx, const seattn_atte
                                           const seattn__batch *batch) {
     const seattn_batch_desc *b = &batch->b;
     const uint32_t *words = (const uint32_t *)batch->seqs->host + b->seqs_offset;
-    const uint32_t *bt = batch->bt ? (const uint32_t *)batch->bt->host + b->block_table_offset
-                                   : NULL;
+    const uint32_t *bt =
+        batch->bt ? (const uint32_t *)batch->bt->host + b->block_table_offset : NULL;
     uint32_t *key_tok = NULL;
     if (b->page_size && !(key_tok = seattn__malloc(sizeof(uint32_t) * b->max_kv_len)))
         return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "CPU reference: out of host memory");
@@ -216,8 +215,8 @@ seattn_status seattn__cpu_attention_batch(seattn_context *ctx, const seattn_atte
                     for (uint32_t i = 0; i < r->head_dim; i++)
                         store_out(t->out->host, r->out_type, o + i, NAN);
                     if (lse)
-                        lse[rs.lse_offset + h * r->lse_strides.head +
-                            row * r->lse_strides.token] = NAN;
+                        lse[rs.lse_offset + h * r->lse_strides.head + row * r->lse_strides.token] =
+                            NAN;
                 }
             continue;
         }

@@ -76,8 +76,8 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
                                     seattn__batch *out);
 /* batch.c: the kernels' checks of one sequence (shaders/batch.glsl): NULL if it passes, else
  * why (a page past the pool: its block-table entry in *bad_entry). */
-const char *seattn__seq_problem(const seattn_batch_desc *b, const seattn_seq *q,
-                                const uint32_t *bt, uint32_t *bad_entry);
+const char *seattn__seq_problem(const seattn_batch_desc *b, const seattn_seq *q, const uint32_t *bt,
+                                uint32_t *bad_entry);
 /* attention_desc.c: whether two tensors' element ranges [first, last] share a byte. */
 bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t a_last, size_t ea,
                              const seattn_tensor *b, uint64_t b_first, uint64_t b_last, size_t eb);

@@ -141,7 +141,7 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     if (c->layout == SEATTN__LAYOUT_TEXEL && pl->n_split > 1) {
         /* texel.comp writes its partial rows through binding 3; merge.comp reads them */
-        binding *const ts[SEATTN__N_BINDINGS] = {bs[0], bs[1], bs[2], bs[6], bs[4], bs[5],
+        binding *const ts[SEATTN__N_BINDINGS] = {bs[0],  bs[1], bs[2], bs[6], bs[4], bs[5],
                                                  &dummy, bs[7], bs[8], bs[9], bs[10]};
         binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3], bs[4], &dummy,
                                                  bs[6],  &dummy, &dummy, bs[9], bs[10]};
@@ -226,8 +226,8 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
         const VkPipelineLayout ml = vk->pipeline_layout[SEATTN__LAYOUT_STORAGE];
         seattn__vk_compute_barrier(ctx, cb);
         vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->merge);
-        vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, ml, 0, 1,
-                                        &c->merge_set, 0, NULL);
+        vk->vkd.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, ml, 0, 1, &c->merge_set,
+                                        0, NULL);
         vk->vkd.vkCmdPushConstants(cb, ml, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof c->pc, &c->pc);
         vk->vkd.vkCmdDispatch(cb, c->pc.q_len, r->n_heads, c->n_seqs);
         return 2;
@@ -371,9 +371,9 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
                             1, d, SEATTN_DTYPE_F32, false, false, &bkw)))
         return status;
     const seattn_strides words = {0, 1}; /* u32 entries, one after another */
-    if (bat && (status = bind_view(ctx, fr, "seqs", bat->seqs, bat->b.seqs_offset, words, 1,
-                                   5 * (uint64_t)bat->b.n_seqs, 1, SEATTN_DTYPE_F32, false, false,
-                                   &bseq)))
+    if (bat &&
+        (status = bind_view(ctx, fr, "seqs", bat->seqs, bat->b.seqs_offset, words, 1,
+                            5 * (uint64_t)bat->b.n_seqs, 1, SEATTN_DTYPE_F32, false, false, &bseq)))
         return status;
     if (bat && bat->bt &&
         (status = bind_view(ctx, fr, "block_table", bat->bt, bat->b.block_table_offset, words, 1,
@@ -388,7 +388,7 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
         bp.view = VK_NULL_HANDLE;
     }
     brope = (binding){{rope->buf.buffer, 0, VK_WHOLE_SIZE}, 0, rope->view};
-    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv,  &bo,  &bl,  &brope,
+    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk,  &bv,  &bo,   &bl, &brope,
                                              &bp, &bqw, &bkw, &bseq, &bbt};
     c->n_rep = r->n_heads / r->n_kv_heads;
     c->n_seqs = bat ? bat->b.n_seqs : 0;
@@ -530,7 +530,7 @@ static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
         (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE_LSE, spec, &m->pipeline)))
         return status;
     binding d0 = dummy, d1 = dummy, d2 = dummy, d3 = dummy, d4 = dummy;
-    binding *const bs[SEATTN__N_BINDINGS] = {&ba, &bb, &bla, &bo, &bl, &d0,
+    binding *const bs[SEATTN__N_BINDINGS] = {&ba,  &bb, &bla, &bo, &bl, &d0,
                                              &blb, &d1, &d2,  &d3, &d4};
     if ((status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, bs, &m->set))) return status;
     m->pc = (seattn__push){.q_len = r->q_len,

@@ -46,13 +46,14 @@ static uint32_t dtype_mask(const seattn_attention_desc *r) {
            (r->out_type == SEATTN_DTYPE_F16 ? SEATTN__F16_OUT : 0);
 }
 
-/* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s, kr_s and ml_s). */
-static uint32_t flash_smem_bytes(bool sg, bool k_norm, uint32_t wg, uint32_t dp, uint32_t br,
-                                 uint32_t bc, uint32_t kg) {
+/* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s, kr_s, ml_s, and a
+ * batch's kt_s and bad_s). */
+static uint32_t flash_smem_bytes(bool sg, bool k_norm, bool batch, uint32_t wg, uint32_t dp,
+                                 uint32_t br, uint32_t bc, uint32_t kg) {
     const uint32_t kn = bc * dp, red = wg * (bc / kg), comb = kg > 1 ? kg * br * dp : 0;
     uint32_t kb = sg || kn > red ? kn : red;
     if (comb > kb) kb = comb;
-    return 4u * (kb + kn + (k_norm ? bc : 1) + (kg > 1 ? 2 * kg * br : 1));
+    return 4u * (kb + kn + (k_norm ? bc : 1) + (kg > 1 ? 2 * kg * br : 1) + (batch ? bc : 1) + 1);
 }
 
 /* What a kernel's plan function says besides the plan: splits are whole multiples of
@@ -73,8 +74,7 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
     const VkPhysicalDeviceLimits *lim = &caps->limits;
     const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
     const bool llvmpipe = caps->llvmpipe;
-    (void)f;
-    const bool sg = kernel == SEATTN__KERNEL_FLASH_SG;
+    const bool sg = kernel == SEATTN__KERNEL_FLASH_SG, batch = f->n_seqs != 0;
     const uint32_t n_rows = r->q_len * n_rep;
     uint32_t lds = 0;
     while ((d + (1u << lds) - 1) >> lds > 16 && lds < 5)
@@ -113,7 +113,8 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
         const uint32_t max_bck = llvmpipe || kg > 1 || n_rows < 8 ? 4 : 16;
         for (int b = 0; b < 2 && bc == 0; b++)
             for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
-                if (flash_smem_bytes(sg, k_norm, kg * br * ds, dp, br, c, kg) <= budgets[b]) bc = c;
+                if (flash_smem_bytes(sg, k_norm, batch, kg * br * ds, dp, br, c, kg) <= budgets[b])
+                    bc = c;
         if (bc || kg == 1) break;
         kg /= 2;
     }
@@ -121,7 +122,7 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
         return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                     "device limits: the flash kernel needs %u bytes of shared memory at "
                     "head_dim %u, above maxComputeSharedMemorySize (%u)",
-                    flash_smem_bytes(sg, k_norm, br * ds, dp, br, 1, 1), d,
+                    flash_smem_bytes(sg, k_norm, batch, br * ds, dp, br, 1, 1), d,
                     lim->maxComputeSharedMemorySize);
     const uint32_t wg_used = kg * br * ds;
     if (sg && wg_used % caps->sg_max != 0)
@@ -438,10 +439,10 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_DTYPE] = dtype_mask(r);
     pl->spec[SEATTN__SPEC_PLAIN] = seattn__plan_all_neighbors(r);
     pl->spec[SEATTN__SPEC_KV_VEC4] = texel && f->kv_vec4;
-    pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs            ? 0
-                                   : !f->page_size          ? 1
+    pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs                          ? 0
+                                   : !f->page_size                     ? 1
                                    : f->page_size & (f->page_size - 1) ? 3
-                                                            : 2;
+                                                                       : 2;
     pl->spec[SEATTN__SPEC_NORM] =
         (r->flags & SEATTN_ATTN_Q_NORM ? SEATTN__NORM_Q : 0) |
         (r->flags & SEATTN_ATTN_K_NORM ? SEATTN__NORM_K : 0) |

@@ -31,8 +31,8 @@ typedef struct {
     uint32_t nh, nkv, d, n;
     seattn_seq seq[16];
     seattn_batch_desc b;
-    uint32_t *bt;             /* block table, b.block_table_len entries */
-    float *q, *k, *v;         /* the views: [nh, q_tokens, d], [nkv, kv_tokens, d] */
+    uint32_t *bt;              /* block table, b.block_table_len entries */
+    float *q, *k, *v;          /* the views: [nh, q_tokens, d], [nkv, kv_tokens, d] */
     size_t q_at[16], k_at[16]; /* where sequence s's own arrays start in q_all, k_all */
     float *q_all, *k_all, *v_all;
 } batch;
@@ -151,8 +151,7 @@ static seattn_status run(seattn_context *ctx, const seattn_attention_desc *desc,
         /* guards never change, nor do the inputs */
         for (size_t j = 0; j < n; j++)
             if (i < 3 || i >= 5 || j < GUARD || j >= GUARD + sizes[i])
-                cr_assert_eq(host[j], init[i][j], "tensor %d: element %zu of %zu changed", i, j,
-                             n);
+                cr_assert_eq(host[j], init[i][j], "tensor %d: element %zu of %zu changed", i, j, n);
         if (i == 3) memcpy(out, host + GUARD, nq * 4);
         if (i == 4) memcpy(lse, host + GUARD, nl * 4);
         free(host), free(init[i]);
@@ -180,7 +179,8 @@ static double seq_error(const seattn_attention_desc *desc, const batch *B, uint3
         for (uint32_t r = 0; r < q->q_len; r++) {
             const size_t row = (size_t)h * B->b.q_tokens + q->q_start + r;
             for (uint32_t i = 0; i < B->d; i++) {
-                const double x = out[row * B->d + i], y = ref[((size_t)h * q->q_len + r) * B->d + i];
+                const double x = out[row * B->d + i],
+                             y = ref[((size_t)h * q->q_len + r) * B->d + i];
                 e = isnan(x) || isnan(y) ? NAN : fmax(e, fabs(x - y));
             }
             const double x = lse[row], y = rl[(size_t)h * q->q_len + r];
@@ -216,7 +216,8 @@ static void check_all(const char *what, const seattn_attention_desc *desc, uint3
             float *out = malloc(nq * 4), *lse = malloc((size_t)nh * B.b.q_tokens * 4);
             const seattn_status st = run(ctx, desc, &B, B.seq, out, lse);
             cr_assert_eq(st, SEATTN_SUCCESS, "%s on %s, page size %u: %s", what,
-                         KERNELS[k] ? KERNELS[k] : "cpu", pages[pi], seattn_context_last_error(ctx));
+                         KERNELS[k] ? KERNELS[k] : "cpu", pages[pi],
+                         seattn_context_last_error(ctx));
             seattn_call_stats cs;
             cr_assert_eq(seattn_context_last_call(ctx, &cs), SEATTN_SUCCESS);
             if (KERNELS[k]) {
@@ -228,8 +229,9 @@ static void check_all(const char *what, const seattn_attention_desc *desc, uint3
             }
             for (uint32_t s = 0; s < n; s++) {
                 const double e = seq_error(desc, &B, s, out, lse);
-                cr_expect(e <= 1e-4, "%s on %s, page size %u: sequence %u (q_len %u, kv_len %u) "
-                                     "max err %.3e",
+                cr_expect(e <= 1e-4,
+                          "%s on %s, page size %u: sequence %u (q_len %u, kv_len %u) "
+                          "max err %.3e",
                           what, KERNELS[k] ? KERNELS[k] : "cpu", pages[pi], s, ql[s], kl[s], e);
             }
             /* the gap rows after each sequence's are not written */
@@ -297,12 +299,14 @@ Test(batch, bad_metadata_stays_inside) {
             make(&B, 2, 1, 64, 8, ql, kl, P, 1, 0, 7);
             seattn_seq bad[8];
             memcpy(bad, B.seq, sizeof bad);
-            bad[1].q_start = B.b.q_tokens - 2;         /* rows past the view: none written */
-            bad[2].kv_len = B.b.max_kv_len + 1;         /* past max_kv_len: NaN */
-            bad[3].q_pos = bad[3].kv_len;               /* q_pos + q_len > kv_len: NaN */
+            bad[1].q_start = B.b.q_tokens - 2;  /* rows past the view: none written */
+            bad[2].kv_len = B.b.max_kv_len + 1; /* past max_kv_len: NaN */
+            bad[3].q_pos = bad[3].kv_len;       /* q_pos + q_len > kv_len: NaN */
             bad[4].kv_start = P ? B.b.block_table_len : B.b.kv_tokens - 5; /* past the keys */
-            if (P) B.bt[bad[5].kv_start + 1] = B.b.kv_tokens / P; /* a page past the pool */
-            else bad[5].q_len = B.b.max_q_len + 1;     /* past max_q_len: none written */
+            if (P)
+                B.bt[bad[5].kv_start + 1] = B.b.kv_tokens / P; /* a page past the pool */
+            else
+                bad[5].q_len = B.b.max_q_len + 1;             /* past max_q_len: none written */
             if (P) B.bt[bad[6].kv_start + 200] = 0xffffffffu; /* in a later key split */
             const size_t nq = (size_t)2 * B.b.q_tokens * 64;
             float *out = malloc(nq * 4), *lse = malloc((size_t)2 * B.b.q_tokens * 4);
@@ -321,11 +325,10 @@ Test(batch, bad_metadata_stays_inside) {
                           s);
             }
             /* sequence 1's rows and, contiguous, sequence 5's stay unwritten */
-            cr_expect(out[(size_t)B.seq[1].q_start * 64] == SENTINEL, "%s: sequence 1 written",
-                      kn);
+            cr_expect(out[(size_t)B.seq[1].q_start * 64] == SENTINEL, "%s: sequence 1 written", kn);
             if (!P)
-                cr_expect(out[(size_t)B.seq[5].q_start * 64] == SENTINEL,
-                          "%s: sequence 5 written", kn);
+                cr_expect(out[(size_t)B.seq[5].q_start * 64] == SENTINEL, "%s: sequence 5 written",
+                          kn);
             free(out), free(lse);
             release(&B);
         }
@@ -340,14 +343,13 @@ Test(batch, host_check) {
     const uint32_t ql[] = {1, 4, 2}, kl[] = {10, 20, 30};
     make(&B, 1, 1, 8, 3, ql, kl, 4, 0, 0, 3);
     char msg[256];
-    cr_expect_eq(seattn_batch_check(&B.b, B.seq, B.bt, msg, sizeof msg), SEATTN_SUCCESS, "%s",
-                 msg);
+    cr_expect_eq(seattn_batch_check(&B.b, B.seq, B.bt, msg, sizeof msg), SEATTN_SUCCESS, "%s", msg);
     struct {
         uint32_t s, field, value;
         const char *says;
-    } cases[] = {{1, 0, 6, "past q_tokens"},   {2, 2, 29, "past kv_len"},
-                 {0, 3, 31, "max_kv_len"},     {2, 4, 10, "block_table_len"},
-                 {1, 1, 5, "max_q_len"},       {1, 0, 0, "share query rows"}};
+    } cases[] = {{1, 0, 6, "past q_tokens"}, {2, 2, 29, "past kv_len"},
+                 {0, 3, 31, "max_kv_len"},   {2, 4, 10, "block_table_len"},
+                 {1, 1, 5, "max_q_len"},     {1, 0, 0, "share query rows"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         seattn_seq s[3];
         memcpy(s, B.seq, sizeof s);
@@ -374,8 +376,8 @@ Test(batch, bad_arguments) {
     cr_assert_eq(seattn_tensor_create(ctx, 1 << 16, &t), SEATTN_SUCCESS);
     cr_assert_eq(seattn_tensor_create(ctx, 8, &small), SEATTN_SUCCESS);
     const seattn_attention_tensors ts = {.q = t, .k = t, .v = t, .out = small};
-    seattn_batch_desc b = {.n_seqs = 2, .max_q_len = 1, .max_kv_len = 8, .q_tokens = 2,
-                           .kv_tokens = 16};
+    seattn_batch_desc b = {
+        .n_seqs = 2, .max_q_len = 1, .max_kv_len = 8, .q_tokens = 2, .kv_tokens = 16};
     cr_expect_eq(seattn_attention_batch(ctx, &d, &b, &ts, t, NULL), SEATTN_ERROR_BUFFER_TOO_SMALL);
     cr_expect(strstr(seattn_context_last_error(ctx), "out"), "%s", seattn_context_last_error(ctx));
     const struct {
@@ -401,7 +403,8 @@ Test(batch, bad_arguments) {
     cr_expect_eq(seattn_attention_batch(ctx, &d, &b, &ok, small, NULL),
                  SEATTN_ERROR_BUFFER_TOO_SMALL);
     cr_expect(strstr(seattn_context_last_error(ctx), "seqs"), "%s", seattn_context_last_error(ctx));
-    cr_expect_eq(seattn_attention_batch(ctx, &d, &b, &ok, out, NULL), SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect_eq(seattn_attention_batch(ctx, &d, &b, &ok, out, NULL),
+                 SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect(strstr(seattn_context_last_error(ctx), "out overlaps seqs"), "%s",
               seattn_context_last_error(ctx));
     seattn_tensor_destroy(t), seattn_tensor_destroy(small), seattn_tensor_destroy(out);

@@ -406,8 +406,13 @@ Test(interop, batch_recorded_once_replayed) {
     cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, PAGES * 4, USE, &tb), SEATTN_SUCCESS);
     seattn_attention_desc d = tu_desc(H, KVH, D, 1, 1, 4, 8);
     d.q_len = d.kv_len = 0;
-    const seattn_batch_desc bd = {.n_seqs = S, .max_q_len = 2, .max_kv_len = 40, .q_tokens = QT,
-                                  .kv_tokens = POOL, .page_size = P, .block_table_len = PAGES};
+    const seattn_batch_desc bd = {.n_seqs = S,
+                                  .max_q_len = 2,
+                                  .max_kv_len = 40,
+                                  .q_tokens = QT,
+                                  .kv_tokens = POOL,
+                                  .page_size = P,
+                                  .block_table_len = PAGES};
     const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to};
     VkCommandBuffer cb = vk_app_begin(&app);
     vk_app_barrier(cb);
@@ -445,7 +450,8 @@ Test(interop, batch_recorded_once_replayed) {
             double e = 0.0;
             for (uint32_t h = 0; h < H; h++)
                 for (uint32_t i = 0; i < m[1] * D; i++) {
-                    const double x = out[((size_t)h * QT + m[0]) * D + i], y = ref[h * m[1] * D + i];
+                    const double x = out[((size_t)h * QT + m[0]) * D + i],
+                                 y = ref[h * m[1] * D + i];
                     e = isnan(x) ? NAN : fmax(e, fabs(x - y));
                 }
             cr_expect(e <= 1e-4, "step %d sequence %d: max err %.3e", step, s, e);

@@ -53,7 +53,7 @@ static uint32_t flash_lds(const seattn__plan *pl) {
     if (pl->kernel == SEATTN__KERNEL_FLASH && wg * (bc / kg) > kb) kb = wg * (bc / kg);
     if (kg > 1 && kg * br * dp > kb) kb = kg * br * dp;
     return 4 * (kb + kn + ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_K) ? bc : 1) +
-                (kg > 1 ? 2 * kg * br : 1));
+                (kg > 1 ? 2 * kg * br : 1) + (pl->spec[SEATTN__SPEC_BATCH] ? bc : 1) + 1);
 }
 
 Test(plan, gpu_prefill_takes_flash_with_subgroup_sums) {
@@ -209,4 +209,55 @@ Test(plan, key_splits_fill_the_compute_units_a_device_reports) {
     cr_expect_geq(small.wg_x * small.wg_y * small.n_split, 80);
     cr_expect_lt(small.n_split, guess.n_split, "%u vs %u splits", small.n_split, guess.n_split);
     cr_expect_geq(big.wg_x * big.wg_y * big.n_split, 800);
+}
+
+/* Batches: one grid of every sequence's splits, the kind of batch a specialization constant,
+ * splits bounded by the grid and the scratch, and the storage kernel ruled out. */
+Test(plan, batches_are_one_grid) {
+    const seattn__caps c = gpu(16384, 32, 32, true);
+    seattn__plan pl;
+    char why[512] = "";
+    const seattn_attention_desc dec = desc(128, 1, 16384, 8, 512),
+                                pre = desc(128, 4096, 4096, 8, 512),
+                                small = desc(128, 1, 100, 8, 512);
+    /* 128 decoding sequences of up to 16k keys: splits spread over all of them */
+    seattn__plan_facts f = {.n_seqs = 128, .page_size = 16};
+    cr_assert_eq(
+        seattn__plan_make(&c, &dec, SEATTN__KERNEL_FLASH_SG, true, &f, &pl, why, sizeof why),
+        SEATTN_SUCCESS, "%s", why);
+    cr_expect_eq(pl.spec[SEATTN__SPEC_BATCH], 2);
+    cr_expect(pl.n_split * 128u <= 65535u);
+    cr_expect(pl.chunk == 1);
+    cr_expect(flash_lds(&pl) <= 16384, "%u bytes of shared memory", flash_lds(&pl));
+    const uint64_t scratch = 32ull * 128 * 1 * pl.n_split * (128 + 4) * 4;
+    cr_expect(pl.n_split == 1 || scratch <= (64u << 20), "%llu bytes of scratch",
+              (unsigned long long)scratch);
+    f.page_size = 5;
+    cr_assert_eq(seattn__plan_make(&c, &dec, SEATTN__KERNEL_FLASH, true, &f, &pl, why, sizeof why),
+                 SEATTN_SUCCESS, "%s", why);
+    cr_expect_eq(pl.spec[SEATTN__SPEC_BATCH], 3);
+    f.page_size = 0;
+    /* four long prefills: no split, so no scratch is needed however long */
+    f.n_seqs = 4;
+    cr_assert_eq(
+        seattn__plan_make(&c, &pre, SEATTN__KERNEL_FLASH_SG, true, &f, &pl, why, sizeof why),
+        SEATTN_SUCCESS, "%s", why);
+    cr_expect_eq(pl.spec[SEATTN__SPEC_BATCH], 1);
+    cr_expect_eq(pl.n_split, 1);
+    cr_expect_eq(pl.chunk, 4096);
+    /* the storage kernel takes no batch: forced it says so, else flash_smem runs */
+    cr_expect_eq(
+        seattn__plan_make(&c, &small, SEATTN__KERNEL_ATTENTION, true, &f, &pl, why, sizeof why),
+        SEATTN_ERROR_UNSUPPORTED);
+    cr_expect(strstr(why, "does not take batches"), "%s", why);
+    cr_assert_eq(
+        seattn__plan_make(&c, &small, SEATTN__KERNEL_ATTENTION, false, &f, &pl, why, sizeof why),
+        SEATTN_SUCCESS, "%s", why);
+    cr_expect_eq(pl.kernel, SEATTN__KERNEL_FLASH);
+    /* more sequences than workgroups along z */
+    f.n_seqs = 70000;
+    cr_expect_eq(
+        seattn__plan_make(&c, &small, SEATTN__KERNEL_FLASH, true, &f, &pl, why, sizeof why),
+        SEATTN_ERROR_UNSUPPORTED);
+    cr_expect(strstr(why, "split the batch"), "%s", why);
 }

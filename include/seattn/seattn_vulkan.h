@@ -92,10 +92,12 @@ SEATTN_API seattn_status seattn_attention_record(seattn_context *ctx, VkCommandB
  * engine records a layer once and replays it every step, changing the metadata in place (within
  * the batch's bounds, which the recording fixed) with its own copies or host writes, ordered
  * before the replay like any other input. */
-SEATTN_API seattn_status seattn_attention_batch_record(
-    seattn_context *ctx, VkCommandBuffer cmd, const seattn_attention_desc *desc,
-    const seattn_batch_desc *batch, const seattn_attention_tensors *tensors,
-    const seattn_tensor *seqs, const seattn_tensor *block_table);
+SEATTN_API seattn_status seattn_attention_batch_record(seattn_context *ctx, VkCommandBuffer cmd,
+                                                       const seattn_attention_desc *desc,
+                                                       const seattn_batch_desc *batch,
+                                                       const seattn_attention_tensors *tensors,
+                                                       const seattn_tensor *seqs,
+                                                       const seattn_tensor *block_table);
 
 /* seattn_attention_merge() recorded into cmd, as seattn_attention_record() records the
  * attention: the same checks first, nothing submitted, the same barriers and lifetime. Record
