@@ -10,30 +10,9 @@
  * app's VkAllocationCallbacks.
  */
 #define _POSIX_C_SOURCE 200809L /* posix_memalign */
-#include <seattn/seattn_vulkan.h>
+#include "app_vulkan.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define CHECK_VK(call)                                                                             \
-    do {                                                                                           \
-        VkResult r_ = (call);                                                                      \
-        if (r_ != VK_SUCCESS) {                                                                    \
-            fprintf(stderr, "host_app: %s returned %d\n", #call, (int)r_);                         \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-#define CHECK_SEATTN(ctx, call)                                                                    \
-    do {                                                                                           \
-        seattn_status s_ = (call);                                                                 \
-        if (s_ != SEATTN_SUCCESS) {                                                                \
-            fprintf(stderr, "host_app: %s: %s (%s)\n", #call, seattn_status_string(s_),            \
-                    (ctx) ? seattn_context_last_error(ctx) : seattn_last_create_error());          \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* ---- The app's allocation callbacks: count what seattn allocates through them ---------- */
 
@@ -89,169 +68,20 @@ static void *VKAPI_CALL sized_realloc(void *user, void *old, size_t size, size_t
     return p;
 }
 
-/* ---- The validation layer's messages ---------------------------------------------------- */
-
-static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
-                                                 VkDebugUtilsMessageTypeFlagsEXT type,
-                                                 const VkDebugUtilsMessengerCallbackDataEXT *d,
-                                                 void *user) {
-    (void)type;
-    if (sev >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
-        ++*(int *)user;
-        fprintf(stderr, "validation: %s\n", d->pMessage);
-    }
-    return VK_FALSE;
-}
-
-static int has_layer(const char *name) {
-    uint32_t n = 0;
-    vkEnumerateInstanceLayerProperties(&n, NULL);
-    VkLayerProperties *p = calloc(n ? n : 1, sizeof *p);
-    vkEnumerateInstanceLayerProperties(&n, p);
-    int found = 0;
-    for (uint32_t i = 0; i < n; i++)
-        found |= strcmp(p[i].layerName, name) == 0;
-    free(p);
-    return found;
-}
-
-/* ---- The app's buffers --------------------------------------------------------------------- */
-
-typedef struct {
-    VkBuffer buffer;
-    VkDeviceMemory memory;
-    void *mapped;
-} app_buffer;
-
-static app_buffer make_buffer(VkPhysicalDevice phys, VkDevice dev, VkDeviceSize size,
-                              VkBufferUsageFlags usage, int host) {
-    app_buffer b = {0};
-    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-                              .size = size,
-                              .usage = usage,
-                              .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    CHECK_VK(vkCreateBuffer(dev, &bci, NULL, &b.buffer));
-    VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(dev, b.buffer, &req);
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(phys, &mp);
-    const VkMemoryPropertyFlags want =
-        host ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-             : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-    uint32_t type = UINT32_MAX;
-    for (uint32_t i = 0; i < mp.memoryTypeCount && type == UINT32_MAX; i++)
-        if ((req.memoryTypeBits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & want) == want)
-            type = i;
-    if (type == UINT32_MAX) {
-        fprintf(stderr, "host_app: no memory type\n");
-        exit(1);
-    }
-    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                               .allocationSize = req.size,
-                               .memoryTypeIndex = type};
-    CHECK_VK(vkAllocateMemory(dev, &ai, NULL, &b.memory));
-    CHECK_VK(vkBindBufferMemory(dev, b.buffer, b.memory, 0));
-    if (host) CHECK_VK(vkMapMemory(dev, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped));
-    return b;
-}
-
-static void free_buffer(VkDevice dev, app_buffer *b) {
-    vkDestroyBuffer(dev, b->buffer, NULL);
-    vkFreeMemory(dev, b->memory, NULL);
-}
-
-static void barrier(VkCommandBuffer cb, VkPipelineStageFlags src, VkAccessFlags src_access,
-                    VkPipelineStageFlags dst, VkAccessFlags dst_access) {
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = src_access,
-                          .dstAccessMask = dst_access};
-    vkCmdPipelineBarrier(cb, src, dst, 0, 1, &mb, 0, NULL, 0, NULL);
-}
-
 /* ---- The model's shapes -------------------------------------------------------------------- */
 
 enum { N_HEADS = 8, N_KV = 2, D = 64, KV_LEN = 300, Q_LEN = 4 };
 
 int main(int argc, char **argv) {
+    app_name = "host_app";
     const int require_validation = argc > 1 && strcmp(argv[1], "--require-validation") == 0;
 
-    /* 1. The app's instance (Vulkan 1.1), with the validation layer when installed. */
-    int messages = 0;
-    const int validation = has_layer("VK_LAYER_KHRONOS_validation");
-    if (!validation && require_validation) {
-        fprintf(stderr, "host_app: VK_LAYER_KHRONOS_validation is not installed\n");
-        return 1;
-    }
-    const char *layer = "VK_LAYER_KHRONOS_validation";
-    const char *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-    VkDebugUtilsMessengerCreateInfoEXT mci = {
-        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
-                           VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
-                       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
-                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
-        .pfnUserCallback = on_message,
-        .pUserData = &messages};
-    VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-                             .pApplicationName = "seattn host_app",
-                             .apiVersion = VK_API_VERSION_1_1};
-    VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                                .pNext = validation ? &mci : NULL,
-                                .pApplicationInfo = &app,
-                                .enabledLayerCount = validation ? 1 : 0,
-                                .ppEnabledLayerNames = &layer,
-                                .enabledExtensionCount = validation ? 1 : 0,
-                                .ppEnabledExtensionNames = &ext};
-    VkInstance instance;
-    CHECK_VK(vkCreateInstance(&ici, NULL, &instance));
-    VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
-    PFN_vkCreateDebugUtilsMessengerEXT create_messenger =
-        (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(instance,
-                                                                  "vkCreateDebugUtilsMessengerEXT");
-    if (validation && create_messenger)
-        CHECK_VK(create_messenger(instance, &mci, NULL, &messenger));
-
-    /* 2. Its device: the first one, a compute queue, 16-bit storage where there is some. */
-    uint32_t n_phys = 1;
-    VkPhysicalDevice phys;
-    if (vkEnumeratePhysicalDevices(instance, &n_phys, &phys) < 0 || n_phys == 0) {
-        fprintf(stderr, "host_app: no Vulkan device\n");
-        return 1;
-    }
-    VkPhysicalDeviceProperties props;
-    vkGetPhysicalDeviceProperties(phys, &props);
-    uint32_t n_fam = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(phys, &n_fam, NULL);
-    VkQueueFamilyProperties fams[16];
-    if (n_fam > 16) n_fam = 16;
-    vkGetPhysicalDeviceQueueFamilyProperties(phys, &n_fam, fams);
-    uint32_t family = 0;
-    while (family < n_fam && !(fams[family].queueFlags & VK_QUEUE_COMPUTE_BIT))
-        family++;
-    VkPhysicalDevice16BitStorageFeatures s16 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
-    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-                                    .pNext = &s16};
-    vkGetPhysicalDeviceFeatures2(phys, &f2);
-    const int f16 = s16.storageBuffer16BitAccess == VK_TRUE;
-    VkPhysicalDevice16BitStorageFeatures enable16 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-        .storageBuffer16BitAccess = f16 ? VK_TRUE : VK_FALSE};
-    const float prio = 1.0f;
-    VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                   .queueFamilyIndex = family,
-                                   .queueCount = 1,
-                                   .pQueuePriorities = &prio};
-    VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                              .pNext = &enable16,
-                              .queueCreateInfoCount = 1,
-                              .pQueueCreateInfos = &qci};
-    VkDevice dev;
-    CHECK_VK(vkCreateDevice(phys, &dci, NULL, &dev));
-    VkQueue queue;
-    vkGetDeviceQueue(dev, family, 0, &queue);
-    printf("host_app: device '%s', KV cache in %s\n", props.deviceName, f16 ? "f16" : "f32");
+    /* 1, 2. The app's instance and device (app_vulkan.h). */
+    app_vulkan a;
+    app_vulkan_create(&a, require_validation);
+    const int f16 = a.f16;
+    VkDevice dev = a.dev;
+    printf("host_app: device '%s', KV cache in %s\n", a.props.deviceName, f16 ? "f16" : "f32");
 
     /* 3. seattn on the app's objects, with the app's allocation callbacks. */
     alloc_count counts = {0};
@@ -260,14 +90,7 @@ int main(int argc, char **argv) {
                                        .pfnReallocation = sized_realloc,
                                        .pfnFree = sized_free};
     seattn_context_options opts = {.vk_allocator = &callbacks};
-    seattn_vulkan_device import = {.instance = instance,
-                                   .instance_api_version = VK_API_VERSION_1_1,
-                                   .physical_device = phys,
-                                   .device = dev,
-                                   .queue = queue,
-                                   .queue_family = family,
-                                   .get_instance_proc_addr = vkGetInstanceProcAddr,
-                                   .enabled = f16 ? SEATTN_VULKAN_STORAGE_16BIT : 0};
+    seattn_vulkan_device import = app_vulkan_import(&a);
     seattn_context *ctx = NULL;
     CHECK_SEATTN(ctx, seattn_context_create_vulkan(&opts, &import, &ctx));
 
@@ -279,12 +102,12 @@ int main(int argc, char **argv) {
     const VkBufferUsageFlags use =
         VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
         VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-    app_buffer cache = make_buffer(phys, dev, kv_bytes, use, 0);
-    app_buffer qbuf = make_buffer(phys, dev, q_bytes, use, 0);
-    app_buffer outs = make_buffer(phys, dev, 2 * out_bytes, use, 0);
+    app_buffer cache = app_buffer_create(&a, kv_bytes, use, 0);
+    app_buffer qbuf = app_buffer_create(&a, q_bytes, use, 0);
+    app_buffer outs = app_buffer_create(&a, 2 * out_bytes, use, 0);
     app_buffer staging =
-        make_buffer(phys, dev, kv_bytes + q_bytes + 2 * out_bytes,
-                    VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, 1);
+        app_buffer_create(&a, kv_bytes + q_bytes + 2 * out_bytes,
+                          VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, 1);
     float *kv = malloc(2 * kv_elems * 4), *q = malloc(q_bytes);
     uint32_t seed = 12345;
     for (size_t i = 0; i < 2 * kv_elems; i++) {
@@ -335,7 +158,7 @@ int main(int argc, char **argv) {
 
     /* 5. The app's command buffer: its copies, seattn's dispatches, its readback. */
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                   .queueFamilyIndex = family};
+                                   .queueFamilyIndex = a.family};
     VkCommandPool pool;
     CHECK_VK(vkCreateCommandPool(dev, &pci, NULL, &pool));
     VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -352,26 +175,20 @@ int main(int argc, char **argv) {
     vkCmdCopyBuffer(cb, staging.buffer, qbuf.buffer, 1, &up_q);
     vkCmdFillBuffer(cb, outs.buffer, 0, VK_WHOLE_SIZE, 0); /* the app's own work on out */
     /* before seattn: the app's transfer writes -> compute reads and writes (seattn_vulkan.h) */
-    barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    app_barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
     CHECK_SEATTN(ctx, seattn_attention_record(ctx, cb, &layer1, &t1));
     CHECK_SEATTN(ctx, seattn_attention_record(ctx, cb, &layer2, &t2));
     /* after seattn: compute writes -> the app's transfer reads */
-    barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-            VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+    app_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
     VkBufferCopy down = {0, kv_bytes + q_bytes, 2 * out_bytes};
     vkCmdCopyBuffer(cb, outs.buffer, staging.buffer, 1, &down);
-    barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-            VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    app_barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
     CHECK_VK(vkEndCommandBuffer(cb));
-    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    VkFence fence;
-    CHECK_VK(vkCreateFence(dev, &fci, NULL, &fence));
-    VkSubmitInfo si = {
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb};
-    CHECK_VK(vkQueueSubmit(queue, 1, &si, fence));
-    CHECK_VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 60ull * 1000 * 1000 * 1000));
+    app_submit_wait(&a, cb);
     CHECK_SEATTN(ctx, seattn_context_recycle(ctx)); /* the recordings have run */
 
     /* 6. Check against the CPU reference fed the same (f16-rounded) values. */
@@ -416,27 +233,19 @@ int main(int argc, char **argv) {
     printf("host_app: seattn made %ld host allocations through the app's callbacks, %ld still "
            "live after destroy\n",
            counts.total, counts.live);
-    vkDestroyFence(dev, fence, NULL);
     vkDestroyCommandPool(dev, pool, NULL);
-    free_buffer(dev, &cache);
-    free_buffer(dev, &qbuf);
-    free_buffer(dev, &outs);
-    free_buffer(dev, &staging);
-    vkDestroyDevice(dev, NULL);
-    if (messenger) {
-        PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger =
-            (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
-                instance, "vkDestroyDebugUtilsMessengerEXT");
-        destroy_messenger(instance, messenger, NULL);
-    }
-    vkDestroyInstance(instance, NULL);
+    app_buffer_destroy(&a, &cache);
+    app_buffer_destroy(&a, &qbuf);
+    app_buffer_destroy(&a, &outs);
+    app_buffer_destroy(&a, &staging);
+    app_vulkan_destroy(&a);
     free(kv);
     free(q);
     free(want);
 
     /* f32 kernels against the double reference on the same values (as the tests allow) */
-    const int ok = worst <= 1e-4 && messages == 0 && counts.live == 0 && counts.total > 0;
-    printf("host_app: validation %s, %d messages; %s\n", validation ? "on" : "not installed",
-           messages, ok ? "OK" : "FAILED");
+    const int ok = worst <= 1e-4 && a.messages == 0 && counts.live == 0 && counts.total > 0;
+    printf("host_app: validation %s, %d messages; %s\n", a.validation ? "on" : "not installed",
+           a.messages, ok ? "OK" : "FAILED");
     return ok ? 0 : 1;
 }
