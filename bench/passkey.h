@@ -50,6 +50,19 @@ seattn_status pk_forward(pk_session *s, const uint8_t *tokens, uint32_t n, uint3
 seattn_status pk_answer(pk_session *s, const uint8_t *prompt, uint32_t n, int32_t g, int32_t w,
                         const uint8_t *forced, uint8_t *answer, float *logits);
 
+/* Many prompts at once, as a serving engine runs them: n_seqs sequences of up to max_len
+ * tokens, every layer's KV cache a pool of pages of `page` tokens in a shuffled order, each
+ * forward one seattn_attention_batch() a layer (batched prefill, then batched decode). */
+typedef struct pk_batch pk_batch;
+seattn_status pk_batch_create(seattn_context *ctx, const pk_model *m, uint32_t n_seqs,
+                              uint32_t max_len, uint32_t page, pk_batch **out);
+void pk_batch_destroy(pk_batch *b);
+/* pk_answer for every sequence: prompt q is prompts[q * stride ..] (n tokens); its greedy
+ * answer goes to answers[q * PK_ANSWER], its logit rows to logits[q * PK_ANSWER * PK_VOCAB]
+ * (may be NULL). */
+seattn_status pk_answer_batch(pk_batch *b, const uint8_t *prompts, size_t stride, uint32_t n,
+                              int32_t g, int32_t w, uint8_t *answers, float *logits);
+
 /* Reads DIR/prompts_L.u8: rows of L tokens; returns the row count (0 on error). */
 uint32_t pk_prompts_load(const char *dir, uint32_t len, uint8_t **rows);
 

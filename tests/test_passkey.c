@@ -101,3 +101,39 @@ Test(passkey, self_extend_keeps_the_passkey_at_four_times_the_trained_length) {
     cr_expect_leq(plain, 0.25, "plain RoPE at 1024: %.2f", plain);
     tu_finish(ctx);
 }
+
+/* The model batched as a serving engine runs it (every prompt of a set in one batched prefill,
+ * then batched decode steps, the caches in shuffled pages of 16 and of 5 tokens) gives each
+ * prompt the answer and logits of its own sequential run. */
+Test(passkey, a_batch_answers_as_each_prompt_alone) {
+    seattn_context *ctx = tu_vulkan();
+    enum { N = 6, LEN = 1024 };
+    uint8_t *rows = NULL;
+    cr_assert_geq(pk_prompts_load(SEATTN_PASSKEY_DIR, LEN, &rows), N);
+    pk_session *s;
+    cr_assert_eq(pk_session_create(ctx, &model, LEN, &s), SEATTN_SUCCESS);
+    static float want[N * PK_ANSWER * PK_VOCAB], got[N * PK_ANSWER * PK_VOCAB];
+    uint8_t a_want[N * PK_ANSWER], a_got[N * PK_ANSWER];
+    for (int p = 0; p < N; p++)
+        cr_assert_eq(pk_answer(s, rows + (size_t)p * LEN, LEN - PK_ANSWER, 16, 64, NULL,
+                               a_want + p * PK_ANSWER, want + p * PK_ANSWER * PK_VOCAB),
+                     SEATTN_SUCCESS, "%s", seattn_context_last_error(ctx));
+    pk_session_destroy(s);
+    const uint32_t pages[] = {16, 5};
+    for (int i = 0; i < 2; i++) {
+        pk_batch *b;
+        cr_assert_eq(pk_batch_create(ctx, &model, N, LEN, pages[i], &b), SEATTN_SUCCESS);
+        cr_assert_eq(pk_answer_batch(b, rows, LEN, LEN - PK_ANSWER, 16, 64, a_got, got),
+                     SEATTN_SUCCESS, "%s", seattn_context_last_error(ctx));
+        pk_batch_destroy(b);
+        cr_expect_arr_eq(a_got, a_want, sizeof a_want, "page size %u: other answers", pages[i]);
+        double e = 0.0;
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+            const double d = fabs((double)got[k] - want[k]);
+            if (!(d <= e)) e = d;
+        }
+        cr_expect_leq(e, 1e-3, "page size %u: logits differ by %.3e", pages[i], e);
+    }
+    free(rows);
+    tu_finish(ctx);
+}
