@@ -202,15 +202,58 @@ static void rmsnorm(const float *x, const float *w, float *y, uint32_t n) {
     }
 }
 
+/* The embeddings of n tokens into h->x; SEATTN_ERROR_INVALID_ARGUMENT for a token past the
+ * vocabulary. */
+static seattn_status embed(const pk_model *m, pk_rows *h, const uint8_t *tokens, uint32_t n) {
+    for (uint32_t r = 0; r < n; r++) {
+        if (tokens[r] >= PK_VOCAB) return SEATTN_ERROR_INVALID_ARGUMENT;
+        memcpy(h->x + (size_t)r * PK_D, m->emb + (size_t)tokens[r] * PK_D, PK_D * 4);
+    }
+    return SEATTN_SUCCESS;
+}
+
+/* A layer before its attention: q, k, v of n rows. */
+static void layer_qkv(const pk_layer *L, pk_rows *h, uint32_t n) {
+    rmsnorm(h->x, L->ln1, h->y, n);
+    linear(L->wq, h->y, h->q_h, n, PK_D, PK_D);
+    linear(L->wk, h->y, h->k_h, n, PK_D, PK_D);
+    linear(L->wv, h->y, h->v_h, n, PK_D, PK_D);
+}
+
+/* Key row r (every head) rotated to position pos, as the cache holds keys. */
+static void rotate_key(pk_rows *h, uint32_t r, uint32_t pos) {
+    for (int hd = 0; hd < PK_HEADS; hd++) {
+        float *k = h->k_h + (size_t)r * PK_D + hd * PK_HD;
+        const float *c = h->cos_t + (size_t)pos * (PK_HD / 2);
+        const float *sn = h->sin_t + (size_t)pos * (PK_HD / 2);
+        for (int i = 0; i < PK_HD / 2; i++) {
+            const float a = k[i], b = k[i + PK_HD / 2];
+            k[i] = a * c[i] - b * sn[i];
+            k[i + PK_HD / 2] = b * c[i] + a * sn[i];
+        }
+    }
+}
+
+/* A layer after its attention (h->att): the output projection, the residual and the MLP. */
+static void layer_rest(const pk_layer *L, pk_rows *h, uint32_t n) {
+    linear(L->wo, h->att, h->y, n, PK_D, PK_D);
+    for (size_t i = 0; i < (size_t)n * PK_D; i++)
+        h->x[i] += h->y[i];
+    rmsnorm(h->x, L->ln2, h->y, n);
+    linear(L->w1, h->y, h->ff, n, PK_D, PK_FF);
+    for (size_t i = 0; i < (size_t)n * PK_FF; i++)
+        h->ff[i] /= 1.0f + expf(-h->ff[i]);
+    linear(L->w2, h->ff, h->y, n, PK_FF, PK_D);
+    for (size_t i = 0; i < (size_t)n * PK_D; i++)
+        h->x[i] += h->y[i];
+}
+
 seattn_status pk_forward(pk_session *s, const uint8_t *tokens, uint32_t n, uint32_t pos, int32_t g,
                          int32_t w, float *logits) {
     const pk_model *m = s->m;
     pk_rows *hr = &s->h;
     if (n == 0 || pos + n > s->max_len) return SEATTN_ERROR_INVALID_ARGUMENT;
-    for (uint32_t r = 0; r < n; r++) {
-        if (tokens[r] >= PK_VOCAB) return SEATTN_ERROR_INVALID_ARGUMENT;
-        memcpy(hr->x + (size_t)r * PK_D, m->emb + (size_t)tokens[r] * PK_D, PK_D * 4);
-    }
+    if (embed(m, hr, tokens, n)) return SEATTN_ERROR_INVALID_ARGUMENT;
     seattn_attention_desc d = {0};
     d.n_heads = d.n_kv_heads = PK_HEADS;
     d.head_dim = PK_HD;
@@ -227,37 +270,16 @@ seattn_status pk_forward(pk_session *s, const uint8_t *tokens, uint32_t n, uint3
     seattn_status st = SEATTN_SUCCESS;
     for (int l = 0; l < PK_LAYERS && !st; l++) {
         const pk_layer *L = &m->layers[l];
-        rmsnorm(hr->x, L->ln1, hr->y, n);
-        linear(L->wq, hr->y, hr->q_h, n, PK_D, PK_D);
-        linear(L->wk, hr->y, hr->k_h, n, PK_D, PK_D);
-        linear(L->wv, hr->y, hr->v_h, n, PK_D, PK_D);
+        layer_qkv(L, hr, n);
         for (uint32_t r = 0; r < n; r++) /* rotate the new keys to their positions */
-            for (int h = 0; h < PK_HEADS; h++) {
-                float *k = hr->k_h + (size_t)r * PK_D + h * PK_HD;
-                const float *c = hr->cos_t + (size_t)(pos + r) * (PK_HD / 2);
-                const float *sn = hr->sin_t + (size_t)(pos + r) * (PK_HD / 2);
-                for (int i = 0; i < PK_HD / 2; i++) {
-                    const float a = k[i], b = k[i + PK_HD / 2];
-                    k[i] = a * c[i] - b * sn[i];
-                    k[i + PK_HD / 2] = b * c[i] + a * sn[i];
-                }
-            }
+            rotate_key(hr, r, pos + r);
         if ((st = seattn_tensor_upload(s->ctx, s->k[l], at, hr->k_h, bytes)) ||
             (st = seattn_tensor_upload(s->ctx, s->v[l], at, hr->v_h, bytes)) ||
             (st = seattn_tensor_upload(s->ctx, s->q, 0, hr->q_h, bytes)) ||
             (st = seattn_attention(s->ctx, &d, s->q, s->k[l], s->v[l], s->out, NULL)) ||
             (st = seattn_tensor_download(s->ctx, s->out, 0, hr->att, bytes)))
             break;
-        linear(L->wo, hr->att, hr->y, n, PK_D, PK_D);
-        for (size_t i = 0; i < (size_t)n * PK_D; i++)
-            hr->x[i] += hr->y[i];
-        rmsnorm(hr->x, L->ln2, hr->y, n);
-        linear(L->w1, hr->y, hr->ff, n, PK_D, PK_FF);
-        for (size_t i = 0; i < (size_t)n * PK_FF; i++)
-            hr->ff[i] /= 1.0f + expf(-hr->ff[i]);
-        linear(L->w2, hr->ff, hr->y, n, PK_FF, PK_D);
-        for (size_t i = 0; i < (size_t)n * PK_D; i++)
-            hr->x[i] += hr->y[i];
+        layer_rest(L, hr, n);
     }
     if (st) return st;
     rmsnorm(hr->x + (size_t)(n - 1) * PK_D, m->ln_f, hr->y, 1);
@@ -376,10 +398,7 @@ static seattn_status pk_forward_batch(pk_batch *b, const uint8_t *tokens, uint32
     const pk_model *m = b->m;
     const uint32_t rows = b->n_seqs * n;
     if (n == 0 || pos + n > b->max_len) return SEATTN_ERROR_INVALID_ARGUMENT;
-    for (uint32_t r = 0; r < rows; r++) {
-        if (tokens[r] >= PK_VOCAB) return SEATTN_ERROR_INVALID_ARGUMENT;
-        memcpy(s->x + (size_t)r * PK_D, m->emb + (size_t)tokens[r] * PK_D, PK_D * 4);
-    }
+    if (embed(m, s, tokens, rows)) return SEATTN_ERROR_INVALID_ARGUMENT;
     seattn_seq *seqs = malloc(sizeof *seqs * b->n_seqs);
     if (!seqs) return SEATTN_ERROR_OUT_OF_MEMORY;
     for (uint32_t q = 0; q < b->n_seqs; q++)
@@ -404,23 +423,11 @@ static seattn_status pk_forward_batch(pk_batch *b, const uint8_t *tokens, uint32
     const size_t bytes = (size_t)rows * PK_D * 4;
     for (int l = 0; l < PK_LAYERS && !st; l++) {
         const pk_layer *L = &m->layers[l];
-        rmsnorm(s->x, L->ln1, s->y, rows);
-        linear(L->wq, s->y, s->q_h, rows, PK_D, PK_D);
-        linear(L->wk, s->y, s->k_h, rows, PK_D, PK_D);
-        linear(L->wv, s->y, s->v_h, rows, PK_D, PK_D);
+        layer_qkv(L, s, rows);
         /* rotate the new keys to their positions and write them to their pages */
         for (uint32_t r = 0; r < rows; r++) {
             const uint32_t q = r / n, t = pos + r % n;
-            for (int h = 0; h < PK_HEADS; h++) {
-                float *k = s->k_h + (size_t)r * PK_D + h * PK_HD;
-                const float *c = s->cos_t + (size_t)t * (PK_HD / 2);
-                const float *sn = s->sin_t + (size_t)t * (PK_HD / 2);
-                for (int i = 0; i < PK_HD / 2; i++) {
-                    const float a = k[i], bb = k[i + PK_HD / 2];
-                    k[i] = a * c[i] - bb * sn[i];
-                    k[i + PK_HD / 2] = bb * c[i] + a * sn[i];
-                }
-            }
+            rotate_key(s, r, t);
             const size_t tok =
                 (size_t)b->bt[q * b->pages_per_seq + t / b->page] * b->page + t % b->page;
             memcpy(b->k_host[l] + tok * PK_D, s->k_h + (size_t)r * PK_D, PK_D * 4);
@@ -446,16 +453,7 @@ static seattn_status pk_forward_batch(pk_batch *b, const uint8_t *tokens, uint32
             (st = seattn_attention_batch(b->ctx, &d, &bd, &ts, b->seqs, b->table)) ||
             (st = seattn_tensor_download(b->ctx, b->out, 0, s->att, bytes)))
             break;
-        linear(L->wo, s->att, s->y, rows, PK_D, PK_D);
-        for (size_t i = 0; i < (size_t)rows * PK_D; i++)
-            s->x[i] += s->y[i];
-        rmsnorm(s->x, L->ln2, s->y, rows);
-        linear(L->w1, s->y, s->ff, rows, PK_D, PK_FF);
-        for (size_t i = 0; i < (size_t)rows * PK_FF; i++)
-            s->ff[i] /= 1.0f + expf(-s->ff[i]);
-        linear(L->w2, s->ff, s->y, rows, PK_FF, PK_D);
-        for (size_t i = 0; i < (size_t)rows * PK_D; i++)
-            s->x[i] += s->y[i];
+        layer_rest(L, s, rows);
     }
     if (st) return st;
     for (uint32_t q = 0; q < b->n_seqs; q++) {
