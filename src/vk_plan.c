@@ -178,8 +178,11 @@ static seattn_status plan_texel(const seattn__caps *caps, const seattn_attention
     pl->tok_per_wg = tt * nsg;
     pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
     pl->wg_y = r->n_kv_heads * (n_rep / rr);
-    /* one loop iteration per key: stay far inside llvmpipe's 65535 */
-    if (caps->llvmpipe) kl->max_keys = 60000;
+    /* one loop iteration per key: stay far inside llvmpipe's 65535; paged keys also cost an
+     * iteration a page and the page check one a page per lane: at most 1 + 2 / P a key */
+    if (caps->llvmpipe)
+        kl->max_keys =
+            f->n_seqs && f->page_size ? 60000 * f->page_size / (f->page_size + 2) : 60000;
     return SEATTN_SUCCESS;
 }
 

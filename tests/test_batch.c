@@ -283,12 +283,19 @@ Test(batch, rotated_keys_interleaved) {
 }
 
 /* One sequence of 1 key next to one of 100k: the long one is split, the short one is not held
- * up by it, and both are right. */
+ * up by it, and both are right; with pages of one token too, where a key costs the texel
+ * kernel two loop iterations on llvmpipe (its budget is 65535 an invocation). */
 Test(batch, one_key_next_to_100k) {
     seattn_attention_desc d = tu_desc(2, 1, 64, 1, 1, 16, 512);
     const uint32_t ql[] = {1, 1, 1}, kl[] = {1, 100000, 3000};
-    const uint32_t pages[] = {0, 256};
-    check_all("long and short", &d, 2, 1, 64, 3, ql, kl, pages, 2, 2);
+    const uint32_t pages[] = {0, 256, 1};
+    check_all("long and short", &d, 2, 1, 64, 3, ql, kl, pages, 3, 2);
+    /* enough sequences that the split is the loop budget's alone */
+    uint32_t ql16[16], kl16[16];
+    for (int i = 0; i < 16; i++)
+        ql16[i] = 1, kl16[i] = i == 5 ? 100000 : 1 + 7 * (uint32_t)i;
+    const uint32_t one[] = {1};
+    check_all("long and short, pages of 1", &d, 2, 1, 64, 16, ql16, kl16, one, 1, 2);
 }
 
 /* Free slots (q_len 0, kv_len 0 and not) next to live sequences; with a key split. */
