@@ -181,8 +181,9 @@ static seattn_status plan_texel(const seattn__caps *caps, const seattn_attention
     /* one loop iteration per key: stay far inside llvmpipe's 65535; paged keys also cost an
      * iteration a page and the page check one a page per lane: at most 1 + 2 / P a key */
     if (caps->llvmpipe)
-        kl->max_keys =
-            f->n_seqs && f->page_size ? 60000 * f->page_size / (f->page_size + 2) : 60000;
+        kl->max_keys = f->n_seqs && f->page_size
+                           ? (uint32_t)(60000ull * f->page_size / (f->page_size + 2))
+                           : 60000;
     return SEATTN_SUCCESS;
 }
 
