@@ -364,7 +364,11 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
      * guess that fills a large GPU (and 16 on CPU devices) */
     const uint32_t target = cpu ? 16 : caps->compute_units ? 4 * caps->compute_units : 512;
     const uint32_t n_seqs = f->n_seqs ? f->n_seqs : 1;
-    const uint64_t base = (uint64_t)pl->wg_x * pl->wg_y * n_seqs;
+    /* A batch's lengths are on the device. On a GPU its longest sequence is split as if it ran
+     * alone, so that one long sequence among short ones still fills the device; each sequence
+     * runs only the splits its own keys reach, the rest exit at once. A CPU device runs the
+     * workgroups a few at a time, and all of the batch's fill it. */
+    const uint64_t base = (uint64_t)pl->wg_x * pl->wg_y * (cpu ? n_seqs : 1);
     uint32_t n_split = 1;
     if (base < target) {
         n_split = (uint32_t)((target + base - 1) / base);

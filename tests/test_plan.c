@@ -226,6 +226,7 @@ Test(plan, batches_are_one_grid) {
         seattn__plan_make(&c, &dec, SEATTN__KERNEL_FLASH_SG, true, &f, &pl, why, sizeof why),
         SEATTN_SUCCESS, "%s", why);
     cr_expect_eq(pl.spec[SEATTN__SPEC_BATCH], 2);
+    cr_expect(pl.n_split > 8, "the longest sequence in %u splits", pl.n_split);
     cr_expect(pl.n_split * 128u <= 65535u);
     cr_expect(pl.chunk == 1);
     cr_expect(flash_lds(&pl) <= 16384, "%u bytes of shared memory", flash_lds(&pl));
