@@ -19,7 +19,8 @@ import numpy as np
 from . import _ffi
 
 __version__ = "0.1.0"
-__all__ = ["attention", "Context", "Tensor", "Error", "InvalidArgument", "devices",
+__all__ = ["attention", "attention_batch", "Context", "Tensor", "Error", "InvalidArgument",
+           "devices",
            "SelfExtendAttn", "SelfExtend", "__version__"]
 
 _lib = _ffi.load()
@@ -280,6 +281,10 @@ class Context(_Closes):
         out= (a Tensor of q's shape) and None returned."""
         return _attention(self, q, k, v, **options)
 
+    def attention_batch(self, q, k, v, seqs, block_table=None, **options):
+        """seattn.attention_batch() on this context."""
+        return _attention_batch(self, q, k, v, seqs, block_table, **options)
+
     def close(self):
         with self._lock:
             if self._h:
@@ -479,6 +484,179 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
     if return_lse:
         return res, _from_numpy(lse, torch_out)
     return res
+
+
+class _Words(Tensor):
+    """A tensor of u32 words (a batch's sequences or block table), uploaded from an array."""
+
+    def __init__(self, ctx, words):
+        self.context = ctx
+        self.shape, self.dtype = words.shape, words.dtype
+        self.nbytes = words.nbytes
+        self._h = ctypes.c_void_p()
+        ctx._call(_lib.seattn_tensor_create, ctx._ptr(), max(words.nbytes, 4),
+                  ctypes.byref(self._h))
+        ctx._tensors.add(self)
+        ctx._call(_lib.seattn_tensor_upload, ctx._ptr(), self._h, 0, words.ctypes.data,
+                  words.nbytes)
+
+
+def _words(x, name, width=None):
+    """x (NumPy or torch integers) as a C-contiguous uint32 array; values must fit."""
+    if _is_torch(x):
+        x = x.detach().cpu().numpy()
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        _bad("%s has dtype %s; it must hold integers" % (name, a.dtype))
+    if a.size and (a.min() < 0 or a.max() > 0xffffffff):
+        _bad("%s holds values outside 0 .. 2^32 - 1" % name)
+    a = np.ascontiguousarray(a, dtype=np.uint32)
+    if width is not None and (a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0):
+        _bad("%s has shape %s; it must be [n_seqs, %d]" % (name, a.shape, width))
+    return a
+
+
+def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, max_q_len=None,
+                     max_kv_len=None, group_size=1, window=None, window_size=None,
+                     scale_base=None, rope_theta=10000.0, rotary_dims=None,
+                     rope_layout="rotate_half", keys="raw", scale=None, return_lse=False):
+    ctx._ptr()
+    qa, torch_out = _to_numpy(q, "q")
+    ka, _ = _to_numpy(k, "k")
+    va, _ = _to_numpy(v, "v")
+    if qa.ndim != 3:
+        _bad("q has shape %s; it must be [tokens, heads, head_dim], the sequences' query "
+             "tokens one after another" % (qa.shape,))
+    if ka.shape != va.shape:
+        _bad("k has shape %s and v %s; they must match" % (ka.shape, va.shape))
+    if ka.ndim == 4:  # [pages, page_size, kv_heads, head_dim], vLLM's cache layout
+        if page_size is not None and page_size != ka.shape[1]:
+            _bad("page_size=%r, but k's pages hold %d tokens" % (page_size, ka.shape[1]))
+        page_size = ka.shape[1]
+        ka = ka.reshape(-1, ka.shape[2], ka.shape[3])
+        va = va.reshape(ka.shape)
+    if ka.ndim != 3:
+        _bad("k has shape %s; it must be [tokens, kv_heads, head_dim] or [pages, page_size, "
+             "kv_heads, head_dim]" % (ka.shape,))
+    q_tokens, n_heads, head_dim = qa.shape
+    kv_tokens, n_kv, k_dim = ka.shape
+    if k_dim != head_dim:
+        _bad("q has head_dim %d and k %d; they must match" % (head_dim, k_dim))
+    sq = _words(seqs, "seqs", 5)
+    paged = block_table is not None
+    if paged and not page_size:
+        _bad("block_table= needs page_size= (or k and v as [pages, page_size, kv_heads, "
+             "head_dim])")
+    if page_size and not paged:
+        _bad("page_size=%r needs block_table=" % (page_size,))
+    bt = _words(block_table, "block_table").reshape(-1) if paged else None
+    if paged and bt.size == 0:
+        _bad("block_table is empty")
+    if window is not None and window_size is not None and window != window_size:
+        _bad("window=%r and window_size=%r disagree; give one" % (window, window_size))
+    if window is None:
+        window = window_size
+    g = _int("group_size", group_size, 1)
+    if g > 1 and window is None:
+        _bad("group_size=%d needs window= (the neighbor window W, in tokens)" % g)
+    if rope_layout not in _LAYOUTS:
+        _bad("rope_layout=%r; it must be one of %s" % (rope_layout, sorted(_LAYOUTS)))
+    if keys not in _KEYS:
+        _bad("keys=%r; it must be 'raw' or 'rotated'" % (keys,))
+
+    b = _ffi.BatchDesc()
+    b.n_seqs = sq.shape[0]
+    b.max_q_len = _int("max_q_len", max_q_len, 1) if max_q_len is not None else \
+        max(1, int(sq[:, 1].max()))
+    b.max_kv_len = _int("max_kv_len", max_kv_len, 1) if max_kv_len is not None else \
+        max(b.max_q_len, int(sq[:, 3].max()))
+    b.q_tokens, b.kv_tokens = q_tokens, kv_tokens
+    b.page_size = int(page_size) if paged else 0
+    b.block_table_len = bt.size if paged else 0
+    # the host has the metadata: check it first, as the kernels would, with a clear message
+    msg = ctypes.create_string_buffer(512)
+    status = _lib.seattn_batch_check(ctypes.byref(b), sq.ctypes.data,
+                                     bt.ctypes.data if paged else None, msg, len(msg))
+    if status != _ffi.SUCCESS:
+        _raise(status, "seqs: " + msg.value.decode(errors="replace"))
+
+    d = _ffi.AttentionDesc()
+    d.n_heads, d.n_kv_heads, d.head_dim = n_heads, n_kv, head_dim
+    d.group_size = g
+    d.neighbor_window = 0 if window is None else _int("window", window, 0)
+    d.rope_theta = _float("rope_theta", rope_theta)
+    d.rotary_dims = 0 if rotary_dims is None else _int("rotary_dims", rotary_dims, 1)
+    d.rope_layout = _LAYOUTS[rope_layout]
+    d.key_mode = _KEYS[keys]
+    d.scale = 0.0 if scale is None else _float("scale", scale)
+    if d.scale == 0.0 and scale is not None:
+        _bad("scale=0; it must be > 0 (None: 1/sqrt(head_dim))")
+    d.scale_base = 0.0 if scale_base is None else _float("scale_base", scale_base)
+    if d.scale_base == 0.0 and scale_base is not None:
+        _bad("scale_base=0; it must be > 1 (None: off)")
+    # token-major views: [tokens, heads, head_dim], lse [tokens, heads]
+    d.q_strides = d.out_strides = _ffi.Strides(head_dim, n_heads * head_dim)
+    d.k_strides = d.v_strides = _ffi.Strides(head_dim, n_kv * head_dim)
+    d.lse_strides = _ffi.Strides(1, n_heads)
+    d.q_type, d.k_type, d.v_type = (_DTYPES[a.dtype] for a in (qa, ka, va))
+    d.out_type = _DTYPES[qa.dtype]
+
+    keep = []
+    try:
+        ts = _ffi.AttentionTensors()
+        for a, field in ((qa, "q"), (ka, "k"), (va, "v")):
+            t = ctx.tensor(a)
+            keep.append(t)
+            setattr(ts, field, t._ptr())
+        out_t = ctx.empty(qa.shape, qa.dtype)
+        keep.append(out_t)
+        ts.out = out_t._ptr()
+        lse_t = None
+        if return_lse:
+            lse_t = ctx.empty(qa.shape[:2], np.float32)
+            keep.append(lse_t)
+            ts.lse = lse_t._ptr()
+        seq_t = _Words(ctx, sq)
+        keep.append(seq_t)
+        bt_t = None
+        if paged:
+            bt_t = _Words(ctx, bt)
+            keep.append(bt_t)
+        ctx._call(_lib.seattn_attention_batch, ctx._ptr(), ctypes.byref(d), ctypes.byref(b),
+                  ctypes.byref(ts), seq_t._ptr(), bt_t._ptr() if bt_t is not None else None)
+        res = out_t.numpy()
+        lse = lse_t.numpy() if lse_t is not None else None
+    finally:
+        for t in keep:
+            t.close()
+    res = _from_numpy(res, torch_out)
+    if return_lse:
+        return res, _from_numpy(lse, torch_out)
+    return res
+
+
+def attention_batch(q, k, v, seqs, block_table=None, *, backend="vulkan", device=None,
+                    **options):
+    """Self-Extend attention of many sequences in one call, as a serving engine runs a step.
+
+    q: [tokens, heads, head_dim], the query tokens of every sequence one after another (the
+    varlen layout); k, v: the keys as [tokens, kv_heads, head_dim], or a paged cache as
+    [pages, page_size, kv_heads, head_dim] (vLLM's layout) with block_table=. seqs: integers
+    [n_seqs, 5], a row per sequence: q_start (its first row of q), q_len, q_pos (the position
+    of its first query), kv_len (its keys, q_pos + q_len <= kv_len), kv_start (its first key
+    token, or paged its first block_table entry). Key j of a paged sequence is token
+    block_table[kv_start + j // page_size] * page_size + j % page_size of the pool, at
+    position j. block_table: integers, any shape (flattened), e.g. vLLM's [n_seqs, max_pages]
+    with kv_start = s * max_pages.
+
+    Returns out like q ([tokens, heads, head_dim]; rows no sequence covers are undefined), and
+    with return_lse=True also the log-sum-exp [tokens, heads]. The metadata is checked first
+    (seattn_batch_check): a bad row raises InvalidArgument naming it. Options as for
+    attention() (group_size, window, rope_theta, rotary_dims, rope_layout, keys, scale,
+    scale_base, return_lse), and max_q_len / max_kv_len (default: the seqs' own).
+    """
+    return _attention_batch(_default_context(backend, device), q, k, v, seqs, block_table,
+                            **options)
 
 
 def attention(q, k, v, *, backend="vulkan", device=None, **options):

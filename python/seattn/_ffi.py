@@ -152,6 +152,24 @@ class KernelInfo(ctypes.Structure):
     ]
 
 
+class Seq(ctypes.Structure):
+    _fields_ = [(f, _u32) for f in ("q_start", "q_len", "q_pos", "kv_len", "kv_start")]
+
+
+class BatchDesc(ctypes.Structure):
+    _fields_ = [
+        ("n_seqs", _u32),
+        ("max_q_len", _u32),
+        ("max_kv_len", _u32),
+        ("q_tokens", _u32),
+        ("kv_tokens", _u32),
+        ("page_size", _u32),
+        ("block_table_len", _u32),
+        ("seqs_offset", _u64),
+        ("block_table_offset", _u64),
+    ]
+
+
 # seattn_struct_id -> the struct this package declares for it
 STRUCTS = {
     1: ContextOptions,
@@ -160,6 +178,8 @@ STRUCTS = {
     4: AttentionDesc,
     5: AttentionTensors,
     6: KernelInfo,
+    7: Seq,
+    8: BatchDesc,
 }
 
 
@@ -211,6 +231,9 @@ def _declare(lib):
                                          c.POINTER(AttentionTensors)]),
         "seattn_attention_desc_check": (_enum, [vp, c.POINTER(AttentionDesc),
                                                 c.POINTER(AttentionDesc)]),
+        "seattn_attention_batch": (_enum, [vp, c.POINTER(AttentionDesc), c.POINTER(BatchDesc),
+                                           c.POINTER(AttentionTensors), vp, vp]),
+        "seattn_batch_check": (_enum, [c.POINTER(BatchDesc), vp, vp, c.c_char_p, c.c_size_t]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)
