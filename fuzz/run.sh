@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets with clang, ASan and UBSan (build-fuzz/) and runs each for
 # SECONDS (default 60) on a scratch copy of its seed corpus (fuzz/corpus/NAME). Any finding
 # (crash, sanitizer report, leak, timeout) stops it with a non-zero status and leaves the input
-# in build-fuzz/artifacts/.  Usage: fuzz/run.sh [SECONDS] [TARGET...]   (TARGET: desc, case_reader)
+# in build-fuzz/artifacts/.  Usage: fuzz/run.sh [SECONDS] [TARGET...]   (TARGET: desc, batch, case_reader)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(desc case_reader)
+[ ${#targets[@]} -gt 0 ] || targets=(desc batch case_reader)
 if [ ! -f build-fuzz/CMakeCache.txt ]; then
   CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEATTN_FUZZ=ON \
         -DSEATTN_BUILD_TESTS=OFF -DSEATTN_WERROR=ON >/dev/null
