@@ -449,8 +449,10 @@ typedef struct seattn_batch_desc {
  * batch->kv_tokens; seqs holds the sequences (u32, seattn_seq), block_table the pages (u32,
  * NULL when page_size is 0).
  *
- * The host checks the descriptors and tensor sizes, never the metadata (it stays on the device;
- * seattn_batch_check() checks a host copy). On the device, a sequence whose rows leave the
+ * The host checks the descriptors, the bounds and the tensor sizes before any work, as
+ * seattn_attention() does (on failure nothing is written and the message names the field), but
+ * never the metadata: it stays on the device (seattn_batch_check() checks a host copy). On the
+ * device, a sequence whose rows leave the
  * views (q_start + q_len > q_tokens, or q_len > max_q_len) is skipped: nothing is written for
  * it. A sequence with any other field out of bounds (q_pos + q_len > kv_len, kv_len >
  * max_kv_len, keys past kv_tokens, block-table entries past block_table_len) or a page past the
@@ -469,7 +471,9 @@ SEATTN_API seattn_status seattn_attention_batch(seattn_context *ctx,
  * also that no two sequences' query rows overlap. seqs has batch->n_seqs entries (seqs_offset
  * is not applied), block_table batch->block_table_len entries (NULL when page_size is 0).
  * SEATTN_SUCCESS, or SEATTN_ERROR_INVALID_ARGUMENT with the first problem written to message
- * (may be NULL) naming the sequence and field. Needs no context; thread-safe. */
+ * (may be NULL) naming the sequence and field, or SEATTN_ERROR_OUT_OF_MEMORY when the overlap
+ * check cannot allocate its n_seqs pointers. Needs no context; reads only its arguments;
+ * thread-safe. */
 SEATTN_API seattn_status seattn_batch_check(const seattn_batch_desc *batch, const seattn_seq *seqs,
                                             const uint32_t *block_table, char *message,
                                             size_t message_size);
