@@ -374,6 +374,35 @@ def _norm_weight(ctx, w, name, head_dim, keep):
     return t
 
 
+def _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
+                  rope_layout, keys, scale):
+    """The Self-Extend, RoPE and scale keywords, checked, into descriptor d (attention() and
+    attention_batch() take them alike)."""
+    if window is not None and window_size is not None and window != window_size:
+        _bad("window=%r and window_size=%r disagree; give one" % (window, window_size))
+    if window is None:
+        window = window_size
+    g = _int("group_size", group_size, 1)
+    if g > 1 and window is None:
+        _bad("group_size=%d needs window= (the neighbor window W, in tokens)" % g)
+    if rope_layout not in _LAYOUTS:
+        _bad("rope_layout=%r; it must be one of %s" % (rope_layout, sorted(_LAYOUTS)))
+    if keys not in _KEYS:
+        _bad("keys=%r; it must be 'raw' or 'rotated'" % (keys,))
+    d.group_size = g
+    d.neighbor_window = 0 if window is None else _int("window", window, 0)
+    d.rope_theta = _float("rope_theta", rope_theta)
+    d.rotary_dims = 0 if rotary_dims is None else _int("rotary_dims", rotary_dims, 1)
+    d.rope_layout = _LAYOUTS[rope_layout]
+    d.key_mode = _KEYS[keys]
+    d.scale = 0.0 if scale is None else _float("scale", scale)
+    if d.scale == 0.0 and scale is not None:
+        _bad("scale=0; it must be > 0 (None: 1/sqrt(head_dim))")
+    d.scale_base = 0.0 if scale_base is None else _float("scale_base", scale_base)
+    if d.scale_base == 0.0 and scale_base is not None:
+        _bad("scale_base=0; it must be > 1 (None: off)")
+
+
 def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, scale_base=None,
                rope_theta=10000.0, rotary_dims=None, rope_layout="rotate_half", keys="raw",
                q_pos=None, scale=None, q_norm=None, k_norm=None, q_norm_weight=None,
@@ -395,39 +424,18 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
         _bad("q has head_dim %d and k %d; they must match" % (head_dim, k_dim))
     if n_heads % n_kv != 0:
         _bad("q has %d heads and k %d; k's heads must divide q's (GQA)" % (n_heads, n_kv))
-    if window is not None and window_size is not None and window != window_size:
-        _bad("window=%r and window_size=%r disagree; give one" % (window, window_size))
-    if window is None:
-        window = window_size
-    g = _int("group_size", group_size, 1)
-    if g > 1 and window is None:
-        _bad("group_size=%d needs window= (the neighbor window W, in tokens)" % g)
-    if rope_layout not in _LAYOUTS:
-        _bad("rope_layout=%r; it must be one of %s" % (rope_layout, sorted(_LAYOUTS)))
-    if keys not in _KEYS:
-        _bad("keys=%r; it must be 'raw' or 'rotated'" % (keys,))
+    d = _ffi.AttentionDesc()
+    _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
+                  rope_layout, keys, scale)
     if pairs not in _PAIRS:
         _bad("pairs=%r; it must be 'all', 'neighbor' or 'grouped'" % (pairs,))
     if out is not None and not isinstance(out, Tensor):
         _bad("out= takes a Tensor of the context (results come back as the return value)")
 
-    d = _ffi.AttentionDesc()
     # the batch folds into the heads: query head b H + h reads KV head (b H + h) / (H / H_kv)
     # = b H_kv + h / (H / H_kv), which is batch b's own KV head h / (H / H_kv)
     d.n_heads, d.n_kv_heads, d.head_dim = batch * n_heads, batch * n_kv, head_dim
     d.q_len, d.kv_len = q_len, kv_len
-    d.group_size = g
-    d.neighbor_window = 0 if window is None else _int("window", window, 0)
-    d.rope_theta = _float("rope_theta", rope_theta)
-    d.rotary_dims = 0 if rotary_dims is None else _int("rotary_dims", rotary_dims, 1)
-    d.rope_layout = _LAYOUTS[rope_layout]
-    d.key_mode = _KEYS[keys]
-    d.scale = 0.0 if scale is None else _float("scale", scale)
-    if d.scale == 0.0 and scale is not None:
-        _bad("scale=0; it must be > 0 (None: 1/sqrt(head_dim))")
-    d.scale_base = 0.0 if scale_base is None else _float("scale_base", scale_base)
-    if d.scale_base == 0.0 and scale_base is not None:
-        _bad("scale_base=0; it must be > 1 (None: off)")
     flags = _PAIRS[pairs]
     if q_pos is not None:
         d.q_pos = _int("q_pos", q_pos, 0)
@@ -552,17 +560,9 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     bt = _words(block_table, "block_table").reshape(-1) if paged else None
     if paged and bt.size == 0:
         _bad("block_table is empty")
-    if window is not None and window_size is not None and window != window_size:
-        _bad("window=%r and window_size=%r disagree; give one" % (window, window_size))
-    if window is None:
-        window = window_size
-    g = _int("group_size", group_size, 1)
-    if g > 1 and window is None:
-        _bad("group_size=%d needs window= (the neighbor window W, in tokens)" % g)
-    if rope_layout not in _LAYOUTS:
-        _bad("rope_layout=%r; it must be one of %s" % (rope_layout, sorted(_LAYOUTS)))
-    if keys not in _KEYS:
-        _bad("keys=%r; it must be 'raw' or 'rotated'" % (keys,))
+    d = _ffi.AttentionDesc()
+    _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
+                  rope_layout, keys, scale)
 
     b = _ffi.BatchDesc()
     b.n_seqs = sq.shape[0]
@@ -580,20 +580,7 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     if status != _ffi.SUCCESS:
         _raise(status, "seqs: " + msg.value.decode(errors="replace"))
 
-    d = _ffi.AttentionDesc()
     d.n_heads, d.n_kv_heads, d.head_dim = n_heads, n_kv, head_dim
-    d.group_size = g
-    d.neighbor_window = 0 if window is None else _int("window", window, 0)
-    d.rope_theta = _float("rope_theta", rope_theta)
-    d.rotary_dims = 0 if rotary_dims is None else _int("rotary_dims", rotary_dims, 1)
-    d.rope_layout = _LAYOUTS[rope_layout]
-    d.key_mode = _KEYS[keys]
-    d.scale = 0.0 if scale is None else _float("scale", scale)
-    if d.scale == 0.0 and scale is not None:
-        _bad("scale=0; it must be > 0 (None: 1/sqrt(head_dim))")
-    d.scale_base = 0.0 if scale_base is None else _float("scale_base", scale_base)
-    if d.scale_base == 0.0 and scale_base is not None:
-        _bad("scale_base=0; it must be > 1 (None: off)")
     # token-major views: [tokens, heads, head_dim], lse [tokens, heads]
     d.q_strides = d.out_strides = _ffi.Strides(head_dim, n_heads * head_dim)
     d.k_strides = d.v_strides = _ffi.Strides(head_dim, n_kv * head_dim)
