@@ -18,10 +18,12 @@ typedef struct {
     seattn_dtype dtype; /* of q, k, v and out */
 } bench_shape;
 
-/* A batched decode step: n_seqs sequences of min_len..max_len keys (bench_batch.c). */
+/* A batched decode step: n_seqs sequences of min_len..max_len keys, paged in pages of
+ * page_size tokens (bench_batch.c). */
 typedef struct {
     uint32_t n_seqs, min_len, max_len, head_dim, n_heads, n_kv_heads;
     int32_t g, w;
+    uint32_t page_size;
 } bench_batch_shape;
 
 enum { BENCH_MAX_BATCH = 8 };

@@ -15,15 +15,15 @@ static const bench_shape full_extra[] = {
     {BENCH_DECODE, 32768, 256, 16, 8, 8, 512}};
 
 /* The batched decode steps of issue 14: 32 and 128 sequences of 1k to 16k keys. */
-static const bench_batch_shape batch_defaults[] = {{32, 1024, 16384, 128, 32, 8, 8, 512},
-                                                   {128, 1024, 16384, 128, 32, 8, 8, 512}};
+static const bench_batch_shape batch_defaults[] = {{32, 1024, 16384, 128, 32, 8, 8, 512, 16},
+                                                   {128, 1024, 16384, 128, 32, 8, 8, 512, 16}};
 
 static void usage(FILE *f) {
     fprintf(f, "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]]...\n"
                "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
                "                    [--dtype f32|f16|both] [--no-startup] [--kernel NAME]\n"
                "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
-               "                    [--batch N:LMIN-LMAX[:D[:H/KV[:G[:W]]]]]... [--no-batch]\n"
+               "                    [--batch N:LMIN-LMAX[:D[:H/KV[:G[:W[:P]]]]]]... [--no-batch]\n"
                "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
                "  H/KV 32/8, G 8, W 512. Without --shape: prefill 1024 and 4096, decode 4096 and\n"
                "  32768; --full adds 16k and 64k and head dims 64 and 256. --dtype: storage of\n"
@@ -32,7 +32,8 @@ static void usage(FILE *f) {
                "  first unless --no-startup. --kernel forces a kernel (seattn kernels lists\n"
                "  them) for (a), (b) and (c). --batch: a decode step of N sequences of LMIN to\n"
                "  LMAX keys (f16), as one call a sequence, one batched call, and one batched\n"
-               "  call over pages of 16 keys in a shuffled pool; without --shape or --batch:\n"
+               "  call over pages of P keys (default 16) in a shuffled pool; without --shape or\n"
+               "  --batch:\n"
                "  32 and 128 sequences of 1024-16384 keys (lengths halved until the key pool\n"
                "  fits one view of the device); --no-batch: none.\n");
 }

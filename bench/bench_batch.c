@@ -10,28 +10,30 @@
 #include <string.h>
 #include <time.h>
 
-enum { PAGE = 16 };
-
 int bench_parse_batch_shape(const char *text, bench_batch_shape *s) {
-    /* N:LMIN-LMAX[:D[:H/KV[:G[:W]]]] */
-    *s = (bench_batch_shape){0, 0, 0, 128, 32, 8, 8, 512};
-    unsigned n, lo, hi, d = 128, h = 32, kv = 8, g = 8, w = 512;
-    char tail[8];
-    const int got =
-        sscanf(text, "%u:%u-%u:%u:%u/%u:%u:%u%7s", &n, &lo, &hi, &d, &h, &kv, &g, &w, tail);
-    if (!(got == 3 || got == 4 || got == 6 || got == 7 || got == 8)) return -1;
-    if (n == 0 || lo == 0 || hi < lo || hi >= (1u << 24) || d == 0 || h == 0 || kv == 0 || g == 0 ||
-        w == 0 || g > 0x7fffffff || w > 0x7fffffff)
+    /* N:LMIN-LMAX[:D[:H/KV[:G[:W[:P]]]]], all of it */
+    unsigned n, lo, hi, d = 128, h = 32, kv = 8, g = 8, w = 512, page = 16;
+    int at = 0;
+    if (sscanf(text, "%u:%u-%u%n", &n, &lo, &hi, &at) != 3) return -1;
+    const char *p = text + at;
+    unsigned *const one[] = {&d, NULL, &g, &w, &page};
+    for (int f = 0; f < 5 && *p; f++, p += at) {
+        if (one[f] ? sscanf(p, ":%u%n", one[f], &at) != 1
+                   : sscanf(p, ":%u/%u%n", &h, &kv, &at) != 2)
+            return -1;
+    }
+    if (*p || n == 0 || lo == 0 || hi < lo || hi >= (1u << 24) || d == 0 || h == 0 || kv == 0 ||
+        g == 0 || w == 0 || g > 0x7fffffff || w > 0x7fffffff || page == 0 || page > 65536)
         return -1;
-    *s = (bench_batch_shape){n, lo, hi, d, h, kv, (int32_t)g, (int32_t)w};
+    *s = (bench_batch_shape){n, lo, hi, d, h, kv, (int32_t)g, (int32_t)w, page};
     return 0;
 }
 
 void bench_batch_label(const bench_batch_result *r, char *out, size_t size) {
     const bench_batch_shape *s = &r->shape;
-    snprintf(out, size, "decode %u seqs %u-%u keys d%u h%u/%u G%d W%d f16", s->n_seqs,
+    snprintf(out, size, "decode %u seqs %u-%u keys d%u h%u/%u G%d W%d f16 P%u", s->n_seqs,
              s->min_len / r->scale, s->max_len / r->scale, s->head_dim, s->n_heads, s->n_kv_heads,
-             s->g, s->w);
+             s->g, s->w, s->page_size);
 }
 
 /* Sequence i's keys: mixed lengths in [lo, hi] from a fixed generator. */
@@ -107,6 +109,7 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
                         bench_batch_result *r) {
     memset(r, 0, sizeof *r);
     r->shape = *s;
+    const uint32_t PAGE = s->page_size;
     seattn_device_info info;
     seattn_context_device_info(dev, &info);
     /* the pool is one view of every KV head: lengths shrink by powers of 2 until it fits */

@@ -75,7 +75,7 @@ static void print_batches(const bench_run *run, int di, FILE *out) {
             fprintf(out,
                     "batched decode, median device ms over interleaved runs: (s) one call a "
                     "sequence (device times summed),\n(B) one seattn_attention_batch() "
-                    "over contiguous keys, (P) the same batch over pages of 16 keys in a\n"
+                    "over contiguous keys, (P) the same batch over pages of P keys in a\n"
                     "shuffled pool; wall ms of each beside it; KV GB/s of (B)\n"
                     "%-50s %4s %9s %9s %9s %9s %9s %9s %6s %6s %7s\n",
                     "shape", "runs", "(s) ms", "(s) wall", "(B) ms", "(B) wall", "(P) ms",
@@ -275,7 +275,7 @@ int bench_write_json(const bench_run *run, const char *path) {
         cJSON_AddNumberToObject(o, "group_size", r->shape.g);
         cJSON_AddNumberToObject(o, "neighbor_window", r->shape.w);
         cJSON_AddStringToObject(o, "dtype", "f16");
-        cJSON_AddNumberToObject(o, "page_size", 16);
+        cJSON_AddNumberToObject(o, "page_size", r->shape.page_size);
         cJSON_AddNumberToObject(o, "runs", r->runs);
         const char *kernels[3] = {r->kernel_sep, r->kernel_batch, r->kernel_paged};
         for (int v = 0; v < 3; v++) {

@@ -384,7 +384,7 @@ int bench_execute(const bench_options *o, bench_run *run) {
         seattn_context_device_info(dev, &run->devices[slot]);
         run->device_index[slot] = chosen[di];
         run->startup_cold_ms[slot] = run->startup_warm_ms[slot] = -1.0;
-        if (o->startup) {
+        if (o->startup && o->n_shapes > 0) { /* with the first single-call shape */
             show(&p, run->devices[slot].name, "startup, cold and with the pipeline cache");
             measure_startup(&vo, &o->shapes[0], &run->startup_cold_ms[slot],
                             &run->startup_warm_ms[slot]);

@@ -152,3 +152,72 @@ Test(bench_json, tiny_sweep_is_valid_complete_and_positive, .timeout = 300) {
     cJSON_Delete(root);
     remove("tiny-bench.json");
 }
+
+/* Batched shapes: the defaults of issue 14, every field of a given shape (its page size too),
+ * bad ones refused, and a tiny batched run whose JSON is complete and positive. */
+Test(bench_args, batch_shapes) {
+    bench_options o;
+    cr_assert_eq(parse(&o, NULL, 0), 0);
+    cr_assert_eq(o.n_batch_shapes, 2);
+    cr_expect_eq(o.batch_shapes[0].n_seqs, 32);
+    cr_expect_eq(o.batch_shapes[1].n_seqs, 128);
+    cr_expect_eq(o.batch_shapes[1].min_len, 1024);
+    cr_expect_eq(o.batch_shapes[1].max_len, 16384);
+    cr_expect_eq(o.batch_shapes[1].page_size, 16);
+    const char *no[] = {"--no-batch"};
+    cr_assert_eq(parse(&o, no, 1), 0);
+    cr_expect_eq(o.n_batch_shapes, 0);
+    const char *one[] = {"--batch", "8:100-900:64:8/2:4:32:5"};
+    cr_assert_eq(parse(&o, one, 2), 0);
+    cr_assert_eq(o.n_batch_shapes, 1);
+    cr_expect_eq(o.n_shapes, 0, "a --batch alone runs no single-call shape");
+    const bench_batch_shape *b = &o.batch_shapes[0];
+    cr_expect(b->n_seqs == 8 && b->min_len == 100 && b->max_len == 900 && b->head_dim == 64 &&
+              b->n_heads == 8 && b->n_kv_heads == 2 && b->g == 4 && b->w == 32 &&
+              b->page_size == 5);
+    const char *bad[] = {"0:1-2", "4:9-2", "4:1-2:64:8/2:4:32:0", "4:1-2:x",
+                         "4:1-2:64:8/2:4:32:5:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[] = {"--batch", bad[i]};
+        cr_expect_eq(parse(&o, args, 2), 2, "'%s' was taken", bad[i]);
+    }
+}
+
+Test(bench_json, tiny_batch_is_complete_and_positive, .timeout = 300) {
+    seattn_context_destroy(tu_vulkan());
+    bench_options o;
+    const char *args[] = {"--batch", "3:20-200:32:4/2:4:16:8", "--runs", "2", "--quiet",
+                          "--json",  "tiny-batch.json"};
+    cr_assert_eq(parse(&o, args, 7), 0);
+    bench_run *run = calloc(1, sizeof *run);
+    cr_assert_eq(bench_execute(&o, run), 0);
+    cr_assert_eq(run->n_batch, 1);
+    cr_assert_eq(bench_write_json(run, o.json_path), 0);
+    free(run);
+    FILE *f = fopen("tiny-batch.json", "r");
+    cr_assert(f);
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    cJSON *root = cJSON_Parse(text);
+    cr_assert(root, "not JSON");
+    const cJSON *batches = cJSON_GetObjectItem(root, "batched_decode");
+    cr_assert(cJSON_IsArray(batches) && cJSON_GetArraySize(batches) == 1);
+    const cJSON *r = cJSON_GetArrayItem(batches, 0);
+    cr_expect_eq(number(r, "n_seqs"), 3);
+    cr_expect_eq(number(r, "page_size"), 8);
+    cr_expect_gt(number(r, "keys"), 0);
+    cr_expect_leq(number(r, "max_abs_diff_batch_vs_separate"), 2e-3);
+    cr_expect_leq(number(r, "max_abs_diff_paged_vs_batch"), 2e-3);
+    cr_expect_gt(number(r, "ratio_batch_over_separate"), 0);
+    cr_expect_gt(number(r, "ratio_paged_over_batch"), 0);
+    const char *variants[] = {"separate_calls", "batch", "paged_batch"};
+    for (int v = 0; v < 3; v++) {
+        const cJSON *t = cJSON_GetObjectItem(r, variants[v]);
+        cr_expect_gt(number(t, "device_ms_median"), 0, "%s", variants[v]);
+        cr_expect(cJSON_IsString(cJSON_GetObjectItem(t, "kernel")), "%s", variants[v]);
+    }
+    cJSON_Delete(root);
+    remove("tiny-batch.json");
+}
