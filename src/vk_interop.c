@@ -20,6 +20,15 @@ static seattn_status can_record(seattn_context *ctx, VkCommandBuffer cmd, const 
     return SEATTN_SUCCESS;
 }
 
+/* A recording call's end: its host time since t0 into *st, which becomes the context's last
+ * call when s is a success. Returns s. */
+static seattn_status recorded(seattn_context *ctx, seattn_status s, double t0,
+                              seattn_call_stats *st) {
+    st->host_ms = seattn__now_ms() - t0;
+    if (s == SEATTN_SUCCESS) ctx->last_call = *st;
+    return s;
+}
+
 seattn_status seattn_attention_record(seattn_context *ctx, VkCommandBuffer cmd,
                                       const seattn_attention_desc *desc,
                                       const seattn_attention_tensors *tensors) {
@@ -31,10 +40,7 @@ seattn_status seattn_attention_record(seattn_context *ctx, VkCommandBuffer cmd,
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0};
-    s = seattn__vk_attention_record(ctx, cmd, &r, tensors, NULL, &st);
-    st.host_ms = seattn__now_ms() - t0;
-    if (s == SEATTN_SUCCESS) ctx->last_call = st;
-    return s;
+    return recorded(ctx, seattn__vk_attention_record(ctx, cmd, &r, tensors, NULL, &st), t0, &st);
 }
 
 seattn_status seattn_attention_batch_record(seattn_context *ctx, VkCommandBuffer cmd,
@@ -52,10 +58,7 @@ seattn_status seattn_attention_batch_record(seattn_context *ctx, VkCommandBuffer
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0};
-    s = seattn__vk_attention_record(ctx, cmd, &r, tensors, &bat, &st);
-    st.host_ms = seattn__now_ms() - t0;
-    if (s == SEATTN_SUCCESS) ctx->last_call = st;
-    return s;
+    return recorded(ctx, seattn__vk_attention_record(ctx, cmd, &r, tensors, &bat, &st), t0, &st);
 }
 
 seattn_status seattn_attention_merge_record(seattn_context *ctx, VkCommandBuffer cmd,
@@ -72,10 +75,7 @@ seattn_status seattn_attention_merge_record(seattn_context *ctx, VkCommandBuffer
     if (s != SEATTN_SUCCESS) return s;
     const double t0 = seattn__now_ms();
     seattn_call_stats st = {.device_ms = -1.0};
-    s = seattn__vk_merge_record(ctx, cmd, &r, outs, lses, &st);
-    st.host_ms = seattn__now_ms() - t0;
-    if (s == SEATTN_SUCCESS) ctx->last_call = st;
-    return s;
+    return recorded(ctx, seattn__vk_merge_record(ctx, cmd, &r, outs, lses, &st), t0, &st);
 }
 
 seattn_status seattn_context_recycle(seattn_context *ctx) {

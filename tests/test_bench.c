@@ -98,29 +98,37 @@ static double number(const cJSON *o, const char *key) {
     return x->valuedouble;
 }
 
+/* Runs seattn bench with args (which write --json path) on the default device and returns the
+ * JSON it wrote, parsed (cJSON_Delete it); n_results and n_batch: what the run must hold. */
+static cJSON *bench_json(const char *const *args, int n, const char *path, int n_results,
+                         int n_batch) {
+    bench_options o;
+    cr_assert_eq(parse(&o, args, n), 0);
+    bench_run *run = calloc(1, sizeof *run);
+    cr_assert_eq(bench_execute(&o, run), 0);
+    cr_assert_eq(run->n_results, n_results);
+    cr_assert_eq(run->n_batch, n_batch);
+    cr_assert_eq(bench_write_json(run, o.json_path), 0);
+    free(run);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    char text[65536];
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[got] = '\0';
+    cJSON *root = cJSON_Parse(text);
+    cr_assert(root, "not JSON");
+    return root;
+}
+
 Test(bench_json, tiny_sweep_is_valid_complete_and_positive, .timeout = 300) {
     seattn_context_destroy(tu_vulkan()); /* skips (or fails) the test without a device */
-    bench_options o;
     const char *args[] = {"--shape",        "prefill:96:32:4/2:4:16",
                           "--shape",        "decode:300:32:4/2:4:16",
                           "--runs",         "2",
                           "--quiet",        "--json",
                           "tiny-bench.json"};
-    cr_assert_eq(parse(&o, args, 9), 0);
-    bench_run *run = calloc(1, sizeof *run);
-    cr_assert_eq(bench_execute(&o, run), 0);
-    cr_assert_eq(run->n_results, 2);
-    cr_assert_eq(bench_write_json(run, o.json_path), 0);
-    free(run);
-
-    FILE *f = fopen("tiny-bench.json", "r");
-    cr_assert(f);
-    char text[65536];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    cJSON *root = cJSON_Parse(text);
-    cr_assert(root, "not JSON");
+    cJSON *root = bench_json(args, 9, "tiny-bench.json", 2, 0);
     cr_expect(cJSON_IsString(cJSON_GetObjectItem(root, "seattn_version")));
     const cJSON *devs = cJSON_GetObjectItem(root, "devices");
     cr_assert(cJSON_IsArray(devs) && cJSON_GetArraySize(devs) == 1);
@@ -185,23 +193,9 @@ Test(bench_args, batch_shapes) {
 
 Test(bench_json, tiny_batch_is_complete_and_positive, .timeout = 300) {
     seattn_context_destroy(tu_vulkan());
-    bench_options o;
     const char *args[] = {"--batch", "3:20-200:32:4/2:4:16:8", "--runs", "2", "--quiet",
                           "--json",  "tiny-batch.json"};
-    cr_assert_eq(parse(&o, args, 7), 0);
-    bench_run *run = calloc(1, sizeof *run);
-    cr_assert_eq(bench_execute(&o, run), 0);
-    cr_assert_eq(run->n_batch, 1);
-    cr_assert_eq(bench_write_json(run, o.json_path), 0);
-    free(run);
-    FILE *f = fopen("tiny-batch.json", "r");
-    cr_assert(f);
-    char text[65536];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    cJSON *root = cJSON_Parse(text);
-    cr_assert(root, "not JSON");
+    cJSON *root = bench_json(args, 7, "tiny-batch.json", 0, 1);
     const cJSON *batches = cJSON_GetObjectItem(root, "batched_decode");
     cr_assert(cJSON_IsArray(batches) && cJSON_GetArraySize(batches) == 1);
     const cJSON *r = cJSON_GetArrayItem(batches, 0);
