@@ -19,6 +19,25 @@ vec2 rope_cs(int pos, uint m) {
     return pos < 0 ? vec2(cs.x, -cs.y) : cs;
 }
 
+#ifdef ROPE_FETCH4
+// (cos, sin) of pairs m and m + 1 (m even) at pos, from ROPE_FETCH4(index) -> the two entries
+// index and index + 1 (index even) in one fetch: half the fetches of two rope_cs calls.
+vec4 rope_cs2(int pos, uint m) {
+    const uint rhp = (pc.rot_half + 1u) & ~1u;
+    const uint a = uint(abs(pos));
+    vec4 cs;
+    if (ROPE_ONE_LEVEL) {
+        cs = ROPE_FETCH4(a * rhp + m);
+    } else {
+        const vec4 c0 = ROPE_FETCH4((a & ((1u << pc.rope_shift) - 1u)) * rhp + m);
+        const vec4 c1 = ROPE_FETCH4(((1u << pc.rope_shift) + (a >> pc.rope_shift)) * rhp + m);
+        cs = vec4(c0.x * c1.x - c0.y * c1.y, c0.x * c1.y + c0.y * c1.x,
+                  c0.z * c1.z - c0.w * c1.w, c0.z * c1.w + c0.w * c1.z);
+    }
+    return pos < 0 ? vec4(cs.x, -cs.y, cs.z, -cs.w) : cs;
+}
+#endif
+
 // Element i of the rotary pair layout: the frequency index m, the partner element and the sign
 // of the partner's sine term, so x'[i] = x[i] cos + sign * x[partner] sin. Dims past rot_dims
 // return m = ~0u and pass through.

@@ -50,6 +50,9 @@ layout(constant_id = 8) const bool O_VEC4 = false; // a lane's output runs are w
 // K and V come as RGBA texels, four elements a fetch (a lane's elements run in aligned fours,
 // as for O_VEC4): a quarter of the fetches, which are what a key costs most on llvmpipe.
 layout(constant_id = 12) const bool KV_VEC4 = false;
+// The RoPE table's view is RGBA32F, two (cos, sin) entries a texel: a lane with an even number
+// of pairs fetches two pairs' angles at once (the table's rows are even, rope.glsl).
+layout(constant_id = 14) const bool ROPE_VEC4 = false;
 
 #include "common.glsl"
 
@@ -85,7 +88,8 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
     } else {                                                                                 \
         [[unroll]] for (uint e = 0; e < DL; ++e) X_[e] = texelFetch(TEX_, int((BASE_) + e_at[e])).x; \
     }
-#define ROPE_FETCH(i) texelFetch(rope_tex, int(i)).xy
+#define ROPE_FETCH(i) (ROPE_VEC4 ? rope_half(i) : texelFetch(rope_tex, int(i)).xy)
+#define ROPE_FETCH4(i) texelFetch(rope_tex, int((i) >> 1u))
 // f16 q, k, v arrive widened: only the output needs 16-bit storage.
 #ifdef SEATTN_F16
 #define STORE_OUT(i, x) { if (OUT_F16 && !split_out) o_h[i] = float16_t(SAT_F16(x)); else o_buf[i] = (x); }
@@ -93,6 +97,11 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
 #define STORE_OUT(i, x) { o_buf[i] = (x); }
 #endif
 
+// entry i of an RGBA32F table view
+vec2 rope_half(uint i) {
+    const vec4 t = texelFetch(rope_tex, int(i >> 1u));
+    return (i & 1u) != 0u ? t.zw : t.xy;
+}
 #define ROPE_ONE_LEVEL ONE_LEVEL
 #include "rope.glsl"
 #include "batch.glsl"
@@ -111,14 +120,35 @@ uint elem(uint l, uint e) {
     return 2u * RH + l * PT + (e - 2u * MP);
 }
 
-// Y_ = this lane's pairs of X_ rotated by POS_: X_[e] and X_[e + MP] are pair m = L_ MP + e.
-#define ROTATE(Y_, X_, L_, POS_)                                                            \
+// C_[e], S_[e] = cos and sin of this lane's pair m = l MP + e at POS_. With an RGBA table view
+// and MP even, two pairs' angles come in one fetch.
+#define LOAD_ANGLES(C_, S_, POS_)                                                           \
+    if (ROPE_VEC4 && MP % 2u == 0u) {                                                       \
+        [[unroll]] for (uint e = 0; e < MP; e += 2u) {                                      \
+            const vec4 cs = rope_cs2(POS_, l * MP + e);                                     \
+            C_[e] = cs.x; S_[e] = cs.y; C_[e + 1u] = cs.z; S_[e + 1u] = cs.w;               \
+        }                                                                                   \
+    } else {                                                                                \
+        [[unroll]] for (uint e = 0; e < MP; ++e) {                                          \
+            const vec2 cs = rope_cs(POS_, l * MP + e);                                      \
+            C_[e] = cs.x; S_[e] = cs.y;                                                     \
+        }                                                                                   \
+    }
+// Y_ = this lane's elements of X_ rotated by the angles C_, S_: X_[e] and X_[e + MP] are pair
+// l MP + e, elements from 2 MP on are not rotated.
+#define ROTATE_BY(Y_, X_, C_, S_)                                                           \
     [[unroll]] for (uint e = 0; e < MP; ++e) {                                              \
-        const vec2 cs = rope_cs(POS_, L_ * MP + e);                                         \
-        Y_[e] = X_[e] * cs.x - X_[e + MP] * cs.y;                                           \
-        Y_[e + MP] = X_[e + MP] * cs.x + X_[e] * cs.y;                                      \
+        Y_[e] = X_[e] * C_[e] - X_[e + MP] * S_[e];                                         \
+        Y_[e + MP] = X_[e + MP] * C_[e] + X_[e] * S_[e];                                    \
     }                                                                                       \
     [[unroll]] for (uint e = 2u * MP; e < DL; ++e) Y_[e] = X_[e];
+// Y_ = X_ rotated by POS_ (in a block of its own)
+#define ROTATE(Y_, X_, POS_)                                                                \
+    {                                                                                       \
+        float c_[MP], s_[MP];                                                               \
+        LOAD_ANGLES(c_, s_, POS_)                                                           \
+        ROTATE_BY(Y_, X_, c_, s_)                                                           \
+    }
 
 void main() {
     const uint l = gl_SubgroupInvocationID;
@@ -224,7 +254,8 @@ void main() {
 
 // One key j into every row: DO_N, DO_G (constants) say which rotations and dot products the
 // zone needs; with both, each row takes one of them by a select before the one subgroupAdd.
-#define KEY_STEP(DO_N, DO_G)                                                                 \
+// CACHED: the grouped rotation's angles are gc, gs (GROUP_LOOP), not fetched for this key.
+#define KEY_STEP(DO_N, DO_G, CACHED)                                                 \
     {                                                                                        \
         float x[DL], kn[DL], kg[DL];                                                         \
         FETCH_ROW(x, k_tex, kb0 + jt * pc.k_st)                                              \
@@ -235,8 +266,9 @@ void main() {
             ss = rms_inv(subgroupAdd(ss));                                                   \
             [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e] * ss * kw[e]);      \
         }                                                                                    \
-        if (DO_N) { ROTATE(kn, x, l, rotated ? 0 : int(j)) }                                 \
-        if (DO_G) { ROTATE(kg, x, l, int(j / pc.G) - (rotated ? int(j) : 0)) }               \
+        if (DO_N) ROTATE(kn, x, rotated ? 0 : int(j))                                        \
+        if (DO_G && CACHED) { ROTATE_BY(kg, x, gc, gs) }                                     \
+        else if (DO_G) ROTATE(kg, x, int(j / pc.G) - (rotated ? int(j) : 0))                 \
         float dn[NR], dg[NR];                                                                \
         [[unroll]] for (uint row = 0; row < NR; ++row) { dn[row] = 0.0; dg[row] = 0.0; }     \
         [[unroll]] for (uint k = 0; k < NR * DL; ++k) {                                      \
@@ -268,17 +300,35 @@ void main() {
 // time, so the block table is read once a page, not once a key.
 #define KEY_LOOP(A_, B_, DO_N, DO_G)                                                         \
     if (BATCH < 2u) {                                                                        \
-        for (uint j = A_, jt = kv_tok(A_); j < B_; ++j, ++jt) KEY_STEP(DO_N, DO_G)           \
+        for (uint j = A_, jt = kv_tok(A_); j < B_; ++j, ++jt) KEY_STEP(DO_N, DO_G, false)    \
     } else {                                                                                 \
         for (uint j = A_; j < B_;) {                                                         \
             uint jt;                                                                         \
             const uint run_end = kv_run(j, B_, jt);                                          \
-            for (; j < run_end; ++j, ++jt) KEY_STEP(DO_N, DO_G)                              \
+            for (; j < run_end; ++j, ++jt) KEY_STEP(DO_N, DO_G, false)                       \
         }                                                                                    \
     }
+// Grouped keys [A_, B_) of unrotated keys: the G keys of one grouped position j / G rotate by
+// the same angles, fetched once for the run (cut at pages too). A run costs llvmpipe's loop
+// budget two iterations on top of one a key (its own and its inner loop's exit): the host
+// counts 2 / G more a key.
+#define GROUP_LOOP(A_, B_)                                                                   \
+    for (uint j = A_; j < B_;) {                                                             \
+        uint jt;                                                                             \
+        const uint run_end = kv_run(j, min(B_, (j / pc.G + 1u) * pc.G), jt);                 \
+        LOAD_ANGLES(gc, gs, int(j / pc.G))                                                   \
+        for (; j < run_end; ++j, ++jt) KEY_STEP(false, true, true)                           \
+    }
 
+    float gc[MP], gs[MP]; // GROUP_LOOP's angles
     if (!PLAIN) {
-        if (!only_n) KEY_LOOP(k_begin, g_end, false, true)
+        if (!only_n) {
+            // keys already rotated to j take angle j / G - j, one a key; the other loop's
+            // trip count is 0 (a uniform branch would still run both on llvmpipe)
+            const uint g_mid = rotated ? g_end : k_begin;
+            KEY_LOOP(k_begin, g_mid, false, true)
+            GROUP_LOOP(g_mid, g_end)
+        }
         KEY_LOOP(g_end, b_end, true, true)
     }
     if (!only_g) KEY_LOOP(b_end, k_end, true, false)

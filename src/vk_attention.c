@@ -329,6 +329,7 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
         return status;
     const uint32_t rope_shift = rope->shift;
     facts.rope_view = rope->view != VK_NULL_HANDLE;
+    facts.rope_vec4 = rope->view_vec4;
     facts.out_vec4 = r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
                      (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
                      t->out->buf->base % 16 == 0;

@@ -110,7 +110,8 @@ typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__la
  * spec[13]: a batch (shaders/batch.glsl): 1 contiguous keys, 2 pages of a power-of-2 size, 3 of
  * any size. */
 enum {
-    SEATTN__N_SPEC = 14, /* seattn__plan.spec */
+    SEATTN__N_SPEC = 15, /* seattn__plan.spec */
+    SEATTN__SPEC_ROPE_VEC4 = 14,
     SEATTN__SPEC_BATCH = 13,
     SEATTN__SPEC_DTYPE = 9,
     SEATTN__SPEC_NORM = 10,
@@ -147,6 +148,7 @@ typedef struct seattn__plan_facts {
     bool one_level;          /* every |position| is in the RoPE table's first level */
     bool out_vec4;           /* the output's views start and run on 16 bytes (texel.comp) */
     bool kv_vec4;            /* K and V can be RGBA texels (texel.comp) */
+    bool rope_vec4;          /* the RoPE table's view is RGBA32F, two entries a texel */
     bool q_weight, k_weight; /* QK-norm weight tensors are bound */
     uint32_t force_split;    /* tests (SEATTN_SPLIT): a key split count; 0: the planner's */
     uint32_t n_seqs;         /* a batch of this many sequences (workgroups along z); 0: none.
@@ -194,7 +196,9 @@ typedef struct seattn__rope {
     float theta; /* 0: the slot is empty */
     uint32_t rot_half, shift, n_hi;
     seattn__vk_buffer buf;
-    VkBufferView view; /* RG32F texels, when texel_ok */
+    VkBufferView view; /* RGBA32F texels (two entries each) when texel_vec4_ok, else RG32F,
+                        * when texel_ok */
+    bool view_vec4;
     uint64_t used;
 } seattn__rope;
 enum { SEATTN__N_ROPES = 4 };

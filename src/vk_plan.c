@@ -178,12 +178,18 @@ static seattn_status plan_texel(const seattn__caps *caps, const seattn_attention
     pl->tok_per_wg = tt * nsg;
     pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
     pl->wg_y = r->n_kv_heads * (n_rep / rr);
-    /* one loop iteration per key: stay far inside llvmpipe's 65535; paged keys also cost an
-     * iteration a page and the page check one a page per lane: at most 1 + 2 / P a key */
-    if (caps->llvmpipe)
-        kl->max_keys = f->n_seqs && f->page_size
-                           ? (uint32_t)(60000ull * f->page_size / (f->page_size + 2))
-                           : 60000;
+    /* llvmpipe ends an invocation's loops after 65535 back edges in all; a loop takes one an
+     * iteration and one more for its exit. So one a key, and a run of keys (G keys of one
+     * grouped position, or a page of P) costs two more, its own iteration and its inner
+     * loop's exit: at most 1 + 2 / G + 2 / P a key (plus the page check, a page per lane);
+     * 60000 / that */
+    if (caps->llvmpipe) {
+        const bool grouped = !seattn__plan_all_neighbors(r), paged = f->n_seqs && f->page_size;
+        const uint64_t g = grouped ? r->group_size : 1, p = paged ? f->page_size : 1;
+        /* g p times the iterations a key */
+        const uint64_t per_key_gp = g * p + (grouped ? 2 * p : 0) + (paged ? 2 * g : 0);
+        kl->max_keys = (uint32_t)(60000ull * g * p / per_key_gp);
+    }
     return SEATTN_SUCCESS;
 }
 
@@ -447,6 +453,7 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_DTYPE] = dtype_mask(r);
     pl->spec[SEATTN__SPEC_PLAIN] = seattn__plan_all_neighbors(r);
     pl->spec[SEATTN__SPEC_KV_VEC4] = texel && f->kv_vec4;
+    pl->spec[SEATTN__SPEC_ROPE_VEC4] = texel && f->rope_vec4;
     pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs                          ? 0
                                    : !f->page_size                     ? 1
                                    : f->page_size & (f->page_size - 1) ? 3
@@ -479,6 +486,8 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
                               dt & SEATTN__F16_OUT ? "o" : "");
     if (sp[SEATTN__SPEC_PLAIN] && n < size) n += (size_t)snprintf(out + n, size - n, " plain");
     if (sp[SEATTN__SPEC_KV_VEC4] && n < size) n += (size_t)snprintf(out + n, size - n, " vec4kv");
+    if (sp[SEATTN__SPEC_ROPE_VEC4] && n < size)
+        n += (size_t)snprintf(out + n, size - n, " vec4rope");
     if (nb && n < size)
         n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
                               nb & SEATTN__NORM_K ? "k" : "");

@@ -10,7 +10,8 @@
  * b < n_hi; angles are reduced mod 2 pi in double before rounding to f32. |pos| < L takes one
  * entry, larger ones two. A table grows to cover every position a call can ask for: L up to
  * 2^16 (or 64 MiB), the second level for the rest. Readable as a storage buffer of vec2 and,
- * through its view, as RG32F texels. SEATTN__N_ROPES tables are kept, for the (theta,
+ * through its view, as RGBA32F texels of two entries (texel.comp fetches two pairs' angles at
+ * once) or, where RGBA32F texel buffers are not offered, RG32F texels. SEATTN__N_ROPES tables are kept, for the (theta,
  * rot_half) pairs used last. */
 /* The slot for (theta, rot_half): its own, else an empty one, else the least recently used. */
 static seattn__rope *slot_for(seattn__vk *vk, float theta, uint32_t rot_half) {
@@ -95,7 +96,13 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, flo
     seattn_status s = seattn__vk_buffer_create(ctx, bytes, false, &e->buf);
     if (s == SEATTN_SUCCESS) s = upload(ctx, cb, e, tab, bytes, staging);
     seattn__free(tab);
-    if (s == SEATTN_SUCCESS && vk->caps.texel_ok && n <= vk->props.limits.maxTexelBufferElements)
+    /* n is even (rows of RHP entries): as RGBA32F, n / 2 texels of two entries */
+    e->view_vec4 = vk->caps.texel_vec4_ok && n / 2 <= vk->props.limits.maxTexelBufferElements;
+    if (s == SEATTN_SUCCESS && e->view_vec4)
+        s = seattn__vk_view_create(ctx, e->buf.buffer, 0, bytes, VK_FORMAT_R32G32B32A32_SFLOAT,
+                                   &e->view);
+    else if (s == SEATTN_SUCCESS && vk->caps.texel_ok &&
+             n <= vk->props.limits.maxTexelBufferElements)
         s = seattn__vk_view_create(ctx, e->buf.buffer, 0, bytes, VK_FORMAT_R32G32_SFLOAT, &e->view);
     if (s != SEATTN_SUCCESS) {
         slot_retire(ctx, e);

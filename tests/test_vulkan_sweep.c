@@ -126,6 +126,8 @@ Test(sweep, row_blocks_of_the_texel_kernel) {
     }
     if (want == SEATTN_KERNEL_TEXEL) { /* K and V as vec4 texels where each lane's run allows */
         cr_expect(strstr(st[0].kernel, "vec4kv"), "%s", st[0].kernel);
+        /* and the RoPE angles two pairs a fetch (RGBA32F table view) */
+        cr_expect(strstr(st[0].kernel, "vec4rope"), "%s", st[0].kernel);
         cr_expect(!strstr(st[4].kernel, "vec4kv"), "interleaved: %s", st[4].kernel);
     }
 }
@@ -196,14 +198,25 @@ Test(sweep, forced_key_splits) {
     }
 }
 
-/* Past 32767 keys the RoPE table needs its second level (src/vk_rope.c): decode and a chunk,
- * raw and rotated keys. */
-/* Positions past 65536, the RoPE table's first level (every position is below kv_len). */
+/* Positions past 65536, the RoPE table's first level (every position is below kv_len): decode
+ * and a chunk, raw and rotated keys. */
 Test(sweep, positions_past_the_first_table_level) {
     compare(tu_desc(2, 1, 32, 1, 70000, 8, 64), 1300, 1);
     seattn_attention_desc d = tu_desc(2, 2, 32, 3, 66000, 16, 100);
     d.key_mode = SEATTN_KEYS_ROTATED;
     compare(d, 1301, 1);
+}
+
+/* The texel kernel's grouped keys cost llvmpipe's loop budget an iteration a key and two a
+ * grouped position (G keys): with G = 2, 2 a key. A workgroup of more than 32767 keys would
+ * run out of its 65535 iterations (keys left out, a wrong answer): the host splits them so.
+ * Counting one a position (1.5 a key, splits of 40000) fails here. */
+Test(sweep, grouped_keys_within_the_loop_budget) {
+    /* 64 tokens of 8 heads fill the device's 16 workgroups: no split for parallelism */
+    seattn_attention_desc d = tu_desc(8, 4, 32, 64, 80000, 2, 64);
+    compare(d, 1310, 1);
+    d.key_mode = SEATTN_KEYS_ROTATED; /* and rotated keys */
+    compare(d, 1311, 1);
 }
 
 /* The two halves of the authors' two-pass method, with their LSE; rows with no grouped pair
