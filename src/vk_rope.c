@@ -11,8 +11,8 @@
  * entry, larger ones two. A table grows to cover every position a call can ask for: L up to
  * 2^16 (or 64 MiB), the second level for the rest. Readable as a storage buffer of vec2 and,
  * through its view, as RGBA32F texels of two entries (texel.comp fetches two pairs' angles at
- * once) or, where RGBA32F texel buffers are not offered, RG32F texels. SEATTN__N_ROPES tables are kept, for the (theta,
- * rot_half) pairs used last. */
+ * once) or, where RGBA32F texel buffers are not offered, RG32F texels. SEATTN__N_ROPES tables are
+ * kept, for the (theta, rot_half) pairs used last. */
 /* The slot for (theta, rot_half): its own, else an empty one, else the least recently used. */
 static seattn__rope *slot_for(seattn__vk *vk, float theta, uint32_t rot_half) {
     seattn__rope *pick = &vk->ropes[0];
