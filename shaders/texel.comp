@@ -298,6 +298,9 @@ void main() {
 
 // Keys [A_, B_) of a zone; jt is key j's token in the k and v views. Paged keys go a page at a
 // time, so the block table is read once a page, not once a key.
+// An inner loop over a run (never empty) tests at its end: llvmpipe runs a loop whose test
+// comes first once more than its trips (the last pass, every lane masked off, still does
+// the body's work), which cost a key a run (measured: bench/RESULTS.md).
 #define KEY_LOOP(A_, B_, DO_N, DO_G)                                                         \
     if (BATCH < 2u) {                                                                        \
         for (uint j = A_, jt = kv_tok(A_); j < B_; ++j, ++jt) KEY_STEP(DO_N, DO_G, false)    \
@@ -305,19 +308,24 @@ void main() {
         for (uint j = A_; j < B_;) {                                                         \
             uint jt;                                                                         \
             const uint run_end = kv_run(j, B_, jt);                                          \
-            for (; j < run_end; ++j, ++jt) KEY_STEP(DO_N, DO_G, false)                       \
+            do {                                                                             \
+                KEY_STEP(DO_N, DO_G, false)                                                  \
+                ++jt;                                                                        \
+            } while (++j < run_end);                                                         \
         }                                                                                    \
     }
 // Grouped keys [A_, B_) of unrotated keys: the G keys of one grouped position j / G rotate by
 // the same angles, fetched once for the run (cut at pages too). A run costs llvmpipe's loop
-// budget two iterations on top of one a key (its own and its inner loop's exit): the host
-// counts 2 / G more a key.
+// budget an iteration on top of one a key (the host counts two: 2 / G more a key).
 #define GROUP_LOOP(A_, B_)                                                                   \
     for (uint j = A_; j < B_;) {                                                             \
         uint jt;                                                                             \
         const uint run_end = kv_run(j, min(B_, (j / pc.G + 1u) * pc.G), jt);                 \
         LOAD_ANGLES(gc, gs, int(j / pc.G))                                                   \
-        for (; j < run_end; ++j, ++jt) KEY_STEP(false, true, true)                           \
+        do {                                                                                 \
+            KEY_STEP(false, true, true)                                                      \
+            ++jt;                                                                            \
+        } while (++j < run_end);                                                             \
     }
 
     float gc[MP], gs[MP]; // GROUP_LOOP's angles
