@@ -29,12 +29,15 @@
 //   grouped dot product; the few boundary keys: both, and a per-row select before the one
 //   subgroupAdd; all-neighbor keys: the neighbor dot product alone). Every pair still gets
 //   exactly one score; plain attention (PLAIN, G = 1) is the neighbor loop alone, with no
-//   grouped rotation of the query either.
+//   grouped rotation of the query either. The G keys of one grouped position share their
+//   angles: the grouped zone fetches them once a position (GROUP_LOOP).
+// - The RoPE table is read as RGBA texels, two pairs' angles a fetch (ROPE_VEC4).
 // Keys already rotated to j (a KV cache) are rotated by 0 for neighbors and by j/G - j for
 // grouped pairs. An online softmax (base 2, scale * log2(e) folded into the query) folds each
 // key into the accumulators. The key loops are the only loops that run, one iteration a key
-// in all: llvmpipe ends an invocation's loops after 65535 iterations in total
-// (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm), so the host splits the keys past 60000. Every unrolled loop is one flat loop
+// and one or two a run of keys (a grouped position, a page): llvmpipe ends an invocation's
+// loops after 65535 iterations in total (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm), so
+// the host splits the keys (src/vk_plan.c, plan_texel). Every unrolled loop is one flat loop
 // (rows and dims in one index): Mesa leaves a loop that holds another loop rolled, and its
 // arrays then become indirect, which compiled for minutes.
 
