@@ -3,6 +3,7 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_ballot : require
 // texelFetch on a textureBuffer (no sampler): SPIR-V 1.6 forbids a sampled image of a buffer,
 // and the validation layer warns of one (seen with the lavapipe of Mesa 25)
 #extension GL_EXT_samplerless_texture_functions : require
@@ -56,6 +57,7 @@ layout(constant_id = 12) const bool KV_VEC4 = false;
 // The RoPE table's view is RGBA32F, two (cos, sin) entries a texel: a lane with an even number
 // of pairs fetches two pairs' angles at once (the table's rows are even, rope.glsl).
 layout(constant_id = 14) const bool ROPE_VEC4 = false;
+layout(constant_id = 15) const bool SUM_BCAST = false; // lane_sum() by broadcasts
 
 #include "common.glsl"
 
@@ -108,6 +110,21 @@ vec2 rope_half(uint i) {
 #define ROPE_ONE_LEVEL ONE_LEVEL
 #include "rope.glsl"
 #include "batch.glsl"
+
+// The sum of x over the subgroup's S lanes, the same in every lane. llvmpipe's subgroupAdd is
+// a loop over the lanes through memory (a quarter of this kernel's samples on Mesa 22.3);
+// with SUM_BCAST (the host sets it for Mesa 25's llvmpipe, where it measured faster; on 22.3
+// it was slower) it is S broadcasts from lanes named by constants, added in lane order.
+#define LANE_ADD(I_) if (S > (I_)) s += subgroupBroadcast(x, (I_));
+#define LANE_ADD8(I_) LANE_ADD(I_) LANE_ADD((I_) + 1u) LANE_ADD((I_) + 2u) LANE_ADD((I_) + 3u) \
+    LANE_ADD((I_) + 4u) LANE_ADD((I_) + 5u) LANE_ADD((I_) + 6u) LANE_ADD((I_) + 7u)
+float lane_sum(float x) {
+    if (!SUM_BCAST) return subgroupAdd(x);
+    float s = 0.0;
+    LANE_ADD8(0u) LANE_ADD8(8u) LANE_ADD8(16u) LANE_ADD8(24u)
+    LANE_ADD8(32u) LANE_ADD8(40u) LANE_ADD8(48u) LANE_ADD8(56u)
+    return s;
+}
 
 const float LOG2E = 1.4426950408889634;
 const float LN2 = 0.6931471805599453;
@@ -256,7 +273,7 @@ void main() {
     const bool only_n = (pc.flags & FLAG_ONLY_N) != 0u, only_g = (pc.flags & FLAG_ONLY_G) != 0u;
 
 // One key j into every row: DO_N, DO_G (constants) say which rotations and dot products the
-// zone needs; with both, each row takes one of them by a select before the one subgroupAdd.
+// zone needs; with both, each row takes one of them by a select before the one lane sum.
 // CACHED: the grouped rotation's angles are gc, gs (GROUP_LOOP), not fetched for this key.
 #define KEY_STEP(DO_N, DO_G, CACHED)                                                 \
     {                                                                                        \
@@ -266,7 +283,7 @@ void main() {
         if ((NORM & 2u) != 0u) { /* a constant */                                            \
             float ss = 0.0;                                                                  \
             [[unroll]] for (uint e = 0; e < DL; ++e) ss += x[e] * x[e];                       \
-            ss = rms_inv(subgroupAdd(ss));                                                   \
+            ss = rms_inv(lane_sum(ss));                                                      \
             [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e] * ss * kw[e]);      \
         }                                                                                    \
         if (DO_N) ROTATE(kn, x, rotated ? 0 : int(j))                                        \
@@ -282,7 +299,7 @@ void main() {
         [[unroll]] for (uint row = 0; row < NR; ++row) {                                     \
             const uint pt = p[row / R];                                                      \
             const bool near = DO_G ? (DO_N ? (pt < j || pt - j < pc.W) : false) : true;      \
-            const float d = subgroupAdd(DO_N && DO_G ? (near ? dn[row] : dg[row])            \
+            const float d = lane_sum(DO_N && DO_G ? (near ? dn[row] : dg[row])               \
                                                      : (DO_N ? dn[row] : dg[row]));          \
             const float sc = j <= pt && pair_taken(near) ? d : NEG_INF;                      \
             const float mx = max(m_run[row], sc);                                            \

@@ -284,12 +284,18 @@ seattn_status seattn__vk_device_setup(seattn_context *ctx) {
                                  nv.shaderSMCount + arm.shaderCoreCount;
     }
     vk->caps.llvmpipe = strstr(vk->info.name, "llvmpipe") != NULL;
+    /* llvmpipe's subgroupAdd is a loop over the lanes through memory; from some Mesa after
+     * 22.3 (measured: 25.0) a sum of broadcasts runs faster, on 22.3 slower
+     * (bench/RESULTS.md). driverInfo reads "Mesa X.Y.Z ..." */
+    const char *mesa = strstr(vk->info.driver, "Mesa ");
+    vk->caps.sum_bcast = vk->caps.llvmpipe && mesa && atoi(mesa + 5) >= 23;
     vk->caps.limits = vk->props.limits;
     vk->caps.subgroup_size = vk->info.subgroup_size;
     vk->caps.cpu = vk->info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
     seattn__caps_finish(&vk->caps, vk->info.subgroup_ops);
     /* vk->info holds the subgroup size and operations of compute shaders (0 if none) */
-    const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT |
+                          VK_SUBGROUP_FEATURE_BALLOT_BIT;
     vk->caps.texel_ok = (vk->info.subgroup_ops & need) == need && vk->info.subgroup_size >= 1 &&
                         vk->info.subgroup_size <= 64;
     const VkFormat texel_formats[3] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32_SFLOAT,

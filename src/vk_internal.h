@@ -110,7 +110,8 @@ typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__la
  * spec[13]: a batch (shaders/batch.glsl): 1 contiguous keys, 2 pages of a power-of-2 size, 3 of
  * any size. */
 enum {
-    SEATTN__N_SPEC = 15, /* seattn__plan.spec */
+    SEATTN__N_SPEC = 16, /* seattn__plan.spec */
+    SEATTN__SPEC_SUM_BCAST = 15,
     SEATTN__SPEC_ROPE_VEC4 = 14,
     SEATTN__SPEC_BATCH = 13,
     SEATTN__SPEC_DTYPE = 9,
@@ -131,10 +132,12 @@ typedef struct seattn__caps {
     bool cpu;                      /* VK_PHYSICAL_DEVICE_TYPE_CPU */
     bool llvmpipe;                 /* llvmpipe's loop budget: 65535 iterations an invocation */
     bool flash_sg_ok;              /* flash_sg can run: subgroup shuffles, power-of-2 sizes */
-    bool texel_ok;      /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic in
-                         * compute shaders: texel.comp can run */
+    bool texel_ok;      /* R32 and RG32 float uniform texel buffers, and subgroup arithmetic and
+                         * ballot in compute shaders: texel.comp can run */
     bool texel_vec4_ok; /* RGBA32F and RGBA16F uniform texel buffers: texel.comp may fetch K
                          * and V four elements at a time */
+    bool sum_bcast;     /* texel.comp sums a score over the lanes by broadcasts, not
+                         * subgroupAdd: faster on the llvmpipe of Mesa 25, slower on 22.3 */
 } seattn__caps;
 
 /* Sets what follows from the subgroup facts already in caps and the device's subgroup

@@ -276,8 +276,8 @@ const char *seattn__vk_kernel_why_not(const seattn__caps *caps, int i) {
                                    "subgroup sizes";
     case SEATTN__KERNEL_TEXEL:
         return caps->texel_ok ? NULL
-                              : "needs subgroup arithmetic in compute shaders and R32F, RG32F and "
-                                "R16F uniform texel buffers";
+                              : "needs subgroup arithmetic and ballot in compute shaders and R32F, "
+                                "RG32F and R16F uniform texel buffers";
     default:
         return NULL;
     }
@@ -454,6 +454,7 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_PLAIN] = seattn__plan_all_neighbors(r);
     pl->spec[SEATTN__SPEC_KV_VEC4] = texel && f->kv_vec4;
     pl->spec[SEATTN__SPEC_ROPE_VEC4] = texel && f->rope_vec4;
+    pl->spec[SEATTN__SPEC_SUM_BCAST] = texel && caps->sum_bcast;
     pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs                          ? 0
                                    : !f->page_size                     ? 1
                                    : f->page_size & (f->page_size - 1) ? 3
@@ -488,6 +489,8 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
     if (sp[SEATTN__SPEC_KV_VEC4] && n < size) n += (size_t)snprintf(out + n, size - n, " vec4kv");
     if (sp[SEATTN__SPEC_ROPE_VEC4] && n < size)
         n += (size_t)snprintf(out + n, size - n, " vec4rope");
+    if (sp[SEATTN__SPEC_SUM_BCAST] && n < size)
+        n += (size_t)snprintf(out + n, size - n, " bcastsum");
     if (nb && n < size)
         n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
                               nb & SEATTN__NORM_K ? "k" : "");

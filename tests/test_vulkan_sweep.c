@@ -128,6 +128,15 @@ Test(sweep, row_blocks_of_the_texel_kernel) {
         cr_expect(strstr(st[0].kernel, "vec4kv"), "%s", st[0].kernel);
         /* and the RoPE angles two pairs a fetch (RGBA32F table view) */
         cr_expect(strstr(st[0].kernel, "vec4rope"), "%s", st[0].kernel);
+        /* lane sums by broadcasts on llvmpipe from Mesa 23 (measured faster on 25.0), else
+         * subgroupAdd (faster on 22.3) */
+        seattn_device_info di;
+        cr_assert_eq(seattn_context_device_info(gpu, &di), SEATTN_SUCCESS);
+        const char *mesa = strstr(di.driver, "Mesa ");
+        const bool bcast = strstr(di.name, "llvmpipe") && mesa && atoi(mesa + 5) >= 23;
+        for (int i = 0; i < 6; i++)
+            cr_expect_eq(strstr(st[i].kernel, "bcastsum") != NULL, bcast, "%s: %s", di.driver,
+                         st[i].kernel);
         cr_expect(!strstr(st[4].kernel, "vec4kv"), "interleaved: %s", st[4].kernel);
     }
 }
