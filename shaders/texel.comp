@@ -112,7 +112,8 @@ vec2 rope_half(uint i) {
 #include "batch.glsl"
 
 // The sum of x over the subgroup's S lanes, the same in every lane. llvmpipe's subgroupAdd is
-// a loop over the lanes through memory (a quarter of this kernel's samples on Mesa 22.3);
+// a loop over the lanes through memory (26% of the samples of this kernel's hottest code on
+// Mesa 22.3, perf);
 // with SUM_BCAST (the host sets it for Mesa 25's llvmpipe, where it measured faster; on 22.3
 // it was slower) it is S broadcasts from lanes named by constants, added in lane order.
 #define LANE_ADD(I_) if (S > (I_)) s += subgroupBroadcast(x, (I_));
@@ -336,7 +337,7 @@ void main() {
     }
 // Grouped keys [A_, B_) of unrotated keys: the G keys of one grouped position j / G rotate by
 // the same angles, fetched once for the run (cut at pages too). A run costs llvmpipe's loop
-// budget an iteration on top of one a key (the host counts two: 2 / G more a key).
+// budget an iteration on top of one a key: the host counts 1 / G more a key.
 #define GROUP_LOOP(A_, B_)                                                                   \
     for (uint j = A_; j < B_;) {                                                             \
         uint jt;                                                                             \

@@ -178,16 +178,15 @@ static seattn_status plan_texel(const seattn__caps *caps, const seattn_attention
     pl->tok_per_wg = tt * nsg;
     pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
     pl->wg_y = r->n_kv_heads * (n_rep / rr);
-    /* llvmpipe ends an invocation's loops after 65535 back edges in all; a loop takes one an
-     * iteration and one more for its exit. So one a key, and a run of keys (G keys of one
-     * grouped position, or a page of P) costs two more, its own iteration and its inner
-     * loop's exit: at most 1 + 2 / G + 2 / P a key (plus the page check, a page per lane);
-     * 60000 / that */
+    /* llvmpipe ends an invocation's loops after 65535 iterations in all. One a key; a run of
+     * the G keys of one grouped position one more (the inner loop tests at its end, so its
+     * exit costs nothing); a page two (its run, and the page check): at most 1 + 1 / G + 2 / P
+     * a key, 60000 / that (the rest of 65535 for the zones' loop exits) */
     if (caps->llvmpipe) {
         const bool grouped = !seattn__plan_all_neighbors(r), paged = f->n_seqs && f->page_size;
         const uint64_t g = grouped ? r->group_size : 1, p = paged ? f->page_size : 1;
         /* g p times the iterations a key */
-        const uint64_t per_key_gp = g * p + (grouped ? 2 * p : 0) + (paged ? 2 * g : 0);
+        const uint64_t per_key_gp = g * p + (grouped ? p : 0) + (paged ? 2 * g : 0);
         kl->max_keys = (uint32_t)(60000ull * g * p / per_key_gp);
     }
     return SEATTN_SUCCESS;
