@@ -93,6 +93,7 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
     } else {                                                                                 \
         [[unroll]] for (uint e = 0; e < DL; ++e) X_[e] = texelFetch(TEX_, int((BASE_) + e_at[e])).x; \
     }
+// entry i of the table (rope.glsl), through either view
 #define ROPE_FETCH(i) (ROPE_VEC4 ? rope_half(i) : texelFetch(rope_tex, int(i)).xy)
 #define ROPE_FETCH4(i) texelFetch(rope_tex, int((i) >> 1u))
 // f16 q, k, v arrive widened: only the output needs 16-bit storage.
@@ -276,7 +277,7 @@ void main() {
 // One key j into every row: DO_N, DO_G (constants) say which rotations and dot products the
 // zone needs; with both, each row takes one of them by a select before the one lane sum.
 // CACHED: the grouped rotation's angles are gc, gs (GROUP_LOOP), not fetched for this key.
-#define KEY_STEP(DO_N, DO_G, CACHED)                                                 \
+#define KEY_STEP(DO_N, DO_G, CACHED)                                                         \
     {                                                                                        \
         float x[DL], kn[DL], kg[DL];                                                         \
         FETCH_ROW(x, k_tex, kb0 + jt * pc.k_st)                                              \
