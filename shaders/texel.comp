@@ -33,14 +33,20 @@
 //   grouped rotation of the query either. The G keys of one grouped position share their
 //   angles: the grouped zone fetches them once a position (GROUP_LOOP).
 // - The RoPE table is read as RGBA texels, two pairs' angles a fetch (ROPE_VEC4).
+// - Keys go two a step (KEY_STEP): the queries and accumulators, which llvmpipe keeps in
+//   memory, are read and written once for two keys, the softmax rescales once for both, the
+//   rows' scores are summed across lanes four at a time (lane_sum4), and the second key's
+//   neighbor angles are the first key's turned by one position, not fetched.
 // Keys already rotated to j (a KV cache) are rotated by 0 for neighbors and by j/G - j for
 // grouped pairs. An online softmax (base 2, scale * log2(e) folded into the query) folds each
-// key into the accumulators. The key loops are the only loops that run, one iteration a key
+// key into the accumulators. The key loops are the only loops that run, one iteration a step
 // and one or two a run of keys (a grouped position, a page): llvmpipe ends an invocation's
 // loops after 65535 iterations in total (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm), so
 // the host splits the keys (src/vk_plan.c, plan_texel). Every unrolled loop is one flat loop
-// (rows and dims in one index): Mesa leaves a loop that holds another loop rolled, and its
-// arrays then become indirect, which compiled for minutes.
+// (rows and dims in one index) that counts from 0 or a multiple of 4: Mesa leaves a loop that
+// holds another loop rolled, and its arrays then become indirect, which compiled for minutes;
+// a loop it left rolled inside the key loop also spends the budget (a padding loop from 2 NR
+// to 2 NR + 3 did, and numerics/positions_near_2_to_the_24 lost keys).
 
 layout(local_size_x_id = 0) in;               // S x subgroups per workgroup
 layout(constant_id = 1) const uint D = 128;    // head_dim
@@ -65,6 +71,7 @@ const uint MP = RH / S;            // RoPE pairs a lane owns
 const uint PT = (D - 2u * RH) / S; // unrotated dims a lane owns
 const uint DL = 2u * MP + PT;      // dims a lane owns
 const uint NR = T * R;             // rows a subgroup serves
+const uint NS4 = (2u * NR + 3u) / 4u * 4u; // a step's scores (two keys), in whole vec4s
 
 // Q, K, V as R32F texels (R16F for f16: widened by the fetch); the RoPE table (rope.glsl) as
 // RG32F texels.
@@ -84,14 +91,16 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
 #endif
 #define FETCH_Q(i) texelFetch(q_tex, int(i)).x
 // This lane's DL elements of the row at element BASE_ of TEX_ into X_.
-#define FETCH_ROW(X_, TEX_, BASE_)                                                           \
+#define FETCH_ROW(X_, TEX_, BASE_, AT_)                                                      \
     if (KV_VEC4) {                                                                           \
         [[unroll]] for (uint e = 0; e < DL; e += 4u) {                                       \
             const vec4 t4 = texelFetch(TEX_, int(((BASE_) + e_at[e]) / 4u));                 \
-            X_[e] = t4.x; X_[e + 1u] = t4.y; X_[e + 2u] = t4.z; X_[e + 3u] = t4.w;            \
+            X_[(AT_) + e] = t4.x; X_[(AT_) + e + 1u] = t4.y;                                  \
+            X_[(AT_) + e + 2u] = t4.z; X_[(AT_) + e + 3u] = t4.w;                             \
         }                                                                                    \
     } else {                                                                                 \
-        [[unroll]] for (uint e = 0; e < DL; ++e) X_[e] = texelFetch(TEX_, int((BASE_) + e_at[e])).x; \
+        [[unroll]] for (uint e = 0; e < DL; ++e)                                             \
+            X_[(AT_) + e] = texelFetch(TEX_, int((BASE_) + e_at[e])).x;                      \
     }
 // entry i of the table (rope.glsl), through either view
 #define ROPE_FETCH(i) (ROPE_VEC4 ? rope_half(i) : texelFetch(rope_tex, int(i)).xy)
@@ -127,6 +136,14 @@ float lane_sum(float x) {
     LANE_ADD8(32u) LANE_ADD8(40u) LANE_ADD8(48u) LANE_ADD8(56u)
     return s;
 }
+// four sums at once
+vec4 lane_sum4(vec4 x) {
+    if (!SUM_BCAST) return subgroupAdd(x);
+    vec4 s = vec4(0.0);
+    LANE_ADD8(0u) LANE_ADD8(8u) LANE_ADD8(16u) LANE_ADD8(24u)
+    LANE_ADD8(32u) LANE_ADD8(40u) LANE_ADD8(48u) LANE_ADD8(56u)
+    return s;
+}
 
 const float LOG2E = 1.4426950408889634;
 const float LN2 = 0.6931471805599453;
@@ -156,20 +173,22 @@ uint elem(uint l, uint e) {
             C_[e] = cs.x; S_[e] = cs.y;                                                     \
         }                                                                                   \
     }
-// Y_ = this lane's elements of X_ rotated by the angles C_, S_: X_[e] and X_[e + MP] are pair
-// l MP + e, elements from 2 MP on are not rotated.
-#define ROTATE_BY(Y_, X_, C_, S_)                                                           \
+// Y_ = this lane's elements of X_ at AT_ (0, or DL for a step's second key) rotated by the angles
+// C_, S_: X_[AT_ + e] and X_[AT_ + e + MP] are pair l MP + e, elements from 2 MP on are not
+// rotated.
+#define ROTATE_BY(Y_, AT_, X_, C_, S_)                                                      \
     [[unroll]] for (uint e = 0; e < MP; ++e) {                                              \
-        Y_[e] = X_[e] * C_[e] - X_[e + MP] * S_[e];                                         \
-        Y_[e + MP] = X_[e + MP] * C_[e] + X_[e] * S_[e];                                    \
+        const uint a_ = (AT_) + e, b_ = a_ + MP;                                            \
+        Y_[a_] = X_[a_] * C_[e] - X_[b_] * S_[e];                                           \
+        Y_[b_] = X_[b_] * C_[e] + X_[a_] * S_[e];                                           \
     }                                                                                       \
-    [[unroll]] for (uint e = 2u * MP; e < DL; ++e) Y_[e] = X_[e];
+    [[unroll]] for (uint e = 2u * MP; e < DL; ++e) Y_[(AT_) + e] = X_[(AT_) + e];
 // Y_ = X_ rotated by POS_ (in a block of its own)
-#define ROTATE(Y_, X_, POS_)                                                                \
+#define ROTATE(Y_, AT_, X_, POS_)                                                           \
     {                                                                                       \
         float c_[MP], s_[MP];                                                               \
         LOAD_ANGLES(c_, s_, POS_)                                                           \
-        ROTATE_BY(Y_, X_, c_, s_)                                                           \
+        ROTATE_BY(Y_, AT_, X_, c_, s_)                                                      \
     }
 
 void main() {
@@ -274,83 +293,127 @@ void main() {
     }
     const bool only_n = (pc.flags & FLAG_ONLY_N) != 0u, only_g = (pc.flags & FLAG_ONLY_G) != 0u;
 
-// One key j into every row: DO_N, DO_G (constants) say which rotations and dot products the
-// zone needs; with both, each row takes one of them by a select before the one lane sum.
-// CACHED: the grouped rotation's angles are gc, gs (GROUP_LOOP), not fetched for this key.
-#define KEY_STEP(DO_N, DO_G, CACHED)                                                         \
+// Keys j and, when TWO_, j + 1 into every row (without TWO_ the second key is key j again, with
+// weight 0): one pass over the accumulators and the queries serves two keys, and the online
+// softmax rescales once for both. DO_N, DO_G (constants) say which rotations and dot products
+// the zone needs; with both, each row takes one of them by a select before the one lane sum.
+// CACHED: the grouped rotation's angles are gc, gs (GROUP_LOOP: both keys are in one group).
+#define KEY_STEP(DO_N, DO_G, CACHED, TWO_)                                                   \
     {                                                                                        \
-        float x[DL], kn[DL], kg[DL];                                                         \
-        FETCH_ROW(x, k_tex, kb0 + jt * pc.k_st)                                              \
-        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e]);                       \
+        float x[2u * DL], kn[2u * DL], kg[2u * DL];                                          \
+        const uint j2 = (TWO_) ? j + 1u : j, jt2 = (TWO_) ? jt + 1u : jt;                    \
+        FETCH_ROW(x, k_tex, kb0 + jt * pc.k_st, 0u)                                          \
+        FETCH_ROW(x, k_tex, kb0 + jt2 * pc.k_st, DL)                                         \
+        [[unroll]] for (uint e = 0; e < 2u * DL; ++e) x[e] = CLAMP_IN(x[e]);                  \
         if ((NORM & 2u) != 0u) { /* a constant */                                            \
-            float ss = 0.0;                                                                  \
-            [[unroll]] for (uint e = 0; e < DL; ++e) ss += x[e] * x[e];                       \
-            ss = rms_inv(lane_sum(ss));                                                      \
-            [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = CLAMP_IN(x[e] * ss * kw[e]);      \
+            [[unroll]] for (uint b = 0; b < 2u; ++b) {                                       \
+                float ss = 0.0;                                                              \
+                [[unroll]] for (uint e = 0; e < DL; ++e) ss += x[b * DL + e] * x[b * DL + e]; \
+                ss = rms_inv(lane_sum(ss));                                                  \
+                [[unroll]] for (uint e = 0; e < DL; ++e)                                     \
+                    x[b * DL + e] = CLAMP_IN(x[b * DL + e] * ss * kw[e]);                     \
+            }                                                                                \
         }                                                                                    \
-        if (DO_N) ROTATE(kn, x, rotated ? 0 : int(j))                                        \
-        if (DO_G && CACHED) { ROTATE_BY(kg, x, gc, gs) }                                     \
-        else if (DO_G) ROTATE(kg, x, int(j / pc.G) - (rotated ? int(j) : 0))                 \
-        float dn[NR], dg[NR];                                                                \
-        [[unroll]] for (uint row = 0; row < NR; ++row) { dn[row] = 0.0; dg[row] = 0.0; }     \
+        if (DO_N) { /* key j + 1's angles are key j's turned by one position (c1, s1) */    \
+            float c_[MP], s_[MP];                                                            \
+            LOAD_ANGLES(c_, s_, rotated ? 0 : int(j))                                        \
+            ROTATE_BY(kn, 0u, x, c_, s_)                                                     \
+            [[unroll]] for (uint e = 0; e < MP; ++e) {                                       \
+                const float c0_ = c_[e];                                                     \
+                c_[e] = c0_ * c1[e] - s_[e] * s1[e];                                         \
+                s_[e] = s_[e] * c1[e] + c0_ * s1[e];                                         \
+            }                                                                                \
+            ROTATE_BY(kn, DL, x, c_, s_)                                                     \
+        }                                                                                    \
+        if (DO_G && CACHED) { ROTATE_BY(kg, 0u, x, gc, gs) ROTATE_BY(kg, DL, x, gc, gs) }     \
+        else if (DO_G) {                                                                     \
+            ROTATE(kg, 0u, x, int(j / pc.G) - (rotated ? int(j) : 0))                        \
+            ROTATE(kg, DL, x, int(j2 / pc.G) - (rotated ? int(j2) : 0))                      \
+        }                                                                                    \
+        float dn[2u * NR], dg[2u * NR];                                                      \
+        [[unroll]] for (uint i = 0; i < 2u * NR; ++i) { dn[i] = 0.0; dg[i] = 0.0; }          \
         [[unroll]] for (uint k = 0; k < NR * DL; ++k) {                                      \
-            if (DO_N) dn[k / DL] += qn[k] * kn[k % DL];                                      \
-            if (DO_G) dg[k / DL] += qg[k] * kg[k % DL];                                      \
+            if (DO_N) {                                                                      \
+                dn[k / DL] += qn[k] * kn[k % DL];                                            \
+                dn[NR + k / DL] += qn[k] * kn[DL + k % DL];                                  \
+            }                                                                                \
+            if (DO_G) {                                                                      \
+                dg[k / DL] += qg[k] * kg[k % DL];                                            \
+                dg[NR + k / DL] += qg[k] * kg[DL + k % DL];                                  \
+            }                                                                                \
         }                                                                                    \
-        float corr[NR], w[NR];                                                               \
+        /* each row's score of each key: a select, then one lane sum for four of them */    \
+        float dd[NS4];                                                                       \
+        bool nr[NS4];                                                                        \
+        [[unroll]] for (uint i = 0; i < NS4; ++i) {                                          \
+            const uint ic = min(i, 2u * NR - 1u), pt = p[ic % NR / R], jb = ic < NR ? j : j2; \
+            nr[i] = DO_G ? (DO_N ? (pt < jb || pt - jb < pc.W) : false) : true;              \
+            const float d_ = DO_N && DO_G ? (nr[i] ? dn[ic] : dg[ic]) : (DO_N ? dn[ic] : dg[ic]); \
+            dd[i] = i < 2u * NR ? d_ : 0.0;                                                  \
+        }                                                                                    \
+        [[unroll]] for (uint i = 0; i < NS4; i += 4u) {                                      \
+            const vec4 s4 = lane_sum4(vec4(dd[i], dd[i + 1u], dd[i + 2u], dd[i + 3u]));      \
+            dd[i] = s4.x; dd[i + 1u] = s4.y; dd[i + 2u] = s4.z; dd[i + 3u] = s4.w;           \
+        }                                                                                    \
+        float corr[NR], w0[NR], w1[NR];                                                      \
         [[unroll]] for (uint row = 0; row < NR; ++row) {                                     \
             const uint pt = p[row / R];                                                      \
-            const bool near = DO_G ? (DO_N ? (pt < j || pt - j < pc.W) : false) : true;      \
-            const float d = lane_sum(DO_N && DO_G ? (near ? dn[row] : dg[row])               \
-                                                     : (DO_N ? dn[row] : dg[row]));          \
-            const float sc = j <= pt && pair_taken(near) ? d : NEG_INF;                      \
-            const float mx = max(m_run[row], sc);                                            \
+            const float s0 = j <= pt && pair_taken(nr[row]) ? dd[row] : NEG_INF;             \
+            const float s1 = j2 <= pt && pair_taken(nr[NR + row]) && (TWO_) ? dd[NR + row] : NEG_INF; \
+            const float mx = max(m_run[row], max(s0, s1));                                   \
             corr[row] = mx == NEG_INF ? 1.0 : exp2(m_run[row] - mx);                         \
-            w[row] = sc == NEG_INF ? 0.0 : exp2(sc - mx);                                    \
-            l_run[row] = l_run[row] * corr[row] + w[row];                                    \
+            w0[row] = s0 == NEG_INF ? 0.0 : exp2(s0 - mx);                                   \
+            w1[row] = s1 == NEG_INF ? 0.0 : exp2(s1 - mx);                                   \
+            l_run[row] = l_run[row] * corr[row] + w0[row] + w1[row];                         \
             m_run[row] = mx;                                                                 \
         }                                                                                    \
-        /* a NaN value must not reach rows that do not take key j (their weight is 0, and  \
-         * 0 * NaN is NaN): it becomes 0 for all rows here, which rows taking j may see */   \
-        FETCH_ROW(x, v_tex, vb0 + jt * pc.v_st)                                               \
-        [[unroll]] for (uint e = 0; e < DL; ++e) x[e] = isnan(x[e]) ? 0.0 : CLAMP_IN(x[e]);   \
+        /* a NaN value must not reach rows that do not take a key (their weight is 0, and  \
+         * 0 * NaN is NaN): it becomes 0 for all rows here, which rows taking it may see */  \
+        FETCH_ROW(x, v_tex, vb0 + jt * pc.v_st, 0u)                                          \
+        FETCH_ROW(x, v_tex, vb0 + jt2 * pc.v_st, DL)                                         \
+        [[unroll]] for (uint e = 0; e < 2u * DL; ++e) x[e] = isnan(x[e]) ? 0.0 : CLAMP_IN(x[e]); \
         [[unroll]] for (uint k = 0; k < NR * DL; ++k)                                        \
-            acc[k] = acc[k] * corr[k / DL] + w[k / DL] * x[k % DL];                          \
+            acc[k] = acc[k] * corr[k / DL] + w0[k / DL] * x[k % DL] + w1[k / DL] * x[DL + k % DL]; \
     }
 
-// Keys [A_, B_) of a zone; jt is key j's token in the k and v views. Paged keys go a page at a
-// time, so the block table is read once a page, not once a key.
+// Keys [A_, B_) of a zone, two a step; jt is key j's token in the k and v views. Paged keys go
+// a page at a time, so the block table is read once a page, not once a key.
 // An inner loop over a run (never empty) tests at its end: llvmpipe runs a loop whose test
 // comes first once more than its trips (the last pass, every lane masked off, still does
-// the body's work), which cost a key a run (measured: bench/RESULTS.md).
+// the body's work), which cost a step a run (measured: bench/RESULTS.md).
 #define KEY_LOOP(A_, B_, DO_N, DO_G)                                                         \
     if (BATCH < 2u) {                                                                        \
-        for (uint j = A_, jt = kv_tok(A_); j < B_; ++j, ++jt) KEY_STEP(DO_N, DO_G, false)    \
+        for (uint j = A_, jt = kv_tok(A_); j < B_; j += 2u, jt += 2u)                        \
+            KEY_STEP(DO_N, DO_G, false, j + 1u < B_)                                         \
     } else {                                                                                 \
         for (uint j = A_; j < B_;) {                                                         \
             uint jt;                                                                         \
             const uint run_end = kv_run(j, B_, jt);                                          \
             do {                                                                             \
-                KEY_STEP(DO_N, DO_G, false)                                                  \
-                ++jt;                                                                        \
-            } while (++j < run_end);                                                         \
+                KEY_STEP(DO_N, DO_G, false, j + 1u < run_end)                                \
+                jt += 2u;                                                                    \
+                j = min(j + 2u, run_end);                                                    \
+            } while (j < run_end);                                                           \
         }                                                                                    \
     }
 // Grouped keys [A_, B_) of unrotated keys: the G keys of one grouped position j / G rotate by
 // the same angles, fetched once for the run (cut at pages too). A run costs llvmpipe's loop
-// budget an iteration on top of one a key: the host counts 1 / G more a key.
+// budget an iteration on top of its steps: the host counts 1 / G more a key.
 #define GROUP_LOOP(A_, B_)                                                                   \
     for (uint j = A_; j < B_;) {                                                             \
         uint jt;                                                                             \
         const uint run_end = kv_run(j, min(B_, (j / pc.G + 1u) * pc.G), jt);                 \
         LOAD_ANGLES(gc, gs, int(j / pc.G))                                                   \
         do {                                                                                 \
-            KEY_STEP(false, true, true)                                                      \
-            ++jt;                                                                            \
-        } while (++j < run_end);                                                             \
+            KEY_STEP(false, true, true, j + 1u < run_end)                                    \
+            jt += 2u;                                                                        \
+            j = min(j + 2u, run_end);                                                        \
+        } while (j < run_end);                                                               \
     }
 
     float gc[MP], gs[MP]; // GROUP_LOOP's angles
+    float c1[MP], s1[MP]; // one position's turn (none for keys already rotated)
+    LOAD_ANGLES(c1, s1, rotated ? 0 : 1)
     if (!PLAIN) {
         if (!only_n) {
             // keys already rotated to j take angle j / G - j, one a key; the other loop's

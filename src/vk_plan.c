@@ -178,10 +178,12 @@ static seattn_status plan_texel(const seattn__caps *caps, const seattn_attention
     pl->tok_per_wg = tt * nsg;
     pl->wg_x = (r->q_len + pl->tok_per_wg - 1) / pl->tok_per_wg;
     pl->wg_y = r->n_kv_heads * (n_rep / rr);
-    /* llvmpipe ends an invocation's loops after 65535 iterations in all. One a key; a run of
-     * the G keys of one grouped position one more (the inner loop tests at its end, so its
-     * exit costs nothing); a page two (its run, and the page check): at most 1 + 1 / G + 2 / P
-     * a key, 60000 / that (the rest of 65535 for the zones' loop exits) */
+    /* llvmpipe ends an invocation's loops after 65535 iterations in all. One a step of two
+     * keys (half a key, and half a step more for a run of odd length); a run of the G keys of
+     * one grouped position one more (the inner loop tests at its end, so its exit costs
+     * nothing); a page two (its run, and the page check). 1 + 1 / G + 2 / P a key, the count
+     * from when a step took one key, still bounds that (1/2 + 3/2 (1/G + 1/P) + 1/P); 60000 /
+     * it (the rest of 65535 for the zones' loop exits) */
     if (caps->llvmpipe) {
         const bool grouped = !seattn__plan_all_neighbors(r), paged = f->n_seqs && f->page_size;
         const uint64_t g = grouped ? r->group_size : 1, p = paged ? f->page_size : 1;
