@@ -244,10 +244,13 @@ static void summarize(double *dev, double *host, int n, bench_timing *t) {
 /* One warm-up run of each variant (it may build pipelines the verification's small instance
  * did not need), then up to o->runs rounds of (a), (b), (c) in turn, so that drift on a shared
  * machine touches all three alike, within the budget of o->budget_s a variant. Every variant
- * gets at least one timed round; when a warm-up's device time (its wall time where the device
- * has no timestamps) was longer than the budget, that one round is all (warmup_timed marks it
- * "1*"). Its wall time also holds the pipeline's compilation, seconds on llvmpipe, which cut a
- * 0.8 s shape to one round, a ratio of two single runs. */
+ * gets at least SLOW_ROUNDS timed rounds (o->runs if fewer); when a warm-up's device time (its
+ * wall time where the device has no timestamps) was longer than the budget, those are all
+ * (warmup_timed marks it "3*"). One round was all before, and prefill 4096's a/b on lavapipe
+ * then came from two single runs: 0.84 to 1.11 over three sweeps of one build. The warm-up's
+ * wall time also holds the pipeline's compilation, seconds on llvmpipe, so it does not
+ * decide. */
+enum { SLOW_ROUNDS = 3 };
 static int time_variants(seattn_context *ctx, instance *in, const bench_options *o,
                          bench_timing *t[3], progress *p, const char *label) {
     enum { MAX = 1000 };
@@ -264,7 +267,8 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
     for (int v = 0; v < 3 && slow; v++)
         t[v]->warmup_timed = true;
     const double start = now_ms();
-    for (int round = 0; !s && round < (slow ? 1 : o->runs) && round < MAX; round++) {
+    const int rounds = slow && o->runs > SLOW_ROUNDS ? SLOW_ROUNDS : o->runs;
+    for (int round = 0; !s && round < rounds && round < MAX; round++) {
         char what[64];
         snprintf(what, sizeof what, "timing, round %d of at most %d", round + 1, o->runs);
         show(p, label, what);
@@ -273,7 +277,7 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
                             sizeof t[v]->kernel);
             if (!s) n[v]++;
         }
-        if (now_ms() - start > 3.0 * o->budget_s * 1e3) break;
+        if (round + 1 >= SLOW_ROUNDS && now_ms() - start > 3.0 * o->budget_s * 1e3) break;
     }
     if (s) fprintf(stderr, "\nseattn bench: %s\n", seattn_context_last_error(ctx));
     for (int v = 0; v < 3 && !s; v++)

@@ -216,10 +216,11 @@ Test(sweep, positions_past_the_first_table_level) {
     compare(d, 1301, 1);
 }
 
-/* The texel kernel's grouped keys cost llvmpipe's loop budget an iteration a key and one a
- * grouped position (G keys): with G = 2, 1.5 a key. 50000 keys in one workgroup would run out
- * of its 65535 iterations (keys left out, a wrong answer): the host splits them (it failed
- * when the host counted one a key). */
+/* The texel kernel's grouped keys cost llvmpipe's loop budget iterations for their steps and
+ * one a grouped position (G keys). When a step took one key that was 1.5 a key with G = 2:
+ * 50000 keys in one workgroup ran out of its 65535 iterations (keys left out, a wrong answer)
+ * when the host counted one a key. Steps now take two keys (1 a key with G = 2), under the
+ * host's count of 1.5; this stays a check of grouped runs at 50000 keys, raw and rotated. */
 Test(sweep, grouped_keys_within_the_loop_budget) {
     /* 64 tokens of 8 heads fill the device's 16 workgroups: no split for parallelism */
     seattn_attention_desc d = tu_desc(8, 4, 32, 64, 50000, 2, 64);
