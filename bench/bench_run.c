@@ -247,9 +247,9 @@ static void summarize(double *dev, double *host, int n, bench_timing *t) {
  * gets at least SLOW_ROUNDS timed rounds (o->runs if fewer); when a warm-up's device time (its
  * wall time where the device has no timestamps) was longer than the budget, those are all
  * (warmup_timed marks it "3*"). One round was all before, and prefill 4096's a/b on lavapipe
- * then came from two single runs: 0.84 to 1.11 over three sweeps of one build. The warm-up's
- * wall time also holds the pipeline's compilation, seconds on llvmpipe, so it does not
- * decide. */
+ * then came from two single runs: 0.84 to 1.11 over three sweeps of one build on each Mesa.
+ * The warm-up's wall time also holds the pipeline's compilation, seconds on llvmpipe, so it
+ * does not decide. */
 enum { SLOW_ROUNDS = 3 };
 static int time_variants(seattn_context *ctx, instance *in, const bench_options *o,
                          bench_timing *t[3], progress *p, const char *label) {
