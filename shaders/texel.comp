@@ -90,7 +90,7 @@ layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
 #endif
 #define FETCH_Q(i) texelFetch(q_tex, int(i)).x
-// This lane's DL elements of the row at element BASE_ of TEX_ into X_.
+// This lane's DL elements of the row at element BASE_ of TEX_ into X_[AT_ ..].
 #define FETCH_ROW(X_, TEX_, BASE_, AT_)                                                      \
     if (KV_VEC4) {                                                                           \
         [[unroll]] for (uint e = 0; e < DL; e += 4u) {                                       \
