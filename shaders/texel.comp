@@ -145,6 +145,15 @@ vec4 lane_sum4(vec4 x) {
     return s;
 }
 
+// A_[r] = X_ of lane r, for the NR (at most 8) rows
+#define BC1(A_, X_, I_) if (NR > (I_)) A_[min((I_), NR - 1u)] = subgroupBroadcast(X_, (I_));
+#define BC8(A_, X_) BC1(A_, X_, 0u) BC1(A_, X_, 1u) BC1(A_, X_, 2u) BC1(A_, X_, 3u) \
+    BC1(A_, X_, 4u) BC1(A_, X_, 5u) BC1(A_, X_, 6u) BC1(A_, X_, 7u)
+// The online softmax a row a lane: where broadcasts are cheap (SUM_BCAST) and the rows are as
+// many as the lanes, lane l keeps row l's running max and sum and computes its 3 exp2 a step,
+// where every lane computing every row's took 3 NR; the weights are broadcast back. Prefill
+// 1024 on Mesa 25's llvmpipe: 611 to 519 ms (bench/RESULTS.md).
+const bool ROWLANE = SUM_BCAST && NR == S;
 const float LOG2E = 1.4426950408889634;
 const float LN2 = 0.6931471805599453;
 
@@ -233,6 +242,7 @@ void main() {
     }
     float qn[NR * DL], qg[NR * DL], acc[NR * DL];
     float m_run[NR], l_run[NR];
+    float m_me = NEG_INF, l_me = 0.0; // ROWLANE: row l's running max and sum
     [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
         const uint row = k / DL, e = k % DL, t = row / R, r = row % R;
         qn[k] = CLAMP_IN(FETCH_Q(pc.q_off + (h0 + r) * pc.q_sh + (sq_tok0 + tok[t]) * pc.q_st + e_at[e]));
@@ -356,16 +366,34 @@ void main() {
             dd[i] = s4.x; dd[i + 1u] = s4.y; dd[i + 2u] = s4.z; dd[i + 3u] = s4.w;           \
         }                                                                                    \
         float corr[NR], w0[NR], w1[NR];                                                      \
-        [[unroll]] for (uint row = 0; row < NR; ++row) {                                     \
-            const uint pt = p[row / R];                                                      \
-            const float s0 = j <= pt && pair_taken(nr[row]) ? dd[row] : NEG_INF;             \
-            const float s1 = j2 <= pt && pair_taken(nr[NR + row]) && (TWO_) ? dd[NR + row] : NEG_INF; \
-            const float mx = max(m_run[row], max(s0, s1));                                   \
-            corr[row] = mx == NEG_INF ? 1.0 : exp2(m_run[row] - mx);                         \
-            w0[row] = s0 == NEG_INF ? 0.0 : exp2(s0 - mx);                                   \
-            w1[row] = s1 == NEG_INF ? 0.0 : exp2(s1 - mx);                                   \
-            l_run[row] = l_run[row] * corr[row] + w0[row] + w1[row];                         \
-            m_run[row] = mx;                                                                 \
+        if (ROWLANE) {                                                                       \
+            float s0 = NEG_INF, s1 = NEG_INF;                                                \
+            [[unroll]] for (uint row = 0; row < NR; ++row) {                                 \
+                const uint pt = p[row / R];                                                  \
+                const float a0 = j <= pt && pair_taken(nr[row]) ? dd[row] : NEG_INF;         \
+                const float a1 = j2 <= pt && pair_taken(nr[NR + row]) && (TWO_) ? dd[NR + row] : NEG_INF; \
+                s0 = l == row ? a0 : s0;                                                     \
+                s1 = l == row ? a1 : s1;                                                     \
+            }                                                                                \
+            const float mx = max(m_me, max(s0, s1));                                         \
+            const float c_ = mx == NEG_INF ? 1.0 : exp2(m_me - mx);                          \
+            const float v0 = s0 == NEG_INF ? 0.0 : exp2(s0 - mx);                            \
+            const float v1 = s1 == NEG_INF ? 0.0 : exp2(s1 - mx);                            \
+            l_me = l_me * c_ + v0 + v1;                                                      \
+            m_me = mx;                                                                       \
+            BC8(corr, c_) BC8(w0, v0) BC8(w1, v1)                                            \
+        } else {                                                                             \
+            [[unroll]] for (uint row = 0; row < NR; ++row) {                                 \
+                const uint pt = p[row / R];                                                  \
+                const float s0 = j <= pt && pair_taken(nr[row]) ? dd[row] : NEG_INF;         \
+                const float s1 = j2 <= pt && pair_taken(nr[NR + row]) && (TWO_) ? dd[NR + row] : NEG_INF; \
+                const float mx = max(m_run[row], max(s0, s1));                               \
+                corr[row] = mx == NEG_INF ? 1.0 : exp2(m_run[row] - mx);                     \
+                w0[row] = s0 == NEG_INF ? 0.0 : exp2(s0 - mx);                               \
+                w1[row] = s1 == NEG_INF ? 0.0 : exp2(s1 - mx);                               \
+                l_run[row] = l_run[row] * corr[row] + w0[row] + w1[row];                     \
+                m_run[row] = mx;                                                             \
+            }                                                                                \
         }                                                                                    \
         /* a NaN value must not reach rows that do not take a key (their weight is 0, and  \
          * 0 * NaN is NaN): it becomes 0 for all rows here, which rows taking it may see */  \
@@ -426,6 +454,7 @@ void main() {
     }
     if (!only_g) KEY_LOOP(b_end, k_end, true, false)
 
+    if (ROWLANE) { BC8(m_run, m_me) BC8(l_run, l_me) } // every lane has every row's again
     // Row (t, r) goes to element ob + e_at[e]: the output, or the partial row's acc[] (f32).
     uint ob[NR], pat[NR];
     float sc[NR];
