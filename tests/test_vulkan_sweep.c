@@ -216,14 +216,14 @@ Test(sweep, positions_past_the_first_table_level) {
     compare(d, 1301, 1);
 }
 
-/* The texel kernel's grouped keys cost llvmpipe's loop budget iterations for their steps and
- * one a grouped position (G keys). When a step took one key that was 1.5 a key with G = 2:
- * 50000 keys in one workgroup ran out of its 65535 iterations (keys left out, a wrong answer)
- * when the host counted one a key. Steps now take two keys (1 a key with G = 2), under the
- * host's count of 1.5; this stays a check of grouped runs at 50000 keys, raw and rotated. */
+/* The texel kernel's grouped keys cost llvmpipe's loop budget an iteration a step of two keys
+ * and one a grouped position (G keys): with G = 2, 1 a key. 80000 keys in one workgroup would
+ * run out of its 65535 iterations (keys left out, a wrong answer): the host splits them (its
+ * count, 1.5 a key, is from when a step took one key). Counting the steps alone (half a key,
+ * no split) fails here; so did counting one a key when a step took one key. */
 Test(sweep, grouped_keys_within_the_loop_budget) {
     /* 64 tokens of 8 heads fill the device's 16 workgroups: no split for parallelism */
-    seattn_attention_desc d = tu_desc(8, 4, 32, 64, 50000, 2, 64);
+    seattn_attention_desc d = tu_desc(8, 4, 32, 64, 80000, 2, 64);
     compare(d, 1310, 1);
     d.key_mode = SEATTN_KEYS_ROTATED; /* and rotated keys */
     compare(d, 1311, 1);
