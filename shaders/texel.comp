@@ -64,6 +64,11 @@ layout(constant_id = 12) const bool KV_VEC4 = false;
 // of pairs fetches two pairs' angles at once (the table's rows are even, rope.glsl).
 layout(constant_id = 14) const bool ROPE_VEC4 = false;
 layout(constant_id = 15) const bool SUM_BCAST = false; // lane_sum() by broadcasts
+// Keys come rotated to their positions (SEATTN_KEYS_ROTATED): a constant, not the push
+// constant's flag, so that only this key mode's grouped loop is compiled. An empty loop still
+// costs llvmpipe one pass of its body (below): the grouped loop of the other mode did, on
+// every subgroup.
+layout(constant_id = 16) const bool ROTATED_K = false;
 
 #include "common.glsl"
 
@@ -209,7 +214,7 @@ void main() {
     const uint split = BATCH != 0u ? gl_WorkGroupID.z % pc.n_split : gl_WorkGroupID.z;
     seq_load(gl_WorkGroupID.z / pc.n_split, gl_NumWorkGroups.z / pc.n_split);
     const uint h0 = hk * pc.n_rep + (gl_WorkGroupID.y % groups) * R;
-    const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
+    const bool rotated = ROTATED_K;
     const bool lane_ok = gl_SubgroupSize == S; // else the results are NaN, never silently wrong
     const bool split_out = (pc.flags & FLAG_SPLIT) != 0u;
 
@@ -406,37 +411,48 @@ void main() {
 
 // Keys [A_, B_) of a zone, two a step; jt is key j's token in the k and v views. Paged keys go
 // a page at a time, so the block table is read once a page, not once a key.
-// An inner loop over a run (never empty) tests at its end: llvmpipe runs a loop whose test
-// comes first once more than its trips (the last pass, every lane masked off, still does
-// the body's work), which cost a step a run (measured: bench/RESULTS.md).
+// Every loop tests at its end, an if around it for an empty zone: llvmpipe runs a loop whose
+// test comes first once more than its trips (the last pass, every lane masked off, still does
+// the body's work), which cost a step a run (measured: bench/RESULTS.md) and a step a zone.
+// An empty zone still costs one pass (the if is masked code too).
 #define KEY_LOOP(A_, B_, DO_N, DO_G)                                                         \
-    if (BATCH < 2u) {                                                                        \
-        for (uint j = A_, jt = kv_tok(A_); j < B_; j += 2u, jt += 2u)                        \
-            KEY_STEP(DO_N, DO_G, false, j + 1u < B_)                                         \
-    } else {                                                                                 \
-        for (uint j = A_; j < B_;) {                                                         \
-            uint jt;                                                                         \
-            const uint run_end = kv_run(j, B_, jt);                                          \
+    if (A_ < B_) {                                                                           \
+        uint j = A_;                                                                         \
+        if (BATCH < 2u) {                                                                    \
+            uint jt = kv_tok(A_);                                                            \
             do {                                                                             \
-                KEY_STEP(DO_N, DO_G, false, j + 1u < run_end)                                \
+                KEY_STEP(DO_N, DO_G, false, j + 1u < B_)                                     \
+                j += 2u;                                                                     \
                 jt += 2u;                                                                    \
-                j = min(j + 2u, run_end);                                                    \
-            } while (j < run_end);                                                           \
+            } while (j < B_);                                                                \
+        } else {                                                                             \
+            do {                                                                             \
+                uint jt;                                                                     \
+                const uint run_end = kv_run(j, B_, jt);                                      \
+                do {                                                                         \
+                    KEY_STEP(DO_N, DO_G, false, j + 1u < run_end)                            \
+                    jt += 2u;                                                                \
+                    j = min(j + 2u, run_end);                                                \
+                } while (j < run_end);                                                       \
+            } while (j < B_);                                                                \
         }                                                                                    \
     }
 // Grouped keys [A_, B_) of unrotated keys: the G keys of one grouped position j / G rotate by
 // the same angles, fetched once for the run (cut at pages too). A run costs llvmpipe's loop
 // budget an iteration on top of its steps: the host counts 1 / G more a key.
 #define GROUP_LOOP(A_, B_)                                                                   \
-    for (uint j = A_; j < B_;) {                                                             \
-        uint jt;                                                                             \
-        const uint run_end = kv_run(j, min(B_, (j / pc.G + 1u) * pc.G), jt);                 \
-        LOAD_ANGLES(gc, gs, int(j / pc.G))                                                   \
+    if (A_ < B_) {                                                                           \
+        uint j = A_;                                                                         \
         do {                                                                                 \
-            KEY_STEP(false, true, true, j + 1u < run_end)                                    \
-            jt += 2u;                                                                        \
-            j = min(j + 2u, run_end);                                                        \
-        } while (j < run_end);                                                               \
+            uint jt;                                                                         \
+            const uint run_end = kv_run(j, min(B_, (j / pc.G + 1u) * pc.G), jt);             \
+            LOAD_ANGLES(gc, gs, int(j / pc.G))                                               \
+            do {                                                                             \
+                KEY_STEP(false, true, true, j + 1u < run_end)                                \
+                jt += 2u;                                                                    \
+                j = min(j + 2u, run_end);                                                    \
+            } while (j < run_end);                                                           \
+        } while (j < B_);                                                                    \
     }
 
     float gc[MP], gs[MP]; // GROUP_LOOP's angles
@@ -444,11 +460,12 @@ void main() {
     LOAD_ANGLES(c1, s1, rotated ? 0 : 1)
     if (!PLAIN) {
         if (!only_n) {
-            // keys already rotated to j take angle j / G - j, one a key; the other loop's
-            // trip count is 0 (a uniform branch would still run both on llvmpipe)
-            const uint g_mid = rotated ? g_end : k_begin;
-            KEY_LOOP(k_begin, g_mid, false, true)
-            GROUP_LOOP(g_mid, g_end)
+            // keys already rotated to j take angle j / G - j, one a key
+            if (rotated) {
+                KEY_LOOP(k_begin, g_end, false, true)
+            } else {
+                GROUP_LOOP(k_begin, g_end)
+            }
         }
         KEY_LOOP(g_end, b_end, true, true)
     }

@@ -456,6 +456,7 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_KV_VEC4] = texel && f->kv_vec4;
     pl->spec[SEATTN__SPEC_ROPE_VEC4] = texel && f->rope_vec4;
     pl->spec[SEATTN__SPEC_SUM_BCAST] = texel && caps->sum_bcast;
+    pl->spec[SEATTN__SPEC_ROTATED] = texel && r->key_mode == SEATTN_KEYS_ROTATED;
     pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs                          ? 0
                                    : !f->page_size                     ? 1
                                    : f->page_size & (f->page_size - 1) ? 3
@@ -492,6 +493,8 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
         n += (size_t)snprintf(out + n, size - n, " vec4rope");
     if (sp[SEATTN__SPEC_SUM_BCAST] && n < size)
         n += (size_t)snprintf(out + n, size - n, " bcastsum");
+    if (sp[SEATTN__SPEC_ROTATED] && n < size)
+        n += (size_t)snprintf(out + n, size - n, " rotatedk");
     if (nb && n < size)
         n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
                               nb & SEATTN__NORM_K ? "k" : "");

@@ -157,6 +157,15 @@ Test(plan, cpu_devices_take_texel_or_fall_back_to_storage) {
     cr_expect_eq(k, SEATTN__KERNEL_TEXEL);
     cr_expect_eq(seattn__plan_make(&c, &r, k, false, &f, &pl, why, sizeof why), SEATTN_SUCCESS);
     cr_expect_eq(pl.kernel, SEATTN__KERNEL_TEXEL);
+    /* the key mode is a constant of the texel kernel: only that mode's grouped loop runs */
+    cr_expect_eq(pl.spec[SEATTN__SPEC_ROTATED], 0);
+    r.key_mode = SEATTN_KEYS_ROTATED;
+    cr_expect_eq(seattn__plan_make(&c, &r, k, false, &f, &pl, why, sizeof why), SEATTN_SUCCESS);
+    cr_expect_eq(pl.spec[SEATTN__SPEC_ROTATED], 1);
+    char name[160];
+    seattn__plan_name(&pl, name, sizeof name);
+    cr_expect(strstr(name, " rotatedk"), "%s", name);
+    r.key_mode = SEATTN_KEYS_RAW;
     r.head_dim = r.rotary_dims = 20; /* 10 pairs do not split over 8 lanes */
     cr_expect_eq(seattn__plan_make(&c, &r, k, false, &f, &pl, why, sizeof why), SEATTN_SUCCESS);
     cr_expect_eq(pl.kernel, SEATTN__KERNEL_ATTENTION, "falls back to the storage kernel");
