@@ -67,6 +67,8 @@ typedef struct {
     double first_call_ms; /* host time of the device's first (a) call on the small instance:
                            * pipeline creation (unless cached) and a small run */
     bench_timing se, plain, two_pass, cpu;
+    /* a/b and c/a: the median over the timed rounds of each round's own ratio (bench_run.c) */
+    double ratio_ab, ratio_ca;
     double flops;    /* the work of a causal attention of the shape */
     double kv_bytes; /* K and V bytes read (decode) */
 } bench_result;

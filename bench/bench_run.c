@@ -241,6 +241,22 @@ static void summarize(double *dev, double *host, int n, bench_timing *t) {
     }
 }
 
+/* The median over n rounds of each round's ratio x / y, device times (wall times where the
+ * device has none). A round's runs follow each other within seconds, so the drift of a shared
+ * machine, which moves whole rounds (lavapipe on the project's VM: one build's prefill 1024
+ * from 302 to 499 ms between sweeps), cancels in each round's ratio; the ratio of two medians
+ * taken over different rounds keeps it. */
+static double paired_ratio(const double *dx, const double *dy, const double *hx, const double *hy,
+                           int n) {
+    enum { MAX = 1000 };
+    double r[MAX];
+    if (n > MAX) n = MAX;
+    for (int i = 0; i < n; i++)
+        r[i] = dx[0] >= 0.0 && dy[0] >= 0.0 ? dx[i] / dy[i] : hx[i] / hy[i];
+    qsort(r, (size_t)n, sizeof r[0], cmp_double);
+    return n ? r[n / 2] : -1.0;
+}
+
 /* One warm-up run of each variant (it may build pipelines the verification's small instance
  * did not need), then up to o->runs rounds of (a), (b), (c) in turn, so that drift on a shared
  * machine touches all three alike, within the budget of o->budget_s a variant. Every variant
@@ -252,7 +268,8 @@ static void summarize(double *dev, double *host, int n, bench_timing *t) {
  * does not decide. */
 enum { SLOW_ROUNDS = 3 };
 static int time_variants(seattn_context *ctx, instance *in, const bench_options *o,
-                         bench_timing *t[3], progress *p, const char *label) {
+                         bench_timing *t[3], double *ratio_ab, double *ratio_ca, progress *p,
+                         const char *label) {
     enum { MAX = 1000 };
     double(*dev)[MAX] = calloc(3, sizeof *dev), (*host)[MAX] = calloc(3, sizeof *host);
     int n[3] = {0, 0, 0};
@@ -280,6 +297,11 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
         if (round + 1 >= SLOW_ROUNDS && now_ms() - start > 3.0 * o->budget_s * 1e3) break;
     }
     if (s) fprintf(stderr, "\nseattn bench: %s\n", seattn_context_last_error(ctx));
+    if (!s) { /* before summarize() sorts each variant's times */
+        const int both = n[0] < n[1] ? n[0] : n[1];
+        *ratio_ab = paired_ratio(dev[0], dev[1], host[0], host[1], both);
+        *ratio_ca = paired_ratio(dev[2], dev[0], host[2], host[0], both < n[2] ? both : n[2]);
+    }
     for (int v = 0; v < 3 && !s; v++)
         summarize(dev[v], host[v], n[v], t[v]);
     free(dev);
@@ -420,7 +442,7 @@ int bench_execute(const bench_options *o, bench_run *run) {
             }
             show(&p, label, "warm-up of (a), (b), (c)");
             bench_timing *t[3] = {&res->se, &res->plain, &res->two_pass};
-            rc = time_variants(dev, &in, o, t, &p, label);
+            rc = time_variants(dev, &in, o, t, &res->ratio_ab, &res->ratio_ca, &p, label);
             instance_free(&in);
             if (!rc && res->flops <= 1e9) {
                 show(&p, label, "CPU reference");

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,12 @@ static double number(const cJSON *o, const char *key) {
     return x->valuedouble;
 }
 
+/* A variant's median: device time, or wall time where the device has no timestamps */
+static double median_ms(const cJSON *t) {
+    const double d = number(t, "device_ms_median");
+    return d >= 0.0 ? d : number(t, "host_ms_median");
+}
+
 /* Runs seattn bench with args (which write --json path) on the default device and returns the
  * JSON it wrote, parsed (cJSON_Delete it); n_results and n_batch: what the run must hold. */
 static cJSON *bench_json(const char *const *args, int n, const char *path, int n_results,
@@ -145,6 +152,12 @@ Test(bench_json, tiny_sweep_is_valid_complete_and_positive, .timeout = 300) {
         cr_expect_gt(number(r, "flops"), 0);
         cr_expect_gt(number(r, "ratio_self_extend_over_plain"), 0);
         cr_expect_gt(number(r, "ratio_two_pass_over_self_extend"), 0);
+        /* a/b is the median of the rounds' own ratios; the ratio of the medians is beside it */
+        const double ab = median_ms(cJSON_GetObjectItem(r, "self_extend")) /
+                          median_ms(cJSON_GetObjectItem(r, "plain"));
+        cr_expect(fabs(number(r, "ratio_of_medians_self_extend_over_plain") - ab) <= 1e-9 * ab,
+                  "%g against %g", number(r, "ratio_of_medians_self_extend_over_plain"), ab);
+        cr_expect_gt(number(r, "ratio_of_medians_two_pass_over_self_extend"), 0);
         for (int v = 0; v < 3; v++) {
             const cJSON *t = cJSON_GetObjectItem(r, variants[v]);
             cr_assert(cJSON_IsObject(t), "missing %s", variants[v]);
