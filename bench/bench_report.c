@@ -137,8 +137,8 @@ void bench_print_table(const bench_run *run, FILE *out) {
             char runs[16];
             snprintf(runs, sizeof runs, "%d%s", r->se.runs, r->se.warmup_timed ? "*" : "");
             fprintf(out, "%-38s %5s %10.3f %10.3f %9.2f %10.3f %6.3f %10.3f %6.3f %8s %9s\n", label,
-                    runs, a, r->se.host_med_ms, r->flops / a * 1e-6, b, r->ratio_ab, c,
-                    r->ratio_ca, gbs, cpu);
+                    runs, a, r->se.host_med_ms, r->flops / a * 1e-6, b, r->ratio_ab, c, r->ratio_ca,
+                    gbs, cpu);
         }
         fprintf(out, "\n");
         print_batches(run, di, out);

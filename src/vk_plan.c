@@ -493,8 +493,7 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
         n += (size_t)snprintf(out + n, size - n, " vec4rope");
     if (sp[SEATTN__SPEC_SUM_BCAST] && n < size)
         n += (size_t)snprintf(out + n, size - n, " bcastsum");
-    if (sp[SEATTN__SPEC_ROTATED] && n < size)
-        n += (size_t)snprintf(out + n, size - n, " rotatedk");
+    if (sp[SEATTN__SPEC_ROTATED] && n < size) n += (size_t)snprintf(out + n, size - n, " rotatedk");
     if (nb && n < size)
         n += (size_t)snprintf(out + n, size - n, " qknorm:%s%s", nb & SEATTN__NORM_Q ? "q" : "",
                               nb & SEATTN__NORM_K ? "k" : "");
