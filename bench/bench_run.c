@@ -241,6 +241,8 @@ static void summarize(double *dev, double *host, int n, bench_timing *t) {
     }
 }
 
+enum { MAX_ROUNDS = 1000 }; /* timed rounds of a shape, at most */
+
 /* The median over n rounds of each round's ratio x / y, device times (wall times where the
  * device has none). A round's runs follow each other within seconds, so the drift of a shared
  * machine, which moves whole rounds (lavapipe on the project's VM: one build's prefill 1024
@@ -248,9 +250,7 @@ static void summarize(double *dev, double *host, int n, bench_timing *t) {
  * taken over different rounds keeps it. */
 static double paired_ratio(const double *dx, const double *dy, const double *hx, const double *hy,
                            int n) {
-    enum { MAX = 1000 };
-    double r[MAX];
-    if (n > MAX) n = MAX;
+    double r[MAX_ROUNDS];
     for (int i = 0; i < n; i++)
         r[i] = dx[0] >= 0.0 && dy[0] >= 0.0 ? dx[i] / dy[i] : hx[i] / hy[i];
     qsort(r, (size_t)n, sizeof r[0], cmp_double);
@@ -270,8 +270,8 @@ enum { SLOW_ROUNDS = 3 };
 static int time_variants(seattn_context *ctx, instance *in, const bench_options *o,
                          bench_timing *t[3], double *ratio_ab, double *ratio_ca, progress *p,
                          const char *label) {
-    enum { MAX = 1000 };
-    double(*dev)[MAX] = calloc(3, sizeof *dev), (*host)[MAX] = calloc(3, sizeof *host);
+    double(*dev)[MAX_ROUNDS] = calloc(3, sizeof *dev);
+    double(*host)[MAX_ROUNDS] = calloc(3, sizeof *host);
     int n[3] = {0, 0, 0};
     seattn_status s = dev && host ? SEATTN_SUCCESS : SEATTN_ERROR_OUT_OF_MEMORY;
     bool slow = false;
@@ -285,7 +285,7 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
         t[v]->warmup_timed = true;
     const double start = now_ms();
     const int rounds = slow && o->runs > SLOW_ROUNDS ? SLOW_ROUNDS : o->runs;
-    for (int round = 0; !s && round < rounds && round < MAX; round++) {
+    for (int round = 0; !s && round < rounds && round < MAX_ROUNDS; round++) {
         char what[64];
         snprintf(what, sizeof what, "timing, round %d of at most %d", round + 1, o->runs);
         show(p, label, what);
