@@ -1,8 +1,9 @@
 /*
- * What an engine already has before it calls seattn, shared by the examples: its Vulkan
- * instance (with the validation layer when installed, its messages counted), a device with a
- * compute queue (16-bit storage enabled where there is some), buffers and barriers. It links
- * the Vulkan loader itself, with prototypes, as most apps do.
+ * What an engine already has before it calls seattn, shared by the examples and the interop
+ * tests (tests/test_interop.c): its Vulkan instance (with the validation layer, its messages
+ * counted), a device with a compute queue (16-bit storage enabled where there is some, when
+ * asked), a command pool, buffers and barriers. It links the Vulkan loader itself, with
+ * prototypes, as most apps do.
  */
 #ifndef SEATTN_EXAMPLE_APP_VULKAN_H
 #define SEATTN_EXAMPLE_APP_VULKAN_H
@@ -41,15 +42,19 @@ typedef struct {
     VkDevice dev;
     VkQueue queue;
     uint32_t family;
+    VkCommandPool pool;
+    int has16;      /* the device has storageBuffer16BitAccess */
     int f16;        /* storageBuffer16BitAccess is enabled */
     int validation; /* the validation layer is on */
     int messages;   /* its warnings and errors so far */
 } app_vulkan;
 
-static VKAPI_ATTR VkBool32 VKAPI_CALL app_on_message(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
-                                                     VkDebugUtilsMessageTypeFlagsEXT type,
-                                                     const VkDebugUtilsMessengerCallbackDataEXT *d,
-                                                     void *user) {
+/* app_vulkan_create's validation: off, on where the layer is installed, or required. */
+enum { APP_VALIDATION_OFF = 0, APP_VALIDATION_IF_INSTALLED = 1, APP_VALIDATION_REQUIRED = 2 };
+
+static inline VKAPI_ATTR VkBool32 VKAPI_CALL
+app_on_message(VkDebugUtilsMessageSeverityFlagBitsEXT sev, VkDebugUtilsMessageTypeFlagsEXT type,
+               const VkDebugUtilsMessengerCallbackDataEXT *d, void *user) {
     (void)type;
     if (sev >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
         ++*(int *)user;
@@ -58,7 +63,7 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL app_on_message(VkDebugUtilsMessageSeverity
     return VK_FALSE;
 }
 
-static int app_has_layer(const char *name) {
+static inline int app_has_layer(const char *name) {
     uint32_t n = 0;
     vkEnumerateInstanceLayerProperties(&n, NULL);
     VkLayerProperties *p = calloc(n ? n : 1, sizeof *p);
@@ -70,14 +75,27 @@ static int app_has_layer(const char *name) {
     return found;
 }
 
-/* The instance (Vulkan 1.1) and the first device. Exits on failure; also when the validation
- * layer is required and missing. a must stay where it is (the messenger counts into it). */
-static void app_vulkan_create(app_vulkan *a, int require_validation) {
+/* A Vulkan call inside app_vulkan_create: on failure says which and returns -1. */
+#define APP_TRY(call)                                                                              \
+    do {                                                                                           \
+        VkResult r_ = (call);                                                                      \
+        if (r_ != VK_SUCCESS) {                                                                    \
+            fprintf(stderr, "%s: %s returned %d\n", app_name, #call, (int)r_);                     \
+            return -1;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* The instance (Vulkan 1.1), the first device and a command pool on its compute queue; 0 on
+ * success, else -1 with a message (app_vulkan_destroy() then frees what was made). validation:
+ * APP_VALIDATION_*; enable16: enable storageBuffer16BitAccess where the device has it. a must
+ * stay where it is (the messenger counts into it). */
+static inline int app_vulkan_create(app_vulkan *a, int validation, int enable16) {
     memset(a, 0, sizeof *a);
-    a->validation = app_has_layer("VK_LAYER_KHRONOS_validation");
-    if (!a->validation && require_validation) {
+    a->validation =
+        validation != APP_VALIDATION_OFF && app_has_layer("VK_LAYER_KHRONOS_validation");
+    if (!a->validation && validation == APP_VALIDATION_REQUIRED) {
         fprintf(stderr, "%s: VK_LAYER_KHRONOS_validation is not installed\n", app_name);
-        exit(1);
+        return -1;
     }
     const char *layer = "VK_LAYER_KHRONOS_validation";
     const char *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
@@ -100,18 +118,18 @@ static void app_vulkan_create(app_vulkan *a, int require_validation) {
                                 .ppEnabledLayerNames = &layer,
                                 .enabledExtensionCount = a->validation ? 1 : 0,
                                 .ppEnabledExtensionNames = &ext};
-    CHECK_VK(vkCreateInstance(&ici, NULL, &a->instance));
+    APP_TRY(vkCreateInstance(&ici, NULL, &a->instance));
     PFN_vkCreateDebugUtilsMessengerEXT create_messenger =
         (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(a->instance,
                                                                   "vkCreateDebugUtilsMessengerEXT");
     if (a->validation && create_messenger)
-        CHECK_VK(create_messenger(a->instance, &mci, NULL, &a->messenger));
+        APP_TRY(create_messenger(a->instance, &mci, NULL, &a->messenger));
 
     /* the first device, a compute queue, 16-bit storage where there is some */
     uint32_t n_phys = 1;
     if (vkEnumeratePhysicalDevices(a->instance, &n_phys, &a->phys) < 0 || n_phys == 0) {
         fprintf(stderr, "%s: no Vulkan device\n", app_name);
-        exit(1);
+        return -1;
     }
     vkGetPhysicalDeviceProperties(a->phys, &a->props);
     uint32_t n_fam = 0;
@@ -126,8 +144,9 @@ static void app_vulkan_create(app_vulkan *a, int require_validation) {
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                     .pNext = &s16};
     vkGetPhysicalDeviceFeatures2(a->phys, &f2);
-    a->f16 = s16.storageBuffer16BitAccess == VK_TRUE;
-    VkPhysicalDevice16BitStorageFeatures enable16 = {
+    a->has16 = s16.storageBuffer16BitAccess == VK_TRUE;
+    a->f16 = enable16 && a->has16;
+    VkPhysicalDevice16BitStorageFeatures on16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
         .storageBuffer16BitAccess = a->f16 ? VK_TRUE : VK_FALSE};
     const float prio = 1.0f;
@@ -136,26 +155,37 @@ static void app_vulkan_create(app_vulkan *a, int require_validation) {
                                    .queueCount = 1,
                                    .pQueuePriorities = &prio};
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                              .pNext = &enable16,
+                              .pNext = &on16,
                               .queueCreateInfoCount = 1,
                               .pQueueCreateInfos = &qci};
-    CHECK_VK(vkCreateDevice(a->phys, &dci, NULL, &a->dev));
+    APP_TRY(vkCreateDevice(a->phys, &dci, NULL, &a->dev));
     vkGetDeviceQueue(a->dev, a->family, 0, &a->queue);
+    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                   .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                   .queueFamilyIndex = a->family};
+    APP_TRY(vkCreateCommandPool(a->dev, &pci, NULL, &a->pool));
+    return 0;
 }
 
-static void app_vulkan_destroy(app_vulkan *a) {
-    vkDestroyDevice(a->dev, NULL);
+/* Frees what app_vulkan_create() made, also after it failed half way. */
+static inline void app_vulkan_destroy(app_vulkan *a) {
+    if (a->pool) vkDestroyCommandPool(a->dev, a->pool, NULL);
+    if (a->dev) vkDestroyDevice(a->dev, NULL);
     if (a->messenger) {
         PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger =
             (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
                 a->instance, "vkDestroyDebugUtilsMessengerEXT");
         destroy_messenger(a->instance, a->messenger, NULL);
     }
-    vkDestroyInstance(a->instance, NULL);
+    if (a->instance) vkDestroyInstance(a->instance, NULL);
+    a->pool = VK_NULL_HANDLE;
+    a->dev = VK_NULL_HANDLE;
+    a->messenger = VK_NULL_HANDLE;
+    a->instance = VK_NULL_HANDLE;
 }
 
 /* seattn's view of the app's device (enabled: SEATTN_VULKAN_STORAGE_16BIT where a->f16). */
-static seattn_vulkan_device app_vulkan_import(const app_vulkan *a) {
+static inline seattn_vulkan_device app_vulkan_import(const app_vulkan *a) {
     return (seattn_vulkan_device){.instance = a->instance,
                                   .instance_api_version = VK_API_VERSION_1_1,
                                   .physical_device = a->phys,
@@ -172,8 +202,8 @@ typedef struct {
     void *mapped; /* host-visible buffers: mapped, coherent */
 } app_buffer;
 
-static app_buffer app_buffer_create(const app_vulkan *a, VkDeviceSize size,
-                                    VkBufferUsageFlags usage, int host) {
+static inline app_buffer app_buffer_create(const app_vulkan *a, VkDeviceSize size,
+                                           VkBufferUsageFlags usage, int host) {
     app_buffer b = {0};
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                               .size = size,
@@ -204,13 +234,14 @@ static app_buffer app_buffer_create(const app_vulkan *a, VkDeviceSize size,
     return b;
 }
 
-static void app_buffer_destroy(const app_vulkan *a, app_buffer *b) {
+static inline void app_buffer_destroy(const app_vulkan *a, app_buffer *b) {
     vkDestroyBuffer(a->dev, b->buffer, NULL);
     vkFreeMemory(a->dev, b->memory, NULL);
 }
 
-static void app_barrier(VkCommandBuffer cb, VkPipelineStageFlags src, VkAccessFlags src_access,
-                        VkPipelineStageFlags dst, VkAccessFlags dst_access) {
+static inline void app_barrier(VkCommandBuffer cb, VkPipelineStageFlags src,
+                               VkAccessFlags src_access, VkPipelineStageFlags dst,
+                               VkAccessFlags dst_access) {
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                           .srcAccessMask = src_access,
                           .dstAccessMask = dst_access};
@@ -218,7 +249,7 @@ static void app_barrier(VkCommandBuffer cb, VkPipelineStageFlags src, VkAccessFl
 }
 
 /* Submits cb and waits for it. */
-static void app_submit_wait(const app_vulkan *a, VkCommandBuffer cb) {
+static inline void app_submit_wait(const app_vulkan *a, VkCommandBuffer cb) {
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence fence;
     CHECK_VK(vkCreateFence(a->dev, &fci, NULL, &fence));
@@ -227,6 +258,26 @@ static void app_submit_wait(const app_vulkan *a, VkCommandBuffer cb) {
     CHECK_VK(vkQueueSubmit(a->queue, 1, &si, fence));
     CHECK_VK(vkWaitForFences(a->dev, 1, &fence, VK_TRUE, 60ull * 1000 * 1000 * 1000));
     vkDestroyFence(a->dev, fence, NULL);
+}
+
+/* A primary command buffer from the app's pool, begun. */
+static inline VkCommandBuffer app_begin(const app_vulkan *a) {
+    VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                       .commandPool = a->pool,
+                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                       .commandBufferCount = 1};
+    VkCommandBuffer cb;
+    CHECK_VK(vkAllocateCommandBuffers(a->dev, &cai, &cb));
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    CHECK_VK(vkBeginCommandBuffer(cb, &bi));
+    return cb;
+}
+
+/* Ends cb (from app_begin()), submits it, waits and frees it. */
+static inline void app_finish(const app_vulkan *a, VkCommandBuffer cb) {
+    CHECK_VK(vkEndCommandBuffer(cb));
+    app_submit_wait(a, cb);
+    vkFreeCommandBuffers(a->dev, a->pool, 1, &cb);
 }
 
 #endif

@@ -78,9 +78,10 @@ int main(int argc, char **argv) {
 
     /* 1, 2. The app's instance and device (app_vulkan.h). */
     app_vulkan a;
-    app_vulkan_create(&a, require_validation);
+    if (app_vulkan_create(
+            &a, require_validation ? APP_VALIDATION_REQUIRED : APP_VALIDATION_IF_INSTALLED, 1) != 0)
+        return 1;
     const int f16 = a.f16;
-    VkDevice dev = a.dev;
     printf("host_app: device '%s', KV cache in %s\n", a.props.deviceName, f16 ? "f16" : "f32");
 
     /* 3. seattn on the app's objects, with the app's allocation callbacks. */
@@ -157,19 +158,7 @@ int main(int argc, char **argv) {
     const seattn_attention_tensors t2 = {.q = tq, .k = tk, .v = tv, .out = to2};
 
     /* 5. The app's command buffer: its copies, seattn's dispatches, its readback. */
-    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                   .queueFamilyIndex = a.family};
-    VkCommandPool pool;
-    CHECK_VK(vkCreateCommandPool(dev, &pci, NULL, &pool));
-    VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                       .commandPool = pool,
-                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                       .commandBufferCount = 1};
-    VkCommandBuffer cb;
-    CHECK_VK(vkAllocateCommandBuffers(dev, &cai, &cb));
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    CHECK_VK(vkBeginCommandBuffer(cb, &bi));
+    VkCommandBuffer cb = app_begin(&a); /* from the app's command pool */
     VkBufferCopy up_kv = {0, 0, kv_bytes}, up_q = {kv_bytes, 0, q_bytes};
     vkCmdCopyBuffer(cb, staging.buffer, cache.buffer, 1, &up_kv);
     vkCmdCopyBuffer(cb, staging.buffer, qbuf.buffer, 1, &up_q);
@@ -233,7 +222,6 @@ int main(int argc, char **argv) {
     printf("host_app: seattn made %ld host allocations through the app's callbacks, %ld still "
            "live after destroy\n",
            counts.total, counts.live);
-    vkDestroyCommandPool(dev, pool, NULL);
     app_buffer_destroy(&a, &cache);
     app_buffer_destroy(&a, &qbuf);
     app_buffer_destroy(&a, &outs);

@@ -51,7 +51,10 @@ static float value(uint32_t seq, uint32_t token, uint32_t i) { /* deterministic 
 int main(int argc, char **argv) {
     app_name = "serving_loop";
     app_vulkan a;
-    app_vulkan_create(&a, argc > 1 && strcmp(argv[1], "--require-validation") == 0);
+    const int require_validation = argc > 1 && strcmp(argv[1], "--require-validation") == 0;
+    if (app_vulkan_create(
+            &a, require_validation ? APP_VALIDATION_REQUIRED : APP_VALIDATION_IF_INSTALLED, 1) != 0)
+        return 1;
     seattn_vulkan_device import = app_vulkan_import(&a);
     seattn_context *ctx = NULL, *cpu = NULL;
     CHECK_SEATTN(ctx, seattn_context_create_vulkan(NULL, &import, &ctx));
@@ -100,18 +103,7 @@ int main(int argc, char **argv) {
     const seattn_attention_tensors tensors = {.q = tq, .k = tk, .v = tv, .out = to};
 
     /* Recorded once: host writes -> seattn -> host reads. */
-    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                   .queueFamilyIndex = a.family};
-    VkCommandPool pool;
-    CHECK_VK(vkCreateCommandPool(a.dev, &pci, NULL, &pool));
-    VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                       .commandPool = pool,
-                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                       .commandBufferCount = 1};
-    VkCommandBuffer cb;
-    CHECK_VK(vkAllocateCommandBuffers(a.dev, &cai, &cb));
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    CHECK_VK(vkBeginCommandBuffer(cb, &bi));
+    VkCommandBuffer cb = app_begin(&a); /* from the app's command pool */
     app_barrier(cb, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_WRITE_BIT,
                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
@@ -238,14 +230,13 @@ int main(int argc, char **argv) {
            "|vulkan - cpu reference| = %.2e\n",
            calls, served, worst);
 
-    vkFreeCommandBuffers(a.dev, pool, 1, &cb);
+    vkFreeCommandBuffers(a.dev, a.pool, 1, &cb);
     CHECK_SEATTN(ctx, seattn_context_recycle(ctx));
     seattn_tensor *all[] = {tq, to, tk, tv, ts, tt, cq, ck, cv, co};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         seattn_tensor_destroy(all[i]);
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
-    vkDestroyCommandPool(a.dev, pool, NULL);
     app_buffer_destroy(&a, &buf);
     app_vulkan_destroy(&a);
     free(sq), free(ref), free(sk), free(sv);

@@ -16,7 +16,7 @@
 // all loops of the shader (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm), silently leaving
 // results unwritten or, when a loop around a barrier is cut in some invocations only, hanging.
 // A key costs this kernel about 3 * D + D / BR + D / BC loop iterations, so on llvmpipe the
-// host bounds the keys per workgroup by splitting (vk_attention.c, the llvmpipe branch of the
+// host bounds the keys per workgroup by splitting (src/vulkan/attention.c, the llvmpipe branch of the
 // split plan). Unrolling the loops over D instead made lavapipe compile for a minute.
 
 layout(local_size_x_id = 0) in;             // BR: rows per workgroup
@@ -89,7 +89,7 @@ void main() {
             }
             qr = rms_inv(ss);
         }
-        // rows before W take no grouped pair: p keeps every rotation below kv_len (vk_rope.c)
+        // rows before W take no grouped pair: p keeps every rotation below kv_len (src/vulkan/rope.c)
         const int pg = plain || p < pc.W ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
         [[dont_unroll]] for (uint i = 0; i < D; ++i) {
             float x = live ? CLAMP_IN(LOAD_Q(base + i) * qr * q_weight(i) * f) : 0.0;

@@ -1,5 +1,5 @@
 // Shared by every kernel: the push constants, their flags and -inf. The host mirrors this block
-// in src/vk_internal.h (seattn__push). The bindings are in storage.glsl and texel.comp.
+// in src/vulkan/vk_internal.h (seattn__push). The bindings are in storage.glsl and texel.comp.
 
 layout(push_constant) uniform Push {
     uint q_len;      // query tokens

@@ -164,7 +164,7 @@ void main() {
 #endif
             qr = rms_inv(ss);
         }
-        // rows before W take no grouped pair: p keeps every rotation below kv_len (vk_rope.c)
+        // rows before W take no grouped pair: p keeps every rotation below kv_len (src/vulkan/rope.c)
         const int pg = plain || p < pc.W ? int(p) : int(p / pc.G + pc.W - pc.W / pc.G);
         for (uint k = 0; k < DL; ++k) {
             const uint i = l + k * DS;

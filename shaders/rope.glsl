@@ -1,4 +1,4 @@
-// RoPE angles from the host's double-precision table (src/vk_rope.c), read through
+// RoPE angles from the host's double-precision table (src/vulkan/rope.c), read through
 // ROPE_FETCH(index) -> vec2(cos, sin). With RHP = rot_half rounded up to even and
 // L = 1 << pc.rope_shift, entry a * RHP + m holds the angle a * f_m for a < L, and entry
 // (L + b) * RHP + m the angle b L f_m. So |pos| = a + b L is at most two entries and one complex

@@ -42,7 +42,7 @@
 // key into the accumulators. The key loops are the only loops that run, one iteration a step
 // and one or two a run of keys (a grouped position, a page): llvmpipe ends an invocation's
 // loops after 65535 iterations in total (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's gallivm), so
-// the host splits the keys (src/vk_plan.c, plan_texel). Every unrolled loop is one flat loop
+// the host splits the keys (src/vulkan/plan.c, plan_texel). Every unrolled loop is one flat loop
 // (rows and dims in one index) that counts from 0 or a multiple of 4: Mesa leaves a loop that
 // holds another loop rolled, and its arrays then become indirect, which compiled for minutes;
 // a loop it left rolled inside the key loop also spends the budget (a padding loop from 2 NR

@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-typedef struct seattn__vk seattn__vk; /* Vulkan state, vk_internal.h */
+typedef struct seattn__vk seattn__vk; /* Vulkan state, vulkan/vk_internal.h */
 typedef struct seattn__vk_buffer seattn__vk_buffer;
 struct seattn_vulkan_device; /* seattn_vulkan.h */
 
@@ -109,9 +109,9 @@ uint16_t seattn__float_to_half(float f);
 
 /* vk_*.c: the Vulkan backend. */
 seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_options *o);
-/* Fixes the kernel every call runs: o->kernel, else SEATTN_KERNEL, else none (vk_context.c). */
+/* Fixes the kernel every call runs: o->kernel, else SEATTN_KERNEL, else none (vulkan/context.c). */
 seattn_status seattn__vk_force_kernel(seattn_context *ctx, const seattn_context_options *o);
-/* seattn_context_kernel_info() on a Vulkan context (vk_attention.c). */
+/* seattn_context_kernel_info() on a Vulkan context (vulkan/plan.c). */
 seattn_status seattn__vk_context_kernel_info(const seattn_context *ctx, uint32_t index,
                                              seattn_kernel_info *out);
 /* context.c: seattn_context_create() and, with imp, seattn_context_create_vulkan(). */

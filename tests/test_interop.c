@@ -1,24 +1,40 @@
 /* seattn on an app's own Vulkan objects (seattn_vulkan.h): importing its device, wrapping its
  * buffers, recording into its command buffers, and the checks on each. */
 #define _POSIX_C_SOURCE 200809L
+#include "../examples/app_vulkan.h"
 #include "testutil.h"
-#include "vk_app.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static vk_app app;
+static app_vulkan app; /* examples/app_vulkan.h: the examples' app, validation as the tests ask */
 
 static void setup(void) {
-    if (vk_app_create(&app, 1) != 0) {
-        vk_app_destroy(&app);
+    const char *v = getenv("SEATTN_TEST_VALIDATION");
+    app_name = "test_interop";
+    if (app_vulkan_create(&app,
+                          v && strcmp(v, "1") == 0 ? APP_VALIDATION_REQUIRED : APP_VALIDATION_OFF,
+                          1) != 0) {
+        app_vulkan_destroy(&app);
         tu_no_device("the app could not make its instance and device");
     }
 }
 static void teardown(void) {
-    vk_app_destroy(&app);
+    app_vulkan_destroy(&app);
+}
+/* seattn's view of the app's device, with enabled as given. */
+static seattn_vulkan_device app_import(uint32_t enabled) {
+    seattn_vulkan_device d = app_vulkan_import(&app);
+    d.enabled = enabled;
+    return d;
+}
+/* A full memory barrier (the app's side of seattn_vulkan.h's rules, at its widest). */
+static void full_barrier(VkCommandBuffer cb) {
+    app_barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT,
+                VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
 }
 /* Criterion does not fail a test for an assertion in its .fini (seen: a test with
  * synchronization hazards passed), so every test ends with this. */
@@ -27,7 +43,7 @@ static void expect_no_messages(void) {
 }
 
 static seattn_context *imported(uint32_t enabled) {
-    seattn_vulkan_device d = vk_app_import(&app, enabled);
+    seattn_vulkan_device d = app_import(enabled);
     seattn_context *ctx = NULL;
     cr_assert_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_SUCCESS, "%s",
                  seattn_last_create_error());
@@ -44,35 +60,35 @@ Test(interop, import_is_checked) {
     seattn_context *ctx = (seattn_context *)1;
     cr_expect_eq(seattn_context_create_vulkan(NULL, NULL, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect_null(ctx);
-    seattn_vulkan_device d = vk_app_import(&app, 0);
+    seattn_vulkan_device d = app_import(0);
     d.device = VK_NULL_HANDLE;
     cr_expect_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect(strstr(seattn_last_create_error(), "device"));
-    d = vk_app_import(&app, 0);
+    d = app_import(0);
     d.instance_api_version = VK_API_VERSION_1_0;
     cr_expect_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_ERROR_UNSUPPORTED);
     cr_expect(strstr(seattn_last_create_error(), "1.1"));
-    d = vk_app_import(&app, 0);
+    d = app_import(0);
     d.queue_family = 99;
     cr_expect_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect(strstr(seattn_last_create_error(), "queue_family"));
-    d = vk_app_import(&app, 0x80);
+    d = app_import(0x80);
     cr_expect_eq(seattn_context_create_vulkan(NULL, &d, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
-    d = vk_app_import(&app, 0);
+    d = app_import(0);
     seattn_context_options o = {.backend = SEATTN_BACKEND_CPU};
     cr_expect_eq(seattn_context_create_vulkan(&o, &d, &ctx), SEATTN_ERROR_INVALID_ARGUMENT);
     cr_expect_null(ctx);
     /* and a good one: destroying it leaves the app's device working */
     ctx = imported(0);
     seattn_context_destroy(ctx);
-    cr_expect_eq(vkDeviceWaitIdle(app.device), VK_SUCCESS);
+    cr_expect_eq(vkDeviceWaitIdle(app.dev), VK_SUCCESS);
     expect_no_messages();
 }
 
 Test(interop, wrapped_buffers_are_checked) {
     seattn_context *ctx = imported(0);
-    vk_app_buffer b = vk_app_buffer_create(&app, 4096, USE);
-    vk_app_buffer ro = vk_app_buffer_create(&app, 4096, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT);
+    app_buffer b = app_buffer_create(&app, 4096, USE, 1);
+    app_buffer ro = app_buffer_create(&app, 4096, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 1);
     seattn_tensor *t = NULL;
     cr_expect_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 2, 64, USE, &t),
                  SEATTN_ERROR_INVALID_ARGUMENT);
@@ -104,15 +120,15 @@ Test(interop, wrapped_buffers_are_checked) {
     cr_expect(got == b.buffer && off == 256);
     seattn_tensor_destroy(t);
     seattn_context_destroy(ctx);
-    vk_app_buffer_destroy(&app, &b);
-    vk_app_buffer_destroy(&app, &ro);
+    app_buffer_destroy(&app, &b);
+    app_buffer_destroy(&app, &ro);
     expect_no_messages();
 }
 
 /* Two wrapped views of one buffer overlap: an output over the keys is refused. */
 Test(interop, overlap_across_wrapped_tensors) {
     seattn_context *ctx = imported(0);
-    vk_app_buffer b = vk_app_buffer_create(&app, 1 << 16, USE);
+    app_buffer b = app_buffer_create(&app, 1 << 16, USE, 1);
     seattn_tensor *q, *kv, *out;
     cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 4096, USE, &q), SEATTN_SUCCESS);
     cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 4096, 8192, USE, &kv), SEATTN_SUCCESS);
@@ -126,14 +142,14 @@ Test(interop, overlap_across_wrapped_tensors) {
     seattn_tensor_destroy(kv);
     seattn_tensor_destroy(out);
     seattn_context_destroy(ctx);
-    vk_app_buffer_destroy(&app, &b);
+    app_buffer_destroy(&app, &b);
     expect_no_messages();
 }
 
 /* On a device the app made without storageBuffer16BitAccess, f16 is refused before any work. */
 Test(interop, f16_needs_the_feature) {
     seattn_context *ctx = imported(0);
-    vk_app_buffer b = vk_app_buffer_create(&app, 1 << 16, USE);
+    app_buffer b = app_buffer_create(&app, 1 << 16, USE, 1);
     memset(b.mapped, 0x55, 1 << 16);
     seattn_tensor *t;
     cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 1 << 14, USE, &t), SEATTN_SUCCESS);
@@ -146,16 +162,16 @@ Test(interop, f16_needs_the_feature) {
     cr_expect(strstr(seattn_context_last_error(ctx), "storageBuffer16BitAccess"), "%s",
               seattn_context_last_error(ctx));
     const seattn_attention_tensors ts = {.q = t, .k = t, .v = t, .out = o};
-    VkCommandBuffer cb = vk_app_begin(&app);
+    VkCommandBuffer cb = app_begin(&app);
     cr_expect_eq(seattn_attention_record(ctx, cb, &d, &ts), SEATTN_ERROR_UNSUPPORTED);
-    cr_expect_eq(vk_app_submit(&app, cb), 0);
+    app_finish(&app, cb);
     const unsigned char *p = (const unsigned char *)b.mapped + (1 << 15);
     for (int i = 0; i < 1 << 14; i++)
         cr_assert_eq(p[i], 0x55, "out was written");
     seattn_tensor_destroy(t);
     seattn_tensor_destroy(o);
     seattn_context_destroy(ctx);
-    vk_app_buffer_destroy(&app, &b);
+    app_buffer_destroy(&app, &b);
     expect_no_messages();
 }
 
@@ -164,11 +180,11 @@ Test(interop, f16_needs_the_feature) {
  * use the old ones), descriptor pools past their first 64 sets, a self-submitting call in
  * between, then a recycle and more recordings. Every output is checked. */
 Test(interop, many_recordings_then_one_submit) {
-    seattn_context *ctx = imported(app.has_16bit ? SEATTN_VULKAN_STORAGE_16BIT : 0);
+    seattn_context *ctx = imported(app.has16 ? SEATTN_VULKAN_STORAGE_16BIT : 0);
     seattn_context *cpu = tu_cpu();
     enum { N = 90, H = 4, KVH = 1, D = 64, MAXKV = 50 + 5 * N + 200 };
     const size_t qn = (size_t)H * D, kvn = (size_t)KVH * MAXKV * D;
-    vk_app_buffer b = vk_app_buffer_create(&app, (qn + 2 * kvn + (N + 1) * qn) * 4, USE);
+    app_buffer b = app_buffer_create(&app, (qn + 2 * kvn + (N + 1) * qn) * 4, USE, 1);
     float *host = b.mapped, *q = host, *k = host + qn, *v = k + kvn, *outs = v + kvn;
     tu_fill(q, qn, 1);
     tu_fill(k, kvn, 2);
@@ -187,8 +203,8 @@ Test(interop, many_recordings_then_one_submit) {
         outs[i] = NAN;
     for (int round = 0; round < 2; round++) {
         const int n = round == 0 ? N : 3;
-        VkCommandBuffer cb = vk_app_begin(&app);
-        vk_app_barrier(cb);
+        VkCommandBuffer cb = app_begin(&app);
+        full_barrier(cb);
         for (int i = 0; i < n; i++) {
             seattn_attention_desc d = tu_desc(H, KVH, D, 1, 50u + 5u * (uint32_t)i, 4, 16);
             const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to[i]};
@@ -201,8 +217,8 @@ Test(interop, many_recordings_then_one_submit) {
                              "%s", seattn_context_last_error(ctx));
             }
         }
-        vk_app_barrier(cb);
-        cr_assert_eq(vk_app_submit(&app, cb), 0);
+        full_barrier(cb);
+        app_finish(&app, cb);
         cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
         for (int i = 0; i <= n; i++) {
             seattn_attention_desc d = tu_desc(H, KVH, D, 1, 50u + 5u * (uint32_t)i, 4, 16);
@@ -230,7 +246,7 @@ Test(interop, many_recordings_then_one_submit) {
         seattn_tensor_destroy(to[i]);
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
-    vk_app_buffer_destroy(&app, &b);
+    app_buffer_destroy(&app, &b);
     expect_no_messages();
 }
 
@@ -246,7 +262,7 @@ Test(interop, recording_never_submits) {
     enum { N = 6, H = 4, KVH = 2, D = 64, MAXKV = 700 };
     const float thetas[3] = {10000.0f, 1000000.0f, 500000.0f};
     const size_t qn = (size_t)H * D, kvn = (size_t)KVH * MAXKV * D;
-    vk_app_buffer b = vk_app_buffer_create(&app, (qn + 2 * kvn + N * qn) * 4, USE);
+    app_buffer b = app_buffer_create(&app, (qn + 2 * kvn + N * qn) * 4, USE, 1);
     float *host = b.mapped, *q = host, *k = host + qn, *v = k + kvn, *outs = v + kvn;
     tu_fill(q, qn, 4);
     tu_fill(k, kvn, 5);
@@ -264,8 +280,8 @@ Test(interop, recording_never_submits) {
                                                USE, &to[i]),
                      SEATTN_SUCCESS);
     seattn_attention_desc d[N];
-    VkCommandBuffer cb = vk_app_begin(&app);
-    vk_app_barrier(cb);
+    VkCommandBuffer cb = app_begin(&app);
+    full_barrier(cb);
     seattn_debug_fault(SEATTN_FAULT_DEVICE_LOST, 1); /* the first submission would fail */
     for (int i = 0; i < N; i++) {
         d[i] = tu_desc(H, KVH, D, 1, 100u + 120u * (uint32_t)i, 4, 16);
@@ -275,8 +291,8 @@ Test(interop, recording_never_submits) {
                      seattn_context_last_error(ctx));
     }
     cr_expect_eq(seattn_debug_fault(0, 0), 0, "recording submitted work");
-    vk_app_barrier(cb);
-    cr_assert_eq(vk_app_submit(&app, cb), 0);
+    full_barrier(cb);
+    app_finish(&app, cb);
     cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
     for (int i = 0; i < N; i++) {
         float ref[H * D];
@@ -294,7 +310,7 @@ Test(interop, recording_never_submits) {
         seattn_tensor_destroy(to[i]);
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
-    vk_app_buffer_destroy(&app, &b);
+    app_buffer_destroy(&app, &b);
     expect_no_messages();
 }
 
@@ -307,7 +323,7 @@ Test(interop, two_halves_and_their_merge_recorded) {
     enum { H = 4, KVH = 2, D = 64, T = 40 };
     seattn_attention_desc d = tu_desc(H, KVH, D, T, T, 4, 8);
     const size_t qn = (size_t)H * T * D, kvn = (size_t)KVH * T * D, ln = (size_t)H * T;
-    vk_app_buffer b = vk_app_buffer_create(&app, (qn + 2 * kvn + 3 * qn + 3 * ln) * 4, USE);
+    app_buffer b = app_buffer_create(&app, (qn + 2 * kvn + 3 * qn + 3 * ln) * 4, USE, 1);
     float *q = b.mapped, *k = q + qn, *v = k + kvn, *o = v + kvn, *l = o + 3 * qn;
     tu_fill(q, qn, 31);
     tu_fill(k, kvn, 32);
@@ -328,8 +344,8 @@ Test(interop, two_halves_and_their_merge_recorded) {
     for (int i = 0; i < 3; i++, at += ln * 4)
         cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, ln * 4, USE, &tl[i]),
                      SEATTN_SUCCESS);
-    VkCommandBuffer cb = vk_app_begin(&app);
-    vk_app_barrier(cb);
+    VkCommandBuffer cb = app_begin(&app);
+    full_barrier(cb);
     const uint32_t halves[2] = {SEATTN_ATTN_NEIGHBOR_ONLY, SEATTN_ATTN_GROUPED_ONLY};
     for (int i = 0; i < 2; i++) {
         seattn_attention_desc h = d;
@@ -345,8 +361,8 @@ Test(interop, two_halves_and_their_merge_recorded) {
     cr_assert_eq(seattn_context_last_call(ctx, &st), SEATTN_SUCCESS);
     cr_expect_eq(st.kernel_id, SEATTN_KERNEL_MERGE, "%s", st.kernel);
     cr_expect(st.device_ms < 0, "a recorded call has no device time");
-    vk_app_barrier(cb);
-    cr_assert_eq(vk_app_submit(&app, cb), 0);
+    full_barrier(cb);
+    app_finish(&app, cb);
     cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
     float *ref = malloc(qn * 4), *ref_l = malloc(ln * 4);
     cr_assert_eq(tu_run(cpu, &d, q, k, v, ref, ref_l), SEATTN_SUCCESS);
@@ -372,7 +388,7 @@ Test(interop, two_halves_and_their_merge_recorded) {
     }
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
-    vk_app_buffer_destroy(&app, &b);
+    app_buffer_destroy(&app, &b);
     expect_no_messages();
 }
 
@@ -385,7 +401,7 @@ Test(interop, batch_recorded_once_replayed) {
     enum { H = 2, KVH = 1, D = 32, P = 4, PAGES = 32, POOL = P * PAGES, S = 3, QT = 6 };
     const size_t qn = (size_t)H * QT * D, kn = (size_t)KVH * POOL * D;
     const size_t words = 5 * S + PAGES;
-    vk_app_buffer b = vk_app_buffer_create(&app, (qn * 2 + kn * 2 + words) * 4, USE);
+    app_buffer b = app_buffer_create(&app, (qn * 2 + kn * 2 + words) * 4, USE, 1);
     float *q = b.mapped, *k = q + qn, *v = k + kn, *out = v + kn;
     uint32_t *seqs = (uint32_t *)(out + qn), *bt = seqs + 5 * S;
     tu_fill(q, qn, 5);
@@ -414,11 +430,11 @@ Test(interop, batch_recorded_once_replayed) {
                                   .page_size = P,
                                   .block_table_len = PAGES};
     const seattn_attention_tensors t = {.q = tq, .k = tk, .v = tv, .out = to};
-    VkCommandBuffer cb = vk_app_begin(&app);
-    vk_app_barrier(cb);
+    VkCommandBuffer cb = app_begin(&app);
+    full_barrier(cb);
     cr_assert_eq(seattn_attention_batch_record(ctx, cb, &d, &bd, &t, ts, tb), SEATTN_SUCCESS, "%s",
                  seattn_context_last_error(ctx));
-    vk_app_barrier(cb);
+    full_barrier(cb);
     vkEndCommandBuffer(cb);
     /* three steps: (q_start, q_len, q_pos, kv_len, kv_start) per sequence, and the pages */
     const uint32_t steps[3][S][5] = {{{0, 1, 4, 5, 0}, {2, 2, 15, 17, 10}, {4, 1, 0, 1, 20}},
@@ -430,7 +446,7 @@ Test(interop, batch_recorded_once_replayed) {
             bt[i] = (i * 7u + (uint32_t)step * 5u) % PAGES;
         for (size_t i = 0; i < qn; i++)
             out[i] = NAN;
-        cr_assert_eq(vk_app_run(&app, cb), 0);
+        app_submit_wait(&app, cb);
         for (int s = 0; s < S; s++) {
             const uint32_t *m = steps[step][s];
             if (m[1] == 0) continue;
@@ -457,12 +473,12 @@ Test(interop, batch_recorded_once_replayed) {
             cr_expect(e <= 1e-4, "step %d sequence %d: max err %.3e", step, s, e);
         }
     }
-    vkFreeCommandBuffers(app.device, app.pool, 1, &cb);
+    vkFreeCommandBuffers(app.dev, app.pool, 1, &cb);
     cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
     seattn_tensor_destroy(tq), seattn_tensor_destroy(tk), seattn_tensor_destroy(tv);
     seattn_tensor_destroy(to), seattn_tensor_destroy(ts), seattn_tensor_destroy(tb);
     seattn_context_destroy(ctx);
     seattn_context_destroy(cpu);
-    vk_app_buffer_destroy(&app, &b);
+    app_buffer_destroy(&app, &b);
     expect_no_messages();
 }

@@ -1,4 +1,4 @@
-/* The planner (src/vk_plan.c) with no device: a pure function of a device's capabilities, a
+/* The planner (src/vulkan/plan.c) with no device: a pure function of a device's capabilities, a
  * resolved descriptor and facts about the tensors, checked here for devices that are not
  * there (a desktop GPU, a phone, small and large subgroups, llvmpipe). */
 #include "vk_internal.h"

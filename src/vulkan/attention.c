@@ -1,5 +1,5 @@
 /* The attention call on Vulkan: the ensure step (RoPE table, split scratch), descriptors and
- * recording; vk_plan.c plans it. */
+ * recording; plan.c plans it. */
 #include "vk_internal.h"
 
 #include <math.h>
@@ -264,7 +264,7 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
     return dispatches;
 }
 
-/* Plans the call (vk_plan.c), ensures its resources (the RoPE table, split scratch), binds
+/* Plans the call (plan.c), ensures its resources (the RoPE table, split scratch), binds
  * every tensor and allocates the descriptor sets from frame fr. Recording into an app's
  * command buffer passes it as cb: a new RoPE table is then copied by commands recorded there
  * (from c->staging, which the caller retires into frame 1), so nothing is submitted. */

@@ -1,7 +1,7 @@
 /* The Vulkan backend's private state. Every Vulkan function goes through the context's own
  * tables: instance functions loaded with its vkGetInstanceProcAddr (the loader's, or the app's
  * for an imported device), device functions in a volk device table. volk's globals are used
- * only to open the loader and create seattn's own instances (vk_loader.c). */
+ * only to open the loader and create seattn's own instances (loader.c). */
 #ifndef SEATTN_VK_INTERNAL_H
 #define SEATTN_VK_INTERNAL_H
 
@@ -31,7 +31,7 @@ struct seattn__vk_buffer {
     void *mapped; /* non-NULL when host-visible and coherent (seattn's own memory) */
 };
 
-/* Instance-level functions, per context (vk_loader.c). */
+/* Instance-level functions, per context (loader.c). */
 #define SEATTN__VK_INSTANCE_FNS(X)                                                                 \
     X(vkDestroyInstance)                                                                           \
     X(vkEnumeratePhysicalDevices)                                                                  \
@@ -51,7 +51,7 @@ typedef struct seattn__vki {
 } seattn__vki;
 
 /* What recorded work holds until it is known to be complete: descriptor sets, texel views, the
- * split scratch, and buffers replaced while it was pending (vk_frame.c). Frame 0 serves the
+ * split scratch, and buffers replaced while it was pending (frame.c). Frame 0 serves the
  * self-submitting calls and is recycled after each; frame 1 serves seattn_attention_record()
  * and is recycled by seattn_context_recycle(). */
 typedef struct seattn__frame {
@@ -124,7 +124,7 @@ enum {
 enum { SEATTN__F16_Q = 1, SEATTN__F16_K = 2, SEATTN__F16_V = 4, SEATTN__F16_OUT = 8 };
 enum { SEATTN__NORM_Q = 1, SEATTN__NORM_K = 2, SEATTN__NORM_QW = 4, SEATTN__NORM_KW = 8 };
 
-/* What the planner knows of a device (vk_plan.c): read once at context creation, or filled by a
+/* What the planner knows of a device (plan.c): read once at context creation, or filled by a
  * test for a device it only compiles for (tests/test_gpu_budget.c). */
 typedef struct seattn__caps {
     VkPhysicalDeviceLimits limits; /* lowered by SEATTN_TEST_LIMITS (tests) */
@@ -195,7 +195,7 @@ typedef struct seattn__pipeline {
     VkPipeline pipeline;
 } seattn__pipeline;
 
-/* A RoPE cos/sin table for one (theta, rot_half) (vk_rope.c). Several are kept, so models
+/* A RoPE cos/sin table for one (theta, rot_half) (rope.c). Several are kept, so models
  * whose layers alternate theta (Gemma 3) do not rebuild one every call. */
 typedef struct seattn__rope {
     float theta; /* 0: the slot is empty */
@@ -252,7 +252,7 @@ struct seattn__vk {
 
     seattn__vk_buffer staging;           /* host-visible, grows */
     seattn__vk_buffer dummy;             /* bound where a binding is unused */
-    seattn__rope ropes[SEATTN__N_ROPES]; /* vk_rope.c: tables for recent (theta, rot_half) */
+    seattn__rope ropes[SEATTN__N_ROPES]; /* rope.c: tables for recent (theta, rot_half) */
     uint64_t rope_clock;                 /* for the least recently used */
 };
 
@@ -262,7 +262,7 @@ seattn_status seattn__vk_fail(seattn_context *ctx, VkResult r, const char *call,
 seattn_status seattn__vk_check_lost(seattn_context *ctx);
 seattn_status seattn__vk_status(VkResult r);
 
-/* vk_loader.c */
+/* loader.c */
 seattn_status seattn__vk_loader_init(void);
 PFN_vkGetInstanceProcAddr seattn__vk_loader_gipa(void);
 /* Fills *t from gipa for instance; false if a function is missing (instance below 1.1). */
@@ -271,14 +271,14 @@ bool seattn__vk_load_instance(PFN_vkGetInstanceProcAddr gipa, VkInstance instanc
 void seattn__vk_load_device(PFN_vkGetDeviceProcAddr gdpa, VkDevice device,
                             struct VolkDeviceTable *t);
 
-/* vk_instance.c */
+/* instance.c */
 seattn_status seattn__vk_instance_create(seattn_context *ctx, bool validation, const char *want);
 void seattn__vk_fill_info(const seattn__vki *vki, VkPhysicalDevice phys, seattn_device_info *info);
 
-/* vk_context.c: after vk->phys, vk->device and vk->queue_family are set (own or imported). */
+/* context.c: after vk->phys, vk->device and vk->queue_family are set (own or imported). */
 seattn_status seattn__vk_device_setup(seattn_context *ctx);
 
-/* vk_buffer.c */
+/* buffer.c */
 seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, bool host,
                                        seattn__vk_buffer *b);
 /* Frees b now, or hands it to frame 1 when recorded work may still use it. */
@@ -293,7 +293,7 @@ seattn_status seattn__vk_buffer_write(seattn_context *ctx, seattn__vk_buffer *b,
 seattn_status seattn__vk_view_create(seattn_context *ctx, VkBuffer buffer, VkDeviceSize offset,
                                      VkDeviceSize range, VkFormat format, VkBufferView *out);
 
-/* vk_rope.c: the ensure step of a call. Makes a table for (theta, rot_half) cover
+/* rope.c: the ensure step of a call. Makes a table for (theta, rot_half) cover
  * |pos| <= max_pos and returns it; *one_level says whether its first level alone covers
  * max_pos. A new table is uploaded by a copy recorded into cb when cb is not NULL (the
  * staging buffer then goes to *staging, which the caller retires once the call is counted in
@@ -303,7 +303,7 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, flo
                                     bool *one_level, seattn__vk_buffer *staging);
 void seattn__vk_rope_free(seattn_context *ctx);
 
-/* vk_context.c: the context's one command buffer. */
+/* context.c: the context's one command buffer. */
 seattn_status seattn__vk_begin(seattn_context *ctx);
 seattn_status seattn__vk_submit_wait(seattn_context *ctx);
 /* Records a full memory barrier into the context's command buffer: every earlier write
@@ -313,22 +313,22 @@ void seattn__vk_barrier(seattn_context *ctx, bool to_host);
 /* Compute-to-compute barrier between the dispatches of one attention, in any command buffer. */
 void seattn__vk_compute_barrier(seattn_context *ctx, VkCommandBuffer cb);
 
-/* vk_plan.c: the kernel table. lookup: a row's index, -2 for "flash", -1 if unknown. */
+/* plan.c: the kernel table. lookup: a row's index, -2 for "flash", -1 if unknown. */
 int seattn__vk_kernel_lookup(const char *name);
 const char *seattn__vk_kernel_names(void);
 const char *seattn__vk_kernel_why_not(const seattn__caps *caps, int row);
-/* vk_attention.c: seattn_attention_merge_record(), into the app's command buffer (frame 1). */
+/* attention.c: seattn_attention_merge_record(), into the app's command buffer (frame 1). */
 seattn_status seattn__vk_merge_record(seattn_context *ctx, VkCommandBuffer cb,
                                       const seattn_attention_desc *r,
                                       const seattn_tensor *const outs[3],
                                       const seattn_tensor *const lses[3], seattn_call_stats *stats);
-/* vk_attention.c: records into the app's command buffer with frame 1. */
+/* attention.c: records into the app's command buffer with frame 1. */
 seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer cb,
                                           const seattn_attention_desc *r,
                                           const seattn_attention_tensors *t,
                                           const seattn__batch *batch, seattn_call_stats *stats);
 
-/* vk_frame.c */
+/* frame.c */
 seattn_status seattn__vk_frame_set(seattn_context *ctx, seattn__frame *f, VkDescriptorSetLayout l,
                                    VkDescriptorSet *out);
 seattn_status seattn__vk_frame_view(seattn_context *ctx, seattn__frame *f, VkBuffer buffer,
@@ -342,14 +342,14 @@ void seattn__vk_view_retire(seattn_context *ctx, VkBufferView view);
 void seattn__vk_frame_recycle(seattn_context *ctx, seattn__frame *f);
 void seattn__vk_frame_free(seattn_context *ctx, seattn__frame *f);
 
-/* vk_pipeline.c */
+/* pipeline.c */
 seattn_status seattn__vk_pipelines_init(seattn_context *ctx);
 void seattn__vk_pipelines_free(seattn_context *ctx);
 seattn__layout seattn__vk_kernel_layout(seattn__kernel kernel);
 /* spec: SEATTN__N_SPEC values, unused ones 0. */
 seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel,
                                       const uint32_t *spec, VkPipeline *out);
-/* vk_pipeline_cache.c: loads options' cache file into vk->pipeline_cache; saves it. */
+/* pipeline_cache.c: loads options' cache file into vk->pipeline_cache; saves it. */
 seattn_status seattn__vk_pipeline_cache_init(seattn_context *ctx, const char *path);
 void seattn__vk_pipeline_cache_save(seattn_context *ctx);
 

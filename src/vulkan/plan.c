@@ -236,7 +236,7 @@ static seattn_status plan_storage(const seattn__caps *caps, const seattn_attenti
  * shader, and a branch of make_plan(). */
 typedef struct {
     const char *name;
-    seattn__kernel kernel; /* its shader (shaders.c) and layout (vk_pipeline.c) */
+    seattn__kernel kernel; /* its shader (shaders.c) and layout (pipeline.c) */
     seattn_kernel_id id;
     const char *what;
     plan_fn plan; /* its specialization, grid and key step; the split is common */

@@ -6,6 +6,6 @@
 
 /* The file's bytes plus a terminating NUL (malloc'd; the caller frees), its size in *len; NULL
  * if it cannot be opened or read. */
-char *bench_read_file(const char *path, size_t *len);
+char *cli_read_file(const char *path, size_t *len);
 
 #endif

@@ -34,9 +34,9 @@ int pk_model_load(const char *dir, pk_model *m) {
     char path[4096];
     size_t json_size = 0, bytes = 0;
     snprintf(path, sizeof path, "%s/model.json", dir);
-    char *json = bench_read_file(path, &json_size);
+    char *json = cli_read_file(path, &json_size);
     snprintf(path, sizeof path, "%s/model.f32", dir);
-    m->data = (float *)bench_read_file(path, &bytes);
+    m->data = (float *)cli_read_file(path, &bytes);
     cJSON *root = json ? cJSON_Parse(json) : NULL;
     free(json);
     if (!root || !m->data) {
@@ -307,7 +307,7 @@ uint32_t pk_prompts_load(const char *dir, uint32_t len, uint8_t **rows) {
     char path[4096];
     snprintf(path, sizeof path, "%s/prompts_%u.u8", dir, len);
     size_t size = 0;
-    *rows = (uint8_t *)bench_read_file(path, &size);
+    *rows = (uint8_t *)cli_read_file(path, &size);
     if (!*rows || size % len != 0) {
         free(*rows);
         *rows = NULL;

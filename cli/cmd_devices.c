@@ -1,4 +1,5 @@
-/* seattn devices: the Vulkan devices with the limits and features the kernels depend on. */
+/* seattn devices and seattn kernels: the Vulkan devices with the limits and features the kernels
+ * depend on, and the kernel table with what each device runs. */
 #include "cli.h"
 
 #include <stdio.h>

@@ -31,7 +31,7 @@ static float *read_array(const char *dir, const char *file, size_t n, char *err,
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     size_t len = 0;
-    char *data = bench_read_file(path, &len);
+    char *data = cli_read_file(path, &len);
     if (!data) {
         snprintf(err, err_len, "%s: cannot be read", file);
         return NULL;
@@ -52,7 +52,7 @@ int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len)
     char path[4096];
     snprintf(path, sizeof path, "%s/meta.json", dir);
     size_t len = 0;
-    char *text = bench_read_file(path, &len);
+    char *text = cli_read_file(path, &len);
     if (!text) {
         snprintf(err, err_len, "meta.json: cannot be read");
         return -1;

@@ -1,4 +1,4 @@
-/* The seattn program: devices, check (and bench, passkey as they land). */
+/* The seattn program: devices, kernels, check, bench (bench/) and passkey. */
 #include "bench.h"
 #include "cli.h"
 #include "passkey.h"
