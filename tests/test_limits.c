@@ -112,10 +112,12 @@ Test(limits, workgroup_count) {
         agree(ctx, &d, kernel);
         /* a split prefill: the merge takes one workgroup per token, so its chunks too stay
          * within 3 workgroups: 300 tokens are at least 100 (attention, merge) pairs */
-        setenv("SEATTN_SPLIT", "2", 1);
-        d.q_len = 300;
-        const uint32_t m = agree(ctx, &d, kernel);
+        setenv("SEATTN_SPLIT", "2", 1); /* read once, at context creation */
+        seattn_context *split = limited("workgroups_x=3", portable);
         unsetenv("SEATTN_SPLIT");
+        d.q_len = 300;
+        const uint32_t m = agree(split, &d, kernel);
+        tu_finish(split);
         cr_expect(strstr(kernel, "+merge"), "%s", kernel);
         cr_expect_geq(m, 200, "%s: %u dispatches for 300 tokens in chunks of 3", kernel, m);
         tu_finish(ctx);

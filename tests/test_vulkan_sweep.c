@@ -193,7 +193,10 @@ Test(sweep, strides_offsets_and_positions) {
 Test(sweep, forced_key_splits) {
     const char *splits[] = {"1", "2", "3", "7"};
     for (size_t i = 0; i < 4; i++) {
+        /* read once, at context creation */
         setenv("SEATTN_SPLIT", splits[i], 1);
+        tu_finish(gpu);
+        gpu = tu_vulkan();
         const seattn_call_stats st[2] = {
             compare(tu_desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1),
             compare(tu_desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1)};

@@ -1,5 +1,5 @@
-/* The attention call on Vulkan: the ensure step (RoPE table, split scratch), descriptors and
- * recording; plan.c plans it. */
+/* The attention call on Vulkan, its stages in order: facts, plan (plan.c), ensure (the RoPE
+ * table of rope.c, split scratch), bind (views, descriptor sets, push constants), record. */
 #include "vk_internal.h"
 
 #include <math.h>
@@ -264,45 +264,28 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
     return dispatches;
 }
 
-/* Plans the call (plan.c), ensures its resources (the RoPE table, split scratch), binds
- * every tensor and allocates the descriptor sets from frame fr. Recording into an app's
- * command buffer passes it as cb: a new RoPE table is then copied by commands recorded there
- * (from c->staging, which the caller retires into frame 1), so nothing is submitted. */
-static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBuffer cb,
-                             const seattn_attention_desc *r, const seattn_attention_tensors *t,
-                             const seattn__batch *bat, prepared *c) {
-    memset(&c->staging, 0, sizeof c->staging);
-    seattn__vk *vk = ctx->vk;
-    seattn_status lost = seattn__vk_check_lost(ctx);
-    if (lost != SEATTN_SUCCESS) return lost;
-    const bool f16 = r->q_type == SEATTN_DTYPE_F16 || r->k_type == SEATTN_DTYPE_F16 ||
-                     r->v_type == SEATTN_DTYPE_F16 || r->out_type == SEATTN_DTYPE_F16;
-    if (f16 && !vk->storage_16bit)
-        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
-                            "f16 tensors need storageBuffer16BitAccess, which '%s' %s",
-                            vk->info.name,
-                            vk->own_device ? "does not have"
-                                           : "does not have enabled (say "
-                                             "SEATTN_VULKAN_STORAGE_16BIT)");
-    const uint32_t d = r->head_dim;
+/* A call runs in four stages, in this order (README, "Architecture"): facts, what the planner
+ * needs to know of the call's tensors and RoPE table, gathered without making anything; plan,
+ * the pure function of plan.c; ensure, the resources the plan needs (the RoPE table, split
+ * scratch); bind, every tensor's view, the descriptor sets and the push constants. */
+
+/* Facts: what the planner is told of the call (r as planned: a batch's longest sequence, rp)
+ * and of the RoPE table it will get (*rs, which the ensure step then makes). */
+static void gather_facts(const seattn_context *ctx, const seattn_attention_desc *r,
+                         const seattn_attention_desc *rp, const seattn_attention_tensors *t,
+                         const seattn__batch *bat, seattn__kernel kernel, seattn__rope_shape *rs,
+                         seattn__plan_facts *facts) {
+    const seattn__vk *vk = ctx->vk;
     const VkBufferUsageFlags tb = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
-    const seattn__kernel kernel = seattn__plan_default_kernel(
-        &vk->caps, vk->forced_kernel, (ctx->flags & SEATTN_CONTEXT_PORTABLE) != 0);
-    /* what the grid and the RoPE table are planned for: a batch's longest sequence */
-    seattn_attention_desc rp = *r;
-    if (bat) {
-        rp.q_len = bat->b.max_q_len;
-        rp.kv_len = bat->b.max_kv_len;
-        rp.q_pos = rp.kv_len - rp.q_len;
-    }
-    seattn__plan_facts facts = {.n_seqs = bat ? bat->b.n_seqs : 0,
-                                .page_size = bat ? bat->b.page_size : 0,
-                                .q_weight = t->q_norm_weight != NULL,
-                                .k_weight = t->k_norm_weight != NULL,
-                                .texel_views = kernel == SEATTN__KERNEL_TEXEL &&
-                                               (t->q->buf->usage & tb) && (t->k->buf->usage & tb) &&
-                                               (t->v->buf->usage & tb)};
-    if (facts.texel_views) { /* a view past maxTexelBufferElements takes the storage kernel */
+    *facts = (seattn__plan_facts){.n_seqs = bat ? bat->b.n_seqs : 0,
+                                  .page_size = bat ? bat->b.page_size : 0,
+                                  .q_weight = t->q_norm_weight != NULL,
+                                  .k_weight = t->k_norm_weight != NULL,
+                                  .force_split = vk->test_split,
+                                  .texel_views = kernel == SEATTN__KERNEL_TEXEL &&
+                                                 (t->q->buf->usage & tb) &&
+                                                 (t->k->buf->usage & tb) && (t->v->buf->usage & tb)};
+    if (facts->texel_views) { /* a view past maxTexelBufferElements takes the storage kernel */
         const VkPhysicalDeviceLimits *lim = &vk->props.limits;
         const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
         const uint64_t off[3] = {r->q_offset, r->k_offset, r->v_offset};
@@ -313,43 +296,59 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
         for (int i = 0; i < 3; i++) {
             uint64_t start;
             const uint64_t es = seattn__dtype_size(dts[i]);
-            if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], d, es,
+            if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], r->head_dim, es,
                            lim->minTexelBufferOffsetAlignment,
                            &start) > (uint64_t)lim->maxTexelBufferElements * es)
-                facts.texel_views = false;
+                facts->texel_views = false;
         }
     }
-    seattn_status status;
-    /* Ensure: the RoPE table, uploaded by a copy recorded into the app's cb when recording.
-     * Every |position| a kernel rotates by is below kv_len: p, j, j/G, j - j/G, and the grouped
-     * query position p/G + W - W/G <= p, used only for rows with p >= W (others rotate by p). */
-    const seattn__rope *rope;
-    if ((status = seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2, rp.kv_len - 1,
-                                        &rope, &facts.one_level, &c->staging)))
-        return status;
-    const uint32_t rope_shift = rope->shift;
-    facts.rope_view = rope->view != VK_NULL_HANDLE;
-    facts.rope_vec4 = rope->view_vec4;
-    facts.out_vec4 = r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
-                     (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
-                     t->out->buf->base % 16 == 0;
-    facts.kv_vec4 = kernel == SEATTN__KERNEL_TEXEL && kv_vec4(ctx, r, t);
-    const char *split = getenv("SEATTN_SPLIT"); /* a test hook: force a split count */
-    if (split && atoi(split) > 0) facts.force_split = (uint32_t)atoi(split);
-    seattn__plan *pl = &c->pl;
-    char why[512];
-    const bool forced = vk->forced_kernel >= 0;
-    status = seattn__plan_make(&vk->caps, &rp, kernel, forced, &facts, pl, why, sizeof why);
-    if (status != SEATTN_SUCCESS && kernel == SEATTN__KERNEL_FLASH_SG && !forced)
-        status = seattn__plan_make(&vk->caps, &rp, SEATTN__KERNEL_FLASH, false, &facts, pl, why,
-                                   sizeof why); /* row sums through shared memory instead */
-    if (status != SEATTN_SUCCESS) return seattn__fail(ctx, status, "%s", why);
+    /* The RoPE table. Every |position| a kernel rotates by is below kv_len: p, j, j/G, j - j/G,
+     * and the grouped query position p/G + W - W/G <= p, used only for rows with p >= W
+     * (others rotate by p). */
+    const uint32_t max_pos = rp->kv_len - 1;
+    seattn__vk_rope_shape(&vk->caps, r->rotary_dims / 2, max_pos, rs);
+    facts->one_level = max_pos < (1u << rs->shift);
+    facts->rope_view = rs->view != SEATTN__ROPE_VIEW_NONE;
+    facts->rope_vec4 = rs->view == SEATTN__ROPE_VIEW_RGBA;
+    facts->out_vec4 = r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
+                      (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
+                      t->out->buf->base % 16 == 0;
+    facts->kv_vec4 = kernel == SEATTN__KERNEL_TEXEL && kv_vec4(ctx, r, t);
+}
+
+/* Ensure: the RoPE table of shape rs (uploaded by a copy recorded into the app's cb when
+ * recording: c->staging) and the split scratch the plan needs, from frame fr. */
+static seattn_status ensure(seattn_context *ctx, seattn__frame *fr, VkCommandBuffer cb,
+                            const seattn_attention_desc *r, const seattn__batch *bat,
+                            const seattn__rope_shape *rs, const seattn__rope **rope,
+                            binding *partials, prepared *c) {
+    const seattn__plan *pl = &c->pl;
+    seattn_status status =
+        seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2, rs, rope, &c->staging);
+    if (status != SEATTN_SUCCESS || pl->n_split == 1) return status;
+    /* the partials of one chunk of queries (a batch: of every sequence's rows); chunks reuse
+     * them */
+    const uint64_t rows = bat ? (uint64_t)bat->b.n_seqs * bat->b.max_q_len : pl->chunk;
+    const uint64_t part = (uint64_t)r->n_heads * rows * pl->n_split * (r->head_dim + 4) * 4;
+    partials->elem_offset = 0;
+    partials->view = VK_NULL_HANDLE;
+    return seattn__vk_frame_scratch(ctx, fr, part, &partials->info);
+}
+
+/* Bind: every tensor's view, the descriptor sets (from frame fr) and the push constants. */
+static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_attention_desc *r,
+                          const seattn_attention_tensors *t, const seattn__batch *bat,
+                          const seattn__rope *rope, binding *bp, prepared *c) {
+    seattn__vk *vk = ctx->vk;
+    const seattn__plan *pl = &c->pl;
+    const uint32_t d = r->head_dim;
     const bool texel = pl->kernel == SEATTN__KERNEL_TEXEL;
     const bool vec4kv = pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
     const seattn_strides none = {0, 0};
-    binding bq, bk, bv, bo, bl, bp, brope, bqw, bkw, bseq, bbt;
+    seattn_status status;
+    binding bq, bk, bv, bo, bl, brope, bqw, bkw, bseq, bbt;
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
-    bl = bp = bqw = bkw = bseq = bbt = dummy;
+    bl = bqw = bkw = bseq = bbt = dummy;
     if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d,
                             r->q_type, texel, false, &bq)) ||
         (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
@@ -380,21 +379,60 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
         (status = bind_view(ctx, fr, "block_table", bat->bt, bat->b.block_table_offset, words, 1,
                             bat->b.block_table_len, 1, SEATTN_DTYPE_F32, false, false, &bbt)))
         return status;
-    if (pl->n_split > 1) { /* the partials of one chunk of queries (a batch: of every sequence's
-                            * rows); chunks reuse them */
-        const uint64_t rows = bat ? (uint64_t)bat->b.n_seqs * bat->b.max_q_len : pl->chunk;
-        const uint64_t part = (uint64_t)r->n_heads * rows * pl->n_split * (d + 4) * 4;
-        if ((status = seattn__vk_frame_scratch(ctx, fr, part, &bp.info))) return status;
-        bp.elem_offset = 0;
-        bp.view = VK_NULL_HANDLE;
-    }
     brope = (binding){{rope->buf.buffer, 0, VK_WHOLE_SIZE}, 0, rope->view};
-    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk,  &bv,  &bo,   &bl, &brope,
-                                             &bp, &bqw, &bkw, &bseq, &bbt};
+    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv, &bo, &bl, &brope,
+                                             bp,  &bqw, &bkw, &bseq, &bbt};
     c->n_rep = r->n_heads / r->n_kv_heads;
     c->n_seqs = bat ? bat->b.n_seqs : 0;
-    c->pc = make_push(r, pl, bs, t->lse != NULL, rope_shift, bat);
+    c->pc = make_push(r, pl, bs, t->lse != NULL, rope->shift, bat);
     return prepare_sets(ctx, fr, pl, bs, c);
+}
+
+/* Prepares one call, its stages in order: facts, plan, ensure, bind. Recording into an app's
+ * command buffer passes it as cb: a new RoPE table is then copied by commands recorded there
+ * (from c->staging, which the caller retires into frame 1), so nothing is submitted. */
+static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBuffer cb,
+                             const seattn_attention_desc *r, const seattn_attention_tensors *t,
+                             const seattn__batch *bat, prepared *c) {
+    memset(&c->staging, 0, sizeof c->staging);
+    seattn__vk *vk = ctx->vk;
+    seattn_status status = seattn__vk_check_lost(ctx);
+    if (status != SEATTN_SUCCESS) return status;
+    const bool f16 = r->q_type == SEATTN_DTYPE_F16 || r->k_type == SEATTN_DTYPE_F16 ||
+                     r->v_type == SEATTN_DTYPE_F16 || r->out_type == SEATTN_DTYPE_F16;
+    if (f16 && !vk->storage_16bit)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "f16 tensors need storageBuffer16BitAccess, which '%s' %s",
+                            vk->info.name,
+                            vk->own_device ? "does not have"
+                                           : "does not have enabled (say "
+                                             "SEATTN_VULKAN_STORAGE_16BIT)");
+    const seattn__kernel kernel = seattn__plan_default_kernel(
+        &vk->caps, vk->forced_kernel, (ctx->flags & SEATTN_CONTEXT_PORTABLE) != 0);
+    /* what the grid and the RoPE table are planned for: a batch's longest sequence */
+    seattn_attention_desc rp = *r;
+    if (bat) {
+        rp.q_len = bat->b.max_q_len;
+        rp.kv_len = bat->b.max_kv_len;
+        rp.q_pos = rp.kv_len - rp.q_len;
+    }
+    seattn__rope_shape rs;
+    seattn__plan_facts facts;
+    gather_facts(ctx, r, &rp, t, bat, kernel, &rs, &facts);
+
+    seattn__plan *pl = &c->pl;
+    char why[512];
+    const bool forced = vk->forced_kernel >= 0;
+    status = seattn__plan_make(&vk->caps, &rp, kernel, forced, &facts, pl, why, sizeof why);
+    if (status != SEATTN_SUCCESS && kernel == SEATTN__KERNEL_FLASH_SG && !forced)
+        status = seattn__plan_make(&vk->caps, &rp, SEATTN__KERNEL_FLASH, false, &facts, pl, why,
+                                   sizeof why); /* row sums through shared memory instead */
+    if (status != SEATTN_SUCCESS) return seattn__fail(ctx, status, "%s", why);
+
+    const seattn__rope *rope;
+    binding bp = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
+    if ((status = ensure(ctx, fr, cb, r, bat, &rs, &rope, &bp, c))) return status;
+    return bind(ctx, fr, r, t, bat, rope, &bp, c);
 }
 
 /* Records rec(ctx, cb, arg) into the context's command buffer between the host barriers and

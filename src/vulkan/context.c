@@ -180,13 +180,18 @@ seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_contex
     return seattn__vk_device_setup(ctx);
 }
 
-/* Tests drive the device limits on a small machine by lowering them:
- * SEATTN_TEST_LIMITS="storage_range=N,texel_elements=N,workgroups_x=N,alloc_size=N,
- * device_local=1" (the last: seattn's device buffers are not mapped, as on a discrete GPU, so
- * every upload to them is a staged copy). */
+/* Test hooks, read once here, at context creation. Tests drive the device limits on a small
+ * machine by lowering them: SEATTN_TEST_LIMITS="storage_range=N,texel_elements=N,
+ * workgroups_x=N,alloc_size=N,device_local=1" (the last: seattn's device buffers are not
+ * mapped, as on a discrete GPU, so every upload to them is a staged copy); SEATTN_SPLIT=N
+ * forces N key splits on every call. */
 static void test_limits(seattn_context *ctx) {
     const char *env = getenv("SEATTN_TEST_LIMITS");
     seattn__vk *vk = ctx->vk;
+    const char *split = getenv("SEATTN_SPLIT");
+    vk->test_split = split && atoi(split) > 0 ? (uint32_t)atoi(split) : 0;
+    if (vk->test_split)
+        seattn__log(ctx, SEATTN_LOG_WARNING, "SEATTN_SPLIT: %u key splits forced", vk->test_split);
     VkPhysicalDeviceLimits *lim = &vk->props.limits;
     for (const char *p = env; p && *p;) {
         char key[32];

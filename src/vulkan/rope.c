@@ -54,28 +54,65 @@ static seattn_status upload(seattn_context *ctx, VkCommandBuffer cb, seattn__rop
     return SEATTN_SUCCESS;
 }
 
-seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
-                                    uint32_t rot_half, uint32_t max_pos, const seattn__rope **out,
-                                    bool *one_level, seattn__vk_buffer *staging) {
-    seattn__vk *vk = ctx->vk;
+/* The levels of a table that covers |pos| <= max_pos for pairs rot_half: L = 1 << shift up to
+ * 2^16 (or 64 MiB), and n_hi second-level entries. */
+static void levels(uint32_t rot_half, uint32_t max_pos, uint32_t *shift, uint32_t *n_hi) {
     const uint32_t rhp = (rot_half + 1) & ~1u;
     uint32_t want = 12, cap = 16;
     while (cap > 12 && ((size_t)8 * rhp << cap) > ((size_t)64 << 20))
         cap--;
     while (want < cap && (1u << want) <= max_pos)
         want++;
+    *shift = want;
+    *n_hi = (max_pos >> want) + 1;
+}
+
+/* The texel view a table of (1 << shift) + n_hi rows of pairs gets on this device. */
+static seattn__rope_view view_of(const seattn__caps *caps, uint32_t rot_half, uint32_t shift,
+                                 uint32_t n_hi) {
+    const uint32_t rhp = (rot_half + 1) & ~1u;
+    /* n is even (rows of RHP entries): as RGBA32F, n / 2 texels of two entries */
+    const uint64_t n = ((uint64_t)(1u << shift) + n_hi) * rhp;
+    if (caps->texel_vec4_ok && n / 2 <= caps->limits.maxTexelBufferElements)
+        return SEATTN__ROPE_VIEW_RGBA;
+    if (caps->texel_ok && n <= caps->limits.maxTexelBufferElements) return SEATTN__ROPE_VIEW_RG;
+    return SEATTN__ROPE_VIEW_NONE;
+}
+
+void seattn__vk_rope_shape(const seattn__caps *caps, uint32_t rot_half, uint32_t max_pos,
+                           seattn__rope_shape *out) {
+    levels(rot_half, max_pos, &out->shift, &out->n_hi);
+    out->view = view_of(caps, rot_half, out->shift, out->n_hi);
+}
+
+seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
+                                    uint32_t rot_half, const seattn__rope_shape *shape,
+                                    const seattn__rope **out, seattn__vk_buffer *staging) {
+    seattn__vk *vk = ctx->vk;
+    const uint32_t rhp = (rot_half + 1) & ~1u;
+    /* the largest position the shape covers */
+    const uint64_t covers = ((uint64_t)shape->n_hi << shape->shift) - 1;
     seattn__rope *e = slot_for(vk, theta, rot_half);
     const bool same = e->buf.buffer && e->theta == theta && e->rot_half == rot_half;
     e->used = ++vk->rope_clock;
-    if (same && e->shift >= want && (max_pos >> e->shift) < e->n_hi) {
+    if (same && e->view_kind == shape->view && e->shift >= shape->shift &&
+        (covers >> e->shift) < e->n_hi) {
         *out = e;
-        *one_level = max_pos < (1u << e->shift);
         return SEATTN_SUCCESS;
     }
-    if (same && e->shift > want) want = e->shift;
+    /* a table that covers both the kept one and the call's, where it keeps the call's view;
+     * else the call's own */
+    uint32_t want = shape->shift, n_hi = shape->n_hi;
+    if (same) {
+        const uint32_t w = e->shift > want ? e->shift : want;
+        uint32_t n = (uint32_t)(covers >> w) + 1;
+        if (e->n_hi > n && w == e->shift) n = e->n_hi;
+        if (view_of(&vk->caps, rot_half, w, n) == shape->view) {
+            want = w;
+            n_hi = n;
+        }
+    }
     const uint32_t lo = 1u << want;
-    uint32_t n_hi = (max_pos >> want) + 1;
-    if (same && e->n_hi > n_hi) n_hi = e->n_hi;
     const size_t n = (size_t)(lo + n_hi) * rhp;
     float *tab = seattn__calloc(n * 2, sizeof(float));
     if (!tab) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for RoPE tables");
@@ -96,14 +133,13 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, flo
     seattn_status s = seattn__vk_buffer_create(ctx, bytes, false, &e->buf);
     if (s == SEATTN_SUCCESS) s = upload(ctx, cb, e, tab, bytes, staging);
     seattn__free(tab);
-    /* n is even (rows of RHP entries): as RGBA32F, n / 2 texels of two entries */
-    e->view_vec4 = vk->caps.texel_vec4_ok && n / 2 <= vk->props.limits.maxTexelBufferElements;
-    if (s == SEATTN_SUCCESS && e->view_vec4)
-        s = seattn__vk_view_create(ctx, e->buf.buffer, 0, bytes, VK_FORMAT_R32G32B32A32_SFLOAT,
+    e->view_kind = shape->view;
+    if (s == SEATTN_SUCCESS && e->view_kind != SEATTN__ROPE_VIEW_NONE)
+        s = seattn__vk_view_create(ctx, e->buf.buffer, 0, bytes,
+                                   e->view_kind == SEATTN__ROPE_VIEW_RGBA
+                                       ? VK_FORMAT_R32G32B32A32_SFLOAT
+                                       : VK_FORMAT_R32G32_SFLOAT,
                                    &e->view);
-    else if (s == SEATTN_SUCCESS && vk->caps.texel_ok &&
-             n <= vk->props.limits.maxTexelBufferElements)
-        s = seattn__vk_view_create(ctx, e->buf.buffer, 0, bytes, VK_FORMAT_R32G32_SFLOAT, &e->view);
     if (s != SEATTN_SUCCESS) {
         slot_retire(ctx, e);
         return s;
@@ -114,7 +150,6 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, flo
     e->n_hi = n_hi;
     e->used = vk->rope_clock;
     *out = e;
-    *one_level = max_pos < lo;
     return SEATTN_SUCCESS;
 }
 

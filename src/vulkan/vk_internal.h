@@ -195,15 +195,26 @@ typedef struct seattn__pipeline {
     VkPipeline pipeline;
 } seattn__pipeline;
 
+/* rope.c: the RoPE table a call needs, a pure function of the device and the call (the facts
+ * step: the planner is told its view and levels before anything is made). A first level of
+ * 1 << shift entries, n_hi entries of the second, and the texel view it gets. */
+typedef enum {
+    SEATTN__ROPE_VIEW_NONE = 0, /* storage buffer only: the texel kernel cannot take the call */
+    SEATTN__ROPE_VIEW_RG = 1,   /* RG32F texels, one entry each */
+    SEATTN__ROPE_VIEW_RGBA = 2  /* RGBA32F texels, two entries each */
+} seattn__rope_view;
+typedef struct seattn__rope_shape {
+    uint32_t shift, n_hi;
+    seattn__rope_view view;
+} seattn__rope_shape;
 /* A RoPE cos/sin table for one (theta, rot_half) (rope.c). Several are kept, so models
  * whose layers alternate theta (Gemma 3) do not rebuild one every call. */
 typedef struct seattn__rope {
     float theta; /* 0: the slot is empty */
     uint32_t rot_half, shift, n_hi;
     seattn__vk_buffer buf;
-    VkBufferView view; /* RGBA32F texels (two entries each) when texel_vec4_ok, else RG32F,
-                        * when texel_ok */
-    bool view_vec4;
+    VkBufferView view; /* as view_kind says */
+    seattn__rope_view view_kind;
     uint64_t used;
 } seattn__rope;
 enum { SEATTN__N_ROPES = 4 };
@@ -220,6 +231,7 @@ struct seattn__vk {
     VkPhysicalDeviceProperties props; /* limits lowered by SEATTN_TEST_LIMITS (tests) */
     VkDeviceSize max_alloc;           /* maxMemoryAllocationSize */
     bool test_unmapped;  /* SEATTN_TEST_LIMITS device_local=1: device buffers stay unmapped */
+    uint32_t test_split; /* SEATTN_SPLIT: key splits every call is forced to; 0: the plan's */
     bool full_subgroups; /* computeFullSubgroups enabled: flash_sg pipelines require them */
     VkPhysicalDeviceMemoryProperties mem_props;
     seattn_device_info info;
@@ -293,14 +305,17 @@ seattn_status seattn__vk_buffer_write(seattn_context *ctx, seattn__vk_buffer *b,
 seattn_status seattn__vk_view_create(seattn_context *ctx, VkBuffer buffer, VkDeviceSize offset,
                                      VkDeviceSize range, VkFormat format, VkBufferView *out);
 
-/* rope.c: the ensure step of a call. Makes a table for (theta, rot_half) cover
- * |pos| <= max_pos and returns it; *one_level says whether its first level alone covers
- * max_pos. A new table is uploaded by a copy recorded into cb when cb is not NULL (the
- * staging buffer then goes to *staging, which the caller retires once the call is counted in
- * frame 1), else written at once: recording into an app's command buffer never submits. */
+/* The table for rotary pairs rot_half covering |pos| <= max_pos on a device with caps. */
+void seattn__vk_rope_shape(const seattn__caps *caps, uint32_t rot_half, uint32_t max_pos,
+                           seattn__rope_shape *out);
+/* rope.c, the ensure step: makes the table for (theta, rot_half) cover what shape covers, with
+ * shape's view, and returns it (one already kept is reused when it covers as much with the same
+ * view). A new table is uploaded by a copy recorded into cb when cb is not NULL (the staging
+ * buffer then goes to *staging, which the caller retires once the call is counted in frame 1),
+ * else written at once: recording into an app's command buffer never submits. */
 seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
-                                    uint32_t rot_half, uint32_t max_pos, const seattn__rope **out,
-                                    bool *one_level, seattn__vk_buffer *staging);
+                                    uint32_t rot_half, const seattn__rope_shape *shape,
+                                    const seattn__rope **out, seattn__vk_buffer *staging);
 void seattn__vk_rope_free(seattn_context *ctx);
 
 /* context.c: the context's one command buffer. */
