@@ -39,7 +39,7 @@ fi
 # rerun on Mesa 25's lavapipe; the GPU kernel's suites (golden_flash_*, vulkan_sweep_flash_*),
 # which lavapipe does not pick, run on Mesa 22.3 only, to keep CI's time, and so do the flash
 # kernels' batches (SEATTN_TEST_BATCH_KERNELS below): Mesa 25 compiles them for minutes.
-VULKAN_SUITES='^(golden|golden_portable|vulkan_sweep|vulkan_sweep_portable|numerics|merge|limits|interop|example_host_app|example_serving_loop|batch|threads|faults|validation|pipeline_cache|passkey|python|python_passkey)$'
+VULKAN_SUITES='^(golden|vulkan_sweep|numerics|merge|limits|interop|example_host_app|example_serving_loop|batch|threads|faults|validation|pipeline_cache|passkey|python|python_passkey)$'
 
 mode="${1:-}"
 case "$mode" in

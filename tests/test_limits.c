@@ -85,7 +85,7 @@ Test(limits, storage_buffer_range) {
     tu_finish(ctx);
 }
 
-/* maxTexelBufferElements: the texel kernel steps aside for the storage kernel. (The RoPE
+/* maxTexelBufferElements: the texel kernel steps aside for flash_smem. (The RoPE
  * table, 4096 positions x 32 pairs here, is a texel view too.) */
 Test(limits, texel_buffer_elements) {
     seattn_context *ctx = limited("texel_elements=200000", 0);
@@ -96,7 +96,8 @@ Test(limits, texel_buffer_elements) {
     cr_expect_eq(id, SEATTN_KERNEL_TEXEL, "%s", kernel);
     d.kv_len = 2000; /* 256000 elements */
     agree_id(ctx, &d, kernel, &id);
-    cr_expect_eq(id, SEATTN_KERNEL_STORAGE, "%s", kernel);
+    cr_expect_eq(id, SEATTN_KERNEL_FLASH, "%s", kernel);
+    cr_expect(strncmp(kernel, "flash_smem", 10) == 0, "%s", kernel);
     tu_finish(ctx);
 }
 

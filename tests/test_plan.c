@@ -146,7 +146,7 @@ Test(plan, limits_fail_with_a_reason) {
     cr_expect(strstr(why, "maxComputeWorkGroupCount[1]"), "%s", why);
 }
 
-Test(plan, cpu_devices_take_texel_or_fall_back_to_storage) {
+Test(plan, cpu_devices_take_texel_or_fall_back_to_flash_smem) {
     seattn__caps c = gpu(32768, 8, 8, true);
     c.cpu = c.llvmpipe = c.texel_ok = true;
     seattn_attention_desc r = desc(128, 1024, 1024, 8, 64);
@@ -168,11 +168,13 @@ Test(plan, cpu_devices_take_texel_or_fall_back_to_storage) {
     r.key_mode = SEATTN_KEYS_RAW;
     r.head_dim = r.rotary_dims = 20; /* 10 pairs do not split over 8 lanes */
     cr_expect_eq(seattn__plan_make(&c, &r, k, false, &f, &pl, why, sizeof why), SEATTN_SUCCESS);
-    cr_expect_eq(pl.kernel, SEATTN__KERNEL_ATTENTION, "falls back to the storage kernel");
+    cr_expect_eq(pl.kernel, SEATTN__KERNEL_FLASH, "falls back to flash_smem");
     cr_expect_eq(seattn__plan_make(&c, &r, k, true, &f, &pl, why, sizeof why),
                  SEATTN_ERROR_UNSUPPORTED, "forced: an error, not another kernel");
     cr_expect(strstr(why, "texel kernel (forced)"), "%s", why);
-    cr_expect_eq(seattn__plan_default_kernel(&c, -1, true), SEATTN__KERNEL_ATTENTION, "portable");
+    cr_expect_eq(seattn__plan_default_kernel(&c, -1, true), SEATTN__KERNEL_FLASH, "portable");
+    c.texel_ok = false; /* a CPU device without texel buffers or subgroup arithmetic */
+    cr_expect_eq(seattn__plan_default_kernel(&c, -1, false), SEATTN__KERNEL_FLASH);
 }
 
 Test(plan, llvmpipe_loop_budget_splits_long_key_runs) {
@@ -255,13 +257,10 @@ Test(plan, batches_are_one_grid) {
     cr_expect_eq(pl.spec[SEATTN__SPEC_BATCH], 1);
     cr_expect_eq(pl.n_split, 1);
     cr_expect_eq(pl.chunk, 4096);
-    /* the storage kernel takes no batch: forced it says so, else flash_smem runs */
-    cr_expect_eq(
-        seattn__plan_make(&c, &small, SEATTN__KERNEL_ATTENTION, true, &f, &pl, why, sizeof why),
-        SEATTN_ERROR_UNSUPPORTED);
-    cr_expect(strstr(why, "does not take batches"), "%s", why);
+    /* a batch the texel kernel cannot take (no texel views) runs on flash_smem */
+    const seattn__plan_facts no_texel = {.n_seqs = 4};
     cr_assert_eq(
-        seattn__plan_make(&c, &small, SEATTN__KERNEL_ATTENTION, false, &f, &pl, why, sizeof why),
+        seattn__plan_make(&c, &small, SEATTN__KERNEL_TEXEL, false, &no_texel, &pl, why, sizeof why),
         SEATTN_SUCCESS, "%s", why);
     cr_expect_eq(pl.kernel, SEATTN__KERNEL_FLASH);
     /* more sequences than workgroups along z */

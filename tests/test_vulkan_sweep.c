@@ -118,7 +118,7 @@ Test(sweep, row_blocks_of_the_texel_kernel) {
     /* lavapipe runs the texel kernel unless another one is forced */
     const char *forced = getenv("SEATTN_KERNEL");
     const int32_t want = forced && strncmp(forced, "flash", 5) == 0 ? SEATTN_KERNEL_FLASH
-                         : getenv("SEATTN_PORTABLE")                ? SEATTN_KERNEL_STORAGE
+                         : getenv("SEATTN_PORTABLE")                ? SEATTN_KERNEL_FLASH
                                                                     : SEATTN_KERNEL_TEXEL;
     for (int i = 0; i < 6; i++) {
         cr_expect_eq(st[i].kernel_id, want, "call %d ran %s", i, st[i].kernel);
@@ -201,7 +201,7 @@ Test(sweep, forced_key_splits) {
             compare(tu_desc(4, 2, 64, 1, 500, 4, 32), 900 + (uint32_t)i, 1),
             compare(tu_desc(2, 1, 64, 50, 180, 4, 32), 910 + (uint32_t)i, 1)};
         for (int c = 0; c < 2; c++) {
-            /* splits are rounded to whole key tiles, and the storage kernel splits on
+            /* splits are rounded to whole key tiles, and the kernels split on
              * llvmpipe's loop budget anyway: at least the forced count's worth of splitting */
             if (i > 0)
                 cr_expect_gt(st[c].key_splits, 1, "SEATTN_SPLIT=%s: %s", splits[i], st[c].kernel);
@@ -250,7 +250,7 @@ Test(sweep, neighbor_only_and_grouped_only) {
 }
 
 /* f16 storage on both kernels: every tensor alone and all together, GQA, head dims the texel
- * kernel splits and one it does not (D 80 on 8 lanes: storage kernel), a split, strides and
+ * kernel splits and one it does not (D 80 on 8 lanes: flash_smem), a split, strides and
  * odd offsets. The CPU reference reads the same f16 values. */
 Test(sweep, f16_storage) {
     const seattn_dtype F16 = SEATTN_DTYPE_F16;
@@ -294,7 +294,7 @@ Test(sweep, qk_norm) {
             seattn_attention_desc d = tu_desc(8, 2, 64, 40, 90, 4, 9);
             d.flags = flags[i];
             compare(d, 1500 + (uint32_t)(i * 2 + weights), 1 | (weights ? WITH_WEIGHTS : 0));
-            d = tu_desc(4, 1, 80, 1, 300, 8, 32); /* storage kernel on 8 lanes, decode split */
+            d = tu_desc(4, 1, 80, 1, 300, 8, 32); /* flash_smem on 8 lanes, decode split */
             d.flags = flags[i];
             d.qk_norm_eps = weights ? 0.5f : 0.0f;
             d.q_norm_offset = 3;

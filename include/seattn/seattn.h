@@ -99,8 +99,9 @@ typedef void (*seattn_log_fn)(seattn_log_level level, const char *message, void 
 /* Flags for seattn_context_options.flags. */
 /* Enable VK_LAYER_KHRONOS_validation if installed. */
 #define SEATTN_CONTEXT_VALIDATION 0x1u
-/* Force the storage kernel (attention.comp: no subgroup ops, storage-buffer loads) on any
- * device; env SEATTN_PORTABLE=1 also. seattn_context_options.kernel names any kernel. */
+/* Force the portable kernel, flash_smem (flash.comp with row sums through shared memory: no
+ * subgroup operations, storage-buffer loads), on any device; env SEATTN_PORTABLE=1 also.
+ * seattn_context_options.kernel names any kernel. */
 #define SEATTN_CONTEXT_PORTABLE 0x2u
 
 struct VkAllocationCallbacks; /* <vulkan/vulkan.h>; only a pointer is used here */
@@ -183,7 +184,8 @@ typedef struct seattn_call_stats {
 /* seattn_call_stats.kernel_id. */
 typedef enum seattn_kernel_id {
     SEATTN_KERNEL_CPU_REFERENCE = 0, /* the CPU backend */
-    SEATTN_KERNEL_STORAGE = 1,       /* shaders/attention.comp: storage buffers, any device */
+    SEATTN_KERNEL_STORAGE = 1,       /* retired (attention.comp): no call reports it now; the
+                                      * value stays reserved */
     SEATTN_KERNEL_TEXEL = 2,         /* shaders/texel.comp: texel buffers and subgroups, CPU
                                       * devices (lavapipe) */
     SEATTN_KERNEL_MERGE = 3,         /* shaders/merge_lse.comp: seattn_attention_merge() */

@@ -235,11 +235,11 @@ class Context(_Closes):
     @property
     def last_call(self):
         """What the last attention call did: device_ms, host_ms, dispatches, kernel (its
-        description), kernel_id ("cpu", "storage", "texel", "merge" or "flash"), key_splits,
+        description), kernel_id ("cpu", "texel", "merge" or "flash"), key_splits,
         plain."""
         st = _ffi.CallStats()
         self._call(_lib.seattn_context_last_call, self._ptr(), ctypes.byref(st))
-        kinds = {0: "cpu", 1: "storage", 2: "texel", 3: "merge", 4: "flash"}
+        kinds = {0: "cpu", 1: "storage (retired)", 2: "texel", 3: "merge", 4: "flash"}
         return {"device_ms": st.device_ms, "host_ms": st.host_ms, "dispatches": st.dispatches,
                 "kernel": st.kernel.decode(errors="replace"),
                 "kernel_id": kinds.get(st.kernel_id, str(st.kernel_id)),

@@ -210,7 +210,10 @@ def test_each_kernel_by_name(backend):
     with seattn.Context("vulkan") as ctx:
         table = ctx.kernels()
     names = [t["name"] for t in table]
-    assert {"flash_sg", "flash_smem", "texel", "storage"} <= set(names)
+    assert {"flash_sg", "flash_smem", "texel"} <= set(names)
+    assert "storage" not in names  # retired: flash_smem serves its devices
+    with pytest.raises(seattn.InvalidArgument, match="retired"):
+        seattn.Context("vulkan", kernel="storage")
     for t in table:
         if not t["available"]:
             assert t["why_not"], t

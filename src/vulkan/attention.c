@@ -83,9 +83,8 @@ static bool kv_vec4(const seattn_context *ctx, const seattn_attention_desc *r,
 /* What a call's stats say of its plan. */
 static void plan_stats(const seattn__plan *pl, seattn_call_stats *stats) {
     seattn__plan_name(pl, stats->kernel, sizeof stats->kernel);
-    stats->kernel_id = pl->kernel == SEATTN__KERNEL_TEXEL       ? SEATTN_KERNEL_TEXEL
-                       : pl->kernel == SEATTN__KERNEL_ATTENTION ? SEATTN_KERNEL_STORAGE
-                                                                : SEATTN_KERNEL_FLASH;
+    stats->kernel_id =
+        pl->kernel == SEATTN__KERNEL_TEXEL ? SEATTN_KERNEL_TEXEL : SEATTN_KERNEL_FLASH;
     stats->key_splits = pl->n_split;
     stats->plain = pl->spec[SEATTN__SPEC_PLAIN];
 }
@@ -285,7 +284,7 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
                                   .texel_views = kernel == SEATTN__KERNEL_TEXEL &&
                                                  (t->q->buf->usage & tb) &&
                                                  (t->k->buf->usage & tb) && (t->v->buf->usage & tb)};
-    if (facts->texel_views) { /* a view past maxTexelBufferElements takes the storage kernel */
+    if (facts->texel_views) { /* a view past maxTexelBufferElements: flash_smem */
         const VkPhysicalDeviceLimits *lim = &vk->props.limits;
         const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
         const uint64_t off[3] = {r->q_offset, r->k_offset, r->v_offset};

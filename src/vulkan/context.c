@@ -451,6 +451,13 @@ seattn_status seattn__vk_force_kernel(seattn_context *ctx, const seattn_context_
     if (!name || !*name) return SEATTN_SUCCESS;
     int row = seattn__vk_kernel_lookup(name);
     if (row == -2) row = seattn__vk_kernel_lookup(vk->caps.flash_sg_ok ? "flash_sg" : "flash_smem");
+    if (row == -3)
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "kernel '%s'%s: the storage kernel was retired; flash_smem (no "
+                            "subgroup operations, storage-buffer loads) serves every device it "
+                            "served; the kernels are %s",
+                            name, o->kernel && *o->kernel ? "" : " (SEATTN_KERNEL)",
+                            seattn__vk_kernel_names());
     if (row < 0)
         return seattn__fail(
             ctx, SEATTN_ERROR_INVALID_ARGUMENT, "kernel '%s'%s: unknown; the kernels are %s", name,

@@ -194,44 +194,6 @@ static seattn_status plan_texel(const seattn__caps *caps, const seattn_attention
     return SEATTN_SUCCESS;
 }
 
-/* attention.comp: key tiles that keep three BC x D f32 tiles in 12 KiB of shared memory
- * (phones offer 16 KiB); 64 rows a workgroup for long query runs, 16 for decode and short
- * chunks. */
-static seattn_status plan_storage(const seattn__caps *caps, const seattn_attention_desc *r,
-                                  seattn__kernel kernel, const seattn__plan_facts *f,
-                                  seattn__plan *pl, key_limits *kl, char *why, size_t why_size) {
-    const VkPhysicalDeviceLimits *lim = &caps->limits;
-    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
-    const bool llvmpipe = caps->llvmpipe;
-    (void)kernel, (void)f;
-    const uint32_t bc = d >= 1024 ? 1 : (1024 / d > 32 ? 32 : 1024 / d);
-    const uint32_t n_rows = r->q_len * n_rep;
-    const uint32_t br = n_rows >= 256 ? 64 : 16;
-    if (3u * bc * d * 4u > lim->maxComputeSharedMemorySize ||
-        br > lim->maxComputeWorkGroupInvocations)
-        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
-                    "device limits: %u bytes of shared memory and %u invocations "
-                    "needed",
-                    3u * bc * d * 4u, br);
-    kl->key_step = bc;
-    pl->kernel = SEATTN__KERNEL_ATTENTION;
-    pl->spec[0] = br;
-    pl->spec[1] = d;
-    pl->spec[2] = bc;
-    pl->tok_per_wg = 0; /* rows are (token, head) pairs: see wg_x below */
-    pl->rows_per_wg = br;
-    pl->wg_x = (n_rows + br - 1) / br;
-    pl->wg_y = r->n_kv_heads;
-    if (llvmpipe) {
-        /* per key: both score loops when a SIMD group diverges, the P.V loop, the tile's
-         * staging share and rescale; half the budget kept in reserve */
-        const uint32_t per_key = 3 * d + 4 + (d + br - 1) / br + (d + bc - 1) / bc;
-        kl->max_keys = (32000 - 3 * d) / per_key / bc * bc;
-        if (kl->max_keys < bc) kl->max_keys = bc;
-    }
-    return SEATTN_SUCCESS;
-}
-
 /* The kernel table: a row per attention kernel a call may run. A new kernel is a row here, a
  * shader, and a branch of make_plan(). */
 typedef struct {
@@ -252,8 +214,6 @@ static const kernel_row kernel_table[] = {
      plan_flash},
     {"texel", SEATTN__KERNEL_TEXEL, SEATTN_KERNEL_TEXEL,
      "texel.comp: texel-buffer loads, a subgroup a row group (the CPU-device default)", plan_texel},
-    {"storage", SEATTN__KERNEL_ATTENTION, SEATTN_KERNEL_STORAGE,
-     "attention.comp: an invocation a row, storage buffers, no subgroup operations", plan_storage},
 };
 enum { N_KERNEL_ROWS = sizeof kernel_table / sizeof kernel_table[0] };
 
@@ -261,11 +221,12 @@ int seattn__vk_kernel_lookup(const char *name) {
     for (int i = 0; i < N_KERNEL_ROWS; i++)
         if (strcmp(kernel_table[i].name, name) == 0) return i;
     if (strcmp(name, "flash") == 0) return -2; /* the best flash kernel for the device */
+    if (strcmp(name, "storage") == 0) return -3; /* retired: flash_smem serves its devices */
     return -1;
 }
 
 const char *seattn__vk_kernel_names(void) {
-    return "flash, flash_sg, flash_smem, texel, storage";
+    return "flash, flash_sg, flash_smem, texel";
 }
 
 /* Why the device cannot run row i's kernel; NULL if it can. */
@@ -307,8 +268,8 @@ void seattn__caps_finish(seattn__caps *caps, uint32_t subgroup_ops) {
 seattn__kernel seattn__plan_default_kernel(const seattn__caps *caps, int forced_row,
                                            bool portable) {
     if (forced_row >= 0) return kernel_table[forced_row].kernel;
-    if (portable) return SEATTN__KERNEL_ATTENTION;
-    if (caps->cpu) return caps->texel_ok ? SEATTN__KERNEL_TEXEL : SEATTN__KERNEL_ATTENTION;
+    if (portable) return SEATTN__KERNEL_FLASH;
+    if (caps->cpu) return caps->texel_ok ? SEATTN__KERNEL_TEXEL : SEATTN__KERNEL_FLASH;
     return caps->flash_sg_ok ? SEATTN__KERNEL_FLASH_SG : SEATTN__KERNEL_FLASH;
 }
 
@@ -322,7 +283,8 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     memset(pl, 0, sizeof *pl);
     if (kernel == SEATTN__KERNEL_TEXEL &&
         !(texel_shape_ok(r, caps->subgroup_size) && f->texel_views && f->rope_view)) {
-        /* this call's shape or buffers rule the texel kernel out: the storage kernel runs */
+        /* this call's shape or buffers rule the texel kernel out: flash_smem runs (it needs no
+         * subgroup operations) */
         if (forced)
             return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                         "the texel kernel (forced) cannot take this call: it needs head_dim "
@@ -330,14 +292,6 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
                         "VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT and views within "
                         "maxTexelBufferElements",
                         caps->subgroup_size);
-        kernel = SEATTN__KERNEL_ATTENTION;
-    }
-    if (f->n_seqs && kernel == SEATTN__KERNEL_ATTENTION) {
-        /* batches run on texel.comp and flash.comp; flash_smem is the portable one */
-        if (forced)
-            return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
-                        "the storage kernel (forced) does not take batches: flash_smem, texel "
-                        "and flash_sg do");
         kernel = SEATTN__KERNEL_FLASH;
     }
     const bool texel = kernel == SEATTN__KERNEL_TEXEL;
@@ -475,8 +429,6 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
     if (pl->kernel == SEATTN__KERNEL_TEXEL)
         snprintf(out, size, "texel d%u sg%u t%u r%u%s%s%s", sp[1], sp[7], sp[5], sp[2],
                  sp[4] ? " interleaved" : "", sp[6] ? "" : " rope2", sp[8] ? " vec4out" : "");
-    else if (pl->kernel == SEATTN__KERNEL_ATTENTION)
-        snprintf(out, size, "storage d%u br%u bc%u", sp[1], sp[0], sp[2]);
     else
         snprintf(out, size, "%s d%u br%u bc%u ds%u kg%u",
                  pl->kernel == SEATTN__KERNEL_FLASH_SG ? "flash_sg" : "flash_smem", sp[1], sp[2],

@@ -1,8 +1,6 @@
 /* The only file that includes the generated SPIR-V (build/spirv/NAME.spv.h). */
 #include "vk_internal.h"
 
-#include "attention.spv.h"
-#include "attention_f16.spv.h"
 #include "flash.spv.h"
 #include "flash_f16.spv.h"
 #include "flash_sg.spv.h"
@@ -18,14 +16,12 @@
     { #name, seattn__spv_##name, sizeof seattn__spv_##name }
 
 static const seattn__shader shaders[2][SEATTN__N_KERNELS] = {
-    {[SEATTN__KERNEL_ATTENTION] = SHADER(attention),
-     [SEATTN__KERNEL_MERGE] = SHADER(merge),
+    {[SEATTN__KERNEL_MERGE] = SHADER(merge),
      [SEATTN__KERNEL_TEXEL] = SHADER(texel),
      [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse),
      [SEATTN__KERNEL_FLASH] = SHADER(flash),
      [SEATTN__KERNEL_FLASH_SG] = SHADER(flash_sg)},
-    {[SEATTN__KERNEL_ATTENTION] = SHADER(attention_f16),
-     [SEATTN__KERNEL_MERGE] = SHADER(merge_f16),
+    {[SEATTN__KERNEL_MERGE] = SHADER(merge_f16),
      [SEATTN__KERNEL_TEXEL] = SHADER(texel_f16),
      [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse_f16),
      [SEATTN__KERNEL_FLASH] = SHADER(flash_f16),

@@ -93,15 +93,14 @@ enum {
  * 8 k-norm weight, 9 a batch's sequence records, 10 its block table (shaders/batch.glsl). */
 enum { SEATTN__N_BINDINGS = 11 };
 
-/* attention.comp, flash.comp and merge.comp read storage buffers (layout STORAGE); texel.comp reads
- * Q, K, V and the RoPE table as uniform texel buffers (layout TEXEL). */
+/* flash.comp, merge.comp and merge_lse.comp read storage buffers (layout STORAGE); texel.comp
+ * reads Q, K, V and the RoPE table as uniform texel buffers (layout TEXEL). */
 typedef enum {
-    SEATTN__KERNEL_ATTENTION = 0,
-    SEATTN__KERNEL_MERGE = 1,
-    SEATTN__KERNEL_TEXEL = 2,
-    SEATTN__KERNEL_MERGE_LSE = 3, /* merge_lse.comp: seattn_attention_merge() */
-    SEATTN__KERNEL_FLASH = 4,     /* flash.comp, row sums through shared memory */
-    SEATTN__KERNEL_FLASH_SG = 5,  /* flash.comp, row sums by subgroupShuffleXor */
+    SEATTN__KERNEL_MERGE = 0,     /* merge.comp: a call's key splits */
+    SEATTN__KERNEL_TEXEL = 1,     /* texel.comp */
+    SEATTN__KERNEL_MERGE_LSE = 2, /* merge_lse.comp: seattn_attention_merge() */
+    SEATTN__KERNEL_FLASH = 3,     /* flash.comp, row sums through shared memory */
+    SEATTN__KERNEL_FLASH_SG = 4,  /* flash.comp, row sums by subgroupShuffleXor */
     SEATTN__N_KERNELS
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
@@ -172,15 +171,15 @@ typedef struct seattn__plan {
 } seattn__plan;
 
 /* The plan of call r on a device with caps, running kernel (the texel kernel falls back to
- * storage where the call's shape or facts rule it out, unless forced). A pure function: on
+ * flash_smem where the call's shape or facts rule it out, unless forced). A pure function: on
  * failure it returns the status and writes why. */
 seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention_desc *r,
                                 seattn__kernel kernel, bool forced, const seattn__plan_facts *f,
                                 seattn__plan *pl, char *why, size_t why_size);
 /* A short name of the plan's kernel variant, for seattn_call_stats and people. */
 void seattn__plan_name(const seattn__plan *pl, char *out, size_t size);
-/* The kernel a call runs before its shape is looked at: forced_row's (>= 0), else the
- * portable one when asked for, else texel on CPU devices and flash on GPUs. */
+/* The kernel a call runs before its shape is looked at: forced_row's (>= 0), else flash_smem
+ * when the portable one is asked for, else texel on CPU devices and flash on GPUs. */
 seattn__kernel seattn__plan_default_kernel(const seattn__caps *caps, int forced_row, bool portable);
 /* Every pair a neighbor: the kernels' plain specialization runs. */
 bool seattn__plan_all_neighbors(const seattn_attention_desc *r);
@@ -328,7 +327,8 @@ void seattn__vk_barrier(seattn_context *ctx, bool to_host);
 /* Compute-to-compute barrier between the dispatches of one attention, in any command buffer. */
 void seattn__vk_compute_barrier(seattn_context *ctx, VkCommandBuffer cb);
 
-/* plan.c: the kernel table. lookup: a row's index, -2 for "flash", -1 if unknown. */
+/* plan.c: the kernel table. lookup: a row's index, -2 for "flash", -3 for "storage" (retired),
+ * -1 if unknown. */
 int seattn__vk_kernel_lookup(const char *name);
 const char *seattn__vk_kernel_names(void);
 const char *seattn__vk_kernel_why_not(const seattn__caps *caps, int row);
