@@ -281,9 +281,9 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
                                   .q_weight = t->q_norm_weight != NULL,
                                   .k_weight = t->k_norm_weight != NULL,
                                   .force_split = vk->test_split,
-                                  .texel_views = kernel == SEATTN__KERNEL_TEXEL &&
-                                                 (t->q->buf->usage & tb) &&
-                                                 (t->k->buf->usage & tb) && (t->v->buf->usage & tb)};
+                                  .texel_views =
+                                      kernel == SEATTN__KERNEL_TEXEL && (t->q->buf->usage & tb) &&
+                                      (t->k->buf->usage & tb) && (t->v->buf->usage & tb)};
     if (facts->texel_views) { /* a view past maxTexelBufferElements: flash_smem */
         const VkPhysicalDeviceLimits *lim = &vk->props.limits;
         const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
@@ -379,7 +379,7 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
                             bat->b.block_table_len, 1, SEATTN_DTYPE_F32, false, false, &bbt)))
         return status;
     brope = (binding){{rope->buf.buffer, 0, VK_WHOLE_SIZE}, 0, rope->view};
-    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv, &bo, &bl, &brope,
+    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk,  &bv,  &bo,   &bl, &brope,
                                              bp,  &bqw, &bkw, &bseq, &bbt};
     c->n_rep = r->n_heads / r->n_kv_heads;
     c->n_seqs = bat ? bat->b.n_seqs : 0;

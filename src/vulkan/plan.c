@@ -220,7 +220,7 @@ enum { N_KERNEL_ROWS = sizeof kernel_table / sizeof kernel_table[0] };
 int seattn__vk_kernel_lookup(const char *name) {
     for (int i = 0; i < N_KERNEL_ROWS; i++)
         if (strcmp(kernel_table[i].name, name) == 0) return i;
-    if (strcmp(name, "flash") == 0) return -2; /* the best flash kernel for the device */
+    if (strcmp(name, "flash") == 0) return -2;   /* the best flash kernel for the device */
     if (strcmp(name, "storage") == 0) return -3; /* retired: flash_smem serves its devices */
     return -1;
 }
