@@ -11,8 +11,10 @@
 // Metadata the device reads is checked here, and nothing outside the views is ever read or
 // written: a sequence whose query range leaves the views (or whose q_len passes the bound) has
 // no rows, so nothing is written for it; one whose other fields are out of bounds, or one of
-// whose pages lies past the pool, gets NaN in every output and lse element of its rows. A page
-// past the pool is read as page 0 before it is found out.
+// whose pages lies past the pool, gets NaN in every output and lse element of its rows: each
+// workgroup checks every page of its key split, whatever rows it holds, and the splits' merge
+// makes a row NaN if any split found its sequence bad. A page past the pool is read as page 0
+// before it is found out.
 
 // 0: not a batch; 1: contiguous keys; 2: pages of a power-of-2 size; 3: pages of any size
 // (a constant, so that llvmpipe, which runs both sides of a branch, pays for one path only)

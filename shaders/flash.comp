@@ -193,10 +193,13 @@ void main() {
     float m_run = NEG_INF, l_run = 0.0;
     const uint k_begin = split * pc.split_len;
     uint k_end = min(min(k_begin + pc.split_len, skv_len), p_max + 1u);
-    if (BATCH >= 2u) { // uniform: a paged batch checks its pages first
+    if (BATCH >= 2u) { // uniform: a paged batch checks its pages first: every page of the
+        // split's keys, not only those its rows reach, so that a bad page gives every row of the
+        // sequence NaN (batch.glsl), whichever rows a workgroup holds
         if (t == 0u) bad_s = false;
         barrier();
-        if (!pages_ok(k_begin, max(k_begin, k_end), t, WG)) bad_s = true;
+        const uint k_split_end = min(k_begin + pc.split_len, skv_len);
+        if (!pages_ok(k_begin, max(k_begin, k_split_end), t, WG)) bad_s = true;
         barrier();
         s_bad = s_bad || bad_s;
         if (s_bad) k_end = k_begin;

@@ -285,8 +285,11 @@ void main() {
     const uint k_begin = split * pc.split_len;
     // a subgroup past the last token has no keys to walk
     uint k_end = tg * T < sq_len ? min(min(k_begin + pc.split_len, skv_len), p_max + 1u) : k_begin;
-    if (BATCH >= 2u) { // a paged batch checks its pages first
-        const bool bad = subgroupAdd(pages_ok(k_begin, k_end, l, S) ? 0u : 1u) != 0u;
+    if (BATCH >= 2u) { // a paged batch checks its pages first: every page of the split's keys,
+        // not only those its rows reach, so that a bad page gives every row of the sequence NaN
+        // (batch.glsl), whichever rows a workgroup holds
+        const uint k_split_end = min(k_begin + pc.split_len, skv_len);
+        const bool bad = subgroupAdd(pages_ok(k_begin, k_split_end, l, S) ? 0u : 1u) != 0u;
         s_bad = s_bad || bad;
         if (s_bad) k_end = k_begin;
     }
