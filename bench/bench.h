@@ -3,6 +3,8 @@
 #define SEATTN_BENCH_H
 
 #include <seattn/seattn.h>
+
+#include "platform.h"
 #include <stdbool.h>
 #include <stdio.h>
 

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int bench_parse_batch_shape(const char *text, bench_batch_shape *s) {
     /* N:LMIN-LMAX[:D[:H/KV[:G[:W[:P]]]]], all of it */
@@ -44,12 +43,6 @@ static uint32_t seq_len(const bench_batch_shape *s, uint32_t i, uint32_t scale) 
     x ^= x >> 13;
     const uint32_t lo = s->min_len / scale, hi = s->max_len / scale;
     return lo + (uint32_t)((uint64_t)x * (hi - lo + 1) >> 32);
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -207,7 +200,7 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
         for (int v = 0; v < 3 && !st; v++) {
             seattn_call_stats cs;
             double dsum = 0.0;
-            const double h0 = now_ms();
+            const double h0 = seattn__now_ms();
             if (v == 0) {
                 for (uint32_t i = 0; i < n && !st; i++) { /* one call a sequence */
                     seattn_attention_desc one = desc;
@@ -231,11 +224,11 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
                     snprintf(v == 1 ? r->kernel_batch : r->kernel_paged, sizeof r->kernel_batch,
                              "%s", cs.kernel);
             }
-            if (run >= 0 && !st) dev_t[v][run] = dsum, host_t[v][run] = now_ms() - h0;
+            if (run >= 0 && !st) dev_t[v][run] = dsum, host_t[v][run] = seattn__now_ms() - h0;
         }
-        if (run < 0) t_start = now_ms(); /* the budget counts timed runs only */
+        if (run < 0) t_start = seattn__now_ms(); /* the budget counts timed runs only */
         if (run >= 0 && !st) done = run + 1;
-        if (run >= 0 && now_ms() - t_start > o->budget_s * 3e3) break; /* three variants */
+        if (run >= 0 && seattn__now_ms() - t_start > o->budget_s * 3e3) break; /* three variants */
     }
     if (!st && done) {
         r->runs = done;

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static const char *type_name(int32_t t) {
     switch (t) {
@@ -202,10 +201,10 @@ int bench_write_json(const bench_run *run, const char *path) {
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     cJSON_AddStringToObject(root, "date", when);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
+    char host[256];
+    seattn__host_name(host, sizeof host);
     cJSON_AddStringToObject(root, "host", host);
-    cJSON_AddNumberToObject(root, "cpu_threads", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    cJSON_AddNumberToObject(root, "cpu_threads", (double)seattn__cpu_threads());
     cJSON *devs = cJSON_AddArrayToObject(root, "devices");
     for (int i = 0; i < run->n_devices; i++) {
         const seattn_device_info *d = &run->devices[i];
@@ -315,9 +314,8 @@ int bench_plot(const bench_run *run, const char *path) {
                 path);
         return 0;
     }
-    char data[] = "/tmp/seattn-bench-XXXXXX";
-    int fd = mkstemp(data);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    char data[1024];
+    FILE *f = seattn__temp_file(data, sizeof data, "seattn-bench");
     if (!f) {
         fprintf(stderr, "seattn bench: no temporary file for the plot\n");
         return -1;
@@ -343,7 +341,8 @@ int bench_plot(const bench_run *run, const char *path) {
         }
     fclose(f);
     const char *dot = strrchr(path, '.');
-    FILE *g = popen("gnuplot 2>/dev/null", "w"); /* its warnings; failure shows in the status */
+    FILE *g =
+        seattn__pipe_to("gnuplot 2>/dev/null"); /* its warnings; failure shows in the status */
     if (!g) {
         remove(data);
         fprintf(stderr, "seattn bench: cannot run gnuplot\n");
@@ -390,7 +389,7 @@ int bench_plot(const bench_run *run, const char *path) {
     if (!blocks) fprintf(g, "NaN notitle");
     fprintf(g, "\n");
     fprintf(g, "unset multiplot\n");
-    int rc = pclose(g);
+    int rc = seattn__pipe_close(g);
     remove(data);
     if (rc != 0) {
         fprintf(stderr, "seattn bench: gnuplot failed to draw %s\n", path);

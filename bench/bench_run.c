@@ -4,8 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #define TOLERANCE 1e-4
 /* f16 outputs: two results within TOLERANCE may round one f16 ulp apart (at most 2^-10 below
@@ -18,15 +16,9 @@ typedef struct {
 } progress;
 
 static void show(progress *p, const char *label, const char *what) {
-    if (p->o->quiet || !isatty(2)) return;
+    if (p->o->quiet || !seattn__stderr_is_terminal()) return;
     fprintf(stderr, "\r\033[K[%d/%d] %s: %s", p->step, p->steps, label, what);
     fflush(stderr);
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
 static seattn_attention_desc shape_desc(const bench_shape *s, uint32_t len, uint32_t n_heads,
@@ -283,7 +275,7 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
     }
     for (int v = 0; v < 3 && slow; v++)
         t[v]->warmup_timed = true;
-    const double start = now_ms();
+    const double start = seattn__now_ms();
     const int rounds = slow && o->runs > SLOW_ROUNDS ? SLOW_ROUNDS : o->runs;
     for (int round = 0; !s && round < rounds && round < MAX_ROUNDS; round++) {
         char what[64];
@@ -294,7 +286,7 @@ static int time_variants(seattn_context *ctx, instance *in, const bench_options 
                             sizeof t[v]->kernel);
             if (!s) n[v]++;
         }
-        if (round + 1 >= SLOW_ROUNDS && now_ms() - start > 3.0 * o->budget_s * 1e3) break;
+        if (round + 1 >= SLOW_ROUNDS && seattn__now_ms() - start > 3.0 * o->budget_s * 1e3) break;
     }
     if (s) fprintf(stderr, "\nseattn bench: %s\n", seattn_context_last_error(ctx));
     if (!s) { /* before summarize() sorts each variant's times */
@@ -331,9 +323,8 @@ static void time_cpu(seattn_context *cpu, const bench_shape *s, bench_timing *t)
 static void measure_startup(const seattn_context_options *vo, const bench_shape *s, double *cold,
                             double *warm) {
     char path[256];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, sizeof path, "%s/seattn-bench-pipelines-%ld.bin", tmp && *tmp ? tmp : "/tmp",
-             (long)getpid());
+    snprintf(path, sizeof path, "%s/seattn-bench-pipelines-%ld.bin", seattn__temp_dir(),
+             seattn__process_id());
     remove(path);
     *cold = *warm = -1.0;
     uint32_t len = s->kind == BENCH_PREFILL ? (uint32_t)s->w + 256 : (uint32_t)s->w + 2048;
@@ -343,16 +334,16 @@ static void measure_startup(const seattn_context_options *vo, const bench_shape 
         seattn_context_options o = *vo;
         o.pipeline_cache_path = path;
         seattn_context *ctx = NULL;
-        const double t0 = now_ms();
+        const double t0 = seattn__now_ms();
         if (seattn_context_create(&o, &ctx)) break;
-        const double created = now_ms();
+        const double created = seattn__now_ms();
         instance in;
         double dev, host;
         char kernel[320];
         seattn_status st = instance_make(ctx, &d, &in); /* tensors and uploads: not startup */
-        const double t1 = now_ms();
+        const double t1 = seattn__now_ms();
         if (!st) st = run_variant(ctx, &in, V_SE, &dev, &host, kernel, sizeof kernel);
-        const double ms = (created - t0) + (now_ms() - t1);
+        const double ms = (created - t0) + (seattn__now_ms() - t1);
         instance_free(&in);
         seattn_context_destroy(ctx);
         if (st) break;
@@ -461,7 +452,7 @@ int bench_execute(const bench_options *o, bench_run *run) {
         }
         seattn_context_destroy(dev);
     }
-    if (!o->quiet && isatty(2)) fprintf(stderr, "\r\033[K");
+    if (!o->quiet && seattn__stderr_is_terminal()) fprintf(stderr, "\r\033[K");
     seattn_context_destroy(cpu);
     return rc;
 }

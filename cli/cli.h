@@ -4,6 +4,8 @@
 
 #include <seattn/seattn.h>
 
+#include "platform.h"
+
 int cmd_devices(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 

@@ -1,5 +1,4 @@
 /* seattn passkey: the paper's passkey claim, end to end, on a real (tiny) RoPE model. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, popen */
 #include "cli.h"
 #include "passkey.h"
 
@@ -7,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 enum { MAX_MODES = 8, MAX_LENS = 8 };
 static const uint32_t all_lengths[] = {256, 512, 1024, 2048};
@@ -19,9 +16,7 @@ typedef struct {
 } mode;
 
 static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return seattn__now_ms() * 1e-3;
 }
 
 static void usage(FILE *f) {
@@ -51,7 +46,7 @@ static int plot(const char *path, const mode *modes, int n_modes, const uint32_t
         return 0;
     }
     const char *dot = strrchr(path, '.');
-    FILE *g = popen("gnuplot 2>/dev/null", "w");
+    FILE *g = seattn__pipe_to("gnuplot 2>/dev/null");
     if (!g) return -1;
     fprintf(g, "set terminal %s size 800,500\nset output '%s'\n",
             dot && strcmp(dot, ".svg") == 0 ? "svg" : "pngcairo", path);
@@ -74,7 +69,7 @@ static int plot(const char *path, const mode *modes, int n_modes, const uint32_t
             fprintf(g, "%u %g\n", lens[j], acc[i][j]);
         fprintf(g, "e\n");
     }
-    return pclose(g) == 0 ? 0 : -1;
+    return seattn__pipe_close(g) == 0 ? 0 : -1;
 }
 
 /* --batch: for each mode and length, the prompts one by one and then all as one batch; the
@@ -270,11 +265,11 @@ int cmd_passkey(int argc, char **argv) {
                     rc = 1;
                 }
                 right += memcmp(answer, row + lens[j] - PK_ANSWER, PK_ANSWER) == 0;
-                if (isatty(2))
+                if (seattn__stderr_is_terminal())
                     fprintf(stderr, "\r\033[K%s, %u tokens: prompt %u of %u", label, lens[j], p + 1,
                             n);
             }
-            if (isatty(2)) fprintf(stderr, "\r\033[K");
+            if (seattn__stderr_is_terminal()) fprintf(stderr, "\r\033[K");
             prompts = (int)n;
             acc[i][j] = (double)right / n;
             printf(" %8.3f", acc[i][j]);

@@ -1,14 +1,12 @@
-#define _POSIX_C_SOURCE 200809L
 #include "golden_case.h"
 #include "file_util.h"
+#include "platform.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* A non-negative integer field below 2^31, or a double field when integer is false. */
 static int get_num(const cJSON *meta, const char *key, int integer, double *out, char *err,
@@ -135,28 +133,35 @@ static int push(str_list *l, const char *s) {
         l->v = v;
         l->cap = cap;
     }
-    if (!(l->v[l->n] = strdup(s))) return -1;
-    l->n++;
+    const size_t n = strlen(s) + 1;
+    if (!(l->v[l->n] = malloc(n))) return -1;
+    memcpy(l->v[l->n++], s, n);
     return 0;
+}
+
+static int walk(const char *dir, str_list *l, int depth);
+
+typedef struct {
+    const char *dir;
+    str_list *l;
+    int depth;
+} walk_state;
+
+static int walk_entry(const char *name, void *arg) {
+    const walk_state *w = arg;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", w->dir, name);
+    return seattn__path_kind(path) == 2 ? walk(path, w->l, w->depth + 1) : 0;
 }
 
 static int walk(const char *dir, str_list *l, int depth) {
     char path[4096];
-    struct stat st;
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) return push(l, dir);
+    if (seattn__path_kind(path) == 1) return push(l, dir) ? -2 : 0; /* -2: out of memory */
     if (depth > 8) return 0;
-    DIR *dp = opendir(dir);
-    if (!dp) return depth == 0 ? -1 : 0;
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(dp))) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = walk(path, l, depth + 1);
-    }
-    closedir(dp);
-    return rc;
+    walk_state w = {dir, l, depth};
+    const int rc = seattn__list_dir(dir, walk_entry, &w);
+    return rc == -1 && depth > 0 ? 0 : rc;
 }
 
 static int cmp_str(const void *a, const void *b) {

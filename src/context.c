@@ -1,17 +1,9 @@
 /* Contexts, tensors and the attention entry point: checks, then the backend. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "seattn_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-double seattn__now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
 
 seattn_status seattn_context_create(const seattn_context_options *options, seattn_context **out) {
     return seattn__context_create(options, NULL, out);

@@ -2,6 +2,7 @@
 #ifndef SEATTN_INTERNAL_H
 #define SEATTN_INTERNAL_H
 
+#include "platform.h"
 #include "seattn/seattn.h"
 
 #include <stdarg.h>
@@ -38,9 +39,9 @@ struct seattn_tensor {
 /* Formats the context's last error, logs it at error level and returns status. ctx may be NULL
  * (then the message goes to the thread's create-error slot). */
 seattn_status seattn__fail(seattn_context *ctx, seattn_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    SEATTN__PRINTF(3, 4);
 void seattn__log(seattn_context *ctx, seattn_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    SEATTN__PRINTF(3, 4);
 void seattn__set_create_error(const char *message);
 
 /* attention_desc.c: resolves defaults and checks every field, then the tensors. */
@@ -141,8 +142,5 @@ char *seattn__strdup(const char *s);
 void seattn__free(void *p);
 /* Whether the armed fault of this kind fires now (counts the event). */
 bool seattn__fault_hit(seattn_fault kind);
-
-/* Monotonic milliseconds. */
-double seattn__now_ms(void);
 
 #endif

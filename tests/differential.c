@@ -19,8 +19,9 @@
  * most 1e-4 (f32 outputs) or 2e-3 (f16 outputs: an ulp of the rounding either side may take).
  * Rows of out and lse that no sequence covers must keep their sentinel on both, guards and
  * padding likewise, and the inputs must not change. Ends with "N passed, N failed" (calls). */
-#define _POSIX_C_SOURCE 200809L
 #include <seattn/seattn.h>
+
+#include "platform.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -28,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { GUARD = 29 };                 /* elements of guard before and after every view */
-static const float SENTINEL = 1234.5f; /* in out, lse, and every unused element */
+enum { GUARD = 29 };                       /* elements of guard before and after every view */
+static const float SENTINEL = 1234.5f;     /* in out, lse, and every unused element */
 static const uint16_t SENTINEL16 = 0x64d2; /* 1234.0 as f16 */
 static const uint32_t SENTINEL_U32 = 0xdeadbeefu; /* metadata's guards */
 
@@ -183,8 +184,8 @@ static void count_rows(const buf *out, uint32_t nh, uint32_t tokens, uint32_t d)
             count.rows++;
             if (isnan(x))
                 count.nan_rows++;
-            else if (x == sent && memcmp(out->got[0] + at * out->es, out->init + at * out->es,
-                                         out->es) == 0)
+            else if (x == sent &&
+                     memcmp(out->got[0] + at * out->es, out->init + at * out->es, out->es) == 0)
                 count.untouched_rows++;
         }
 }
@@ -197,10 +198,10 @@ static seattn_context *make_vulkan(int split) {
     seattn_context_options o = {.kernel = kernel};
     const char *v = getenv("SEATTN_TEST_VALIDATION");
     if (v && strcmp(v, "1") == 0) o.flags |= SEATTN_CONTEXT_VALIDATION;
-    if (split) setenv("SEATTN_SPLIT", "3", 1); /* read once, at context creation */
+    if (split) seattn__set_env("SEATTN_SPLIT", "3"); /* read once, at context creation */
     seattn_context *ctx = NULL;
     const seattn_status s = seattn_context_create(&o, &ctx);
-    if (split) unsetenv("SEATTN_SPLIT");
+    if (split) seattn__set_env("SEATTN_SPLIT", NULL);
     if (s != SEATTN_SUCCESS) {
         fprintf(stderr, "differential: no Vulkan context (kernel %s): %s\n",
                 kernel ? kernel : "default", seattn_last_create_error());
@@ -267,8 +268,8 @@ static void one_batch(unsigned it) {
         uint32_t ql = kind_of == 0 ? 1 : kind_of == 3 ? 0 : rnd_in(1, kv < 16 ? kv : 16);
         if (kind_of == 2) ql = kv < 16 ? kv : rnd_in(1, 16);
         const uint32_t qp = kind_of == 1 ? rnd_in(0, kv - ql) : kv - ql;
-        seq[s] = (seattn_seq){.q_start = qt, .q_len = ql, .q_pos = qp, .kv_len = kv,
-                              .kv_start = P ? pages : kt};
+        seq[s] = (seattn_seq){
+            .q_start = qt, .q_len = ql, .q_pos = qp, .kv_len = kv, .kv_start = P ? pages : kt};
         qt += ql + rnd_in(0, 2);
         kt += kv;
         pages += P ? (kv + P - 1) / P : 0;
@@ -296,11 +297,21 @@ static void one_batch(unsigned it) {
     for (uint32_t s = 0; s < n; s++) {
         if (!one_in(8)) continue;
         switch (rnd() % 5) {
-        case 0: seq[s].q_pos = seq[s].kv_len - seq[s].q_len + rnd_in(1, 50); break;
-        case 1: seq[s].kv_len = max_kv + rnd_in(1, 50); break;
-        case 2: seq[s].kv_start = P ? bt_len + rnd_in(0, 5) : kt + rnd_in(0, 50); break;
-        case 3: seq[s].q_start = qt + rnd_in(0, 3); break; /* rows past the views: skipped */
-        default: seq[s].q_len = max_q + 1; break;          /* past max_q_len: skipped */
+        case 0:
+            seq[s].q_pos = seq[s].kv_len - seq[s].q_len + rnd_in(1, 50);
+            break;
+        case 1:
+            seq[s].kv_len = max_kv + rnd_in(1, 50);
+            break;
+        case 2:
+            seq[s].kv_start = P ? bt_len + rnd_in(0, 5) : kt + rnd_in(0, 50);
+            break;
+        case 3:
+            seq[s].q_start = qt + rnd_in(0, 3);
+            break; /* rows past the views: skipped */
+        default:
+            seq[s].q_len = max_q + 1;
+            break; /* past max_q_len: skipped */
         }
     }
     seattn_batch_desc b = {.n_seqs = n,
@@ -342,9 +353,8 @@ static void one_batch(unsigned it) {
     seattn_context *const ctx[2] = {cpu_ctx, vk};
     buf *const all[] = {&q, &k, &v, &out, &lse, &seqs, &table};
     char what[200];
-    snprintf(what, sizeof what,
-             "batch %u: %u seqs, %u/%u heads, d %u, G %d, W %d, P %u, %s%s%s%s", it, n, nh, nkv, d,
-             desc.group_size, desc.neighbor_window, P, f16 ? "f16" : "f32",
+    snprintf(what, sizeof what, "batch %u: %u seqs, %u/%u heads, d %u, G %d, W %d, P %u, %s%s%s%s",
+             it, n, nh, nkv, d, desc.group_size, desc.neighbor_window, P, f16 ? "f16" : "f32",
              desc.key_mode == SEATTN_KEYS_ROTATED ? ", rotated keys" : "",
              desc.rope_layout == SEATTN_ROPE_INTERLEAVED ? ", interleaved" : "",
              it % 2 ? ", 3 splits forced" : "");
@@ -353,8 +363,8 @@ static void one_batch(unsigned it) {
         ok = buf_make(all[i], ctx) == 0;
     seattn_status st[2] = {SEATTN_ERROR_INVALID_ARGUMENT, SEATTN_ERROR_INVALID_ARGUMENT};
     for (int c = 0; c < 2 && ok; c++) {
-        const seattn_attention_tensors ts = {.q = q.t[c], .k = k.t[c], .v = v.t[c], .out = out.t[c],
-                                             .lse = lse.t[c]};
+        const seattn_attention_tensors ts = {
+            .q = q.t[c], .k = k.t[c], .v = v.t[c], .out = out.t[c], .lse = lse.t[c]};
         st[c] = seattn_attention_batch(ctx[c], &desc, &b, &ts, seqs.t[c], P ? table.t[c] : NULL);
     }
     finish_call(what, st[0], st[1], vk, all, 7);
@@ -388,8 +398,8 @@ static void one_single(unsigned it) {
     const uint32_t d = (const uint32_t[]){16, 32, 64, 80, 128}[rnd() % 5];
     const uint32_t kv = one_in(4) ? rnd_in(300, 1500) : rnd_in(1, 200);
     const uint32_t ql = one_in(3) ? 1 : rnd_in(1, kv < 40 ? kv : 40);
-    seattn_attention_desc desc = {.n_heads = nh, .n_kv_heads = nkv, .head_dim = d, .q_len = ql,
-                                  .kv_len = kv};
+    seattn_attention_desc desc = {
+        .n_heads = nh, .n_kv_heads = nkv, .head_dim = d, .q_len = ql, .kv_len = kv};
     if (one_in(2)) {
         desc.flags |= SEATTN_ATTN_Q_POS;
         desc.q_pos = rnd_in(0, kv - ql);
@@ -403,8 +413,8 @@ static void one_single(unsigned it) {
     /* a rotated slice; the texel kernel takes whole pairs a lane (8 lanes on lavapipe): a
      * forced texel kernel gets slices it can split, the others any */
     if (one_in(3))
-        desc.rotary_dims = kernel && strcmp(kernel, "texel") == 0 ? 16 * rnd_in(1, d / 16)
-                                                                  : 2 * rnd_in(1, d / 2);
+        desc.rotary_dims =
+            kernel && strcmp(kernel, "texel") == 0 ? 16 * rnd_in(1, d / 16) : 2 * rnd_in(1, d / 2);
     if (one_in(3)) desc.rope_theta = (const float[]){500000.0f, 1e6f, 100.0f}[rnd() % 3];
     if (one_in(4)) desc.scale = 0.05f + (float)rnd_in(0, 100) / 400.0f;
     if (one_in(6)) desc.scale_base = (float)rnd_in(2, 64);
@@ -463,10 +473,9 @@ static void one_single(unsigned it) {
              "single %u: %u/%u heads, d %u (rot %u), q %u at %u, kv %u, G %d, W %d, flags 0x%x, "
              "types %u%u%u%u, %s keys%s%s%s",
              it, nh, nkv, d, desc.rotary_dims, ql, desc.q_pos, kv, desc.group_size,
-             desc.neighbor_window, desc.flags, desc.q_type, desc.k_type, desc.v_type,
-             desc.out_type, desc.key_mode == SEATTN_KEYS_ROTATED ? "rotated" : "raw",
-             with_lse ? ", lse" : "", weights ? ", norm weights" : "",
-             it % 2 ? ", 3 splits forced" : "");
+             desc.neighbor_window, desc.flags, desc.q_type, desc.k_type, desc.v_type, desc.out_type,
+             desc.key_mode == SEATTN_KEYS_ROTATED ? "rotated" : "raw", with_lse ? ", lse" : "",
+             weights ? ", norm weights" : "", it % 2 ? ", 3 splits forced" : "");
     int ok = 1;
     for (int i = 0; i < 7 && ok; i++)
         ok = buf_make(all[i], ctx) == 0;
@@ -501,10 +510,8 @@ static void one_merge(unsigned it) {
     const int in_place = rnd() % 3; /* 0: a new out, 1: into a, 2: into b */
     const int with_lse = !one_in(4);
     buf oa, ob, la, lb, o, l;
-    buf_init(&oa, "out_a", in_place == 1 ? KIND_OUT : KIND_IN, desc.out_offset - GUARD + so, eo,
-             0);
-    buf_init(&ob, "out_b", in_place == 2 ? KIND_OUT : KIND_IN, desc.out_offset - GUARD + so, eo,
-             0);
+    buf_init(&oa, "out_a", in_place == 1 ? KIND_OUT : KIND_IN, desc.out_offset - GUARD + so, eo, 0);
+    buf_init(&ob, "out_b", in_place == 2 ? KIND_OUT : KIND_IN, desc.out_offset - GUARD + so, eo, 0);
     buf_init(&la, "lse_a", in_place == 1 && with_lse ? KIND_OUT : KIND_IN,
              desc.lse_offset - GUARD + sl, 4, 0);
     buf_init(&lb, "lse_b", in_place == 2 && with_lse ? KIND_OUT : KIND_IN,
@@ -526,14 +533,16 @@ static void one_merge(unsigned it) {
     char what[200];
     snprintf(what, sizeof what, "merge %u: %u heads, d %u, q %u, %s%s, %s", it, nh, d, ql,
              eo == 2 ? "f16" : "f32", with_lse ? ", lse" : "",
-             in_place == 0 ? "a new out" : in_place == 1 ? "into a" : "into b");
+             in_place == 0   ? "a new out"
+             : in_place == 1 ? "into a"
+                             : "into b");
     int ok = 1;
     for (int i = 0; i < 6 && ok; i++)
         ok = buf_make(all[i], ctx) == 0;
     seattn_status st[2] = {SEATTN_ERROR_INVALID_ARGUMENT, SEATTN_ERROR_INVALID_ARGUMENT};
     for (int c = 0; c < 2 && ok; c++) {
         seattn_tensor *to = in_place == 1 ? oa.t[c] : in_place == 2 ? ob.t[c] : o.t[c];
-        seattn_tensor *tl = !with_lse        ? NULL
+        seattn_tensor *tl = !with_lse       ? NULL
                             : in_place == 1 ? la.t[c]
                             : in_place == 2 ? lb.t[c]
                                             : l.t[c];
@@ -579,7 +588,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (iters == 0) {
-        fprintf(stderr, "differential: no iterations (--iters or SEATTN_TEST_DIFFERENTIAL_ITERS)\n");
+        fprintf(stderr,
+                "differential: no iterations (--iters or SEATTN_TEST_DIFFERENTIAL_ITERS)\n");
         return 2;
     }
     rng_state = seed * 0x9e3779b97f4a7c15ull + 1;
@@ -592,8 +602,8 @@ int main(int argc, char **argv) {
         const char *req = getenv("SEATTN_TEST_REQUIRE_DEVICE");
         return req && strcmp(req, "1") == 0 ? 1 : 77;
     }
-    printf("differential: kernel %s, seed %llu, %u iterations\n", kernel ? kernel : "default",
-           seed, iters);
+    printf("differential: kernel %s, seed %llu, %u iterations\n", kernel ? kernel : "default", seed,
+           iters);
     for (unsigned it = 0; it < iters; it++) {
         if (!only || strcmp(only, "batch") == 0) one_batch(it);
         if (!only || strcmp(only, "single") == 0) one_single(it);

@@ -1,6 +1,5 @@
 /* A Vulkan context: instance, device, one compute queue, command buffer and fence; its own
  * objects or the app's (seattn_vulkan.h). */
-#define _POSIX_C_SOURCE 200809L /* strdup */
 #include "vk_internal.h"
 
 #include <stdio.h>

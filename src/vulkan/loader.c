@@ -4,11 +4,11 @@
  * the vkGetInstanceProcAddr it was given, so an app's own volk or loader is never touched. */
 #include "vk_internal.h"
 
-#include <pthread.h>
+#include "platform.h"
 
 #include "volk.c" /* libvulkan-volk-dev; its static loaders are used below */
 
-static pthread_once_t loader_once = PTHREAD_ONCE_INIT;
+static seattn__once loader_once = SEATTN__ONCE_INIT;
 static VkResult loader_result = VK_ERROR_INITIALIZATION_FAILED;
 
 static void loader_init(void) {
@@ -16,7 +16,7 @@ static void loader_init(void) {
 }
 
 seattn_status seattn__vk_loader_init(void) {
-    pthread_once(&loader_once, loader_init);
+    seattn__run_once(&loader_once, loader_init);
     if (loader_result != VK_SUCCESS) return SEATTN_ERROR_NO_DEVICE;
     if (volkGetInstanceVersion() < VK_API_VERSION_1_1) return SEATTN_ERROR_NO_DEVICE;
     return SEATTN_SUCCESS;

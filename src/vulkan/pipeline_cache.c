@@ -1,11 +1,9 @@
 /* The optional pipeline cache file (seattn_context_options.pipeline_cache_path). */
-#define _POSIX_C_SOURCE 200809L /* getpid */
 #include "vk_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* The file's bytes if its header names this device and driver (a stale or foreign cache would be
  * ignored by the driver anyway, but is said here); NULL otherwise. */
@@ -77,11 +75,11 @@ void seattn__vk_pipeline_cache_save(seattn_context *ctx) {
         data && tmp &&
         vk->vkd.vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &size, data) == VK_SUCCESS;
     if (ok) {
-        snprintf(tmp, strlen(path) + 32, "%s.%ld.tmp", path, (long)getpid());
+        snprintf(tmp, strlen(path) + 32, "%s.%ld.tmp", path, seattn__process_id());
         FILE *f = fopen(tmp, "wb");
         ok = f && fwrite(data, 1, size, f) == size;
         if (f && fclose(f) != 0) ok = false;
-        ok = ok && rename(tmp, path) == 0;
+        ok = ok && seattn__replace_file(tmp, path);
         if (!ok) remove(tmp);
     }
     seattn__log(ctx, ok ? SEATTN_LOG_INFO : SEATTN_LOG_WARNING, "pipeline cache %s: %s %zu bytes",
