@@ -194,7 +194,9 @@ def _candidates():
     if env:
         return [env], True
     here = os.path.dirname(os.path.abspath(__file__))
-    names = ["libseattn.so.%d" % VERSION_MAJOR, "libseattn.so", "libseattn.dylib", "seattn.dll"]
+    # (MSVC names the DLL seattn.dll, mingw-w64 libseattn.dll)
+    names = ["libseattn.so.%d" % VERSION_MAJOR, "libseattn.so", "libseattn.dylib", "seattn.dll",
+             "libseattn.dll"]
     found = [os.path.join(here, n) for n in names]
     try:
         from . import _install  # written by `cmake --install`: where the library went

@@ -10,8 +10,8 @@
 
 #if defined(_WIN32)
 #    define WIN32_LEAN_AND_MEAN
-#    include <windows.h>
 #    include <io.h>
+#    include <windows.h>
 
 _Static_assert(sizeof(seattn__once) == sizeof(INIT_ONCE), "seattn__once must be an INIT_ONCE");
 

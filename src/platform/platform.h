@@ -16,7 +16,9 @@
 typedef struct {
     void *ptr;
 } seattn__once;
+// clang-format off
 #    define SEATTN__ONCE_INIT {0}
+// clang-format on
 #else
 #    include <pthread.h>
 typedef pthread_once_t seattn__once;
