@@ -357,6 +357,34 @@ Test(batch, bad_metadata_stays_inside) {
     }
 }
 
+/* A page past the pool makes every row of its sequence NaN, also the rows that do not reach it
+ * (the example of issue 28: q_pos 20, 16 queries, kv_len 36, pages of 8, the fifth entry
+ * garbage: rows at positions 20 to 31 never read keys 32 to 35). Every kernel checks the pages
+ * of its whole key split, whichever rows a workgroup holds. */
+Test(batch, a_bad_page_past_some_rows_reach) {
+    seattn_attention_desc d = tu_desc(2, 1, 64, 1, 1, 4, 8);
+    const uint32_t ql[] = {16, 1}, kl[] = {36, 20};
+    for (int k = 0; k < N_KERNELS; k++) {
+        if (!wanted(k)) continue;
+        seattn_context *ctx = context(KERNELS[k]);
+        batch B;
+        make(&B, 2, 1, 64, 2, ql, kl, 8, 1, 0, 11);
+        B.bt[B.seq[0].kv_start + 4] = 1747925193u;
+        const size_t nq = (size_t)2 * B.b.q_tokens * 64;
+        float *out = malloc(nq * 4), *lse = malloc((size_t)2 * B.b.q_tokens * 4);
+        cr_assert_eq(run(ctx, &d, &B, B.seq, out, lse), SEATTN_SUCCESS, "%s",
+                     seattn_context_last_error(ctx));
+        const char *kn = KERNELS[k] ? KERNELS[k] : "cpu";
+        cr_expect(seq_nan(&B, 0, out, lse), "%s: a row of the sequence with a bad page is not NaN",
+                  kn);
+        cr_expect(seq_error(&d, &B, 1, out, lse) <= 1e-4, "%s: the good sequence", kn);
+        free(out), free(lse);
+        release(&B);
+        cr_expect_eq(seattn_context_validation_errors(ctx), 0);
+        seattn_context_destroy(ctx);
+    }
+}
+
 /* seattn_batch_check finds what the kernels find, and overlapping query rows. */
 Test(batch, host_check) {
     batch B;
