@@ -1,7 +1,10 @@
 /* libFuzzer target: the attention descriptor's checks, and the CPU reference behind them.
  * The input is a seattn_attention_desc (its bytes as they come) followed by the sizes of the
- * tensors; whatever passes the checks runs on the CPU reference when it is small, so a check
- * that lets an out-of-bounds view through shows up as an AddressSanitizer report. */
+ * tensors and the RoPE frequencies (up to 256 doubles, their bytes as they come, zeros after);
+ * the descriptor's rope_inv_freq points at them when its bytes' lowest bit is set, else it is
+ * NULL (its bytes as a pointer would point anywhere); whatever passes the checks runs on the CPU
+ * reference when it is small, so a check that lets an out-of-bounds view through shows up as an
+ * AddressSanitizer report. */
 #include <seattn/seattn.h>
 
 #include <stdint.h>
@@ -34,6 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < sizeof d) return 0;
     memcpy(&d, data, sizeof d);
     memcpy(sizes, data + sizeof d, size - sizeof d < sizeof sizes ? size - sizeof d : sizeof sizes);
+    static double freq[256];
+    memset(freq, 0, sizeof freq);
+    const size_t at = sizeof d + sizeof sizes;
+    if (size > at) memcpy(freq, data + at, size - at < sizeof freq ? size - at : sizeof freq);
+    d.rope_inv_freq = ((uintptr_t)d.rope_inv_freq & 1) ? freq : NULL;
     seattn_context *ctx = cpu();
     seattn_attention_desc r;
     if (seattn_attention_desc_check(ctx, &d, &r) != SEATTN_SUCCESS) return 0;

@@ -19,7 +19,8 @@ layout(push_constant) uniform Push {
     uint l_off, l_sh, l_st;
     uint split_len;  // keys per split (kv_len when not split)
     uint n_split;    // number of splits
-    uint rope_shift; // log2 of the RoPE table's first level (rope.glsl)
+    float q_rot_factor; // RoPE's attention factor on the query's rotated part: a^2 (raw keys)
+                        // or a (rotated keys, which carry theirs); 1 without one
     float norm_eps;  // QK-norm epsilon
     // element offsets (each below 64) of the q norm weight (bits 0-7), the k norm weight (8-15),
     // the batch's sequence records (16-23) and block table (24-31) inside their bound ranges
@@ -52,6 +53,8 @@ const uint FLAG_LSE = 4u;
 const uint FLAG_SPLIT = 8u;   // write partial (m, l, acc) rows instead of out
 const uint FLAG_ONLY_N = 16u; // only neighbor pairs take part (SEATTN_ATTN_NEIGHBOR_ONLY)
 const uint FLAG_ONLY_G = 32u; // only grouped pairs take part (SEATTN_ATTN_GROUPED_ONLY)
+// bits 24-28 of the flags: log2 of the RoPE table's first level (rope.glsl)
+#define ROPE_SHIFT ((pc.flags >> 24) & 31u)
 
 // Whether pair (p, j), j <= p, of class `near` takes part under the ONLY flags.
 bool pair_taken(bool near) {

@@ -178,12 +178,12 @@ void main() {
             }
             qn[k] = x;
             qg[k] = x;
-            if (m != ~0u) {
+            if (m != ~0u) { // rotated, and times RoPE's attention factor (common.glsl)
                 const vec2 a = rope_cs(int(p), m);
-                qn[k] = x * a.x + sgn * y * a.y;
+                qn[k] = (x * a.x + sgn * y * a.y) * pc.q_rot_factor;
                 if (!plain) {
                     const vec2 b = rope_cs(pg, m);
-                    qg[k] = x * b.x + sgn * y * b.y;
+                    qg[k] = (x * b.x + sgn * y * b.y) * pc.q_rot_factor;
                 }
             }
             acc[k] = 0.0;

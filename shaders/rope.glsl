@@ -1,6 +1,6 @@
 // RoPE angles from the host's double-precision table (src/vulkan/rope.c), read through
 // ROPE_FETCH(index) -> vec2(cos, sin). With RHP = rot_half rounded up to even and
-// L = 1 << pc.rope_shift, entry a * RHP + m holds the angle a * f_m for a < L, and entry
+// L = 1 << ROPE_SHIFT, entry a * RHP + m holds the angle a * f_m for a < L, and entry
 // (L + b) * RHP + m the angle b L f_m. So |pos| = a + b L is at most two entries and one complex
 // product: a few f32 ulps for any |pos| < 2^24, where pos * f_m computed in f32 would already be
 // off by radians.
@@ -13,8 +13,8 @@ vec2 rope_cs(int pos, uint m) {
         return pos < 0 ? vec2(c.x, -c.y) : c;
     }
 #endif
-    const vec2 c0 = ROPE_FETCH((a & ((1u << pc.rope_shift) - 1u)) * rhp + m);
-    const vec2 c1 = ROPE_FETCH(((1u << pc.rope_shift) + (a >> pc.rope_shift)) * rhp + m);
+    const vec2 c0 = ROPE_FETCH((a & ((1u << ROPE_SHIFT) - 1u)) * rhp + m);
+    const vec2 c1 = ROPE_FETCH(((1u << ROPE_SHIFT) + (a >> ROPE_SHIFT)) * rhp + m);
     const vec2 cs = vec2(c0.x * c1.x - c0.y * c1.y, c0.x * c1.y + c0.y * c1.x);
     return pos < 0 ? vec2(cs.x, -cs.y) : cs;
 }
@@ -29,8 +29,8 @@ vec4 rope_cs2(int pos, uint m) {
     if (ROPE_ONE_LEVEL) {
         cs = ROPE_FETCH4(a * rhp + m);
     } else {
-        const vec4 c0 = ROPE_FETCH4((a & ((1u << pc.rope_shift) - 1u)) * rhp + m);
-        const vec4 c1 = ROPE_FETCH4(((1u << pc.rope_shift) + (a >> pc.rope_shift)) * rhp + m);
+        const vec4 c0 = ROPE_FETCH4((a & ((1u << ROPE_SHIFT) - 1u)) * rhp + m);
+        const vec4 c1 = ROPE_FETCH4(((1u << ROPE_SHIFT) + (a >> ROPE_SHIFT)) * rhp + m);
         cs = vec4(c0.x * c1.x - c0.y * c1.y, c0.x * c1.y + c0.y * c1.x,
                   c0.z * c1.z - c0.w * c1.w, c0.z * c1.w + c0.w * c1.z);
     }

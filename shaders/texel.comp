@@ -270,12 +270,12 @@ void main() {
         const uint row = k / MP, e = k % MP, t = row / R, at = row * DL + e;
         const vec2 a = rope_cs(int(p[t]), l * MP + e);
         const vec2 b = PLAIN ? a : rope_cs(pg[t], l * MP + e);
-        const float x0 = qn[at], x1 = qn[at + MP];
-        qn[at] = x0 * a.x - x1 * a.y;
-        qn[at + MP] = x1 * a.x + x0 * a.y;
+        const float x0 = qn[at], x1 = qn[at + MP], fr = pc.q_rot_factor; // common.glsl
+        qn[at] = (x0 * a.x - x1 * a.y) * fr;
+        qn[at + MP] = (x1 * a.x + x0 * a.y) * fr;
         if (!PLAIN) {
-            qg[at] = x0 * b.x - x1 * b.y;
-            qg[at + MP] = x1 * b.x + x0 * b.y;
+            qg[at] = (x0 * b.x - x1 * b.y) * fr;
+            qg[at + MP] = (x1 * b.x + x0 * b.y) * fr;
         }
     }
     [[unroll]] for (uint row = 0; row < NR; ++row) { m_run[row] = NEG_INF; l_run[row] = 0.0; }

@@ -77,9 +77,17 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
     if (!isfinite(r->rope_theta) || r->rope_theta <= 0.0f)
         return BAD("rope_theta (%g) must be finite and > 0", (double)r->rope_theta);
     if (r->rotary_dims == 0) r->rotary_dims = r->head_dim;
+    if (r->rope_attention_factor == 0.0f) r->rope_attention_factor = 1.0f;
+    if (!isfinite(r->rope_attention_factor) || r->rope_attention_factor < 0.0f)
+        return BAD("rope_attention_factor (%g) must be finite and > 0",
+                   (double)r->rope_attention_factor);
     if (r->rotary_dims % 2 != 0 || r->rotary_dims > r->head_dim)
         return BAD("rotary_dims (%u) must be even and <= head_dim (%u)", r->rotary_dims,
                    r->head_dim);
+    if (r->rope_inv_freq)
+        for (uint32_t m = 0; m < r->rotary_dims / 2; m++)
+            if (!isfinite(r->rope_inv_freq[m]) || !(r->rope_inv_freq[m] > 0.0))
+                return BAD("rope_inv_freq[%u] (%g) must be finite and > 0", m, r->rope_inv_freq[m]);
     if (r->rope_layout != SEATTN_ROPE_ROTATE_HALF && r->rope_layout != SEATTN_ROPE_INTERLEAVED)
         return BAD("rope_layout: unknown value %d", (int)r->rope_layout);
     if (r->scale == 0.0f) r->scale = (float)(1.0 / sqrt((double)r->head_dim));
@@ -266,4 +274,10 @@ seattn_status seattn_attention_desc_check(seattn_context *ctx, const seattn_atte
     seattn_status s = seattn__attn_resolve(ctx, desc, &r);
     if (s == SEATTN_SUCCESS && resolved) *resolved = r;
     return s;
+}
+
+void seattn__rope_freqs(const seattn_attention_desc *r, double *freq) {
+    for (uint32_t m = 0; m < r->rotary_dims / 2; m++)
+        freq[m] = r->rope_inv_freq ? r->rope_inv_freq[m]
+                                   : pow((double)r->rope_theta, -2.0 * m / (double)r->rotary_dims);
 }

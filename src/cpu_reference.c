@@ -6,17 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rotates the first rotary_dims of x (length head_dim) to position pos. */
-static void rope(double *x, double pos, const seattn_attention_desc *r) {
+/* Rotates the first rotary_dims of x (length head_dim) to position pos and multiplies the
+ * rotated components by factor (the attention factor, or 1 for a pure rotation). */
+static void rope(double *x, double pos, const seattn_attention_desc *r, double factor) {
     const uint32_t half = r->rotary_dims / 2;
     for (uint32_t m = 0; m < half; m++) {
-        double freq = pow((double)r->rope_theta, -2.0 * m / (double)r->rotary_dims);
+        double freq = r->rope_inv_freq
+                          ? r->rope_inv_freq[m]
+                          : pow((double)r->rope_theta, -2.0 * m / (double)r->rotary_dims);
         double a = pos * freq, c = cos(a), s = sin(a);
         uint32_t i0 = r->rope_layout == SEATTN_ROPE_INTERLEAVED ? 2 * m : m;
         uint32_t i1 = r->rope_layout == SEATTN_ROPE_INTERLEAVED ? 2 * m + 1 : m + half;
         double x0 = x[i0], x1 = x[i1];
-        x[i0] = x0 * c - x1 * s;
-        x[i1] = x1 * c + x0 * s;
+        x[i0] = (x0 * c - x1 * s) * factor;
+        x[i1] = (x1 * c + x0 * s) * factor;
     }
 }
 
@@ -84,6 +87,7 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
                           : NULL;
     const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
     const int64_t g = r->group_size, w = r->neighbor_window;
+    const double af = r->rope_attention_factor; /* RoPE's attention factor */
     const bool only_n = r->flags & SEATTN_ATTN_NEIGHBOR_ONLY;
     const bool only_g = r->flags & SEATTN_ATTN_GROUPED_ONLY;
     /* Keys of one KV head, rotated for the neighbor score (kn) and the grouped score (kg). */
@@ -108,10 +112,10 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
             if (k_norm) rms_norm(a, d, kw, r->qk_norm_eps, true);
             memcpy(b, a, sizeof(double) * d);
             if (r->key_mode == SEATTN_KEYS_RAW) {
-                rope(a, (double)j, r);
-                rope(b, (double)(j / g), r);
-            } else {
-                rope(b, (double)(j / g) - (double)j, r); /* already at j: move to j/G */
+                rope(a, (double)j, r, af);
+                rope(b, (double)(j / g), r, af);
+            } else { /* already at j, the factor in: move to j/G */
+                rope(b, (double)(j / g) - (double)j, r, 1.0);
             }
         }
         for (uint32_t hr = 0; hr < n_rep; hr++) {
@@ -130,8 +134,8 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
                 for (uint32_t i = 0; i < d; i++)
                     qn[i] = clamp_in(qn[i] * f);
                 memcpy(qg, qn, sizeof(double) * d);
-                rope(qn, (double)p, r);
-                rope(qg, (double)seattn__grouped_q_pos(p, g, w), r);
+                rope(qn, (double)p, r, af);
+                rope(qg, (double)seattn__grouped_q_pos(p, g, w), r, af);
                 double mx = -INFINITY;
                 for (int64_t j = 0; j <= p; j++) {
                     const bool neighbor = p - j < w || (g == 1 && !only_n);

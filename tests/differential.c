@@ -9,10 +9,12 @@
  * batch:  seattn_attention_batch() on random batches: valid and garbage metadata (block-table
  *         entries past the pool, q_pos / kv_len / kv_start / q_start past their bounds),
  *         contiguous keys and pages of 1, 5, 7 and 16 tokens, decode, chunks and prompts, GQA
- *         (1 to 4 query heads a KV head), f32 and f16, raw and rotated keys, key splits forced
- *         (SEATTN_SPLIT, a second context) and not;
+ *         (1 to 4 query heads a KV head), f32 and f16, raw and rotated keys, a model's RoPE
+ *         (scaled frequencies, an attention factor), key splits forced (SEATTN_SPLIT, a
+ *         second context) and not;
  * single: seattn_attention() on random valid descriptors: shapes, strides with padding,
- *         offsets, every flag, G, W, RoPE options, dtypes, QK-norm weights, the lse output;
+ *         offsets, every flag, G, W, RoPE options (a model's frequencies and attention factor
+ *         too), dtypes, QK-norm weights, the lse output;
  * merge:  seattn_attention_merge() of two random attentions' outputs and lse, in place and not.
  *
  * An element passes when the two backends' bits are equal, both are NaN, or they differ by at
@@ -244,6 +246,19 @@ static void finish_call(const char *what, seattn_status s_cpu, seattn_status s_v
     }
 }
 
+/* One in three: a model's RoPE (shared/golden-models/): frequencies scaled pair by pair from
+ * theta's (down to 1/32, as llama3 and YaRN scale the low ones) into freq (rotary_dims / 2 of
+ * them, set before), and one in two of those an attention factor up to 1.5. */
+static void random_model_rope(seattn_attention_desc *desc, double *freq) {
+    if (!one_in(3)) return;
+    const uint32_t rot = desc->rotary_dims ? desc->rotary_dims : desc->head_dim;
+    const double theta = desc->rope_theta > 0.0f ? desc->rope_theta : 10000.0;
+    for (uint32_t m = 0; m < rot / 2; m++)
+        freq[m] = pow(theta, -2.0 * m / rot) / (double)rnd_in(1, 32);
+    desc->rope_inv_freq = freq;
+    if (one_in(2)) desc->rope_attention_factor = 1.0f + (float)rnd_in(1, 50) / 100.0f;
+}
+
 /* ---- batches ------------------------------------------------------------------------------- */
 static void one_batch(unsigned it) {
     const uint32_t nkv = rnd_in(1, 2), rep = rnd_in(1, 4), nh = nkv * rep;
@@ -256,6 +271,8 @@ static void one_batch(unsigned it) {
     desc.neighbor_window = desc.group_size == 1 && one_in(2) ? 0 : (int32_t)rnd_in(1, 40);
     desc.key_mode = one_in(2) ? SEATTN_KEYS_ROTATED : SEATTN_KEYS_RAW;
     desc.rope_layout = one_in(4) ? SEATTN_ROPE_INTERLEAVED : SEATTN_ROPE_ROTATE_HALF;
+    double freq[256];
+    random_model_rope(&desc, freq);
     if (f16) desc.q_type = desc.k_type = desc.v_type = desc.out_type = SEATTN_DTYPE_F16;
     const size_t es = f16 ? 2 : 4;
 
@@ -353,11 +370,12 @@ static void one_batch(unsigned it) {
     seattn_context *const ctx[2] = {cpu_ctx, vk};
     buf *const all[] = {&q, &k, &v, &out, &lse, &seqs, &table};
     char what[200];
-    snprintf(what, sizeof what, "batch %u: %u seqs, %u/%u heads, d %u, G %d, W %d, P %u, %s%s%s%s",
-             it, n, nh, nkv, d, desc.group_size, desc.neighbor_window, P, f16 ? "f16" : "f32",
+    snprintf(what, sizeof what,
+             "batch %u: %u seqs, %u/%u heads, d %u, G %d, W %d, P %u, %s%s%s%s%s", it, n, nh, nkv,
+             d, desc.group_size, desc.neighbor_window, P, f16 ? "f16" : "f32",
              desc.key_mode == SEATTN_KEYS_ROTATED ? ", rotated keys" : "",
              desc.rope_layout == SEATTN_ROPE_INTERLEAVED ? ", interleaved" : "",
-             it % 2 ? ", 3 splits forced" : "");
+             desc.rope_inv_freq ? ", model RoPE" : "", it % 2 ? ", 3 splits forced" : "");
     int ok = 1;
     for (int i = 0; i < 7 && ok; i++)
         ok = buf_make(all[i], ctx) == 0;
@@ -416,6 +434,8 @@ static void one_single(unsigned it) {
         desc.rotary_dims =
             kernel && strcmp(kernel, "texel") == 0 ? 16 * rnd_in(1, d / 16) : 2 * rnd_in(1, d / 2);
     if (one_in(3)) desc.rope_theta = (const float[]){500000.0f, 1e6f, 100.0f}[rnd() % 3];
+    double freq[256];
+    random_model_rope(&desc, freq);
     if (one_in(4)) desc.scale = 0.05f + (float)rnd_in(0, 100) / 400.0f;
     if (one_in(6)) desc.scale_base = (float)rnd_in(2, 64);
     if (one_in(4)) desc.flags |= SEATTN_ATTN_Q_NORM;
@@ -471,11 +491,12 @@ static void one_single(unsigned it) {
     char what[240];
     snprintf(what, sizeof what,
              "single %u: %u/%u heads, d %u (rot %u), q %u at %u, kv %u, G %d, W %d, flags 0x%x, "
-             "types %u%u%u%u, %s keys%s%s%s",
+             "types %u%u%u%u, %s keys%s%s%s%s",
              it, nh, nkv, d, desc.rotary_dims, ql, desc.q_pos, kv, desc.group_size,
              desc.neighbor_window, desc.flags, desc.q_type, desc.k_type, desc.v_type, desc.out_type,
              desc.key_mode == SEATTN_KEYS_ROTATED ? "rotated" : "raw", with_lse ? ", lse" : "",
-             weights ? ", norm weights" : "", it % 2 ? ", 3 splits forced" : "");
+             weights ? ", norm weights" : "", desc.rope_inv_freq ? ", model RoPE" : "",
+             it % 2 ? ", 3 splits forced" : "");
     int ok = 1;
     for (int i = 0; i < 7 && ok; i++)
         ok = buf_make(all[i], ctx) == 0;

@@ -7,15 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Independent RoPE (rotate_half or interleaved) of a float vector, in double. */
-static void rope(float *x, uint32_t d, uint32_t rot, int interleaved, double theta, double pos) {
+/* Independent RoPE (rotate_half or interleaved) of a float vector, in double: pair m turns by
+ * pos * inv[m] (pos / theta^(2m/rot) when inv is NULL), then the rotated components are
+ * multiplied by af. */
+static void rope_f(float *x, uint32_t rot, int interleaved, double theta, const double *inv,
+                   double af, double pos) {
     for (uint32_t m = 0; m < rot / 2; m++) {
-        double a = pos / pow(theta, 2.0 * m / rot), c = cos(a), s = sin(a);
+        double a = inv ? pos * inv[m] : pos / pow(theta, 2.0 * m / rot), c = cos(a), s = sin(a);
         uint32_t i0 = interleaved ? 2 * m : m, i1 = interleaved ? 2 * m + 1 : m + rot / 2;
         double x0 = x[i0], x1 = x[i1];
-        x[i0] = (float)(x0 * c - x1 * s);
-        x[i1] = (float)(x1 * c + x0 * s);
+        x[i0] = (float)((x0 * c - x1 * s) * af);
+        x[i1] = (float)((x1 * c + x0 * s) * af);
     }
+}
+static void rope(float *x, uint32_t d, uint32_t rot, int interleaved, double theta, double pos) {
+    rope_f(x, rot, interleaved, theta, NULL, 1.0, pos);
     (void)d;
 }
 
@@ -29,11 +35,13 @@ static void plain(const seattn_attention_desc *r, const float *q, const float *k
         for (uint32_t t = 0; t < r->q_len; t++) {
             uint32_t p = r->q_pos + t;
             memcpy(qr, q + ((size_t)h * r->q_len + t) * d, sizeof(float) * d);
-            rope(qr, d, r->rotary_dims, r->rope_layout, r->rope_theta, p);
+            rope_f(qr, r->rotary_dims, r->rope_layout, r->rope_theta, r->rope_inv_freq,
+                   r->rope_attention_factor, p);
             double mx = -INFINITY, sum = 0;
             for (uint32_t j = 0; j <= p; j++) {
                 memcpy(kr, k + ((size_t)(h / rep) * r->kv_len + j) * d, sizeof(float) * d);
-                rope(kr, d, r->rotary_dims, r->rope_layout, r->rope_theta, j);
+                rope_f(kr, r->rotary_dims, r->rope_layout, r->rope_theta, r->rope_inv_freq,
+                       r->rope_attention_factor, j);
                 double dot = 0;
                 for (uint32_t i = 0; i < d; i++)
                     dot += (double)qr[i] * kr[i];
@@ -139,6 +147,59 @@ Test(properties, rotated_keys_equal_raw_keys) {
             cr_expect_leq(tu_max_err(&f.r, f.out, f.ref), 1e-5, "layout %d rot %u", layout, rot);
             drop(&f);
         }
+    seattn_context_destroy(ctx);
+}
+
+/* Scaled RoPE frequencies and an attention factor, with part of the head not rotated: G = 1
+ * equals the plain attention written above; frequencies equal to theta's equal no frequencies;
+ * and each of the two changes the result (or the checks above prove nothing). */
+Test(properties, rope_frequencies_and_factor) {
+    seattn_context *ctx = tu_cpu();
+    fixture f = make(4, 2, 32, 21, 40, 1, 5, 21);
+    double inv[12], theta_inv[12];
+    for (uint32_t m = 0; m < 12; m++) {
+        inv[m] = pow(10000.0, -2.0 * m / 24) / (m > 6 ? 8.0 : 1.0); /* llama3-like */
+        theta_inv[m] = pow(10000.0, -2.0 * m / 24);
+    }
+    f.r.rotary_dims = 24;
+    cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.ref, NULL), SEATTN_SUCCESS);
+    f.r.rope_inv_freq = theta_inv;
+    cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.out, NULL), SEATTN_SUCCESS);
+    cr_expect_leq(tu_max_err(&f.r, f.out, f.ref), 1e-6, "theta's frequencies given");
+    f.r.rope_inv_freq = inv;
+    f.r.rope_attention_factor = 1.3f;
+    cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.out, NULL), SEATTN_SUCCESS);
+    cr_expect_gt(tu_max_err(&f.r, f.out, f.ref), 1e-3, "frequencies and factor change nothing");
+    plain(&f.r, f.q, f.k, f.v, f.ref, NULL);
+    cr_expect_leq(tu_max_err(&f.r, f.out, f.ref), 1e-5, "against the plain attention");
+    f.r.rope_attention_factor = 1.0f;
+    cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.out, NULL), SEATTN_SUCCESS);
+    cr_expect_gt(tu_max_err(&f.r, f.out, f.ref), 1e-3, "the factor changes nothing");
+    drop(&f);
+    seattn_context_destroy(ctx);
+}
+
+/* A cache of keys rotated with the frequencies and the factor (as an engine keeps them) equals
+ * raw keys, Self-Extend on: the grouped move of a rotated key is a pure rotation. */
+Test(properties, rotated_keys_with_frequencies_and_factor) {
+    seattn_context *ctx = tu_cpu();
+    for (int layout = 0; layout < 2; layout++) {
+        fixture f = make(2, 1, 32, 9, 40, 4, 6, 31);
+        double inv[8];
+        for (uint32_t m = 0; m < 8; m++)
+            inv[m] = 0.9 / (1.0 + 3.0 * m);
+        f.r.rope_layout = (seattn_rope_layout)layout;
+        f.r.rotary_dims = 16;
+        f.r.rope_inv_freq = inv;
+        f.r.rope_attention_factor = 1.25f;
+        cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.ref, NULL), SEATTN_SUCCESS);
+        for (uint32_t j = 0; j < f.r.kv_len; j++)
+            rope_f(f.k + (size_t)j * 32, 16, layout, 0, inv, 1.25, j);
+        f.r.key_mode = SEATTN_KEYS_ROTATED;
+        cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.out, NULL), SEATTN_SUCCESS);
+        cr_expect_leq(tu_max_err(&f.r, f.out, f.ref), 1e-5, "layout %d", layout);
+        drop(&f);
+    }
     seattn_context_destroy(ctx);
 }
 

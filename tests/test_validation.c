@@ -44,6 +44,18 @@ M(theta_nan, d->rope_theta = NAN)
 M(rot_odd, d->rotary_dims = 3)
 M(rot_big, d->rotary_dims = 10)
 M(layout_bad, d->rope_layout = (seattn_rope_layout)7)
+static double freqs[256]; /* ones, and one bad value at [2] */
+static const double *freqs_with(double bad) {
+    for (int i = 0; i < 256; i++)
+        freqs[i] = 1.0;
+    freqs[2] = bad;
+    return freqs;
+}
+M(freq_zero, d->rope_inv_freq = freqs_with(0.0))
+M(freq_nan, d->rope_inv_freq = freqs_with(NAN))
+M(freq_inf, d->rope_inv_freq = freqs_with(INFINITY))
+M(factor_negative, d->rope_attention_factor = -1.0f)
+M(factor_nan, d->rope_attention_factor = NAN)
 M(scale_inf, d->scale = INFINITY)
 M(scale_negative, d->scale = -0.5f)
 M(scale_base_one, d->scale_base = 1.0f)
@@ -96,6 +108,12 @@ static const bad_case cases[] = {
     {"rotary odd", rot_odd, SEATTN_ERROR_INVALID_ARGUMENT, "rotary_dims"},
     {"rotary > head_dim", rot_big, SEATTN_ERROR_INVALID_ARGUMENT, "rotary_dims"},
     {"layout", layout_bad, SEATTN_ERROR_INVALID_ARGUMENT, "rope_layout"},
+    {"a frequency 0", freq_zero, SEATTN_ERROR_INVALID_ARGUMENT, "rope_inv_freq[2]"},
+    {"a frequency NaN", freq_nan, SEATTN_ERROR_INVALID_ARGUMENT, "rope_inv_freq[2]"},
+    {"a frequency inf", freq_inf, SEATTN_ERROR_INVALID_ARGUMENT, "rope_inv_freq[2]"},
+    {"attention factor < 0", factor_negative, SEATTN_ERROR_INVALID_ARGUMENT,
+     "rope_attention_factor"},
+    {"attention factor NaN", factor_nan, SEATTN_ERROR_INVALID_ARGUMENT, "rope_attention_factor"},
     {"scale inf", scale_inf, SEATTN_ERROR_INVALID_ARGUMENT, "scale"},
     {"scale < 0", scale_negative, SEATTN_ERROR_INVALID_ARGUMENT, "scale"},
     {"scale_base 1", scale_base_one, SEATTN_ERROR_INVALID_ARGUMENT, "scale_base"},
@@ -212,6 +230,8 @@ Test(validation, defaults_resolve) {
     cr_expect_eq(r.group_size, 1);
     cr_expect_float_eq(r.rope_theta, 10000.0f, 0);
     cr_expect_eq(r.rotary_dims, 64);
+    cr_expect_null(r.rope_inv_freq);
+    cr_expect_float_eq(r.rope_attention_factor, 1.0f, 0);
     cr_expect_float_eq(r.scale, 0.125f, 1e-7);
     cr_expect_eq(r.q_strides.token, 64);
     cr_expect_eq(r.q_strides.head, 3 * 64);

@@ -173,6 +173,38 @@ Test(sweep, rope_options_and_key_modes) {
     compare(d, 710, 1);
 }
 
+/* Scaled RoPE frequencies and an attention factor (the model features of
+ * shared/golden-models/): both layouts, raw and rotated keys, partial and whole rotary dims,
+ * plain (G = 1) too, a long sequence (the table's second level); calls alternating between
+ * frequency sets, so a kept table must be told apart by its frequencies, not its theta. */
+Test(sweep, rope_frequencies_and_attention_factor) {
+    double inv[2][32];
+    for (uint32_t m = 0; m < 32; m++) {
+        inv[0][m] = pow(500000.0, -2.0 * m / 64) / (m >= 20 ? 32.0 : m >= 12 ? 4.0 : 1.0);
+        inv[1][m] = pow(10000.0, -2.0 * m / 64) * (1.0 + 0.01 * m);
+    }
+    for (int layout = 0; layout < 2; layout++)
+        for (int keys = 0; keys < 2; keys++)
+            for (uint32_t rot = 16; rot <= 64; rot += 48)
+                for (int set = 0; set < 2; set++) {
+                    seattn_attention_desc d = tu_desc(4, 2, 64, 30, 90, 4, 10);
+                    d.rope_layout = (seattn_rope_layout)layout;
+                    d.key_mode = (seattn_key_mode)keys;
+                    d.rotary_dims = rot;
+                    d.rope_inv_freq = inv[set];
+                    d.rope_attention_factor = set ? 1.35f : 1.0f;
+                    compare(d, 730 + (uint32_t)(layout * 8 + keys * 4 + set * 2 + rot), 1);
+                }
+    seattn_attention_desc d = tu_desc(2, 1, 32, 9, 60, 1, 0); /* plain */
+    d.rope_inv_freq = inv[0];
+    d.rope_attention_factor = 1.2f;
+    compare(d, 760, 1);
+    d = tu_desc(2, 1, 32, 2, 70000, 8, 64);
+    d.rope_inv_freq = inv[1];
+    d.rope_attention_factor = 1.1f;
+    compare(d, 761, 1);
+}
+
 Test(sweep, strides_offsets_and_positions) {
     seattn_attention_desc d = tu_desc(4, 2, 32, 12, 40, 4, 6);
     d.q_strides = d.out_strides = (seattn_strides){32, 4 * 32};

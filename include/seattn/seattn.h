@@ -366,6 +366,17 @@ typedef struct seattn_attention_desc {
     seattn_strides lse_strides;
     float qk_norm_eps;                     /* with Q_NORM / K_NORM: eps, 0: 1e-6; finite and >= 0 */
     uint64_t q_norm_offset, k_norm_offset; /* element offsets of the norm weights */
+    /* RoPE frequencies, for models with RoPE scaling (llama3, yarn, longrope, linear, ...):
+     * the angle of pair m at position t is t * rope_inv_freq[m], m < rotary_dims / 2, each
+     * finite and > 0 (what transformers calls inv_freq, as doubles). NULL: rope_theta^(-2m /
+     * rotary_dims). Grouped positions use the same frequencies. Read during the call only
+     * (a recorded call keeps its own table). */
+    const double *rope_inv_freq;
+    /* RoPE's attention factor (transformers' attention_scaling, YaRN's mscale): the rotated
+     * components of q and of raw keys are multiplied by it after the rotation; pass-through
+     * dims are not. Keys given rotated (SEATTN_KEYS_ROTATED) are taken to carry it already,
+     * as an engine's cache of rotated keys does. 0: 1; finite and > 0. */
+    float rope_attention_factor;
 } seattn_attention_desc;
 
 /* Runs the attention described by desc on the context's device and waits for it.

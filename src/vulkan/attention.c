@@ -170,7 +170,8 @@ static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan
                  (r->key_mode == SEATTN_KEYS_ROTATED ? SEATTN__FLAG_KEYS_ROTATED : 0) |
                  (lse ? SEATTN__FLAG_LSE : 0) | (pl->n_split > 1 ? SEATTN__FLAG_SPLIT : 0) |
                  (r->flags & SEATTN_ATTN_NEIGHBOR_ONLY ? SEATTN__FLAG_ONLY_N : 0) |
-                 (r->flags & SEATTN_ATTN_GROUPED_ONLY ? SEATTN__FLAG_ONLY_G : 0),
+                 (r->flags & SEATTN_ATTN_GROUPED_ONLY ? SEATTN__FLAG_ONLY_G : 0) |
+                 rope_shift << SEATTN__FLAG_ROPE_SHIFT,
         .scale = r->scale,
         .inv_ln_base = r->scale_base > 0.0f ? (float)(1.0 / log((double)r->scale_base)) : 0.0f,
         .q_off = bs[0]->elem_offset,
@@ -190,7 +191,11 @@ static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan
         .l_st = stride32(r->lse_strides.token, r->q_len),
         .split_len = pl->split_len,
         .n_split = pl->n_split,
-        .rope_shift = rope_shift,
+        /* RoPE's attention factor a on both sides of a score's rotated part, on the query's
+         * side alone: a^2 against raw keys, a against rotated keys (which carry theirs) */
+        .q_rot_factor = r->key_mode == SEATTN_KEYS_ROTATED
+                            ? r->rope_attention_factor
+                            : r->rope_attention_factor * r->rope_attention_factor,
         .norm_eps = r->qk_norm_eps,
         /* each below 64: a view starts less than minStorageBufferOffsetAlignment (at most 256
          * bytes) into its range */
@@ -322,8 +327,10 @@ static seattn_status ensure(seattn_context *ctx, seattn__frame *fr, VkCommandBuf
                             const seattn__rope_shape *rs, const seattn__rope **rope,
                             binding *partials, prepared *c) {
     const seattn__plan *pl = &c->pl;
+    double freq[SEATTN__MAX_ROT_HALF];
+    seattn__rope_freqs(r, freq);
     seattn_status status =
-        seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rotary_dims / 2, rs, rope, &c->staging);
+        seattn__vk_rope_table(ctx, cb, freq, r->rotary_dims / 2, rs, rope, &c->staging);
     if (status != SEATTN_SUCCESS || pl->n_split == 1) return status;
     /* the partials of one chunk of queries (a batch: of every sequence's rows); chunks reuse
      * them */

@@ -12,13 +12,19 @@
  * 2^16 (or 64 MiB), the second level for the rest. Readable as a storage buffer of vec2 and,
  * through its view, as RGBA32F texels of two entries (texel.comp fetches two pairs' angles at
  * once) or, where RGBA32F texel buffers are not offered, RG32F texels. SEATTN__N_ROPES tables are
- * kept, for the (theta, rot_half) pairs used last. */
-/* The slot for (theta, rot_half): its own, else an empty one, else the least recently used. */
-static seattn__rope *slot_for(seattn__vk *vk, float theta, uint32_t rot_half) {
+ * kept, for the sets of frequencies used last (theta's, or a model's scaled ones). */
+
+static bool same_freqs(const seattn__rope *e, const double *freq, uint32_t rot_half) {
+    return e->buf.buffer && e->rot_half == rot_half &&
+           memcmp(e->freq, freq, sizeof(double) * rot_half) == 0;
+}
+
+/* The slot for these frequencies: its own, else an empty one, else the least recently used. */
+static seattn__rope *slot_for(seattn__vk *vk, const double *freq, uint32_t rot_half) {
     seattn__rope *pick = &vk->ropes[0];
     for (int i = 0; i < SEATTN__N_ROPES; i++) {
         seattn__rope *e = &vk->ropes[i];
-        if (e->theta == theta && e->rot_half == rot_half && e->buf.buffer) return e;
+        if (same_freqs(e, freq, rot_half)) return e;
     }
     for (int i = 0; i < SEATTN__N_ROPES; i++) {
         seattn__rope *e = &vk->ropes[i];
@@ -85,15 +91,15 @@ void seattn__vk_rope_shape(const seattn__caps *caps, uint32_t rot_half, uint32_t
     out->view = view_of(caps, rot_half, out->shift, out->n_hi);
 }
 
-seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
+seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, const double *freq,
                                     uint32_t rot_half, const seattn__rope_shape *shape,
                                     const seattn__rope **out, seattn__vk_buffer *staging) {
     seattn__vk *vk = ctx->vk;
     const uint32_t rhp = (rot_half + 1) & ~1u;
     /* the largest position the shape covers */
     const uint64_t covers = ((uint64_t)shape->n_hi << shape->shift) - 1;
-    seattn__rope *e = slot_for(vk, theta, rot_half);
-    const bool same = e->buf.buffer && e->theta == theta && e->rot_half == rot_half;
+    seattn__rope *e = slot_for(vk, freq, rot_half);
+    const bool same = same_freqs(e, freq, rot_half);
     e->used = ++vk->rope_clock;
     if (same && e->view_kind == shape->view && e->shift >= shape->shift &&
         (covers >> e->shift) < e->n_hi) {
@@ -118,10 +124,9 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, flo
     if (!tab) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for RoPE tables");
     const double two_pi = 6.283185307179586476925286766559;
     for (uint32_t m = 0; m < rot_half; m++) {
-        const double freq = pow((double)theta, -2.0 * m / (2.0 * rot_half));
         for (uint32_t i = 0; i < lo + n_hi; i++) {
             const double pos = i < lo ? (double)i : (double)(i - lo) * lo;
-            const double a = fmod(pos * freq, two_pi);
+            const double a = fmod(pos * freq[m], two_pi);
             const size_t at = (size_t)i * rhp + m;
             tab[2 * at] = (float)cos(a);
             tab[2 * at + 1] = (float)sin(a);
@@ -144,7 +149,7 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, flo
         slot_retire(ctx, e);
         return s;
     }
-    e->theta = theta;
+    memcpy(e->freq, freq, sizeof(double) * rot_half);
     e->rot_half = rot_half;
     e->shift = want;
     e->n_hi = n_hi;

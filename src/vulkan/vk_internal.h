@@ -72,7 +72,8 @@ typedef struct seattn__push {
     float scale, inv_ln_base;
     uint32_t q_off, q_sh, q_st, k_off, k_sh, k_st, v_off, v_sh, v_st;
     uint32_t o_off, o_sh, o_st, l_off, l_sh, l_st;
-    uint32_t split_len, n_split, rope_shift;
+    uint32_t split_len, n_split;
+    float q_rot_factor; /* the query's rotated components' factor (attention.c, make_push) */
     float norm_eps;
     /* element offsets, each below 64, of the q norm weight (bits 0-7), the k norm weight
      * (8-15), the batch's sequence records (16-23) and block table (24-31) */
@@ -87,7 +88,8 @@ enum {
     SEATTN__FLAG_LSE = 4,
     SEATTN__FLAG_SPLIT = 8,
     SEATTN__FLAG_ONLY_N = 16,
-    SEATTN__FLAG_ONLY_G = 32
+    SEATTN__FLAG_ONLY_G = 32,
+    SEATTN__FLAG_ROPE_SHIFT = 24 /* bits 24-28: log2 of the RoPE table's first level */
 };
 /* Bindings: 0 q, 1 k, 2 v, 3 out, 4 lse, 5 RoPE table, 6 split partials, 7 q-norm weight,
  * 8 k-norm weight, 9 a batch's sequence records, 10 its block table (shaders/batch.glsl). */
@@ -206,11 +208,12 @@ typedef struct seattn__rope_shape {
     uint32_t shift, n_hi;
     seattn__rope_view view;
 } seattn__rope_shape;
-/* A RoPE cos/sin table for one (theta, rot_half) (rope.c). Several are kept, so models
- * whose layers alternate theta (Gemma 3) do not rebuild one every call. */
+/* A RoPE cos/sin table for one set of frequencies (rope.c). Several are kept, so models whose
+ * layers alternate theta or scaling (Gemma 3) do not rebuild one every call. */
+enum { SEATTN__MAX_ROT_HALF = 256 };
 typedef struct seattn__rope {
-    float theta; /* 0: the slot is empty */
-    uint32_t rot_half, shift, n_hi;
+    double freq[SEATTN__MAX_ROT_HALF]; /* each pair's frequency, rot_half of them */
+    uint32_t rot_half, shift, n_hi;    /* rot_half 0: the slot is empty */
     seattn__vk_buffer buf;
     VkBufferView view; /* as view_kind says */
     seattn__rope_view view_kind;
@@ -263,7 +266,7 @@ struct seattn__vk {
 
     seattn__vk_buffer staging;           /* host-visible, grows */
     seattn__vk_buffer dummy;             /* bound where a binding is unused */
-    seattn__rope ropes[SEATTN__N_ROPES]; /* rope.c: tables for recent (theta, rot_half) */
+    seattn__rope ropes[SEATTN__N_ROPES]; /* rope.c: tables for recent sets of frequencies */
     uint64_t rope_clock;                 /* for the least recently used */
 };
 
@@ -307,12 +310,12 @@ seattn_status seattn__vk_view_create(seattn_context *ctx, VkBuffer buffer, VkDev
 /* The table for rotary pairs rot_half covering |pos| <= max_pos on a device with caps. */
 void seattn__vk_rope_shape(const seattn__caps *caps, uint32_t rot_half, uint32_t max_pos,
                            seattn__rope_shape *out);
-/* rope.c, the ensure step: makes the table for (theta, rot_half) cover what shape covers, with
- * shape's view, and returns it (one already kept is reused when it covers as much with the same
- * view). A new table is uploaded by a copy recorded into cb when cb is not NULL (the staging
- * buffer then goes to *staging, which the caller retires once the call is counted in frame 1),
- * else written at once: recording into an app's command buffer never submits. */
-seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
+/* rope.c, the ensure step: makes the table for the rot_half frequencies freq cover what shape
+ * covers, with shape's view, and returns it (one already kept is reused when it covers as much with
+ * the same view). A new table is uploaded by a copy recorded into cb when cb is not NULL (the
+ * staging buffer then goes to *staging, which the caller retires once the call is counted in frame
+ * 1), else written at once: recording into an app's command buffer never submits. */
+seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, const double *freq,
                                     uint32_t rot_half, const seattn__rope_shape *shape,
                                     const seattn__rope **out, seattn__vk_buffer *staging);
 void seattn__vk_rope_free(seattn_context *ctx);
