@@ -63,6 +63,13 @@ static seattn_attention_desc shared_fields(const seattn_attention_desc *d) {
     return s;
 }
 
+/* The same RoPE frequencies (both theta's, or the same rope_inv_freq values). */
+static bool same_freqs(const seattn_attention_desc *a, const seattn_attention_desc *b) {
+    if (!a->rope_inv_freq || !b->rope_inv_freq) return a->rope_inv_freq == b->rope_inv_freq;
+    const uint32_t half = (a->rotary_dims ? a->rotary_dims : a->head_dim) / 2;
+    return memcmp(a->rope_inv_freq, b->rope_inv_freq, sizeof(double) * half) == 0;
+}
+
 static bool same_fields(const seattn_attention_desc *a, const seattn_attention_desc *b) {
     const seattn_attention_desc x = shared_fields(a), y = shared_fields(b);
     return x.n_heads == y.n_heads && x.n_kv_heads == y.n_kv_heads && x.head_dim == y.head_dim &&
@@ -71,7 +78,8 @@ static bool same_fields(const seattn_attention_desc *a, const seattn_attention_d
            x.rotary_dims == y.rotary_dims && x.rope_layout == y.rope_layout && x.scale == y.scale &&
            x.scale_base == y.scale_base && x.key_mode == y.key_mode && x.q_type == y.q_type &&
            x.k_type == y.k_type && x.v_type == y.v_type && x.out_type == y.out_type &&
-           x.qk_norm_eps == y.qk_norm_eps;
+           x.qk_norm_eps == y.qk_norm_eps && x.rope_attention_factor == y.rope_attention_factor &&
+           same_freqs(&x, &y);
 }
 
 /* The cases c[0..n) (one group of shared fields) as one batched call on ctx: queries packed one
@@ -124,7 +132,12 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
                              (pages + 1) * 4};
     const void *src[6] = {q, k, v, NULL, seqs, bt};
     seattn_status s = SEATTN_SUCCESS;
+    const seattn_dtype types[3] = {d0->q_type, d0->k_type, d0->v_type};
     for (int i = 0; i < 6 && s == SEATTN_SUCCESS; i++) {
+        if (i < 3) { /* q, k, v as the cases store them */
+            s = golden_tensor(ctx, src[i], bytes[i] / 4, types[i], &t[i]);
+            continue;
+        }
         s = seattn_tensor_create(ctx, bytes[i], &t[i]);
         if (s == SEATTN_SUCCESS && src[i]) s = seattn_tensor_upload(ctx, t[i], 0, src[i], bytes[i]);
     }
@@ -243,8 +256,10 @@ int cmd_check(int argc, char **argv) {
             for (int i = 0; i < n; i++) {
                 char err[512];
                 cases++;
-                if (golden_case_load(dirs[i], &all[loaded], err, sizeof err) != 0) {
-                    printf("%-36s %-28s MALFORMED: %s\n", dirs[i], "-", err);
+                const int rc = golden_case_load(dirs[i], &all[loaded], err, sizeof err);
+                if (rc != 0) {
+                    printf("%-36s %-28s %s: %s\n", dirs[i], "-",
+                           rc == -2 ? "UNSUPPORTED" : "MALFORMED", err);
                     failures++;
                 } else {
                     loaded++;
@@ -261,8 +276,10 @@ int cmd_check(int argc, char **argv) {
             golden_case c;
             char err[512];
             cases++;
-            if (golden_case_load(dirs[i], &c, err, sizeof err) != 0) {
-                printf("%-36s %-28s MALFORMED: %s\n", dirs[i], "-", err);
+            const int rc = golden_case_load(dirs[i], &c, err, sizeof err);
+            if (rc != 0) {
+                printf("%-36s %-28s %s: %s\n", dirs[i], "-", rc == -2 ? "UNSUPPORTED" : "MALFORMED",
+                       err);
                 failures++;
                 continue;
             }

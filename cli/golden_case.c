@@ -43,6 +43,150 @@ static float *read_array(const char *dir, const char *file, size_t n, char *err,
     return (float *)data; /* malloc'd memory is aligned for float */
 }
 
+/* Every key of meta.json in both case formats (shared/golden/README.md and
+ * shared/golden-models/README.md), those that only describe the case included. */
+static const char *const known_keys[] = {"name",
+                                         "mode",
+                                         "note",
+                                         "n_heads",
+                                         "n_kv_heads",
+                                         "head_dim",
+                                         "q_len",
+                                         "kv_len",
+                                         "q_pos_start",
+                                         "k_pos_start",
+                                         "group_size_G",
+                                         "neighbor_window_W",
+                                         "rope_theta",
+                                         "rope_style",
+                                         "softmax_scale",
+                                         "scale_base",
+                                         "gqa_map",
+                                         "dtype",
+                                         "layout",
+                                         "files",
+                                         "golden",
+                                         "checks_maxabs",
+                                         "sensitivity_maxabs_vs_wrong_variants",
+                                         "features",
+                                         "model",
+                                         "model_config",
+                                         "rope_inv_freq",
+                                         "rope_attention_factor",
+                                         "rope_scaling",
+                                         "rope_max_position_embeddings",
+                                         "rope_original_max_position_embeddings",
+                                         "rope_seq_len",
+                                         "rotary_offset",
+                                         "rotary_dims",
+                                         "rope_layout",
+                                         "v_head_dim",
+                                         "logit_softcap",
+                                         "sinks",
+                                         "q_dtype",
+                                         "k_dtype",
+                                         "v_dtype",
+                                         "k_scale",
+                                         "v_scale"};
+
+/* The model features seattn has; -2 and a message for one it has not yet (named in err). */
+static int read_features(const cJSON *meta, golden_case *c, char *err, size_t err_len) {
+    for (const cJSON *it = meta->child; it; it = it->next) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof known_keys / sizeof known_keys[0] && !known; i++)
+            known = strcmp(it->string, known_keys[i]) == 0;
+        if (!known) {
+            snprintf(err, err_len, "meta.json: unknown key \"%s\" (refused, not ignored)",
+                     it->string);
+            return -1;
+        }
+    }
+    seattn_attention_desc *d = &c->desc;
+    const cJSON *it;
+    /* not yet: the next features of the model issue, and the storage types past f16 */
+    static const char *const not_yet[] = {"logit_softcap", "sinks", "k_scale", "v_scale"};
+    for (size_t i = 0; i < sizeof not_yet / sizeof not_yet[0]; i++)
+        if (cJSON_GetObjectItemCaseSensitive(meta, not_yet[i])) {
+            snprintf(err, err_len, "uses %s, which seattn does not support yet", not_yet[i]);
+            return -2;
+        }
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rotary_offset")) &&
+        !(cJSON_IsNumber(it) && it->valuedouble == 0)) {
+        snprintf(err, err_len, "uses rotary_offset, which seattn does not support yet");
+        return -2;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "v_head_dim")) &&
+        !(cJSON_IsNumber(it) && it->valuedouble == d->head_dim)) {
+        snprintf(err, err_len, "uses v_head_dim != head_dim, which seattn does not support yet");
+        return -2;
+    }
+    const char *tensors[3] = {"q_dtype", "k_dtype", "v_dtype"};
+    seattn_dtype *types[3] = {&d->q_type, &d->k_type, &d->v_type};
+    for (int i = 0; i < 3; i++) {
+        if (!(it = cJSON_GetObjectItemCaseSensitive(meta, tensors[i]))) continue;
+        if (!cJSON_IsString(it)) {
+            snprintf(err, err_len, "meta.json: \"%s\" is not a string", tensors[i]);
+            return -1;
+        }
+        if (strcmp(it->valuestring, "f32") == 0) {
+            *types[i] = SEATTN_DTYPE_F32;
+        } else if (strcmp(it->valuestring, "f16") == 0) {
+            *types[i] = SEATTN_DTYPE_F16;
+        } else {
+            snprintf(err, err_len, "uses %s %s, which seattn does not support yet", tensors[i],
+                     it->valuestring);
+            return -2;
+        }
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rotary_dims"))) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 2 || it->valuedouble > d->head_dim ||
+            it->valuedouble != floor(it->valuedouble)) {
+            snprintf(err, err_len, "meta.json: \"rotary_dims\" is not an integer in 2..head_dim");
+            return -1;
+        }
+        d->rotary_dims = (uint32_t)it->valuedouble;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rope_layout"))) {
+        if (cJSON_IsString(it) && strcmp(it->valuestring, "rotate_half") == 0) {
+            d->rope_layout = SEATTN_ROPE_ROTATE_HALF;
+        } else if (cJSON_IsString(it) && strcmp(it->valuestring, "interleaved") == 0) {
+            d->rope_layout = SEATTN_ROPE_INTERLEAVED;
+        } else {
+            snprintf(err, err_len, "meta.json: \"rope_layout\" is not rotate_half or interleaved");
+            return -1;
+        }
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rope_attention_factor"))) {
+        if (!cJSON_IsNumber(it)) {
+            snprintf(err, err_len, "meta.json: \"rope_attention_factor\" is not a number");
+            return -1;
+        }
+        d->rope_attention_factor = (float)it->valuedouble; /* checked by the library */
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rope_inv_freq"))) {
+        const uint32_t half = (d->rotary_dims ? d->rotary_dims : d->head_dim) / 2;
+        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != (int)half) {
+            snprintf(err, err_len, "meta.json: \"rope_inv_freq\" is not an array of %u numbers",
+                     half);
+            return -1;
+        }
+        if (!(c->inv_freq = malloc(sizeof(double) * half))) {
+            snprintf(err, err_len, "out of memory");
+            return -1;
+        }
+        uint32_t m = 0;
+        for (const cJSON *f = it->child; f; f = f->next, m++) {
+            if (!cJSON_IsNumber(f)) {
+                snprintf(err, err_len, "meta.json: rope_inv_freq[%u] is not a number", m);
+                return -1;
+            }
+            c->inv_freq[m] = f->valuedouble; /* checked by the library */
+        }
+        d->rope_inv_freq = c->inv_freq;
+    }
+    return 0;
+}
+
 int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len) {
     memset(c, 0, sizeof *c);
     const char *base = strrchr(dir, '/');
@@ -75,15 +219,24 @@ int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len)
               get_num(meta, "rope_theta", 0, &theta, err, err_len) ||
               get_num(meta, "softmax_scale", 0, &scale, err, err_len) ||
               get_num(meta, "scale_base", 0, &sb, err, err_len);
+    if (!bad) {
+        c->desc.head_dim = hd >= 1 && hd <= 512 ? (uint32_t)hd : 0;
+        bad = read_features(meta, c, err, err_len);
+    }
     cJSON_Delete(meta);
-    if (bad) return -1;
+    if (bad) {
+        golden_case_free(c);
+        return bad == -2 ? -2 : -1; /* get_num's chain gives 1 */
+    }
     if (kp != 0) {
         snprintf(err, err_len, "meta.json: k_pos_start %g is not 0 (unsupported)", kp);
+        golden_case_free(c);
         return -1;
     }
     if (nh < 1 || nkv < 1 || hd < 1 || ql < 1 || kl < 1 || nh * ql * hd > 1e9 ||
         nkv * kl * hd > 1e9) {
         snprintf(err, err_len, "meta.json: shapes are empty or too large");
+        golden_case_free(c);
         return -1;
     }
     seattn_attention_desc *d = &c->desc;
@@ -117,7 +270,25 @@ void golden_case_free(golden_case *c) {
     free(c->k);
     free(c->v);
     free(c->out);
+    free(c->inv_freq);
     c->q = c->k = c->v = c->out = NULL;
+    c->inv_freq = NULL;
+    c->desc.rope_inv_freq = NULL;
+}
+
+seattn_status golden_tensor(seattn_context *ctx, const float *x, size_t n, seattn_dtype dt,
+                            seattn_tensor **out) {
+    *out = NULL;
+    const size_t es = dt == SEATTN_DTYPE_F16 ? 2 : 4;
+    void *h = NULL;
+    if (dt == SEATTN_DTYPE_F16) {
+        if (!(h = malloc(n * 2 + 2))) return SEATTN_ERROR_OUT_OF_MEMORY;
+        seattn_f32_to_f16(x, h, n);
+    }
+    seattn_status s = seattn_tensor_create(ctx, n * es, out);
+    if (!s) s = seattn_tensor_upload(ctx, *out, 0, h ? h : (const void *)x, n * es);
+    free(h);
+    return s;
 }
 
 typedef struct {
@@ -191,13 +362,10 @@ seattn_status golden_case_run(seattn_context *ctx, const golden_case *c, double 
     seattn_tensor *q = NULL, *k = NULL, *v = NULL, *o = NULL;
     float *got = malloc(c->out_n * sizeof(float));
     seattn_status s = got ? SEATTN_SUCCESS : SEATTN_ERROR_OUT_OF_MEMORY;
-    if (!s) s = seattn_tensor_create(ctx, c->q_n * 4, &q);
-    if (!s) s = seattn_tensor_create(ctx, c->k_n * 4, &k);
-    if (!s) s = seattn_tensor_create(ctx, c->v_n * 4, &v);
+    if (!s) s = golden_tensor(ctx, c->q, c->q_n, c->desc.q_type, &q);
+    if (!s) s = golden_tensor(ctx, c->k, c->k_n, c->desc.k_type, &k);
+    if (!s) s = golden_tensor(ctx, c->v, c->v_n, c->desc.v_type, &v);
     if (!s) s = seattn_tensor_create(ctx, c->out_n * 4, &o);
-    if (!s) s = seattn_tensor_upload(ctx, q, 0, c->q, c->q_n * 4);
-    if (!s) s = seattn_tensor_upload(ctx, k, 0, c->k, c->k_n * 4);
-    if (!s) s = seattn_tensor_upload(ctx, v, 0, c->v, c->v_n * 4);
     if (!s) {
         for (size_t i = 0; i < c->out_n; i++)
             got[i] = NAN;

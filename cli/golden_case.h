@@ -8,14 +8,23 @@
 
 typedef struct golden_case {
     char name[256];
-    seattn_attention_desc desc; /* dense f32 layout, every default resolved by the reader */
-    float *q, *k, *v, *out;     /* out: the expected output */
+    seattn_attention_desc desc; /* dense layout, every default resolved by the reader; q_type,
+                                 * k_type, v_type as the case stores them (f32 or f16) */
+    float *q, *k, *v, *out;     /* the decoded values; out: the expected output */
     size_t q_n, k_n, v_n, out_n;
+    double *inv_freq; /* desc.rope_inv_freq's array, when the case has rope_inv_freq */
 } golden_case;
 
-/* Reads the case in dir. Returns 0, or -1 with a message in err that says what is malformed or
- * truncated. */
+/* Reads the case in dir (the format of shared/golden/README.md and of the model features of
+ * shared/golden-models/README.md). Returns 0; -1 with a message in err that says what is
+ * malformed or truncated; -2 when the case uses a feature seattn does not have yet (err names
+ * it). A key the reader does not know is malformed: refused, never ignored. */
 int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len);
+
+/* Creates a tensor holding the n values x stored as dt (f32, or f16: the values are then
+ * rounded to f16, exactly for a case's decoded f16 values). */
+seattn_status golden_tensor(seattn_context *ctx, const float *x, size_t n, seattn_dtype dt,
+                            seattn_tensor **out);
 void golden_case_free(golden_case *c);
 
 /* Finds every folder holding meta.json under root (root itself included), sorted by path.

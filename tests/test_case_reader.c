@@ -91,6 +91,44 @@ Test(case_reader, missing_and_wrong_fields_are_reported) {
     cr_assert_eq(load(err, sizeof err), -1);
 }
 
+/* meta_ok with one more key (its text without the closing brace, then extra). */
+static int load_with(const char *extra, char *err, size_t n) {
+    char m[1024];
+    snprintf(m, sizeof m, "%.*s, %s}", (int)strlen(meta_ok) - 1, meta_ok, extra);
+    write_file("meta.json", m, strlen(m));
+    return load(err, n);
+}
+
+/* A key the reader does not know is refused, not ignored; a feature seattn does not have yet
+ * is refused as such (-2), naming it; the model features it has are read. */
+Test(case_reader, unknown_keys_and_features) {
+    char err[256] = "";
+    cr_assert_eq(load_with("\"rope_freq_factor\": 2", err, sizeof err), -1);
+    cr_assert(strstr(err, "unknown key") && strstr(err, "rope_freq_factor"), "%s", err);
+    cr_assert_eq(load_with("\"logit_softcap\": 50", err, sizeof err), -2);
+    cr_assert(strstr(err, "logit_softcap"), "%s", err);
+    cr_assert_eq(load_with("\"k_dtype\": \"q8_0\"", err, sizeof err), -2);
+    cr_assert(strstr(err, "q8_0"), "%s", err);
+    cr_assert_eq(load_with("\"rotary_offset\": 2", err, sizeof err), -2);
+    cr_assert_eq(load_with("\"rotary_offset\": 0", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(load_with("\"rope_inv_freq\": [1, 0.5, 0.25]", err, sizeof err), -1);
+    cr_assert(strstr(err, "rope_inv_freq"), "%s", err);
+    golden_case c;
+    write_file("meta.json", "{}", 2);
+    char m[1024];
+    snprintf(m, sizeof m,
+             "%.*s, \"rope_inv_freq\": [1, 0.125], \"rope_attention_factor\": 1.5, "
+             "\"rope_layout\": \"interleaved\", \"v_dtype\": \"f16\"}",
+             (int)strlen(meta_ok) - 1, meta_ok);
+    write_file("meta.json", m, strlen(m));
+    cr_assert_eq(golden_case_load(dir, &c, err, sizeof err), 0, "%s", err);
+    cr_expect(c.desc.rope_inv_freq && c.desc.rope_inv_freq[1] == 0.125);
+    cr_expect_eq(c.desc.rope_attention_factor, 1.5f);
+    cr_expect_eq(c.desc.rope_layout, SEATTN_ROPE_INTERLEAVED);
+    cr_expect_eq(c.desc.v_type, SEATTN_DTYPE_F16);
+    golden_case_free(&c);
+}
+
 Test(case_reader, find_lists_case_folders) {
     write_file("meta.json", meta_ok, strlen(meta_ok));
     char **dirs = NULL;
