@@ -375,9 +375,10 @@ def _norm_weight(ctx, w, name, head_dim, keep):
 
 
 def _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                  rope_layout, keys, scale):
+                  rope_layout, keys, scale, rope_inv_freq=None, rope_attention_factor=None):
     """The Self-Extend, RoPE and scale keywords, checked, into descriptor d (attention() and
-    attention_batch() take them alike)."""
+    attention_batch() take them alike). Returns what d points to (rope_inv_freq's array), to
+    be kept alive until the call has run."""
     if window is not None and window_size is not None and window != window_size:
         _bad("window=%r and window_size=%r disagree; give one" % (window, window_size))
     if window is None:
@@ -401,12 +402,35 @@ def _rope_options(d, group_size, window, window_size, scale_base, rope_theta, ro
     d.scale_base = 0.0 if scale_base is None else _float("scale_base", scale_base)
     if d.scale_base == 0.0 and scale_base is not None:
         _bad("scale_base=0; it must be > 1 (None: off)")
+    d.rope_attention_factor = 0.0 if rope_attention_factor is None else \
+        _float("rope_attention_factor", rope_attention_factor)
+    if d.rope_attention_factor == 0.0 and rope_attention_factor is not None:
+        _bad("rope_attention_factor=0; it must be > 0 (None: 1)")
+    if rope_inv_freq is None:
+        return None
+    try:
+        freq = np.ascontiguousarray(np.asarray(rope_inv_freq, dtype=np.float64).reshape(-1))
+    except (TypeError, ValueError):
+        _bad("rope_inv_freq must be a sequence of numbers (rotary_dims / 2 of them)")
+    # its length is checked here; its values, as every field, by the library
+    d.rope_inv_freq = freq.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    return freq
+
+
+def _check_freq(freq, rotary_dims, head_dim):
+    """rope_inv_freq holds rotary_dims / 2 values (the library reads that many)."""
+    if freq is None:
+        return
+    half = (head_dim if rotary_dims is None else int(rotary_dims)) // 2
+    if freq.size != half:
+        _bad("rope_inv_freq has %d values; it must have rotary_dims / 2 = %d" % (freq.size, half))
 
 
 def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, scale_base=None,
                rope_theta=10000.0, rotary_dims=None, rope_layout="rotate_half", keys="raw",
                q_pos=None, scale=None, q_norm=None, k_norm=None, q_norm_weight=None,
-               k_norm_weight=None, qk_norm_eps=None, pairs="all", return_lse=False, out=None):
+               k_norm_weight=None, qk_norm_eps=None, pairs="all", return_lse=False, out=None,
+               rope_inv_freq=None, rope_attention_factor=None):
     ctx._ptr()
     ops = [_Operand(ctx, x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
     oq, ok_, ov = ops
@@ -425,8 +449,9 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
     if n_heads % n_kv != 0:
         _bad("q has %d heads and k %d; k's heads must divide q's (GQA)" % (n_heads, n_kv))
     d = _ffi.AttentionDesc()
-    _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                  rope_layout, keys, scale)
+    freq = _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
+                         rope_layout, keys, scale, rope_inv_freq, rope_attention_factor)
+    _check_freq(freq, rotary_dims, head_dim)
     if pairs not in _PAIRS:
         _bad("pairs=%r; it must be 'all', 'neighbor' or 'grouped'" % (pairs,))
     if out is not None and not isinstance(out, Tensor):
@@ -527,7 +552,8 @@ def _words(x, name, width=None):
 def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, max_q_len=None,
                      max_kv_len=None, group_size=1, window=None, window_size=None,
                      scale_base=None, rope_theta=10000.0, rotary_dims=None,
-                     rope_layout="rotate_half", keys="raw", scale=None, return_lse=False):
+                     rope_layout="rotate_half", keys="raw", scale=None, return_lse=False,
+                     rope_inv_freq=None, rope_attention_factor=None):
     ctx._ptr()
     qa, torch_out = _to_numpy(q, "q")
     ka, _ = _to_numpy(k, "k")
@@ -561,8 +587,9 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     if paged and bt.size == 0:
         _bad("block_table is empty")
     d = _ffi.AttentionDesc()
-    _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                  rope_layout, keys, scale)
+    freq = _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
+                         rope_layout, keys, scale, rope_inv_freq, rope_attention_factor)
+    _check_freq(freq, rotary_dims, head_dim)
 
     b = _ffi.BatchDesc()
     b.n_seqs = sq.shape[0]
@@ -640,7 +667,8 @@ def attention_batch(q, k, v, seqs, block_table=None, *, backend="vulkan", device
     with return_lse=True also the log-sum-exp [tokens, heads]. The metadata is checked first
     (seattn_batch_check): a bad row raises InvalidArgument naming it. Options as for
     attention() (group_size, window, rope_theta, rotary_dims, rope_layout, keys, scale,
-    scale_base, return_lse), and max_q_len / max_kv_len (default: the seqs' own).
+    scale_base, rope_inv_freq, rope_attention_factor, return_lse), and max_q_len / max_kv_len
+    (default: the seqs' own).
     """
     return _attention_batch(_default_context(backend, device), q, k, v, seqs, block_table,
                             **options)
@@ -666,7 +694,10 @@ def attention(q, k, v, *, backend="vulkan", device=None, **options):
       q_norm / k_norm (QK-norm, RMSNorm over head_dim) with q_norm_weight / k_norm_weight
       ([head_dim], implying the norm) and qk_norm_eps (1e-6), pairs ("all", "neighbor" or
       "grouped": the two halves of the authors' two-pass method), return_lse (also return
-      the log-sum-exp, [.., heads, q_len] float32).
+      the log-sum-exp, [.., heads, q_len] float32), and for models with RoPE scaling
+      rope_inv_freq (rotary_dims / 2 frequencies, transformers' inv_freq: pair m turns by
+      position * rope_inv_freq[m]; None: rope_theta's) and rope_attention_factor (None: 1;
+      multiplies the rotated components of q and of raw keys; rotated keys carry it).
     backend: "vulkan" (default) or "cpu" (the exact reference); device: an index or part of a
     name. The context is made on first use and reused.
     """

@@ -127,6 +127,8 @@ class AttentionDesc(ctypes.Structure):
         ("qk_norm_eps", ctypes.c_float),
         ("q_norm_offset", _u64),
         ("k_norm_offset", _u64),
+        ("rope_inv_freq", ctypes.POINTER(ctypes.c_double)),
+        ("rope_attention_factor", ctypes.c_float),
     ]
 
 

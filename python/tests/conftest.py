@@ -9,6 +9,8 @@ import seattn
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN_DIR = os.environ.get("SEATTN_GOLDEN_DIR",
                             os.path.join(HERE, "..", "..", "..", "shared", "golden"))
+GOLDEN_MODELS_DIR = os.environ.get("SEATTN_GOLDEN_MODELS_DIR",
+                                   os.path.join(HERE, "..", "..", "..", "shared", "golden-models"))
 
 
 def _on(name):

@@ -1,0 +1,109 @@
+"""The cases of shared/golden-models whose features seattn has, through seattn.attention and
+seattn.attention_batch, with the keywords named as the cases' keys."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import seattn
+from conftest import GOLDEN_MODELS_DIR
+
+# the features seattn has; a case using any other is left to the issue that adds it
+SUPPORTED = {"rope_inv_freq", "rope_attention_factor", "rotary_dims", "rope_layout",
+             "softmax_scale", "q_dtype", "k_dtype", "v_dtype"}
+DTYPES = {"f32": np.float32, "f16": np.float16}
+
+
+def _cases():
+    if not os.path.isdir(GOLDEN_MODELS_DIR):
+        return []
+    out = []
+    for name in sorted(os.listdir(GOLDEN_MODELS_DIR)):
+        path = os.path.join(GOLDEN_MODELS_DIR, name, "meta.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            m = json.load(f)
+        dtypes_ok = all(m.get(t + "_dtype", "f32") in DTYPES for t in "qkv")
+        if set(m.get("features", [])) <= SUPPORTED and dtypes_ok:
+            out.append(name)
+    return out
+
+
+CASES = _cases()
+
+
+def load(name):
+    folder = os.path.join(GOLDEN_MODELS_DIR, name)
+    with open(os.path.join(folder, "meta.json")) as f:
+        m = json.load(f)
+    arr = {}
+    for n in ("q", "k", "v", "out"):
+        a = np.fromfile(os.path.join(folder, n + ".f32"), "<f4").reshape(
+            m["files"][n + ".f32"]["shape"])
+        # the .f32 file holds the decoded values: an f16 tensor is them as float16, exactly
+        arr[n] = a.astype(DTYPES[m.get(n + "_dtype", "f32")]) if n != "out" else a
+    opts = dict(group_size=m["group_size_G"], window=m["neighbor_window_W"],
+                rope_theta=m["rope_theta"], scale=m["softmax_scale"], q_pos=m["q_pos_start"],
+                scale_base=None if m["scale_base"] == -1 else m["scale_base"])
+    for key in ("rope_inv_freq", "rope_attention_factor", "rotary_dims", "rope_layout"):
+        if key in m:
+            opts[key] = m[key]
+    return arr, opts
+
+
+def tolerance(out):
+    """1e-4 (the cases' README); an f16 output (q given as f16) one f16 ulp more, as the C
+    tests allow."""
+    return 1e-4 + (2.0 ** -10 if np.asarray(out).dtype == np.float16 else 0.0)
+
+
+def test_the_model_cases_are_there():
+    assert len(CASES) >= 4, "no model cases seattn can run under %s" % GOLDEN_MODELS_DIR
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_model_case(case, backend):
+    a, opts = load(case)
+    out = seattn.attention(a["q"], a["k"], a["v"], backend=backend, **opts)
+    err = float(np.max(np.abs(out.astype(np.float64) - a["out"])))
+    assert err <= tolerance(out), "%s on %s: max error %g" % (case, backend, err)
+    # and the RoPE keywords are not ignored: without the frequencies it is wrong
+    if "rope_inv_freq" in opts:
+        del opts["rope_inv_freq"]
+        wrong = seattn.attention(a["q"], a["k"], a["v"], backend=backend, **opts)
+        assert float(np.max(np.abs(wrong - a["out"]))) > 1e-3
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_model_case_as_a_paged_batch(case, backend):
+    a, opts = load(case)
+    q_pos = opts.pop("q_pos")
+    n_heads, q_len, d = a["q"].shape
+    n_kv, kv_len, _ = a["k"].shape
+    page = 7
+    pages = (kv_len + page - 1) // page
+    order = np.random.default_rng(1).permutation(pages).astype(np.uint32)
+    kp = np.zeros((pages * page, n_kv, d), a["k"].dtype)
+    vp = np.zeros_like(kp)
+    for j in range(kv_len):
+        tok = order[j // page] * page + j % page
+        kp[tok] = a["k"][:, j]
+        vp[tok] = a["v"][:, j]
+    seqs = np.array([[0, q_len, q_pos, kv_len, 0]], np.uint32)
+    out = seattn.attention_batch(np.ascontiguousarray(a["q"].transpose(1, 0, 2)), kp, vp, seqs,
+                                 order, page_size=page, backend=backend, **opts)
+    err = float(np.max(np.abs(np.asarray(out, np.float64).transpose(1, 0, 2) - a["out"])))
+    assert err <= tolerance(out), "%s on %s as a batch: max error %g" % (case, backend, err)
+
+
+def test_bad_rope_keywords_are_refused():
+    q = np.zeros((2, 3, 8), np.float32)
+    with pytest.raises(ValueError, match="rope_inv_freq"):
+        seattn.attention(q, q, q, backend="cpu", rope_inv_freq=[1.0, 0.5])
+    with pytest.raises(ValueError, match="rope_inv_freq"):
+        seattn.attention(q, q, q, backend="cpu", rope_inv_freq=[1.0, 0.5, -1.0, 0.1])
+    with pytest.raises(ValueError, match="rope_attention_factor"):
+        seattn.attention(q, q, q, backend="cpu", rope_attention_factor=float("nan"))
