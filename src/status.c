@@ -34,6 +34,8 @@ size_t seattn_struct_size(seattn_struct_id id) {
         return sizeof(seattn_seq);
     case SEATTN_STRUCT_BATCH_DESC:
         return sizeof(seattn_batch_desc);
+    case SEATTN_STRUCT_ROPE_CONFIG:
+        return sizeof(seattn_rope_config);
     }
     return 0;
 }

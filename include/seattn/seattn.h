@@ -497,6 +497,51 @@ SEATTN_API seattn_status seattn_attention_desc_check(seattn_context *ctx,
                                                      const seattn_attention_desc *desc,
                                                      seattn_attention_desc *resolved);
 
+/* ---- RoPE frequencies from a model's configuration ------------------------------------- */
+
+/* rope_scaling's "rope_type" (or "type") in a Hugging Face config.json. */
+typedef enum seattn_rope_type {
+    SEATTN_ROPE_TYPE_DEFAULT = 0, /* no rope_scaling */
+    SEATTN_ROPE_TYPE_LINEAR = 1,
+    SEATTN_ROPE_TYPE_DYNAMIC = 2,
+    SEATTN_ROPE_TYPE_YARN = 3,
+    SEATTN_ROPE_TYPE_LONGROPE = 4,
+    SEATTN_ROPE_TYPE_LLAMA3 = 5
+} seattn_rope_type;
+
+/* A model's RoPE as its config.json states it: rope_theta, the rotated dims,
+ * max_position_embeddings and the rope_scaling dict. A zero field means the key is absent
+ * (transformers' default then applies, as noted). */
+typedef struct seattn_rope_config {
+    seattn_rope_type type;
+    double theta;                              /* rope_theta, > 0 */
+    uint32_t rotary_dims;                      /* d = head_dim * partial_rotary_factor: even,
+                                                * 2..512 */
+    uint32_t max_position_embeddings;          /* M: dynamic, yarn, longrope need it */
+    double factor;                             /* s: linear, dynamic, llama3 need it (> 0); yarn
+                                                * and longrope default to M / original */
+    uint32_t original_max_position_embeddings; /* yarn, longrope (0: M); llama3 needs it.
+                                                * Phi-3 keeps it at the config's top level */
+    double low_freq_factor, high_freq_factor;  /* llama3: both needed, low < high */
+    double beta_fast, beta_slow;               /* yarn: 0 -> 32 and 1 */
+    double mscale, mscale_all_dim;             /* yarn, 0: absent */
+    double attention_factor;                   /* yarn, longrope, 0: absent (then derived) */
+    uint32_t yarn_no_truncate;                 /* yarn: 1 where rope_scaling has "truncate":
+                                                * false (gpt-oss); 0: truncate (the default) */
+    const double *short_factor, *long_factor;  /* longrope: d / 2 values each, > 0 */
+    uint32_t seq_len; /* dynamic and longrope: the length the frequencies are for (transformers
+                       * recomputes them past M, resp. switches to long_factor past the
+                       * original length); 0: M for dynamic, the short factors for longrope */
+} seattn_rope_config;
+
+/* The rotary_dims / 2 frequencies (inv_freq[m], the angle of pair m at position t being
+ * t * inv_freq[m]) and the attention factor of config, in double, with the formulas of
+ * transformers' modeling_rope_utils.py (shared/golden-models/README.md gives each): what
+ * seattn_attention_desc's rope_inv_freq and rope_attention_factor take. A bad field gets
+ * SEATTN_ERROR_INVALID_ARGUMENT and seattn_last_create_error() names it. Thread-safe. */
+SEATTN_API seattn_status seattn_rope_frequencies(const seattn_rope_config *config, double *inv_freq,
+                                                 float *attention_factor);
+
 /* ---- For foreign-function users ----------------------------------------------------------- */
 
 /* The public structs, by number, for seattn_struct_size(). */
@@ -508,7 +553,8 @@ typedef enum seattn_struct_id {
     SEATTN_STRUCT_ATTENTION_TENSORS = 5, /* seattn_attention_tensors */
     SEATTN_STRUCT_KERNEL_INFO = 6,       /* seattn_kernel_info */
     SEATTN_STRUCT_SEQ = 7,               /* seattn_seq */
-    SEATTN_STRUCT_BATCH_DESC = 8         /* seattn_batch_desc */
+    SEATTN_STRUCT_BATCH_DESC = 8,        /* seattn_batch_desc */
+    SEATTN_STRUCT_ROPE_CONFIG = 9        /* seattn_rope_config */
 } seattn_struct_id;
 
 /* sizeof the public struct `id` as this library was built, so that bindings that declare the

@@ -20,7 +20,7 @@ from . import _ffi
 
 __version__ = "0.1.0"
 __all__ = ["attention", "attention_batch", "Context", "Tensor", "Error", "InvalidArgument",
-           "devices",
+           "devices", "rope_frequencies",
            "SelfExtendAttn", "SelfExtend", "__version__"]
 
 _lib = _ffi.load()
@@ -647,6 +647,69 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     if return_lse:
         return res, _from_numpy(lse, torch_out)
     return res
+
+
+def rope_frequencies(config, *, seq_len=None):
+    """A model's RoPE frequencies and attention factor from its Hugging Face config (the dict of
+    its config.json, or the keys below), computed by the library with transformers' formulas
+    (default, linear, dynamic, yarn, longrope, llama3): returns (rope_inv_freq, a float64 array
+    of rotary_dims / 2 values, and rope_attention_factor), the keywords of attention().
+
+    Keys read: rope_theta (10000), rope_scaling (None; its rope_type or type, factor,
+    original_max_position_embeddings, low/high_freq_factor, beta_fast/slow, mscale,
+    mscale_all_dim, attention_factor, truncate, short/long_factor), max_position_embeddings,
+    original_max_position_embeddings (Phi-3 keeps it at the top level), head_dim (else
+    hidden_size / num_attention_heads) and partial_rotary_factor (1). seq_len: the length the
+    frequencies are for (dynamic, longrope; None: the short ones)."""
+    if not isinstance(config, dict):
+        _bad("config must be a dict (a config.json's)")
+    rs = config.get("rope_scaling") or {}
+    if not isinstance(rs, dict):
+        _bad("rope_scaling must be a dict or None")
+    rope_type = rs.get("rope_type", rs.get("type", "default"))
+    if rope_type not in _ffi.ROPE_TYPES:
+        _bad("rope_scaling type %r; seattn knows %s" % (rope_type, sorted(_ffi.ROPE_TYPES)))
+    if "head_dim" in config and config["head_dim"]:
+        head_dim = _int("head_dim", config["head_dim"], 1)
+    elif "hidden_size" in config and "num_attention_heads" in config:
+        head_dim = _int("hidden_size", config["hidden_size"], 1) // \
+            _int("num_attention_heads", config["num_attention_heads"], 1)
+    else:
+        _bad("config has no head_dim (nor hidden_size and num_attention_heads)")
+    rotary_dims = int(head_dim * _float("partial_rotary_factor",
+                                        config.get("partial_rotary_factor", 1.0)))
+    c = _ffi.RopeConfig()
+    c.type = _ffi.ROPE_TYPES[rope_type]
+    c.theta = _float("rope_theta", config.get("rope_theta", 10000.0))
+    c.rotary_dims = rotary_dims
+    c.max_position_embeddings = _int("max_position_embeddings",
+                                     config.get("max_position_embeddings", 0), 0)
+    orig = rs.get("original_max_position_embeddings",
+                  config.get("original_max_position_embeddings", 0))
+    c.original_max_position_embeddings = _int("original_max_position_embeddings", orig or 0, 0)
+    for key in ("factor", "low_freq_factor", "high_freq_factor", "beta_fast", "beta_slow",
+                "mscale", "mscale_all_dim", "attention_factor"):
+        if rs.get(key) is not None:
+            setattr(c, key, _float(key, rs[key]))
+    c.yarn_no_truncate = 1 if rs.get("truncate", True) is False else 0
+    keep = []
+    for key in ("short_factor", "long_factor"):
+        if rs.get(key) is not None:
+            a = np.ascontiguousarray(np.asarray(rs[key], dtype=np.float64).reshape(-1))
+            if a.size != rotary_dims // 2:
+                _bad("rope_scaling %s has %d values; it must have rotary_dims / 2 = %d" % (
+                    key, a.size, rotary_dims // 2))
+            keep.append(a)
+            setattr(c, key, a.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+    c.seq_len = 0 if seq_len is None else _int("seq_len", seq_len, 0)
+    inv_freq = np.zeros(max(rotary_dims // 2, 1), np.float64)
+    factor = ctypes.c_float()
+    status = _lib.seattn_rope_frequencies(
+        ctypes.byref(c), inv_freq.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+        ctypes.byref(factor))
+    if status != _ffi.SUCCESS:
+        _raise(status, _lib.seattn_last_create_error().decode(errors="replace"))
+    return inv_freq[:rotary_dims // 2], float(factor.value)
 
 
 def attention_batch(q, k, v, seqs, block_table=None, *, backend="vulkan", device=None,

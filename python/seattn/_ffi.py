@@ -173,6 +173,31 @@ class BatchDesc(ctypes.Structure):
 
 
 # seattn_struct_id -> the struct this package declares for it
+class RopeConfig(ctypes.Structure):
+    _fields_ = [
+        ("type", _enum),
+        ("theta", ctypes.c_double),
+        ("rotary_dims", _u32),
+        ("max_position_embeddings", _u32),
+        ("factor", ctypes.c_double),
+        ("original_max_position_embeddings", _u32),
+        ("low_freq_factor", ctypes.c_double),
+        ("high_freq_factor", ctypes.c_double),
+        ("beta_fast", ctypes.c_double),
+        ("beta_slow", ctypes.c_double),
+        ("mscale", ctypes.c_double),
+        ("mscale_all_dim", ctypes.c_double),
+        ("attention_factor", ctypes.c_double),
+        ("yarn_no_truncate", _u32),
+        ("short_factor", ctypes.POINTER(ctypes.c_double)),
+        ("long_factor", ctypes.POINTER(ctypes.c_double)),
+        ("seq_len", _u32),
+    ]
+
+
+ROPE_TYPES = {"default": 0, "linear": 1, "dynamic": 2, "yarn": 3, "longrope": 4, "llama3": 5}
+
+
 STRUCTS = {
     1: ContextOptions,
     2: CallStats,
@@ -182,6 +207,7 @@ STRUCTS = {
     6: KernelInfo,
     7: Seq,
     8: BatchDesc,
+    9: RopeConfig,
 }
 
 
@@ -238,6 +264,8 @@ def _declare(lib):
         "seattn_attention_batch": (_enum, [vp, c.POINTER(AttentionDesc), c.POINTER(BatchDesc),
                                            c.POINTER(AttentionTensors), vp, vp]),
         "seattn_batch_check": (_enum, [c.POINTER(BatchDesc), vp, vp, c.c_char_p, c.c_size_t]),
+        "seattn_rope_frequencies": (_enum, [c.POINTER(RopeConfig), c.POINTER(c.c_double),
+                                            c.POINTER(c.c_float)]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)

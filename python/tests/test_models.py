@@ -107,3 +107,50 @@ def test_bad_rope_keywords_are_refused():
         seattn.attention(q, q, q, backend="cpu", rope_inv_freq=[1.0, 0.5, -1.0, 0.1])
     with pytest.raises(ValueError, match="rope_attention_factor"):
         seattn.attention(q, q, q, backend="cpu", rope_attention_factor=float("nan"))
+
+
+def _meta_cases_with_frequencies():
+    out = []
+    if os.path.isdir(GOLDEN_MODELS_DIR):
+        for name in sorted(os.listdir(GOLDEN_MODELS_DIR)):
+            path = os.path.join(GOLDEN_MODELS_DIR, name, "meta.json")
+            if os.path.exists(path):
+                with open(path) as f:
+                    m = json.load(f)
+                if "rope_inv_freq" in m:
+                    out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("m", _meta_cases_with_frequencies(), ids=lambda m: m["name"])
+def test_rope_frequencies_from_the_config(m):
+    """seattn.rope_frequencies on the configuration each case records gives its frequencies
+    and attention factor (the case's were computed from transformers' formulas)."""
+    config = {"rope_theta": m["rope_theta"], "rope_scaling": m.get("rope_scaling"),
+              "max_position_embeddings": m.get("rope_max_position_embeddings"),
+              "head_dim": m["head_dim"],
+              "partial_rotary_factor": m.get("rotary_dims", m["head_dim"]) / m["head_dim"]}
+    if "rope_original_max_position_embeddings" in m:
+        config["original_max_position_embeddings"] = m["rope_original_max_position_embeddings"]
+    inv, factor = seattn.rope_frequencies(config, seq_len=m.get("rope_seq_len"))
+    want = np.array(m["rope_inv_freq"])
+    assert inv.shape == want.shape
+    assert float(np.max(np.abs(inv - want) / want)) <= 1e-13
+    assert factor == np.float32(m["rope_attention_factor"])
+
+
+def test_rope_frequencies_of_every_model_config():
+    folder = os.path.join(GOLDEN_MODELS_DIR, "configs")
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    assert len(names) >= 10
+    for name in names:
+        with open(os.path.join(folder, name)) as f:
+            config = json.load(f)
+        inv, factor = seattn.rope_frequencies(config)
+        assert inv.ndim == 1 and inv.size >= 16 and np.all(inv > 0), name
+        assert 1.0 <= factor < 2.0, name
+    with pytest.raises(ValueError, match="rope_scaling type"):
+        seattn.rope_frequencies({"head_dim": 64, "rope_scaling": {"rope_type": "ntk"}})
+    with pytest.raises(ValueError, match="factor"):
+        seattn.rope_frequencies({"head_dim": 64, "max_position_embeddings": 4096,
+                                 "rope_scaling": {"rope_type": "linear"}})
