@@ -79,7 +79,7 @@ static bool same_fields(const seattn_attention_desc *a, const seattn_attention_d
            x.scale_base == y.scale_base && x.key_mode == y.key_mode && x.q_type == y.q_type &&
            x.k_type == y.k_type && x.v_type == y.v_type && x.out_type == y.out_type &&
            x.qk_norm_eps == y.qk_norm_eps && x.rope_attention_factor == y.rope_attention_factor &&
-           same_freqs(&x, &y);
+           same_freqs(&x, &y) && x.logit_softcap == y.logit_softcap;
 }
 
 /* The cases c[0..n) (one group of shared fields) as one batched call on ctx: queries packed one

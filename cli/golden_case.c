@@ -104,7 +104,7 @@ static int read_features(const cJSON *meta, golden_case *c, char *err, size_t er
     seattn_attention_desc *d = &c->desc;
     const cJSON *it;
     /* not yet: the next features of the model issue, and the storage types past f16 */
-    static const char *const not_yet[] = {"logit_softcap", "sinks", "k_scale", "v_scale"};
+    static const char *const not_yet[] = {"sinks", "k_scale", "v_scale"};
     for (size_t i = 0; i < sizeof not_yet / sizeof not_yet[0]; i++)
         if (cJSON_GetObjectItemCaseSensitive(meta, not_yet[i])) {
             snprintf(err, err_len, "uses %s, which seattn does not support yet", not_yet[i]);
@@ -155,6 +155,13 @@ static int read_features(const cJSON *meta, golden_case *c, char *err, size_t er
             snprintf(err, err_len, "meta.json: \"rope_layout\" is not rotate_half or interleaved");
             return -1;
         }
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "logit_softcap"))) {
+        if (!cJSON_IsNumber(it)) {
+            snprintf(err, err_len, "meta.json: \"logit_softcap\" is not a number");
+            return -1;
+        }
+        d->logit_softcap = (float)it->valuedouble; /* checked by the library */
     }
     if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rope_attention_factor"))) {
         if (!cJSON_IsNumber(it)) {

@@ -6,14 +6,21 @@
 #include <stdio.h>
 #include <string.h>
 
-static void seed(const char *name, const seattn_attention_desc *d, const uint16_t sizes[7]) {
+/* freq: NULL, or the RoPE frequencies fuzz_desc points rope_inv_freq at (it does when the
+ * pointer's bytes have their lowest bit set) */
+static void seed_freq(const char *name, const seattn_attention_desc *d, const uint16_t sizes[7],
+                      const double *freq, size_t n_freq) {
     char path[256];
     snprintf(path, sizeof path, "corpus/desc/%s", name);
     FILE *f = fopen(path, "wb");
     if (!f) return;
     fwrite(d, sizeof *d, 1, f);
     fwrite(sizes, 2, 7, f);
+    if (freq) fwrite(freq, sizeof *freq, n_freq, f);
     fclose(f);
+}
+static void seed(const char *name, const seattn_attention_desc *d, const uint16_t sizes[7]) {
+    seed_freq(name, d, sizes, NULL, 0);
 }
 
 int main(void) {
@@ -44,5 +51,10 @@ int main(void) {
     seed("strided", &s, fit);
     const uint16_t small[7] = {10, 10, 10, 10, 1, 1, 1};
     seed("too_small", &d, small);
+    seattn_attention_desc m = d; /* a model's RoPE: scaled frequencies, an attention factor */
+    m.rope_inv_freq = (const double *)1;
+    m.rope_attention_factor = 1.3f;
+    const double freq[8] = {1.0, 0.3, 0.1, 0.03, 0.01, 0.001, 1e-4, 1e-5};
+    seed_freq("model_rope", &m, fit, freq, 8);
     return 0;
 }

@@ -41,6 +41,13 @@ layout(constant_id = 10) const uint NORM = 0u;
 // Every pair is a neighbor (G = 1, or W past every distance; pc.W is then 0xffffffff): the
 // plain specialization, with no grouped rotation and no second dot product.
 layout(constant_id = 11) const bool PLAIN = false;
+// The logit softcap c (Gemma 2; 0: off, and the code below compiles away): a scaled score s
+// becomes c tanh(s / c), with tanh written so that no |s| overflows it.
+layout(constant_id = 17) const float SOFTCAP = 0.0;
+float softcap(float s, float c) {
+    const float e = exp(-2.0 * abs(s / c)); // in (0, 1]: no inf / inf
+    return sign(s) * c * (1.0 - e) / (1.0 + e);
+}
 const bool OUT_F16 = (DT & 8u) != 0u;
 
 // QK-norm's 1 / sqrt(mean(x^2) + eps) from the sum of squares over head_dim D; 0 for a zero

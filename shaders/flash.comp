@@ -279,6 +279,9 @@ void main() {
             }
         }
 
+        if (SOFTCAP > 0.0) // a constant
+            [[unroll]] for (uint u = 0; u < BCK; ++u)
+                if (s[u] != NEG_INF) s[u] = softcap(s[u], SOFTCAP);
         float t_max = NEG_INF;
         [[unroll]] for (uint u = 0; u < BCK; ++u) t_max = max(t_max, s[u]);
         const float m_new = max(m_run, t_max);

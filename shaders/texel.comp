@@ -373,6 +373,10 @@ void main() {
             const vec4 s4 = lane_sum4(vec4(dd[i], dd[i + 1u], dd[i + 2u], dd[i + 3u]));      \
             dd[i] = s4.x; dd[i + 1u] = s4.y; dd[i + 2u] = s4.z; dd[i + 3u] = s4.w;           \
         }                                                                                    \
+        /* the softcap on base-2 scores: c tanh(s / c) log2 e = c' tanh(s2 / c'), c' = c log2 e */ \
+        if (SOFTCAP > 0.0) {                                                                 \
+            [[unroll]] for (uint i = 0; i < NS4; ++i) dd[i] = softcap(dd[i], SOFTCAP * LOG2E); \
+        }                                                                                    \
         float corr[NR], w0[NR], w1[NR];                                                      \
         if (ROWLANE) {                                                                       \
             float s0 = NEG_INF, s1 = NEG_INF;                                                \

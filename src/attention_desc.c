@@ -93,6 +93,9 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
     if (r->scale == 0.0f) r->scale = (float)(1.0 / sqrt((double)r->head_dim));
     if (!isfinite(r->scale) || r->scale < 0.0f)
         return BAD("scale (%g) must be finite and > 0", (double)r->scale);
+    if (!isfinite(r->logit_softcap) || r->logit_softcap < 0.0f)
+        return BAD("logit_softcap (%g) must be 0 (off) or finite and > 0",
+                   (double)r->logit_softcap);
     if (r->scale_base != 0.0f && !(isfinite(r->scale_base) && r->scale_base > 1.0f))
         return BAD("scale_base (%g) must be 0 (off) or finite and > 1", (double)r->scale_base);
     if (r->key_mode != SEATTN_KEYS_RAW && r->key_mode != SEATTN_KEYS_ROTATED)

@@ -88,6 +88,7 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
     const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
     const int64_t g = r->group_size, w = r->neighbor_window;
     const double af = r->rope_attention_factor; /* RoPE's attention factor */
+    const double cap = r->logit_softcap;        /* 0: off */
     const bool only_n = r->flags & SEATTN_ATTN_NEIGHBOR_ONLY;
     const bool only_g = r->flags & SEATTN_ATTN_GROUPED_ONLY;
     /* Keys of one KV head, rotated for the neighbor score (kn) and the grouped score (kg). */
@@ -145,6 +146,7 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
                     }
                     double s =
                         neighbor ? dot(qn, kn + (size_t)j * d, d) : dot(qg, kg + (size_t)j * d, d);
+                    if (cap > 0.0) s = cap * tanh(s / cap); /* the logit softcap */
                     score[j] = s;
                     if (score[j] > mx) mx = score[j];
                 }

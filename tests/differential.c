@@ -10,12 +10,11 @@
  *         entries past the pool, q_pos / kv_len / kv_start / q_start past their bounds),
  *         contiguous keys and pages of 1, 5, 7 and 16 tokens, decode, chunks and prompts, GQA
  *         (1 to 4 query heads a KV head), f32 and f16, raw and rotated keys, a model's RoPE
- *         (scaled frequencies, an attention factor), key splits forced (SEATTN_SPLIT, a
- *         second context) and not;
- * single: seattn_attention() on random valid descriptors: shapes, strides with padding,
- *         offsets, every flag, G, W, RoPE options (a model's frequencies and attention factor
- *         too), dtypes, QK-norm weights, the lse output;
- * merge:  seattn_attention_merge() of two random attentions' outputs and lse, in place and not.
+ *         (scaled frequencies, an attention factor), a logit softcap, key splits forced
+ * (SEATTN_SPLIT, a second context) and not; single: seattn_attention() on random valid descriptors:
+ * shapes, strides with padding, offsets, every flag, G, W, RoPE options (a model's frequencies and
+ * attention factor too), a logit softcap, dtypes, QK-norm weights, the lse output; merge:
+ * seattn_attention_merge() of two random attentions' outputs and lse, in place and not.
  *
  * An element passes when the two backends' bits are equal, both are NaN, or they differ by at
  * most 1e-4 (f32 outputs) or 2e-3 (f16 outputs: an ulp of the rounding either side may take).
@@ -259,6 +258,11 @@ static void random_model_rope(seattn_attention_desc *desc, double *freq) {
     if (one_in(2)) desc->rope_attention_factor = 1.0f + (float)rnd_in(1, 50) / 100.0f;
 }
 
+/* One in four: a logit softcap (Gemma 2's 50, or small ones that bend every score). */
+static void random_softcap(seattn_attention_desc *desc) {
+    if (one_in(4)) desc->logit_softcap = (const float[]){50.0f, 2.0f, 0.5f}[rnd() % 3];
+}
+
 /* ---- batches ------------------------------------------------------------------------------- */
 static void one_batch(unsigned it) {
     const uint32_t nkv = rnd_in(1, 2), rep = rnd_in(1, 4), nh = nkv * rep;
@@ -273,6 +277,7 @@ static void one_batch(unsigned it) {
     desc.rope_layout = one_in(4) ? SEATTN_ROPE_INTERLEAVED : SEATTN_ROPE_ROTATE_HALF;
     double freq[256];
     random_model_rope(&desc, freq);
+    random_softcap(&desc);
     if (f16) desc.q_type = desc.k_type = desc.v_type = desc.out_type = SEATTN_DTYPE_F16;
     const size_t es = f16 ? 2 : 4;
 
@@ -436,6 +441,7 @@ static void one_single(unsigned it) {
     if (one_in(3)) desc.rope_theta = (const float[]){500000.0f, 1e6f, 100.0f}[rnd() % 3];
     double freq[256];
     random_model_rope(&desc, freq);
+    random_softcap(&desc);
     if (one_in(4)) desc.scale = 0.05f + (float)rnd_in(0, 100) / 400.0f;
     if (one_in(6)) desc.scale_base = (float)rnd_in(2, 64);
     if (one_in(4)) desc.flags |= SEATTN_ATTN_Q_NORM;

@@ -105,8 +105,8 @@ Test(case_reader, unknown_keys_and_features) {
     char err[256] = "";
     cr_assert_eq(load_with("\"rope_freq_factor\": 2", err, sizeof err), -1);
     cr_assert(strstr(err, "unknown key") && strstr(err, "rope_freq_factor"), "%s", err);
-    cr_assert_eq(load_with("\"logit_softcap\": 50", err, sizeof err), -2);
-    cr_assert(strstr(err, "logit_softcap"), "%s", err);
+    cr_assert_eq(load_with("\"sinks\": [0.5, 1.5]", err, sizeof err), -2);
+    cr_assert(strstr(err, "sinks"), "%s", err);
     cr_assert_eq(load_with("\"k_dtype\": \"q8_0\"", err, sizeof err), -2);
     cr_assert(strstr(err, "q8_0"), "%s", err);
     cr_assert_eq(load_with("\"rotary_offset\": 2", err, sizeof err), -2);

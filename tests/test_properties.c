@@ -46,6 +46,8 @@ static void plain(const seattn_attention_desc *r, const float *q, const float *k
                 for (uint32_t i = 0; i < d; i++)
                     dot += (double)qr[i] * kr[i];
                 s[j] = dot * r->scale;
+                if (r->logit_softcap > 0.0f)
+                    s[j] = r->logit_softcap * tanh(s[j] / r->logit_softcap);
                 if (s[j] > mx) mx = s[j];
             }
             for (uint32_t i = 0; i < d; i++) {
@@ -175,6 +177,24 @@ Test(properties, rope_frequencies_and_factor) {
     f.r.rope_attention_factor = 1.0f;
     cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.out, NULL), SEATTN_SUCCESS);
     cr_expect_gt(tu_max_err(&f.r, f.out, f.ref), 1e-3, "the factor changes nothing");
+    drop(&f);
+    seattn_context_destroy(ctx);
+}
+
+/* The logit softcap: G = 1 equals the plain attention written above with c tanh(s / c) on
+ * each scaled score, and a cap near the scores' size changes the result. */
+Test(properties, logit_softcap) {
+    seattn_context *ctx = tu_cpu();
+    fixture f = make(2, 1, 16, 12, 30, 1, 5, 41);
+    f.r.scale = 3.0f; /* scores of a few units, so that the cap bends them */
+    cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.ref, NULL), SEATTN_SUCCESS);
+    f.r.logit_softcap = 2.0f;
+    cr_assert_eq(tu_run(ctx, &f.r, f.q, f.k, f.v, f.out, f.lse), SEATTN_SUCCESS);
+    cr_expect_gt(tu_max_err(&f.r, f.out, f.ref), 1e-3, "the softcap changes nothing");
+    plain(&f.r, f.q, f.k, f.v, f.ref, f.lse_ref);
+    cr_expect_leq(tu_max_err(&f.r, f.out, f.ref), 1e-5, "against the plain attention");
+    for (uint32_t i = 0; i < f.r.n_heads * f.r.q_len; i++)
+        cr_expect_float_eq(f.lse[i], f.lse_ref[i], 1e-4, "lse row %u", i);
     drop(&f);
     seattn_context_destroy(ctx);
 }

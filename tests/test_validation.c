@@ -56,6 +56,8 @@ M(freq_nan, d->rope_inv_freq = freqs_with(NAN))
 M(freq_inf, d->rope_inv_freq = freqs_with(INFINITY))
 M(factor_negative, d->rope_attention_factor = -1.0f)
 M(factor_nan, d->rope_attention_factor = NAN)
+M(softcap_negative, d->logit_softcap = -30.0f)
+M(softcap_inf, d->logit_softcap = INFINITY)
 M(scale_inf, d->scale = INFINITY)
 M(scale_negative, d->scale = -0.5f)
 M(scale_base_one, d->scale_base = 1.0f)
@@ -114,6 +116,8 @@ static const bad_case cases[] = {
     {"attention factor < 0", factor_negative, SEATTN_ERROR_INVALID_ARGUMENT,
      "rope_attention_factor"},
     {"attention factor NaN", factor_nan, SEATTN_ERROR_INVALID_ARGUMENT, "rope_attention_factor"},
+    {"softcap < 0", softcap_negative, SEATTN_ERROR_INVALID_ARGUMENT, "logit_softcap"},
+    {"softcap inf", softcap_inf, SEATTN_ERROR_INVALID_ARGUMENT, "logit_softcap"},
     {"scale inf", scale_inf, SEATTN_ERROR_INVALID_ARGUMENT, "scale"},
     {"scale < 0", scale_negative, SEATTN_ERROR_INVALID_ARGUMENT, "scale"},
     {"scale_base 1", scale_base_one, SEATTN_ERROR_INVALID_ARGUMENT, "scale_base"},

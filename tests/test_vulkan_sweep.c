@@ -205,6 +205,31 @@ Test(sweep, rope_frequencies_and_attention_factor) {
     compare(d, 761, 1);
 }
 
+/* The logit softcap (Gemma 2's 50, and caps near the scores' size so that they bend), on
+ * Self-Extend and plain calls, raw and rotated keys, forced key splits, the halves, f16. */
+Test(sweep, logit_softcap) {
+    const float caps[] = {50.0f, 1.5f, 0.25f};
+    for (int i = 0; i < 3; i++)
+        for (int keys = 0; keys < 2; keys++) {
+            seattn_attention_desc d = tu_desc(4, 2, 64, 20, 120, 4, 12);
+            d.scale = 0.6f;
+            d.key_mode = (seattn_key_mode)keys;
+            d.logit_softcap = caps[i];
+            compare(d, 800 + (uint32_t)(i * 2 + keys), 1);
+        }
+    seattn_attention_desc d = tu_desc(2, 1, 256, 9, 90, 1, 0); /* plain, Gemma 2's head_dim */
+    d.logit_softcap = 0.5f;
+    compare(d, 810, 1);
+    d = tu_desc(2, 2, 32, 3, 3000, 8, 64);
+    d.logit_softcap = 1.0f;
+    d.q_type = d.k_type = d.v_type = SEATTN_DTYPE_F16;
+    compare(d, 811, 1);
+    d = tu_desc(2, 2, 32, 5, 200, 4, 16);
+    d.logit_softcap = 1.0f;
+    d.flags |= SEATTN_ATTN_GROUPED_ONLY;
+    compare(d, 812, 1);
+}
+
 Test(sweep, strides_offsets_and_positions) {
     seattn_attention_desc d = tu_desc(4, 2, 32, 12, 40, 4, 6);
     d.q_strides = d.out_strides = (seattn_strides){32, 4 * 32};

@@ -377,6 +377,10 @@ typedef struct seattn_attention_desc {
      * dims are not. Keys given rotated (SEATTN_KEYS_ROTATED) are taken to carry it already,
      * as an engine's cache of rotated keys does. 0: 1; finite and > 0. */
     float rope_attention_factor;
+    /* Logit softcap c (Gemma 2): 0: off; else finite and > 0, and each scaled score s becomes
+     * c * tanh(s / c) before the softmax. It acts on each score alone, so the NEIGHBOR_ONLY /
+     * GROUPED_ONLY halves still merge into the whole. */
+    float logit_softcap;
 } seattn_attention_desc;
 
 /* Runs the attention described by desc on the context's device and waits for it.

@@ -375,7 +375,8 @@ def _norm_weight(ctx, w, name, head_dim, keep):
 
 
 def _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                  rope_layout, keys, scale, rope_inv_freq=None, rope_attention_factor=None):
+                  rope_layout, keys, scale, rope_inv_freq=None, rope_attention_factor=None,
+                  logit_softcap=None):
     """The Self-Extend, RoPE and scale keywords, checked, into descriptor d (attention() and
     attention_batch() take them alike). Returns what d points to (rope_inv_freq's array), to
     be kept alive until the call has run."""
@@ -406,6 +407,9 @@ def _rope_options(d, group_size, window, window_size, scale_base, rope_theta, ro
         _float("rope_attention_factor", rope_attention_factor)
     if d.rope_attention_factor == 0.0 and rope_attention_factor is not None:
         _bad("rope_attention_factor=0; it must be > 0 (None: 1)")
+    d.logit_softcap = 0.0 if logit_softcap is None else _float("logit_softcap", logit_softcap)
+    if d.logit_softcap == 0.0 and logit_softcap is not None:
+        _bad("logit_softcap=0; it must be > 0 (None: off)")
     if rope_inv_freq is None:
         return None
     try:
@@ -430,7 +434,7 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
                rope_theta=10000.0, rotary_dims=None, rope_layout="rotate_half", keys="raw",
                q_pos=None, scale=None, q_norm=None, k_norm=None, q_norm_weight=None,
                k_norm_weight=None, qk_norm_eps=None, pairs="all", return_lse=False, out=None,
-               rope_inv_freq=None, rope_attention_factor=None):
+               rope_inv_freq=None, rope_attention_factor=None, logit_softcap=None):
     ctx._ptr()
     ops = [_Operand(ctx, x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
     oq, ok_, ov = ops
@@ -450,7 +454,8 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
         _bad("q has %d heads and k %d; k's heads must divide q's (GQA)" % (n_heads, n_kv))
     d = _ffi.AttentionDesc()
     freq = _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                         rope_layout, keys, scale, rope_inv_freq, rope_attention_factor)
+                         rope_layout, keys, scale, rope_inv_freq, rope_attention_factor,
+                         logit_softcap)
     _check_freq(freq, rotary_dims, head_dim)
     if pairs not in _PAIRS:
         _bad("pairs=%r; it must be 'all', 'neighbor' or 'grouped'" % (pairs,))
@@ -553,7 +558,7 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
                      max_kv_len=None, group_size=1, window=None, window_size=None,
                      scale_base=None, rope_theta=10000.0, rotary_dims=None,
                      rope_layout="rotate_half", keys="raw", scale=None, return_lse=False,
-                     rope_inv_freq=None, rope_attention_factor=None):
+                     rope_inv_freq=None, rope_attention_factor=None, logit_softcap=None):
     ctx._ptr()
     qa, torch_out = _to_numpy(q, "q")
     ka, _ = _to_numpy(k, "k")
@@ -588,7 +593,8 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
         _bad("block_table is empty")
     d = _ffi.AttentionDesc()
     freq = _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                         rope_layout, keys, scale, rope_inv_freq, rope_attention_factor)
+                         rope_layout, keys, scale, rope_inv_freq, rope_attention_factor,
+                         logit_softcap)
     _check_freq(freq, rotary_dims, head_dim)
 
     b = _ffi.BatchDesc()
@@ -730,7 +736,8 @@ def attention_batch(q, k, v, seqs, block_table=None, *, backend="vulkan", device
     with return_lse=True also the log-sum-exp [tokens, heads]. The metadata is checked first
     (seattn_batch_check): a bad row raises InvalidArgument naming it. Options as for
     attention() (group_size, window, rope_theta, rotary_dims, rope_layout, keys, scale,
-    scale_base, rope_inv_freq, rope_attention_factor, return_lse), and max_q_len / max_kv_len
+    scale_base, rope_inv_freq, rope_attention_factor, logit_softcap, return_lse), and
+    max_q_len / max_kv_len
     (default: the seqs' own).
     """
     return _attention_batch(_default_context(backend, device), q, k, v, seqs, block_table,
@@ -760,7 +767,8 @@ def attention(q, k, v, *, backend="vulkan", device=None, **options):
       the log-sum-exp, [.., heads, q_len] float32), and for models with RoPE scaling
       rope_inv_freq (rotary_dims / 2 frequencies, transformers' inv_freq: pair m turns by
       position * rope_inv_freq[m]; None: rope_theta's) and rope_attention_factor (None: 1;
-      multiplies the rotated components of q and of raw keys; rotated keys carry it).
+      multiplies the rotated components of q and of raw keys; rotated keys carry it), and
+      logit_softcap (None: off; Gemma 2's c: each scaled score s becomes c tanh(s / c)).
     backend: "vulkan" (default) or "cpu" (the exact reference); device: an index or part of a
     name. The context is made on first use and reused.
     """

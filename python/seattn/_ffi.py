@@ -129,6 +129,7 @@ class AttentionDesc(ctypes.Structure):
         ("k_norm_offset", _u64),
         ("rope_inv_freq", ctypes.POINTER(ctypes.c_double)),
         ("rope_attention_factor", ctypes.c_float),
+        ("logit_softcap", ctypes.c_float),
     ]
 
 

@@ -12,7 +12,7 @@ from conftest import GOLDEN_MODELS_DIR
 
 # the features seattn has; a case using any other is left to the issue that adds it
 SUPPORTED = {"rope_inv_freq", "rope_attention_factor", "rotary_dims", "rope_layout",
-             "softmax_scale", "q_dtype", "k_dtype", "v_dtype"}
+             "softmax_scale", "logit_softcap", "q_dtype", "k_dtype", "v_dtype"}
 DTYPES = {"f32": np.float32, "f16": np.float16}
 
 
@@ -48,7 +48,8 @@ def load(name):
     opts = dict(group_size=m["group_size_G"], window=m["neighbor_window_W"],
                 rope_theta=m["rope_theta"], scale=m["softmax_scale"], q_pos=m["q_pos_start"],
                 scale_base=None if m["scale_base"] == -1 else m["scale_base"])
-    for key in ("rope_inv_freq", "rope_attention_factor", "rotary_dims", "rope_layout"):
+    for key in ("rope_inv_freq", "rope_attention_factor", "rotary_dims", "rope_layout",
+                "logit_softcap"):
         if key in m:
             opts[key] = m[key]
     return arr, opts
@@ -70,11 +71,13 @@ def test_model_case(case, backend):
     out = seattn.attention(a["q"], a["k"], a["v"], backend=backend, **opts)
     err = float(np.max(np.abs(out.astype(np.float64) - a["out"])))
     assert err <= tolerance(out), "%s on %s: max error %g" % (case, backend, err)
-    # and the RoPE keywords are not ignored: without the frequencies it is wrong
-    if "rope_inv_freq" in opts:
-        del opts["rope_inv_freq"]
-        wrong = seattn.attention(a["q"], a["k"], a["v"], backend=backend, **opts)
-        assert float(np.max(np.abs(wrong - a["out"]))) > 1e-3
+    # and the model keywords are not ignored: without the frequencies, or the softcap, it is
+    # wrong
+    for key in ("rope_inv_freq", "logit_softcap"):
+        if key in opts:
+            without = {k: x for k, x in opts.items() if k != key}
+            wrong = seattn.attention(a["q"], a["k"], a["v"], backend=backend, **without)
+            assert float(np.max(np.abs(wrong - a["out"]))) > 1e-3, key
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -107,6 +110,8 @@ def test_bad_rope_keywords_are_refused():
         seattn.attention(q, q, q, backend="cpu", rope_inv_freq=[1.0, 0.5, -1.0, 0.1])
     with pytest.raises(ValueError, match="rope_attention_factor"):
         seattn.attention(q, q, q, backend="cpu", rope_attention_factor=float("nan"))
+    with pytest.raises(ValueError, match="logit_softcap"):
+        seattn.attention(q, q, q, backend="cpu", logit_softcap=-50.0)
 
 
 def _meta_cases_with_frequencies():

@@ -411,6 +411,8 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_ROPE_VEC4] = texel && f->rope_vec4;
     pl->spec[SEATTN__SPEC_SUM_BCAST] = texel && caps->sum_bcast;
     pl->spec[SEATTN__SPEC_ROTATED] = texel && r->key_mode == SEATTN_KEYS_ROTATED;
+    /* the logit softcap, a float constant (0: off, the code compiled away) */
+    memcpy(&pl->spec[SEATTN__SPEC_SOFTCAP], &r->logit_softcap, sizeof(float));
     pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs                          ? 0
                                    : !f->page_size                     ? 1
                                    : f->page_size & (f->page_size - 1) ? 3

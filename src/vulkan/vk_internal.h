@@ -110,9 +110,10 @@ typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__la
  * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s;
  * spec[13]: a batch (shaders/batch.glsl): 1 contiguous keys, 2 pages of a power-of-2 size, 3 of
  * any size; spec[16]: texel.comp's keys come rotated (SEATTN_KEYS_ROTATED), so only that key
- * mode's grouped loop is compiled. */
+ * mode's grouped loop is compiled; spec[17]: the logit softcap's bits, a float (0: off). */
 enum {
-    SEATTN__N_SPEC = 17, /* seattn__plan.spec */
+    SEATTN__N_SPEC = 18, /* seattn__plan.spec */
+    SEATTN__SPEC_SOFTCAP = 17,
     SEATTN__SPEC_ROTATED = 16,
     SEATTN__SPEC_SUM_BCAST = 15,
     SEATTN__SPEC_ROPE_VEC4 = 14,
