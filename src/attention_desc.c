@@ -278,9 +278,3 @@ seattn_status seattn_attention_desc_check(seattn_context *ctx, const seattn_atte
     if (s == SEATTN_SUCCESS && resolved) *resolved = r;
     return s;
 }
-
-void seattn__rope_freqs(const seattn_attention_desc *r, double *freq) {
-    for (uint32_t m = 0; m < r->rotary_dims / 2; m++)
-        freq[m] = r->rope_inv_freq ? r->rope_inv_freq[m]
-                                   : pow((double)r->rope_theta, -2.0 * m / (double)r->rotary_dims);
-}

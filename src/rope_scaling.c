@@ -101,9 +101,11 @@ seattn_status seattn_rope_frequencies(const seattn_rope_config *c, double *inv_f
         if (!c->short_factor || !c->long_factor)
             return BAD("longrope needs short_factor and long_factor");
         const double *e = c->seq_len > orig ? c->long_factor : c->short_factor;
+        for (uint32_t m = 0; m < half; m++) /* all checked before any is written */
+            if (!positive((float)e[m]))
+                return BAD("longrope factor [%u] (%g) must be > 0", m, e[m]);
         for (uint32_t m = 0; m < half; m++) {
             const float em = (float)e[m]; /* transformers makes them a float32 tensor */
-            if (!positive(em)) return BAD("longrope factor [%u] (%g) must be > 0", m, e[m]);
             inv_freq[m] = 1.0 / ((double)em * f_m(theta, m, d));
         }
         const double s = c->factor != 0.0 ? c->factor : M / orig;

@@ -86,10 +86,6 @@ bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t 
 void seattn__view_span(uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
                        uint64_t vec, uint64_t *first, uint64_t *last);
 
-/* The rotary_dims / 2 RoPE frequencies of a resolved descriptor: rope_inv_freq, or theta's
- * theta^(-2m / rotary_dims) (attention_desc.c). */
-void seattn__rope_freqs(const seattn_attention_desc *r, double *freq);
-
 /* The grouped query position of the Self-Extend function (SPEC.md), for the CPU reference (the
  * kernels compute it in GLSL). Positions are non-negative, so C division is floor division. */
 static inline int64_t seattn__grouped_q_pos(int64_t p, int64_t g, int64_t w) {

@@ -541,8 +541,10 @@ typedef struct seattn_rope_config {
 /* The rotary_dims / 2 frequencies (inv_freq[m], the angle of pair m at position t being
  * t * inv_freq[m]) and the attention factor of config, in double, with the formulas of
  * transformers' modeling_rope_utils.py (shared/golden-models/README.md gives each): what
- * seattn_attention_desc's rope_inv_freq and rope_attention_factor take. A bad field gets
- * SEATTN_ERROR_INVALID_ARGUMENT and seattn_last_create_error() names it. Thread-safe. */
+ * seattn_attention_desc's rope_inv_freq and rope_attention_factor take, written into the
+ * caller's inv_freq (rotary_dims / 2 doubles) and *attention_factor; config and its factor
+ * lists are read during the call only. A bad field gets SEATTN_ERROR_INVALID_ARGUMENT, nothing
+ * written, and seattn_last_create_error() names it. Thread-safe. */
 SEATTN_API seattn_status seattn_rope_frequencies(const seattn_rope_config *config, double *inv_freq,
                                                  float *attention_factor);
 

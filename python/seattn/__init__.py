@@ -374,9 +374,9 @@ def _norm_weight(ctx, w, name, head_dim, keep):
     return t
 
 
-def _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                  rope_layout, keys, scale, rope_inv_freq=None, rope_attention_factor=None,
-                  logit_softcap=None):
+def _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope_theta,
+                  rotary_dims, rope_layout, keys, scale, rope_inv_freq=None,
+                  rope_attention_factor=None, logit_softcap=None):
     """The Self-Extend, RoPE and scale keywords, checked, into descriptor d (attention() and
     attention_batch() take them alike). Returns what d points to (rope_inv_freq's array), to
     be kept alive until the call has run."""
@@ -416,18 +416,13 @@ def _rope_options(d, group_size, window, window_size, scale_base, rope_theta, ro
         freq = np.ascontiguousarray(np.asarray(rope_inv_freq, dtype=np.float64).reshape(-1))
     except (TypeError, ValueError):
         _bad("rope_inv_freq must be a sequence of numbers (rotary_dims / 2 of them)")
-    # its length is checked here; its values, as every field, by the library
-    d.rope_inv_freq = freq.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
-    return freq
-
-
-def _check_freq(freq, rotary_dims, head_dim):
-    """rope_inv_freq holds rotary_dims / 2 values (the library reads that many)."""
-    if freq is None:
-        return
-    half = (head_dim if rotary_dims is None else int(rotary_dims)) // 2
+    # its length is checked here (the library reads rotary_dims / 2 values); its values, as
+    # every field, by the library
+    half = (d.rotary_dims or head_dim) // 2
     if freq.size != half:
         _bad("rope_inv_freq has %d values; it must have rotary_dims / 2 = %d" % (freq.size, half))
+    d.rope_inv_freq = freq.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    return freq
 
 
 def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, scale_base=None,
@@ -453,10 +448,9 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
     if n_heads % n_kv != 0:
         _bad("q has %d heads and k %d; k's heads must divide q's (GQA)" % (n_heads, n_kv))
     d = _ffi.AttentionDesc()
-    freq = _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                         rope_layout, keys, scale, rope_inv_freq, rope_attention_factor,
-                         logit_softcap)
-    _check_freq(freq, rotary_dims, head_dim)
+    freq = _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope_theta,
+                         rotary_dims, rope_layout, keys, scale, rope_inv_freq,
+                         rope_attention_factor, logit_softcap)
     if pairs not in _PAIRS:
         _bad("pairs=%r; it must be 'all', 'neighbor' or 'grouped'" % (pairs,))
     if out is not None and not isinstance(out, Tensor):
@@ -592,10 +586,9 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     if paged and bt.size == 0:
         _bad("block_table is empty")
     d = _ffi.AttentionDesc()
-    freq = _rope_options(d, group_size, window, window_size, scale_base, rope_theta, rotary_dims,
-                         rope_layout, keys, scale, rope_inv_freq, rope_attention_factor,
-                         logit_softcap)
-    _check_freq(freq, rotary_dims, head_dim)
+    freq = _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope_theta,
+                         rotary_dims, rope_layout, keys, scale, rope_inv_freq,
+                         rope_attention_factor, logit_softcap)
 
     b = _ffi.BatchDesc()
     b.n_seqs = sq.shape[0]

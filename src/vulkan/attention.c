@@ -327,10 +327,8 @@ static seattn_status ensure(seattn_context *ctx, seattn__frame *fr, VkCommandBuf
                             const seattn__rope_shape *rs, const seattn__rope **rope,
                             binding *partials, prepared *c) {
     const seattn__plan *pl = &c->pl;
-    double freq[SEATTN__MAX_ROT_HALF];
-    seattn__rope_freqs(r, freq);
-    seattn_status status =
-        seattn__vk_rope_table(ctx, cb, freq, r->rotary_dims / 2, rs, rope, &c->staging);
+    seattn_status status = seattn__vk_rope_table(ctx, cb, r->rope_theta, r->rope_inv_freq,
+                                                 r->rotary_dims / 2, rs, rope, &c->staging);
     if (status != SEATTN_SUCCESS || pl->n_split == 1) return status;
     /* the partials of one chunk of queries (a batch: of every sequence's rows); chunks reuse
      * them */

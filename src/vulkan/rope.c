@@ -14,17 +14,22 @@
  * once) or, where RGBA32F texel buffers are not offered, RG32F texels. SEATTN__N_ROPES tables are
  * kept, for the sets of frequencies used last (theta's, or a model's scaled ones). */
 
-static bool same_freqs(const seattn__rope *e, const double *freq, uint32_t rot_half) {
-    return e->buf.buffer && e->rot_half == rot_half &&
-           memcmp(e->freq, freq, sizeof(double) * rot_half) == 0;
+/* Whether e holds the table of theta's frequencies (inv_freq NULL) or of inv_freq's: a table
+ * of theta's is told by theta alone, so a call without rope_inv_freq computes no frequency. */
+static bool same_freqs(const seattn__rope *e, float theta, const double *inv_freq,
+                       uint32_t rot_half) {
+    if (!e->buf.buffer || e->rot_half != rot_half) return false;
+    return inv_freq ? e->theta == 0.0f && memcmp(e->freq, inv_freq, sizeof(double) * rot_half) == 0
+                    : e->theta == theta;
 }
 
 /* The slot for these frequencies: its own, else an empty one, else the least recently used. */
-static seattn__rope *slot_for(seattn__vk *vk, const double *freq, uint32_t rot_half) {
+static seattn__rope *slot_for(seattn__vk *vk, float theta, const double *inv_freq,
+                              uint32_t rot_half) {
     seattn__rope *pick = &vk->ropes[0];
     for (int i = 0; i < SEATTN__N_ROPES; i++) {
         seattn__rope *e = &vk->ropes[i];
-        if (same_freqs(e, freq, rot_half)) return e;
+        if (same_freqs(e, theta, inv_freq, rot_half)) return e;
     }
     for (int i = 0; i < SEATTN__N_ROPES; i++) {
         seattn__rope *e = &vk->ropes[i];
@@ -91,15 +96,16 @@ void seattn__vk_rope_shape(const seattn__caps *caps, uint32_t rot_half, uint32_t
     out->view = view_of(caps, rot_half, out->shift, out->n_hi);
 }
 
-seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, const double *freq,
-                                    uint32_t rot_half, const seattn__rope_shape *shape,
-                                    const seattn__rope **out, seattn__vk_buffer *staging) {
+seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
+                                    const double *inv_freq, uint32_t rot_half,
+                                    const seattn__rope_shape *shape, const seattn__rope **out,
+                                    seattn__vk_buffer *staging) {
     seattn__vk *vk = ctx->vk;
     const uint32_t rhp = (rot_half + 1) & ~1u;
     /* the largest position the shape covers */
     const uint64_t covers = ((uint64_t)shape->n_hi << shape->shift) - 1;
-    seattn__rope *e = slot_for(vk, freq, rot_half);
-    const bool same = same_freqs(e, freq, rot_half);
+    seattn__rope *e = slot_for(vk, theta, inv_freq, rot_half);
+    const bool same = same_freqs(e, theta, inv_freq, rot_half);
     e->used = ++vk->rope_clock;
     if (same && e->view_kind == shape->view && e->shift >= shape->shift &&
         (covers >> e->shift) < e->n_hi) {
@@ -124,9 +130,11 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, con
     if (!tab) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for RoPE tables");
     const double two_pi = 6.283185307179586476925286766559;
     for (uint32_t m = 0; m < rot_half; m++) {
+        const double freq =
+            inv_freq ? inv_freq[m] : pow((double)theta, -2.0 * m / (2.0 * rot_half));
         for (uint32_t i = 0; i < lo + n_hi; i++) {
             const double pos = i < lo ? (double)i : (double)(i - lo) * lo;
-            const double a = fmod(pos * freq[m], two_pi);
+            const double a = fmod(pos * freq, two_pi);
             const size_t at = (size_t)i * rhp + m;
             tab[2 * at] = (float)cos(a);
             tab[2 * at + 1] = (float)sin(a);
@@ -149,7 +157,8 @@ seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, con
         slot_retire(ctx, e);
         return s;
     }
-    memcpy(e->freq, freq, sizeof(double) * rot_half);
+    e->theta = inv_freq ? 0.0f : theta;
+    if (inv_freq) memcpy(e->freq, inv_freq, sizeof(double) * rot_half);
     e->rot_half = rot_half;
     e->shift = want;
     e->n_hi = n_hi;

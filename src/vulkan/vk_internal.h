@@ -213,8 +213,9 @@ typedef struct seattn__rope_shape {
  * layers alternate theta or scaling (Gemma 3) do not rebuild one every call. */
 enum { SEATTN__MAX_ROT_HALF = 256 };
 typedef struct seattn__rope {
-    double freq[SEATTN__MAX_ROT_HALF]; /* each pair's frequency, rot_half of them */
-    uint32_t rot_half, shift, n_hi;    /* rot_half 0: the slot is empty */
+    float theta;                       /* theta's frequencies; 0: freq's, a model's own */
+    double freq[SEATTN__MAX_ROT_HALF]; /* with theta 0: each pair's frequency, rot_half of them */
+    uint32_t rot_half, shift, n_hi;
     seattn__vk_buffer buf;
     VkBufferView view; /* as view_kind says */
     seattn__rope_view view_kind;
@@ -311,14 +312,16 @@ seattn_status seattn__vk_view_create(seattn_context *ctx, VkBuffer buffer, VkDev
 /* The table for rotary pairs rot_half covering |pos| <= max_pos on a device with caps. */
 void seattn__vk_rope_shape(const seattn__caps *caps, uint32_t rot_half, uint32_t max_pos,
                            seattn__rope_shape *out);
-/* rope.c, the ensure step: makes the table for the rot_half frequencies freq cover what shape
- * covers, with shape's view, and returns it (one already kept is reused when it covers as much with
- * the same view). A new table is uploaded by a copy recorded into cb when cb is not NULL (the
- * staging buffer then goes to *staging, which the caller retires once the call is counted in frame
- * 1), else written at once: recording into an app's command buffer never submits. */
-seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, const double *freq,
-                                    uint32_t rot_half, const seattn__rope_shape *shape,
-                                    const seattn__rope **out, seattn__vk_buffer *staging);
+/* rope.c, the ensure step: makes the table of the rot_half frequencies inv_freq (NULL: theta's)
+ * cover what shape covers, with shape's view, and returns it (one already kept is reused when
+ * it covers as much with the same view). A new table is uploaded by a copy recorded into cb
+ * when cb is not NULL (the staging buffer then goes to *staging, which the caller retires once
+ * the call is counted in frame 1), else written at once: recording into an app's command
+ * buffer never submits. */
+seattn_status seattn__vk_rope_table(seattn_context *ctx, VkCommandBuffer cb, float theta,
+                                    const double *inv_freq, uint32_t rot_half,
+                                    const seattn__rope_shape *shape, const seattn__rope **out,
+                                    seattn__vk_buffer *staging);
 void seattn__vk_rope_free(seattn_context *ctx);
 
 /* context.c: the context's one command buffer. */
