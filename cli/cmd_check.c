@@ -63,6 +63,13 @@ static seattn_attention_desc shared_fields(const seattn_attention_desc *d) {
     return s;
 }
 
+/* The same sinks (none, or the same values). */
+static bool same_sinks(const golden_case *a, const golden_case *b) {
+    if (!a->sinks || !b->sinks) return a->sinks == b->sinks;
+    return a->desc.n_heads == b->desc.n_heads &&
+           memcmp(a->sinks, b->sinks, sizeof(float) * a->desc.n_heads) == 0;
+}
+
 /* The same RoPE frequencies (both theta's, or the same rope_inv_freq values). */
 static bool same_freqs(const seattn_attention_desc *a, const seattn_attention_desc *b) {
     if (!a->rope_inv_freq || !b->rope_inv_freq) return a->rope_inv_freq == b->rope_inv_freq;
@@ -79,7 +86,8 @@ static bool same_fields(const seattn_attention_desc *a, const seattn_attention_d
            x.scale_base == y.scale_base && x.key_mode == y.key_mode && x.q_type == y.q_type &&
            x.k_type == y.k_type && x.v_type == y.v_type && x.out_type == y.out_type &&
            x.qk_norm_eps == y.qk_norm_eps && x.rope_attention_factor == y.rope_attention_factor &&
-           same_freqs(&x, &y) && x.logit_softcap == y.logit_softcap;
+           same_freqs(&x, &y) && x.logit_softcap == y.logit_softcap &&
+           x.rotary_offset == y.rotary_offset && x.v_head_dim == y.v_head_dim;
 }
 
 /* The cases c[0..n) (one group of shared fields) as one batched call on ctx: queries packed one
@@ -89,6 +97,7 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
                                double *err) {
     const seattn_attention_desc *d0 = &c[0]->desc;
     const uint32_t nh = d0->n_heads, nkv = d0->n_kv_heads, d = d0->head_dim;
+    const uint32_t dv = d0->v_head_dim ? d0->v_head_dim : d;
     seattn_seq *seqs = calloc((size_t)n, sizeof *seqs);
     seattn_batch_desc b = {.n_seqs = (uint32_t)n, .max_q_len = 1, .max_kv_len = 1, .page_size = P};
     uint32_t pages = 0;
@@ -112,7 +121,10 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
         bt[i - 1] = bt[j], bt[j] = t;
     }
     const size_t nq = (size_t)nh * b.q_tokens * d, nk = (size_t)nkv * b.kv_tokens * d;
-    float *q = calloc(nq, 4), *k = calloc(nk, 4), *v = calloc(nk, 4), *out = calloc(nq, 4);
+    const size_t nv = (size_t)nkv * b.kv_tokens * dv, no = (size_t)nh * b.q_tokens * dv;
+    const size_t nl = (size_t)nh * b.q_tokens;
+    float *q = calloc(nq, 4), *k = calloc(nk, 4), *v = calloc(nv, 4), *out = calloc(no, 4);
+    float *lse = calloc(nl, 4);
     for (int i = 0; i < n; i++) {
         const seattn_seq *sq = &seqs[i];
         for (uint32_t h = 0; h < nh; h++)
@@ -121,20 +133,22 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
         for (uint32_t h = 0; h < nkv; h++)
             for (uint32_t j = 0; j < sq->kv_len; j++) {
                 const uint32_t tok = P ? bt[sq->kv_start + j / P] * P + j % P : sq->kv_start + j;
-                const size_t src = ((size_t)h * sq->kv_len + j) * d;
-                const size_t dst = ((size_t)h * b.kv_tokens + tok) * d;
-                memcpy(k + dst, c[i]->k + src, (size_t)d * 4);
-                memcpy(v + dst, c[i]->v + src, (size_t)d * 4);
+                const size_t src = (size_t)h * sq->kv_len + j, dst = (size_t)h * b.kv_tokens + tok;
+                memcpy(k + dst * d, c[i]->k + src * d, (size_t)d * 4);
+                memcpy(v + dst * dv, c[i]->v + src * dv, (size_t)dv * 4);
             }
     }
-    seattn_tensor *t[6] = {0};
-    const size_t bytes[6] = {nq * 4,         nk * 4, nk * 4, nq * 4, (size_t)n * sizeof *seqs,
-                             (pages + 1) * 4};
-    const void *src[6] = {q, k, v, NULL, seqs, bt};
+    /* q, k, v, out, seqs, block table, lse, sinks */
+    seattn_tensor *t[8] = {0};
+    const size_t bytes[8] = {
+        nq * 4,          nk * 4, nv * 4,        no * 4, (size_t)n * sizeof *seqs,
+        (pages + 1) * 4, nl * 4, (size_t)nh * 4};
+    const void *src[8] = {q, k, v, NULL, seqs, bt, NULL, c[0]->sinks};
     seattn_status s = SEATTN_SUCCESS;
     const seattn_dtype types[3] = {d0->q_type, d0->k_type, d0->v_type};
-    for (int i = 0; i < 6 && s == SEATTN_SUCCESS; i++) {
-        if (i < 3) { /* q, k, v as the cases store them */
+    for (int i = 0; i < 8 && s == SEATTN_SUCCESS; i++) {
+        if (i == 7 && !src[i]) continue; /* no sinks */
+        if (i < 3) {                     /* q, k, v as the cases store them */
             s = golden_tensor(ctx, src[i], bytes[i] / 4, types[i], &t[i]);
             continue;
         }
@@ -143,25 +157,31 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
     }
     if (s == SEATTN_SUCCESS) {
         const seattn_attention_desc shared = shared_fields(d0);
-        const seattn_attention_tensors ts = {.q = t[0], .k = t[1], .v = t[2], .out = t[3]};
+        const seattn_attention_tensors ts = {
+            .q = t[0], .k = t[1], .v = t[2], .out = t[3], .lse = t[6], .sinks = t[7]};
         s = seattn_attention_batch(ctx, &shared, &b, &ts, t[4], P ? t[5] : NULL);
     }
-    if (s == SEATTN_SUCCESS) s = seattn_tensor_download(ctx, t[3], 0, out, nq * 4);
+    if (s == SEATTN_SUCCESS) s = seattn_tensor_download(ctx, t[3], 0, out, no * 4);
+    if (s == SEATTN_SUCCESS) s = seattn_tensor_download(ctx, t[6], 0, lse, nl * 4);
     for (int i = 0; i < n && s == SEATTN_SUCCESS; i++) {
         double e = 0.0;
         for (uint32_t h = 0; h < nh; h++)
-            for (uint32_t r = 0; r < seqs[i].q_len; r++)
-                for (uint32_t x = 0; x < d; x++) {
-                    const double got = out[((size_t)h * b.q_tokens + seqs[i].q_start + r) * d + x];
-                    const double want = c[i]->out[((size_t)h * seqs[i].q_len + r) * d + x];
+            for (uint32_t r = 0; r < seqs[i].q_len; r++) {
+                const size_t row = (size_t)h * b.q_tokens + seqs[i].q_start + r;
+                const size_t want_row = (size_t)h * seqs[i].q_len + r;
+                for (uint32_t x = 0; x <= dv; x++) { /* x = dv: the lse, where the case has it */
+                    if (x == dv && !c[i]->lse) continue;
+                    const double got = x < dv ? out[row * dv + x] : lse[row];
+                    const double want = x < dv ? c[i]->out[want_row * dv + x] : c[i]->lse[want_row];
                     const double a = got > want ? got - want : want - got;
                     if (!(a <= e)) e = a; /* NaN sticks */
                 }
+            }
         err[i] = e;
     }
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 8; i++)
         seattn_tensor_destroy(t[i]);
-    free(seqs), free(bt), free(q), free(k), free(v), free(out);
+    free(seqs), free(bt), free(q), free(k), free(v), free(out), free(lse);
     return s;
 }
 
@@ -175,7 +195,8 @@ static int check_batches(golden_case *cases, int n, backend *bk, int n_bk, uint3
         if (done[i]) continue;
         int g = 0;
         for (int j = i; j < n; j++)
-            if (!done[j] && same_fields(&cases[i].desc, &cases[j].desc)) {
+            if (!done[j] && same_fields(&cases[i].desc, &cases[j].desc) &&
+                same_sinks(&cases[i], &cases[j])) {
                 group[g++] = &cases[j];
                 done[j] = true;
             }

@@ -103,22 +103,48 @@ static int read_features(const cJSON *meta, golden_case *c, char *err, size_t er
     }
     seattn_attention_desc *d = &c->desc;
     const cJSON *it;
-    /* not yet: the next features of the model issue, and the storage types past f16 */
-    static const char *const not_yet[] = {"sinks", "k_scale", "v_scale"};
+    /* not yet: the storage types past f16 (the next issue's) */
+    static const char *const not_yet[] = {"k_scale", "v_scale"};
     for (size_t i = 0; i < sizeof not_yet / sizeof not_yet[0]; i++)
         if (cJSON_GetObjectItemCaseSensitive(meta, not_yet[i])) {
             snprintf(err, err_len, "uses %s, which seattn does not support yet", not_yet[i]);
             return -2;
         }
-    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rotary_offset")) &&
-        !(cJSON_IsNumber(it) && it->valuedouble == 0)) {
-        snprintf(err, err_len, "uses rotary_offset, which seattn does not support yet");
-        return -2;
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rotary_offset"))) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > d->head_dim ||
+            it->valuedouble != floor(it->valuedouble)) {
+            snprintf(err, err_len, "meta.json: \"rotary_offset\" is not an integer in 0..head_dim");
+            return -1;
+        }
+        d->rotary_offset = (uint32_t)it->valuedouble;
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "v_head_dim")) &&
-        !(cJSON_IsNumber(it) && it->valuedouble == d->head_dim)) {
-        snprintf(err, err_len, "uses v_head_dim != head_dim, which seattn does not support yet");
-        return -2;
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "v_head_dim"))) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > 512 ||
+            it->valuedouble != floor(it->valuedouble)) {
+            snprintf(err, err_len, "meta.json: \"v_head_dim\" is not an integer in 1..512");
+            return -1;
+        }
+        d->v_head_dim = (uint32_t)it->valuedouble; /* checked by the library */
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(meta, "sinks"))) {
+        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != (int)d->n_heads) {
+            snprintf(err, err_len, "meta.json: \"sinks\" is not an array of n_heads (%u) numbers",
+                     d->n_heads);
+            return -1;
+        }
+        if (!(c->sinks = malloc(sizeof(float) * d->n_heads))) {
+            snprintf(err, err_len, "out of memory");
+            return -1;
+        }
+        uint32_t h = 0;
+        for (const cJSON *f = it->child; f; f = f->next, h++) {
+            if (!cJSON_IsNumber(f)) {
+                snprintf(err, err_len, "meta.json: sinks[%u] is not a number", h);
+                return -1;
+            }
+            c->sinks[h] = (float)f->valuedouble; /* exactly a float32 (the case format) */
+        }
+        d->flags |= SEATTN_ATTN_SINKS;
     }
     const char *tensors[3] = {"q_dtype", "k_dtype", "v_dtype"};
     seattn_dtype *types[3] = {&d->q_type, &d->k_type, &d->v_type};
@@ -228,6 +254,7 @@ int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len)
               get_num(meta, "scale_base", 0, &sb, err, err_len);
     if (!bad) {
         c->desc.head_dim = hd >= 1 && hd <= 512 ? (uint32_t)hd : 0;
+        c->desc.n_heads = nh >= 1 && nh <= 65536 ? (uint32_t)nh : 0;
         bad = read_features(meta, c, err, err_len);
     }
     cJSON_Delete(meta);
@@ -252,20 +279,28 @@ int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len)
     d->head_dim = (uint32_t)hd;
     d->q_len = (uint32_t)ql;
     d->kv_len = (uint32_t)kl;
-    d->flags = SEATTN_ATTN_Q_POS;
+    d->flags |= SEATTN_ATTN_Q_POS;
     d->q_pos = (uint32_t)qp;
     d->group_size = (int32_t)g;
     d->neighbor_window = (int32_t)w;
     d->rope_theta = (float)theta;
     d->scale = (float)scale;
     d->scale_base = sb > 0 ? (float)sb : 0.0f;
+    const size_t dv = d->v_head_dim ? d->v_head_dim : d->head_dim;
     c->q_n = (size_t)nh * (size_t)ql * (size_t)hd;
-    c->k_n = c->v_n = (size_t)nkv * (size_t)kl * (size_t)hd;
-    c->out_n = c->q_n;
+    c->k_n = (size_t)nkv * (size_t)kl * (size_t)hd;
+    c->v_n = (size_t)nkv * (size_t)kl * dv;
+    c->out_n = (size_t)nh * (size_t)ql * dv;
     if (!(c->q = read_array(dir, "q.f32", c->q_n, err, err_len)) ||
         !(c->k = read_array(dir, "k.f32", c->k_n, err, err_len)) ||
         !(c->v = read_array(dir, "v.f32", c->v_n, err, err_len)) ||
         !(c->out = read_array(dir, "out.f32", c->out_n, err, err_len))) {
+        golden_case_free(c);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/lse.f32", dir);
+    if (seattn__path_kind(path) == 1 &&
+        !(c->lse = read_array(dir, "lse.f32", (size_t)nh * (size_t)ql, err, err_len))) {
         golden_case_free(c);
         return -1;
     }
@@ -278,7 +313,9 @@ void golden_case_free(golden_case *c) {
     free(c->v);
     free(c->out);
     free(c->inv_freq);
-    c->q = c->k = c->v = c->out = NULL;
+    free(c->sinks);
+    free(c->lse);
+    c->q = c->k = c->v = c->out = c->sinks = c->lse = NULL;
     c->inv_freq = NULL;
     c->desc.rope_inv_freq = NULL;
 }
@@ -364,38 +401,49 @@ void golden_dirs_free(char **dirs, int n) {
     free(dirs);
 }
 
+/* The largest absolute difference of n values (NaN sticks: an unwritten or broken element). */
+static double max_abs_diff(const float *got, const float *want, size_t n) {
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double e = fabs((double)got[i] - (double)want[i]);
+        if (!(e <= m)) m = e;
+    }
+    return m;
+}
+
 seattn_status golden_case_run(seattn_context *ctx, const golden_case *c, double *max_err) {
     *max_err = INFINITY;
-    seattn_tensor *q = NULL, *k = NULL, *v = NULL, *o = NULL;
-    float *got = malloc(c->out_n * sizeof(float));
+    const size_t n_lse = c->lse ? (size_t)c->desc.n_heads * c->desc.q_len : 0;
+    seattn_tensor *q = NULL, *k = NULL, *v = NULL, *o = NULL, *l = NULL, *sk = NULL;
+    float *got = malloc((c->out_n + n_lse) * sizeof(float));
     seattn_status s = got ? SEATTN_SUCCESS : SEATTN_ERROR_OUT_OF_MEMORY;
     if (!s) s = golden_tensor(ctx, c->q, c->q_n, c->desc.q_type, &q);
     if (!s) s = golden_tensor(ctx, c->k, c->k_n, c->desc.k_type, &k);
     if (!s) s = golden_tensor(ctx, c->v, c->v_n, c->desc.v_type, &v);
+    if (!s && c->sinks) s = golden_tensor(ctx, c->sinks, c->desc.n_heads, SEATTN_DTYPE_F32, &sk);
     if (!s) s = seattn_tensor_create(ctx, c->out_n * 4, &o);
+    if (!s && n_lse) s = seattn_tensor_create(ctx, n_lse * 4, &l);
     if (!s) {
-        for (size_t i = 0; i < c->out_n; i++)
+        for (size_t i = 0; i < c->out_n + n_lse; i++)
             got[i] = NAN;
         s = seattn_tensor_upload(ctx, o, 0, got, c->out_n * 4);
+        if (!s && l) s = seattn_tensor_upload(ctx, l, 0, got, n_lse * 4);
     }
-    if (!s) s = seattn_attention(ctx, &c->desc, q, k, v, o, NULL);
+    const seattn_attention_tensors ts = {.q = q, .k = k, .v = v, .out = o, .lse = l, .sinks = sk};
+    if (!s) s = seattn_attention_run(ctx, &c->desc, &ts);
     if (!s) s = seattn_tensor_download(ctx, o, 0, got, c->out_n * 4);
+    if (!s && l) s = seattn_tensor_download(ctx, l, 0, got + c->out_n, n_lse * 4);
     if (!s) {
-        double m = 0.0;
-        for (size_t i = 0; i < c->out_n; i++) {
-            double e = fabs((double)got[i] - (double)c->out[i]);
-            if (isnan(e)) {
-                m = NAN; /* an unwritten (poisoned) or broken element */
-                break;
-            }
-            if (e > m) m = e;
-        }
-        *max_err = m;
+        const double eo = max_abs_diff(got, c->out, c->out_n);
+        const double el = n_lse ? max_abs_diff(got + c->out_n, c->lse, n_lse) : 0.0;
+        *max_err = !(eo <= el) ? eo : el; /* NaN sticks */
     }
     seattn_tensor_destroy(q);
     seattn_tensor_destroy(k);
     seattn_tensor_destroy(v);
     seattn_tensor_destroy(o);
+    seattn_tensor_destroy(l);
+    seattn_tensor_destroy(sk);
     free(got);
     return s;
 }

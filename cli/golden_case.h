@@ -13,6 +13,9 @@ typedef struct golden_case {
     float *q, *k, *v, *out;     /* the decoded values; out: the expected output */
     size_t q_n, k_n, v_n, out_n;
     double *inv_freq; /* desc.rope_inv_freq's array, when the case has rope_inv_freq */
+    float *sinks;     /* n_heads sinks when the case has them (desc.flags has SEATTN_ATTN_SINKS) */
+    float *lse;       /* the expected log-sum-exp [n_heads, q_len] (sink included) when the case
+                       * has lse.f32; NULL for cases without one */
 } golden_case;
 
 /* Reads the case in dir (the format of shared/golden/README.md and of the model features of
@@ -33,7 +36,8 @@ int golden_find(const char *root, char ***dirs);
 void golden_dirs_free(char **dirs, int n);
 
 /* Runs c on ctx (output poisoned with NaN first, so an unwritten element fails) and sets
- * *max_err to the largest absolute difference from the expected output. */
+ * *max_err to the largest absolute difference from the expected output, and from the expected
+ * log-sum-exp where the case has one. */
 seattn_status golden_case_run(seattn_context *ctx, const golden_case *c, double *max_err);
 
 #endif

@@ -49,6 +49,16 @@ float softcap(float s, float c) {
     return sign(s) * c * (1.0 - e) / (1.0 + e);
 }
 const bool OUT_F16 = (DT & 8u) != 0u;
+// The rotated dims start at ROT_OFF (DeepSeek's MLA: 128 "nope" dims, then the rotated ones);
+// the dims before and after them pass through.
+layout(constant_id = 18) const uint ROT_OFF = 0u;
+// v_head_dim: the size of a v row, an output row and a split partial's accumulator (the host
+// always sets it; D where v has q's head size).
+layout(constant_id = 19) const uint DV = 128u;
+// Attention sinks (gpt-oss): a logit per query head (binding 11, from element SINK_OFF) joins
+// the softmax's denominator, once a row, after any key splits are merged; a GROUPED_ONLY call
+// leaves it to its neighbor half (seattn.h).
+layout(constant_id = 20) const bool SINKS = false;
 
 // QK-norm's 1 / sqrt(mean(x^2) + eps) from the sum of squares over head_dim D; 0 for a zero
 // vector with eps 0, which so stays zero.
@@ -60,8 +70,12 @@ const uint FLAG_LSE = 4u;
 const uint FLAG_SPLIT = 8u;   // write partial (m, l, acc) rows instead of out
 const uint FLAG_ONLY_N = 16u; // only neighbor pairs take part (SEATTN_ATTN_NEIGHBOR_ONLY)
 const uint FLAG_ONLY_G = 32u; // only grouped pairs take part (SEATTN_ATTN_GROUPED_ONLY)
+// bits 8-15 of the flags: the sinks' element offset inside their bound range (below 64)
+#define SINK_OFF ((pc.flags >> 8) & 0xffu)
 // bits 24-28 of the flags: log2 of the RoPE table's first level (rope.glsl)
 #define ROPE_SHIFT ((pc.flags >> 24) & 31u)
+// Whether this call's rows take the sink (SINKS: the host bound them).
+#define SINK_HERE (SINKS && (pc.flags & FLAG_ONLY_G) == 0u)
 
 // Whether pair (p, j), j <= p, of class `near` takes part under the ONLY flags.
 bool pair_taken(bool near) {
@@ -69,6 +83,17 @@ bool pair_taken(bool near) {
 }
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
+
+// Folds a sink logit z (in the units of the row's scores: base e, or base 2 with base2) into
+// the row's running max m and sum l; returns the factor the row's accumulator takes (0 while
+// the row had no pairs, whose accumulator is 0 anyway).
+float sink_fold(float z, inout float m, inout float l, bool base2) {
+    const float mx = max(m, z);
+    const float c = m == NEG_INF ? 0.0 : (base2 ? exp2(m - mx) : exp(m - mx));
+    l = l * c + (base2 ? exp2(z - mx) : exp(z - mx));
+    m = mx;
+    return c;
+}
 
 // Finite inputs give finite outputs (seattn.h, "Numerics"): q, k and v elements are clamped to
 // +-2^56 when loaded, and so are the scaled (and normed) query and the normed key, so no dot

@@ -14,8 +14,8 @@
 // pairs of the query heads that share one KV head. Invocation t is lane l = t % DS of row
 // r = (t / DS) % BR in key group g = t / (DS BR). The DS lanes of a row split head_dim: lane l
 // owns elements l, l + DS, l + 2 DS, ... (DL of them, head_dim padded with zeros to DP = DL DS),
-// so the query at its two rotations and the output accumulator live in registers, DL floats
-// each. Keys come in tiles of BC, staged once per workgroup in shared memory, rotated there once
+// so the query at its two rotations live in registers, DL floats each, and the output
+// accumulator, DLV floats (v_head_dim DV padded to DPV = DLV DS). Keys come in tiles of BC, staged once per workgroup in shared memory, rotated there once
 // for all BR rows; the KG key groups take BCK = BC / KG keys of each tile each (decode and short
 // chunks: few rows, so lanes work on several keys at once) and are merged by log-sum-exp at the
 // end. A score is DL products per lane and a sum over the DS lanes of the row: a butterfly of
@@ -50,21 +50,24 @@ layout(constant_id = 5) const uint KG = 1;  // key groups
 const uint DS = 1u << LDS;
 const uint DL = (D + DS - 1u) / DS; // elements a lane owns
 const uint DP = DL * DS;            // head_dim padded to whole lanes
+const uint DLV = (DV + DS - 1u) / DS; // elements of v and out a lane owns
+const uint DPV = DLV * DS;            // v_head_dim padded to whole lanes
 const uint BCK = BC / KG;           // keys of a tile a key group takes
 const uint WG = KG * BR * DS;
 
 // K tile (one rotation at a time), then reused: partial sums of the portable reduction, and the
 // key groups' accumulators at the end. V tile apart.
 const uint KN = BC * DP;
+const uint VN = BC * DPV;
 #ifdef SEATTN_SUBGROUP
 const uint KR = KN;
 #else
 const uint KR = KN > WG * BCK ? KN : WG * BCK;
 #endif
-const uint KC = KG > 1u ? KG * BR * DP : 0u;
+const uint KC = KG > 1u ? KG * BR * DPV : 0u;
 const uint KB = KR > KC ? KR : KC;
 shared float k_s[KB];
-shared float v_s[KN];
+shared float v_s[VN];
 shared float kr_s[(NORM & 2u) != 0u ? BC : 1u]; // QK-norm: 1 / rms of each key of the tile
 shared float ml_s[KG > 1u ? 2u * KG * BR : 1u];  // the key groups' (m, l)
 shared bool bad_s; // a batch: a page of the workgroup's keys lies past the pool
@@ -86,16 +89,24 @@ float row_sum(float x, uint t, uint u) {
 #endif
 
 // Stages the tile's keys j0 .. j0 + jn - 1 into k_s rotated to j (grouped: to j/G); zeros past
-// jn and past head_dim. Work items are element pairs: a RoPE pair (m, m + RH) or (2m, 2m + 1),
-// or two unrotated elements.
+// jn and past head_dim. Work items are element pairs: u < RH a RoPE pair (m, m + RH) or
+// (2m, 2m + 1) from ROT_OFF, the rest two unrotated elements: the 2 (u - RH)-th and next of the
+// dims outside the rotated range.
 void stage_k(uint t, uint hk, uint j0, uint jn, bool grouped) {
     const bool rotated = (pc.flags & FLAG_KEYS_ROTATED) != 0u;
     const bool inter = (pc.flags & FLAG_INTERLEAVED) != 0u;
     const uint rh = pc.rot_half;
     for (uint e = t; e < BC * (DP / 2u); e += WG) {
         const uint c = e / (DP / 2u), u = e % (DP / 2u), j = j0 + c;
-        uint i0 = 2u * u, i1 = i0 + 1u;
-        if (u < rh && !inter) { i0 = u; i1 = u + rh; }
+        uint i0, i1;
+        if (u < rh) {
+            i0 = ROT_OFF + (inter ? 2u * u : u);
+            i1 = inter ? i0 + 1u : i0 + rh;
+        } else {
+            const uint w = 2u * (u - rh);
+            i0 = w < ROT_OFF ? w : w + 2u * rh;
+            i1 = w + 1u < ROT_OFF ? w + 1u : w + 1u + 2u * rh;
+        }
         float x0 = 0.0, x1 = 0.0;
         if (c < jn && i1 < D) {
             const uint base = pc.k_off + hk * pc.k_sh + key_token(c, j) * pc.k_st;
@@ -140,7 +151,7 @@ void main() {
 
     // This lane's elements of the query, scaled, rotated to p (qn) and to the grouped
     // position (qg).
-    float qn[DL], qg[DL], acc[DL];
+    float qn[DL], qg[DL], acc[DLV];
     {
         const uint base = pc.q_off + h * pc.q_sh + (sq_tok0 + tok) * pc.q_st;
         float f = pc.scale;
@@ -186,8 +197,8 @@ void main() {
                     qg[k] = (x * b.x + sgn * y * b.y) * pc.q_rot_factor;
                 }
             }
-            acc[k] = 0.0;
         }
+        for (uint k = 0; k < DLV; ++k) acc[k] = 0.0;
     }
 
     float m_run = NEG_INF, l_run = 0.0;
@@ -232,10 +243,10 @@ void main() {
             barrier();
         }
         stage_k(t, hk, j0, jn, !need_n);
-        for (uint e = t; e < KN; e += WG) {
-            const uint c = e / DP, i = e % DP;
-            v_s[e] = c < jn && i < D ? LOAD_V(pc.v_off + hk * pc.v_sh + key_token(c, j0 + c) * pc.v_st + i)
-                                     : 0.0;
+        for (uint e = t; e < VN; e += WG) {
+            const uint c = e / DPV, i = e % DPV;
+            v_s[e] = c < jn && i < DV ? LOAD_V(pc.v_off + hk * pc.v_sh + key_token(c, j0 + c) * pc.v_st + i)
+                                      : 0.0;
         }
         barrier();
 
@@ -288,12 +299,12 @@ void main() {
         // 0 on the first tile with pairs (m_run = -inf); 1 while the row has none
         const float corr = m_new == NEG_INF ? 1.0 : exp(m_run - m_new);
         l_run *= corr;
-        for (uint k = 0; k < DL; ++k) acc[k] *= corr;
+        for (uint k = 0; k < DLV; ++k) acc[k] *= corr;
         [[unroll]] for (uint u = 0; u < BCK; ++u) {
             const float w = s[u] == NEG_INF ? 0.0 : exp(s[u] - m_new);
             l_run += w;
             const uint c = g * BCK + u;
-            for (uint k = 0; k < DL; ++k) acc[k] += w * v_s[c * DP + l + k * DS];
+            for (uint k = 0; k < DLV; ++k) acc[k] += w * v_s[c * DPV + l + k * DS];
         }
         m_run = m_new;
     }
@@ -308,7 +319,7 @@ void main() {
         float mx = NEG_INF;
         [[unroll]] for (uint o = 0; o < KG; ++o) mx = max(mx, ml_s[2u * (o * BR + r)]);
         const float f = m_run == NEG_INF ? 0.0 : exp(m_run - mx);
-        for (uint k = 0; k < DL; ++k) k_s[(g * BR + r) * DP + l + k * DS] = acc[k] * f;
+        for (uint k = 0; k < DLV; ++k) k_s[(g * BR + r) * DPV + l + k * DS] = acc[k] * f;
         barrier();
         if (g == 0u) {
             float lt = 0.0;
@@ -316,9 +327,9 @@ void main() {
                 const float mo = ml_s[2u * (o * BR + r)];
                 lt += mo == NEG_INF ? 0.0 : ml_s[2u * (o * BR + r) + 1u] * exp(mo - mx);
             }
-            for (uint k = 0; k < DL; ++k) {
+            for (uint k = 0; k < DLV; ++k) {
                 float a = 0.0;
-                [[unroll]] for (uint o = 0; o < KG; ++o) a += k_s[(o * BR + r) * DP + l + k * DS];
+                [[unroll]] for (uint o = 0; o < KG; ++o) a += k_s[(o * BR + r) * DPV + l + k * DS];
                 acc[k] = a;
             }
             m_run = mx;
@@ -328,22 +339,26 @@ void main() {
 
     if (!live || g != 0u) return;
     if ((pc.flags & FLAG_SPLIT) != 0u) {
-        const uint at = (part_row(h, tok) * pc.n_split + split) * (D + 4u);
+        const uint at = (part_row(h, tok) * pc.n_split + split) * (DV + 4u);
         if (l == 0u) {
             part_buf[at] = s_bad ? POS_INF : m_run;
             part_buf[at + 1u] = l_run;
         }
-        for (uint k = 0; k < DL; ++k) {
+        for (uint k = 0; k < DLV; ++k) {
             const uint i = l + k * DS;
-            if (i < D) part_buf[at + 4u + i] = acc[k];
+            if (i < DV) part_buf[at + 4u + i] = acc[k];
         }
         return;
     }
+    if (SINK_HERE) { // a constant and a push-constant flag: the row's sink joins its sum
+        const float c = sink_fold(CLAMP_IN(sink_buf[SINK_OFF + h]), m_run, l_run, false);
+        for (uint k = 0; k < DLV; ++k) acc[k] *= c;
+    }
     const uint ob = pc.o_off + h * pc.o_sh + (sq_tok0 + tok) * pc.o_st;
     const float inv_l = l_run > 0.0 ? 1.0 / l_run : 0.0; // 0: the row took no pairs
-    for (uint k = 0; k < DL; ++k) {
+    for (uint k = 0; k < DLV; ++k) {
         const uint i = l + k * DS;
-        if (i < D) STORE_O(ob + i, s_bad ? QNAN : acc[k] * inv_l)
+        if (i < DV) STORE_O(ob + i, s_bad ? QNAN : acc[k] * inv_l)
     }
     if ((pc.flags & FLAG_LSE) != 0u && l == 0u)
         lse_buf[pc.l_off + h * pc.l_sh + (sq_tok0 + tok) * pc.l_st] = s_bad ? QNAN : m_run + log(l_run);

@@ -4,13 +4,14 @@
 #ifdef SEATTN_F16
 #extension GL_EXT_shader_16bit_storage : require
 #endif
-// Merges the split partials of attention.comp and texel.comp by log-sum-exp: one workgroup per
-// query row (x: token, y: query head), each of its 64 invocations owning head_dim elements
+// Merges the split partials of flash.comp and texel.comp by log-sum-exp: one workgroup per
+// query row (x: token, y: query head), each of its 64 invocations owning v_head_dim elements
 // i, i + 64, ... The partials are folded in one online pass, so an invocation runs n_split
 // loop iterations in all: llvmpipe ends an invocation's loops after 65535 iterations in total
 // (the host keeps n_split below that), and an earlier three-pass version lost the last
 // splits' values past about 21800 splits. In a batch, z is the sequence and x its query row
 // (batch.glsl); a partial whose m is +inf comes from a bad sequence, and the row gets NaN.
+// The row's sink (SINKS) joins once, after the splits.
 
 layout(local_size_x_id = 0) in; // 64
 layout(constant_id = 1) const uint D = 128;
@@ -20,7 +21,7 @@ layout(constant_id = 1) const uint D = 128;
 #include "batch.glsl"
 
 const uint WG = 64u;
-const uint NI = (D + WG - 1u) / WG; // elements an invocation owns
+const uint NI = (DV + WG - 1u) / WG; // elements an invocation owns
 
 void main() {
     const uint tok = gl_WorkGroupID.x, h = gl_WorkGroupID.y, lid = gl_LocalInvocationID.x;
@@ -32,7 +33,7 @@ void main() {
     float a[NI];
     [[unroll]] for (uint n = 0; n < NI; ++n) a[n] = 0.0;
     for (uint s = 0; s < pc.n_split; ++s) {
-        const uint at = (row + s) * (D + 4u);
+        const uint at = (row + s) * (DV + 4u);
         const float ms = part_buf[at];
         if (ms == NEG_INF) continue; // the split held no pair of this row
         if (ms == POS_INF) {          // the split found its sequence bad
@@ -44,15 +45,19 @@ void main() {
         l = l * c_old + part_buf[at + 1u] * c_new;
         [[unroll]] for (uint n = 0; n < NI; ++n) {
             const uint i = lid + n * WG;
-            if (i < D) a[n] = a[n] * c_old + part_buf[at + 4u + i] * c_new;
+            if (i < DV) a[n] = a[n] * c_old + part_buf[at + 4u + i] * c_new;
         }
         m = mn;
+    }
+    if (SINK_HERE) {
+        const float c = sink_fold(CLAMP_IN(sink_buf[SINK_OFF + h]), m, l, false);
+        [[unroll]] for (uint n = 0; n < NI; ++n) a[n] *= c;
     }
     const float inv_l = l > 0.0 ? 1.0 / l : 0.0; // 0: the row took no pairs
     const uint ob = pc.o_off + h * pc.o_sh + (sq_tok0 + tok) * pc.o_st;
     [[unroll]] for (uint n = 0; n < NI; ++n) {
         const uint i = lid + n * WG;
-        if (i < D) STORE_O(ob + i, bad ? QNAN : a[n] * inv_l)
+        if (i < DV) STORE_O(ob + i, bad ? QNAN : a[n] * inv_l)
     }
     if (lid == 0u && (pc.flags & FLAG_LSE) != 0u)
         lse_buf[pc.l_off + h * pc.l_sh + (sq_tok0 + tok) * pc.l_st] = bad ? QNAN : m + log(l);

@@ -39,19 +39,19 @@ vec4 rope_cs2(int pos, uint m) {
 #endif
 
 // Element i of the rotary pair layout: the frequency index m, the partner element and the sign
-// of the partner's sine term, so x'[i] = x[i] cos + sign * x[partner] sin. Dims past rot_dims
-// return m = ~0u and pass through.
+// of the partner's sine term, so x'[i] = x[i] cos + sign * x[partner] sin. Dims outside
+// [ROT_OFF, ROT_OFF + rot_dims) return m = ~0u and pass through.
 uint rope_pair(uint i, out uint partner, out float sgn) {
-    uint rh = pc.rot_half;
+    const uint rh = pc.rot_half;
+    if (i < ROT_OFF || i - ROT_OFF >= 2u * rh) { partner = i; sgn = 0.0; return ~0u; }
+    const uint k = i - ROT_OFF;
     if ((pc.flags & FLAG_INTERLEAVED) != 0u) {
-        if (i >= 2u * rh) { partner = i; sgn = 0.0; return ~0u; }
-        partner = i ^ 1u;
-        sgn = (i & 1u) == 0u ? -1.0 : 1.0;
-        return i >> 1;
+        partner = ROT_OFF + (k ^ 1u); // pairs (2m, 2m + 1) from ROT_OFF
+        sgn = (k & 1u) == 0u ? -1.0 : 1.0;
+        return k >> 1;
     }
-    if (i >= 2u * rh) { partner = i; sgn = 0.0; return ~0u; }
-    if (i < rh) { partner = i + rh; sgn = -1.0; return i; }
+    if (k < rh) { partner = i + rh; sgn = -1.0; return k; }
     partner = i - rh;
     sgn = 1.0;
-    return i - rh;
+    return k - rh;
 }

@@ -6,11 +6,13 @@ layout(std430, set = 0, binding = 2) readonly buffer BufV { float v_buf[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufO { float o_buf[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer BufL { float lse_buf[]; };
 layout(std430, set = 0, binding = 5) readonly buffer BufRope { vec2 rope_tab[]; }; // rope.glsl
-// Split partials: per (head, row, split) D + 4 floats: m, l, 2 unused, acc[D].
+// Split partials: per (head, row, split) DV + 4 floats: m, l, 2 unused, acc[DV].
 layout(std430, set = 0, binding = 6) buffer BufPart { float part_buf[]; };
 // QK-norm weights, f32 [head_dim].
 layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
 layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
+// Attention sinks, f32 [n_heads] (common.glsl, SINKS).
+layout(std430, set = 0, binding = 11) readonly buffer BufSinks { float sink_buf[]; };
 
 // Loads widen f16 exactly; the output is rounded to f16 once. The f32 build has no f16 code.
 #ifdef SEATTN_F16

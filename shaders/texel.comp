@@ -75,6 +75,9 @@ layout(constant_id = 16) const bool ROTATED_K = false;
 const uint MP = RH / S;            // RoPE pairs a lane owns
 const uint PT = (D - 2u * RH) / S; // unrotated dims a lane owns
 const uint DL = 2u * MP + PT;      // dims a lane owns
+// v and out rows (v_head_dim DV): where DV is D, a lane owns the same elements of them as of
+// q and k; else the DLV = DV / S consecutive elements l DLV .. (the host checks S divides DV)
+const uint DLV = DV == D ? DL : DV / S;
 const uint NR = T * R;             // rows a subgroup serves
 const uint NS4 = (2u * NR + 3u) / 4u * 4u; // a step's scores (two keys), in whole vec4s
 
@@ -91,21 +94,23 @@ layout(set = 0, binding = 5) uniform textureBuffer rope_tex;
 // QK-norm weights, f32 [head_dim].
 layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
 layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
+// Attention sinks, f32 [n_heads] (common.glsl, SINKS).
+layout(std430, set = 0, binding = 11) readonly buffer BufSinks { float sink_buf[]; };
 #ifdef SEATTN_F16
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
 #endif
 #define FETCH_Q(i) texelFetch(q_tex, int(i)).x
-// This lane's DL elements of the row at element BASE_ of TEX_ into X_[AT_ ..].
-#define FETCH_ROW(X_, TEX_, BASE_, AT_)                                                      \
+// This lane's N_ elements (at E_[]) of the row at element BASE_ of TEX_ into X_[AT_ ..].
+#define FETCH_ROW(X_, TEX_, BASE_, AT_, E_, N_)                                              \
     if (KV_VEC4) {                                                                           \
-        [[unroll]] for (uint e = 0; e < DL; e += 4u) {                                       \
-            const vec4 t4 = texelFetch(TEX_, int(((BASE_) + e_at[e]) / 4u));                 \
+        [[unroll]] for (uint e = 0; e < (N_); e += 4u) {                                     \
+            const vec4 t4 = texelFetch(TEX_, int(((BASE_) + E_[e]) / 4u));                   \
             X_[(AT_) + e] = t4.x; X_[(AT_) + e + 1u] = t4.y;                                  \
             X_[(AT_) + e + 2u] = t4.z; X_[(AT_) + e + 3u] = t4.w;                             \
         }                                                                                    \
     } else {                                                                                 \
-        [[unroll]] for (uint e = 0; e < DL; ++e)                                             \
-            X_[(AT_) + e] = texelFetch(TEX_, int((BASE_) + e_at[e])).x;                      \
+        [[unroll]] for (uint e = 0; e < (N_); ++e)                                           \
+            X_[(AT_) + e] = texelFetch(TEX_, int((BASE_) + E_[e])).x;                        \
     }
 // entry i of the table (rope.glsl), through either view
 #define ROPE_FETCH(i) (ROPE_VEC4 ? rope_half(i) : texelFetch(rope_tex, int(i)).xy)
@@ -162,15 +167,17 @@ const bool ROWLANE = SUM_BCAST && NR == S;
 const float LOG2E = 1.4426950408889634;
 const float LN2 = 0.6931471805599453;
 
-// Element e (0 .. DL-1) of lane l: its pairs' first elements, their partners, then its
-// unrotated dims. For rotate_half each group is MP consecutive elements.
+// Element e (0 .. DL-1) of lane l: its pairs' first elements, their partners (from ROT_OFF),
+// then its unrotated dims: the PT from the (l PT)-th of the dims outside the rotated range.
+// For rotate_half each group is MP consecutive elements.
 uint elem(uint l, uint e) {
     if (e < 2u * MP) {
         const uint m = l * MP + (e % MP);
         const bool second = e >= MP;
-        return INTERLEAVED ? 2u * m + (second ? 1u : 0u) : m + (second ? RH : 0u);
+        return ROT_OFF + (INTERLEAVED ? 2u * m + (second ? 1u : 0u) : m + (second ? RH : 0u));
     }
-    return 2u * RH + l * PT + (e - 2u * MP);
+    const uint w = l * PT + (e - 2u * MP);
+    return w < ROT_OFF ? w : w + 2u * RH;
 }
 
 // C_[e], S_[e] = cos and sin of this lane's pair m = l MP + e at POS_. With an RGBA table view
@@ -220,8 +227,9 @@ void main() {
 
     // Every loop below is a single loop (rows and dims flattened into one index), so that Mesa
     // unrolls it: see the top of the file.
-    uint e_at[DL];
+    uint e_at[DL], ev_at[DLV];
     [[unroll]] for (uint e = 0; e < DL; ++e) e_at[e] = elem(l, e);
+    [[unroll]] for (uint e = 0; e < DLV; ++e) ev_at[e] = DV == D ? e_at[e] : l * DLV + e;
 
     // Rows: token tg T + t and head h0 + r are row t R + r.
     uint tok[T], p[T];
@@ -245,14 +253,14 @@ void main() {
         qw[e] = (NORM & 4u) != 0u ? qw_buf[OFF_QW + e_at[e]] : 1.0;
         kw[e] = (NORM & 8u) != 0u ? kw_buf[OFF_KW + e_at[e]] : 1.0;
     }
-    float qn[NR * DL], qg[NR * DL], acc[NR * DL];
+    float qn[NR * DL], qg[NR * DL], acc[NR * DLV];
     float m_run[NR], l_run[NR];
     float m_me = NEG_INF, l_me = 0.0; // ROWLANE: row l's running max and sum
     [[unroll]] for (uint k = 0; k < NR * DL; ++k) {
         const uint row = k / DL, e = k % DL, t = row / R, r = row % R;
         qn[k] = CLAMP_IN(FETCH_Q(pc.q_off + (h0 + r) * pc.q_sh + (sq_tok0 + tok[t]) * pc.q_st + e_at[e]));
-        acc[k] = 0.0;
     }
+    [[unroll]] for (uint k = 0; k < NR * DLV; ++k) acc[k] = 0.0;
     if ((NORM & 1u) != 0u) { // a constant
         float ss[NR];
         [[unroll]] for (uint row = 0; row < NR; ++row) ss[row] = 0.0;
@@ -320,8 +328,8 @@ void main() {
     {                                                                                        \
         float x[2u * DL], kn[2u * DL], kg[2u * DL];                                          \
         const uint j2 = (TWO_) ? j + 1u : j, jt2 = (TWO_) ? jt + 1u : jt;                    \
-        FETCH_ROW(x, k_tex, kb0 + jt * pc.k_st, 0u)                                          \
-        FETCH_ROW(x, k_tex, kb0 + jt2 * pc.k_st, DL)                                         \
+        FETCH_ROW(x, k_tex, kb0 + jt * pc.k_st, 0u, e_at, DL)                                \
+        FETCH_ROW(x, k_tex, kb0 + jt2 * pc.k_st, DL, e_at, DL)                               \
         [[unroll]] for (uint e = 0; e < 2u * DL; ++e) x[e] = CLAMP_IN(x[e]);                  \
         if ((NORM & 2u) != 0u) { /* a constant */                                            \
             [[unroll]] for (uint b = 0; b < 2u; ++b) {                                       \
@@ -409,11 +417,12 @@ void main() {
         }                                                                                    \
         /* a NaN value must not reach rows that do not take a key (their weight is 0, and  \
          * 0 * NaN is NaN): it becomes 0 for all rows here, which rows taking it may see */  \
-        FETCH_ROW(x, v_tex, vb0 + jt * pc.v_st, 0u)                                          \
-        FETCH_ROW(x, v_tex, vb0 + jt2 * pc.v_st, DL)                                         \
-        [[unroll]] for (uint e = 0; e < 2u * DL; ++e) x[e] = isnan(x[e]) ? 0.0 : CLAMP_IN(x[e]); \
-        [[unroll]] for (uint k = 0; k < NR * DL; ++k)                                        \
-            acc[k] = acc[k] * corr[k / DL] + w0[k / DL] * x[k % DL] + w1[k / DL] * x[DL + k % DL]; \
+        float xv[2u * DLV];                                                                  \
+        FETCH_ROW(xv, v_tex, vb0 + jt * pc.v_st, 0u, ev_at, DLV)                             \
+        FETCH_ROW(xv, v_tex, vb0 + jt2 * pc.v_st, DLV, ev_at, DLV)                           \
+        [[unroll]] for (uint e = 0; e < 2u * DLV; ++e) xv[e] = isnan(xv[e]) ? 0.0 : CLAMP_IN(xv[e]); \
+        [[unroll]] for (uint k = 0; k < NR * DLV; ++k)                                       \
+            acc[k] = acc[k] * corr[k / DLV] + w0[k / DLV] * xv[k % DLV] + w1[k / DLV] * xv[DLV + k % DLV]; \
     }
 
 // Keys [A_, B_) of a zone, two a step; jt is key j's token in the k and v views. Paged keys go
@@ -479,25 +488,33 @@ void main() {
     if (!only_g) KEY_LOOP(b_end, k_end, true, false)
 
     if (ROWLANE) { BC8(m_run, m_me) BC8(l_run, l_me) } // every lane has every row's again
-    // Row (t, r) goes to element ob + e_at[e]: the output, or the partial row's acc[] (f32).
+    float sc_sink[NR];
+    if (SINK_HERE && !split_out) { // the rows' sinks join their sums (base 2); splits: merge.comp
+        [[unroll]] for (uint row = 0; row < NR; ++row) {
+            const float z = CLAMP_IN(sink_buf[SINK_OFF + h0 + row % R]) * LOG2E;
+            sc_sink[row] = sink_fold(z, m_run[row], l_run[row], true);
+        }
+        [[unroll]] for (uint k = 0; k < NR * DLV; ++k) acc[k] *= sc_sink[k / DLV];
+    }
+    // Row (t, r) goes to element ob + ev_at[e]: the output, or the partial row's acc[] (f32).
     uint ob[NR], pat[NR];
     float sc[NR];
     [[unroll]] for (uint row = 0; row < NR; ++row) {
         const uint t = row / R, h = h0 + row % R;
-        pat[row] = (part_row(h, tok[t]) * pc.n_split + split) * (D + 4u);
+        pat[row] = (part_row(h, tok[t]) * pc.n_split + split) * (DV + 4u);
         ob[row] = split_out ? pat[row] + 4u : pc.o_off + h * pc.o_sh + (sq_tok0 + tok[t]) * pc.o_st;
         sc[row] = split_out ? 1.0 : (l_run[row] > 0.0 ? 1.0 / l_run[row] : 0.0); // 0: no pairs
         if (s_bad && !split_out) sc[row] = QNAN;
     }
     if (O_VEC4) { // a lane's dims are runs of 4 consecutive elements
-        [[unroll]] for (uint k = 0; k < NR * DL; k += 4u) {
-            const uint row = k / DL, e = k % DL;
+        [[unroll]] for (uint k = 0; k < NR * DLV; k += 4u) {
+            const uint row = k / DLV, e = k % DLV;
             if (live[row / R])
-                o4_buf[(ob[row] + e_at[e]) / 4u] = vec4(acc[k], acc[k + 1u], acc[k + 2u], acc[k + 3u]) * sc[row];
+                o4_buf[(ob[row] + ev_at[e]) / 4u] = vec4(acc[k], acc[k + 1u], acc[k + 2u], acc[k + 3u]) * sc[row];
         }
     } else {
-        [[unroll]] for (uint k = 0; k < NR * DL; ++k)
-            if (live[k / DL / R]) STORE_OUT(ob[k / DL] + e_at[k % DL], acc[k] * sc[k / DL])
+        [[unroll]] for (uint k = 0; k < NR * DLV; ++k)
+            if (live[k / DLV / R]) STORE_OUT(ob[k / DLV] + ev_at[k % DLV], acc[k] * sc[k / DLV])
     }
     [[unroll]] for (uint row = 0; row < NR; ++row) {
         if (l != 0u || !live[row / R]) continue;

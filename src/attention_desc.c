@@ -47,7 +47,7 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
     if (r->kv_len == 0) return BAD("kv_len is 0; it must be >= 1");
     if (r->kv_len >= MAX_POSITIONS) return BAD("kv_len (%u) must be below 2^24", r->kv_len);
     if (r->flags & ~(SEATTN_ATTN_Q_POS | SEATTN_ATTN_NEIGHBOR_ONLY | SEATTN_ATTN_GROUPED_ONLY |
-                     SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM))
+                     SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM | SEATTN_ATTN_SINKS))
         return BAD("flags: unknown bits 0x%x", r->flags);
     if ((r->flags & SEATTN_ATTN_NEIGHBOR_ONLY) && (r->flags & SEATTN_ATTN_GROUPED_ONLY))
         return BAD("flags: NEIGHBOR_ONLY and GROUPED_ONLY exclude each other");
@@ -84,6 +84,12 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
     if (r->rotary_dims % 2 != 0 || r->rotary_dims > r->head_dim)
         return BAD("rotary_dims (%u) must be even and <= head_dim (%u)", r->rotary_dims,
                    r->head_dim);
+    if ((uint64_t)r->rotary_offset + r->rotary_dims > r->head_dim)
+        return BAD("rotary_offset (%u) + rotary_dims (%u) exceeds head_dim (%u)", r->rotary_offset,
+                   r->rotary_dims, r->head_dim);
+    if (r->v_head_dim == 0) r->v_head_dim = r->head_dim;
+    if (r->v_head_dim < 2 || r->v_head_dim > MAX_HEAD_DIM)
+        return BAD("v_head_dim (%u) must be in 2..%u (0: head_dim)", r->v_head_dim, MAX_HEAD_DIM);
     if (r->rope_inv_freq)
         for (uint32_t m = 0; m < r->rotary_dims / 2; m++)
             if (!isfinite(r->rope_inv_freq[m]) || !(r->rope_inv_freq[m] > 0.0))
@@ -116,12 +122,12 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
         return s;
     if ((s = resolve_strides(ctx, "q_strides", &r->q_strides, r->q_len, r->head_dim)) ||
         (s = resolve_strides(ctx, "k_strides", &r->k_strides, r->kv_len, r->head_dim)) ||
-        (s = resolve_strides(ctx, "v_strides", &r->v_strides, r->kv_len, r->head_dim)) ||
-        (s = resolve_strides(ctx, "out_strides", &r->out_strides, r->q_len, r->head_dim)) ||
+        (s = resolve_strides(ctx, "v_strides", &r->v_strides, r->kv_len, r->v_head_dim)) ||
+        (s = resolve_strides(ctx, "out_strides", &r->out_strides, r->q_len, r->v_head_dim)) ||
         (s = resolve_strides(ctx, "lse_strides", &r->lse_strides, r->q_len, 1)))
         return s;
-    const uint64_t offs[] = {r->q_offset,   r->k_offset,      r->v_offset,     r->out_offset,
-                             r->lse_offset, r->q_norm_offset, r->k_norm_offset};
+    const uint64_t offs[] = {r->q_offset,   r->k_offset,      r->v_offset,      r->out_offset,
+                             r->lse_offset, r->q_norm_offset, r->k_norm_offset, r->sinks_offset};
     for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++)
         if (offs[i] > MAX_STRIDE) return BAD("tensor offsets must be below 2^40 elements");
     return SEATTN_SUCCESS;
@@ -193,17 +199,19 @@ bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t 
 seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
                                          const seattn_attention_tensors *t) {
     const seattn_tensor *q = t->q, *k = t->k, *v = t->v, *out = t->out, *lse = t->lse;
-    const uint64_t d = r->head_dim;
+    const uint64_t d = r->head_dim, dv = r->v_head_dim;
     span sq = view_span(r->q_offset, r->q_strides, r->n_heads, r->q_len, d);
     span sk = view_span(r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len, d);
-    span sv = view_span(r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len, d);
-    span so = view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, d);
+    span sv = view_span(r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len, dv);
+    span so = view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, dv);
     span sl = view_span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
     const seattn_strides none = {0, 0};
     span sqw = view_span(r->q_norm_offset, none, 1, 1, d);
     span skw = view_span(r->k_norm_offset, none, 1, 1, d);
     const seattn_tensor *qw = r->flags & SEATTN_ATTN_Q_NORM ? t->q_norm_weight : NULL;
     const seattn_tensor *kw = r->flags & SEATTN_ATTN_K_NORM ? t->k_norm_weight : NULL;
+    span ssk = view_span(r->sinks_offset, none, 1, 1, r->n_heads);
+    const seattn_tensor *sk_t = r->flags & SEATTN_ATTN_SINKS ? t->sinks : NULL;
     size_t eq = seattn__dtype_size(r->q_type), ek = seattn__dtype_size(r->k_type);
     size_t ev = seattn__dtype_size(r->v_type), eo = seattn__dtype_size(r->out_type);
     seattn_status s;
@@ -213,7 +221,9 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
     if (lse && (s = check_fits(ctx, "lse", lse, sl, 4))) return s;
     if (qw && (s = check_fits(ctx, "q_norm_weight", qw, sqw, 4))) return s;
     if (kw && (s = check_fits(ctx, "k_norm_weight", kw, skw, 4))) return s;
-    if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, d))
+    if ((r->flags & SEATTN_ATTN_SINKS) && (s = check_fits(ctx, "sinks", t->sinks, ssk, 4)))
+        return s;
+    if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, dv))
         return BAD("out_strides (head %llu, token %llu) make output vectors overlap",
                    (unsigned long long)r->out_strides.head,
                    (unsigned long long)r->out_strides.token);
@@ -228,7 +238,8 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
               {"k", k, sk, ek},
               {"v", v, sv, ev},
               {"q_norm_weight", qw, sqw, 4},
-              {"k_norm_weight", kw, skw, 4}};
+              {"k_norm_weight", kw, skw, 4},
+              {"sinks", sk_t, ssk, 4}};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         if (overlaps(out, so, eo, in[i].t, in[i].sp, in[i].e))
             return BAD("out overlaps %s", in[i].name);
@@ -243,7 +254,7 @@ seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_atte
                                           const seattn_tensor *const lses[3]) {
     static const char *const out_names[3] = {"out_a", "out_b", "out"};
     static const char *const lse_names[3] = {"lse_a", "lse_b", "lse"};
-    const span so = view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->head_dim);
+    const span so = view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->v_head_dim);
     const span sl = view_span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
     const size_t eo = seattn__dtype_size(r->out_type);
     seattn_status s;
@@ -251,7 +262,7 @@ seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_atte
         if ((s = check_fits(ctx, out_names[i], outs[i], so, eo))) return s;
         if ((i < 2 || lses[i]) && (s = check_fits(ctx, lse_names[i], lses[i], sl, 4))) return s;
     }
-    if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, r->head_dim))
+    if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, r->v_head_dim))
         return BAD("out_strides (head %llu, token %llu) make output vectors overlap",
                    (unsigned long long)r->out_strides.head,
                    (unsigned long long)r->out_strides.token);

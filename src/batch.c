@@ -49,7 +49,7 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
     if (!desc->k_strides.head && !desc->k_strides.token)
         r->k_strides = (seattn_strides){(uint64_t)b->kv_tokens * r->head_dim, r->head_dim};
     if (!desc->v_strides.head && !desc->v_strides.token)
-        r->v_strides = (seattn_strides){(uint64_t)b->kv_tokens * r->head_dim, r->head_dim};
+        r->v_strides = (seattn_strides){(uint64_t)b->kv_tokens * r->v_head_dim, r->v_head_dim};
     r->kv_len = b->kv_tokens;
     if ((s = seattn__attn_check_tensors(ctx, r, t))) return s;
     struct {
@@ -71,7 +71,8 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
                                 (unsigned long long)meta[i].first);
         const uint64_t m0 = meta[i].first, m1 = meta[i].first + meta[i].n - 1;
         uint64_t f, l;
-        seattn__view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->head_dim, &f, &l);
+        seattn__view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->v_head_dim, &f,
+                          &l);
         if (seattn__tensors_overlap(meta[i].t, m0, m1, 4, t->out, f, l,
                                     seattn__dtype_size(r->out_type)))
             return BAD("out overlaps %s", meta[i].name);

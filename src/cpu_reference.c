@@ -6,17 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rotates the first rotary_dims of x (length head_dim) to position pos and multiplies the
- * rotated components by factor (the attention factor, or 1 for a pure rotation). */
+/* Rotates dims [rotary_offset, rotary_offset + rotary_dims) of x (length head_dim) to position
+ * pos and multiplies the rotated components by factor (the attention factor, or 1 for a pure
+ * rotation). */
 static void rope(double *x, double pos, const seattn_attention_desc *r, double factor) {
-    const uint32_t half = r->rotary_dims / 2;
+    const uint32_t half = r->rotary_dims / 2, o = r->rotary_offset;
     for (uint32_t m = 0; m < half; m++) {
         double freq = r->rope_inv_freq
                           ? r->rope_inv_freq[m]
                           : pow((double)r->rope_theta, -2.0 * m / (double)r->rotary_dims);
         double a = pos * freq, c = cos(a), s = sin(a);
-        uint32_t i0 = r->rope_layout == SEATTN_ROPE_INTERLEAVED ? 2 * m : m;
-        uint32_t i1 = r->rope_layout == SEATTN_ROPE_INTERLEAVED ? 2 * m + 1 : m + half;
+        uint32_t i0 = o + (r->rope_layout == SEATTN_ROPE_INTERLEAVED ? 2 * m : m);
+        uint32_t i1 = o + (r->rope_layout == SEATTN_ROPE_INTERLEAVED ? 2 * m + 1 : m + half);
         double x0 = x[i0], x1 = x[i1];
         x[i0] = (x0 * c - x1 * s) * factor;
         x[i1] = (x1 * c + x0 * s) * factor;
@@ -85,7 +86,9 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
     const float *kw = k_norm && t->k_norm_weight
                           ? (const float *)t->k_norm_weight->host + r->k_norm_offset
                           : NULL;
-    const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
+    const uint32_t d = r->head_dim, dv = r->v_head_dim, n_rep = r->n_heads / r->n_kv_heads;
+    const float *sinks =
+        r->flags & SEATTN_ATTN_SINKS ? (const float *)t->sinks->host + r->sinks_offset : NULL;
     const int64_t g = r->group_size, w = r->neighbor_window;
     const double af = r->rope_attention_factor; /* RoPE's attention factor */
     const double cap = r->logit_softcap;        /* 0: off */
@@ -96,8 +99,8 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
     double *kg = seattn__malloc(sizeof(double) * r->kv_len * d);
     double *qn = seattn__malloc(sizeof(double) * d), *qg = seattn__malloc(sizeof(double) * d);
     double *score = seattn__malloc(sizeof(double) * r->kv_len),
-           *acc = seattn__malloc(sizeof(double) * d);
-    double *vj = seattn__malloc(sizeof(double) * d);
+           *acc = seattn__malloc(sizeof(double) * dv);
+    double *vj = seattn__malloc(sizeof(double) * dv);
     seattn_status status = SEATTN_SUCCESS;
     if (!kn || !kg || !qn || !qg || !score || !acc || !vj) {
         status = seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY,
@@ -150,21 +153,28 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
                     score[j] = s;
                     if (score[j] > mx) mx = score[j];
                 }
-                double sum = 0.0;
-                memset(acc, 0, sizeof(double) * d);
+                /* the sink (gpt-oss) joins the denominator, never capped; the neighbor half of
+                 * the ONLY flags holds it (seattn.h) */
+                double z = -INFINITY;
+                if (sinks && !only_g) {
+                    z = clamp_in(sinks[h]);
+                    if (z > mx || isnan(z)) mx = z;
+                }
+                double sum = z == -INFINITY ? 0.0 : exp(z - mx);
+                memset(acc, 0, sizeof(double) * dv);
                 for (int64_t j = 0; j <= p && mx > -INFINITY; j++) {
                     double e = exp(score[j] - mx);
                     sum += e;
                     load_vec(vj, v, r->v_type,
                              r->v_offset + hk * r->v_strides.head +
                                  (key_tok ? key_tok[j] : (uint64_t)j) * r->v_strides.token,
-                             d);
-                    for (uint32_t i = 0; i < d; i++)
+                             dv);
+                    for (uint32_t i = 0; i < dv; i++)
                         acc[i] += e * vj[i];
                 }
                 const uint64_t o =
                     r->out_offset + h * r->out_strides.head + row * r->out_strides.token;
-                for (uint32_t i = 0; i < d; i++)
+                for (uint32_t i = 0; i < dv; i++)
                     store_out(out, r->out_type, o + i, sum > 0.0 ? acc[i] / sum : 0.0);
                 if (lse)
                     lse[r->lse_offset + h * r->lse_strides.head + row * r->lse_strides.token] =
@@ -218,7 +228,7 @@ seattn_status seattn__cpu_attention_batch(seattn_context *ctx, const seattn_atte
                 for (uint64_t row = 0; row < q.q_len; row++) {
                     const uint64_t o =
                         rs.out_offset + h * r->out_strides.head + row * r->out_strides.token;
-                    for (uint32_t i = 0; i < r->head_dim; i++)
+                    for (uint32_t i = 0; i < r->v_head_dim; i++)
                         store_out(t->out->host, r->out_type, o + i, NAN);
                     if (lse)
                         lse[rs.lse_offset + h * r->lse_strides.head + row * r->lse_strides.token] =
@@ -244,7 +254,7 @@ seattn_status seattn__cpu_attention_batch(seattn_context *ctx, const seattn_atte
 seattn_status seattn__cpu_merge(seattn_context *ctx, const seattn_attention_desc *r,
                                 const seattn_tensor *const outs[3],
                                 const seattn_tensor *const lses[3]) {
-    const uint32_t d = r->head_dim;
+    const uint32_t d = r->v_head_dim;
     double *a = seattn__malloc(sizeof(double) * d), *b = seattn__malloc(sizeof(double) * d);
     if (!a || !b) {
         seattn__free(a);

@@ -105,12 +105,17 @@ Test(case_reader, unknown_keys_and_features) {
     char err[256] = "";
     cr_assert_eq(load_with("\"rope_freq_factor\": 2", err, sizeof err), -1);
     cr_assert(strstr(err, "unknown key") && strstr(err, "rope_freq_factor"), "%s", err);
-    cr_assert_eq(load_with("\"sinks\": [0.5, 1.5]", err, sizeof err), -2);
+    cr_assert_eq(load_with("\"sinks\": [0.5]", err, sizeof err), -1); /* n_heads is 2 */
     cr_assert(strstr(err, "sinks"), "%s", err);
     cr_assert_eq(load_with("\"k_dtype\": \"q8_0\"", err, sizeof err), -2);
     cr_assert(strstr(err, "q8_0"), "%s", err);
-    cr_assert_eq(load_with("\"rotary_offset\": 2", err, sizeof err), -2);
+    cr_assert_eq(load_with("\"k_scale\": 0.5", err, sizeof err), -2);
+    cr_assert(strstr(err, "k_scale"), "%s", err);
+    cr_assert_eq(load_with("\"rotary_offset\": 5", err, sizeof err), -1); /* past head_dim 4 */
+    cr_assert(strstr(err, "rotary_offset"), "%s", err);
     cr_assert_eq(load_with("\"rotary_offset\": 0", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(load_with("\"v_head_dim\": 2.5", err, sizeof err), -1);
+    cr_assert(strstr(err, "v_head_dim"), "%s", err);
     cr_assert_eq(load_with("\"rope_inv_freq\": [1, 0.5, 0.25]", err, sizeof err), -1);
     cr_assert(strstr(err, "rope_inv_freq"), "%s", err);
     golden_case c;
@@ -118,7 +123,7 @@ Test(case_reader, unknown_keys_and_features) {
     char m[1024];
     snprintf(m, sizeof m,
              "%.*s, \"rope_inv_freq\": [1, 0.125], \"rope_attention_factor\": 1.5, "
-             "\"rope_layout\": \"interleaved\", \"v_dtype\": \"f16\"}",
+             "\"rope_layout\": \"interleaved\", \"v_dtype\": \"f16\", \"sinks\": [0.5, -1.5]}",
              (int)strlen(meta_ok) - 1, meta_ok);
     write_file("meta.json", m, strlen(m));
     cr_assert_eq(golden_case_load(dir, &c, err, sizeof err), 0, "%s", err);
@@ -126,6 +131,26 @@ Test(case_reader, unknown_keys_and_features) {
     cr_expect_eq(c.desc.rope_attention_factor, 1.5f);
     cr_expect_eq(c.desc.rope_layout, SEATTN_ROPE_INTERLEAVED);
     cr_expect_eq(c.desc.v_type, SEATTN_DTYPE_F16);
+    cr_expect(c.sinks && c.sinks[1] == -1.5f && (c.desc.flags & SEATTN_ATTN_SINKS));
+    golden_case_free(&c);
+    snprintf(m, sizeof m, "%.*s, \"rotary_offset\": 2, \"rotary_dims\": 2}",
+             (int)strlen(meta_ok) - 1, meta_ok);
+    write_file("meta.json", m, strlen(m));
+    cr_assert_eq(golden_case_load(dir, &c, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(c.desc.rotary_offset, 2);
+    cr_expect_eq(c.desc.rotary_dims, 2);
+    golden_case_free(&c);
+    /* v_head_dim sizes v and out: the reader wants their files of that size */
+    snprintf(m, sizeof m, "%.*s, \"v_head_dim\": 2}", (int)strlen(meta_ok) - 1, meta_ok);
+    write_file("meta.json", m, strlen(m));
+    cr_assert_eq(golden_case_load(dir, &c, err, sizeof err), -1);
+    cr_assert(strstr(err, "v.f32"), "%s", err);
+    float z[64] = {0};
+    write_file("v.f32", z, 1 * 3 * 2 * 4);
+    write_file("out.f32", z, 2 * 3 * 2 * 4);
+    cr_assert_eq(golden_case_load(dir, &c, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(c.desc.v_head_dim, 2);
+    cr_expect_eq(c.out_n, 2 * 3 * 2);
     golden_case_free(&c);
 }
 

@@ -140,6 +140,8 @@ typedef struct {
     seattn__kernel kernel; /* flash_sg or flash_smem */
     uint32_t req_sg;       /* a required subgroup size; 0: the driver's choice */
     uint32_t page_size;    /* a batch of sequences with keys in pages of this size; 0: none */
+    bool mla;              /* DeepSeek's MLA: d 192 with its last 64 dims rotated (interleaved),
+                            * v_head_dim 128; and gpt-oss's sinks and a softcap */
 } variant;
 
 /* Plans, compiles and prints one variant; returns 1 if it fails the budget (or has no plan). */
@@ -152,10 +154,15 @@ static int check_variant(const char *chip, const seattn__caps *caps0, const vari
                                .q_pos = v->decode ? 32767 : 0,
                                .group_size = v->plain ? 1 : 8,
                                .neighbor_window = v->plain ? 0 : 512,
-                               .rotary_dims = v->d,
+                               .rotary_dims = v->mla ? 64 : v->d,
+                               .rotary_offset = v->mla ? v->d - 64 : 0,
+                               .rope_layout = v->mla ? SEATTN_ROPE_INTERLEAVED : 0,
+                               .v_head_dim = v->mla ? 128 : v->d,
+                               .logit_softcap = v->mla ? 30.0f : 0.0f,
                                .scale = 1.0f,
                                .rope_theta = 10000.0f,
-                               .flags = v->norm ? SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM : 0};
+                               .flags = (v->norm ? SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM : 0) |
+                                        (v->mla ? SEATTN_ATTN_SINKS : 0)};
     if (v->f16) r.k_type = r.v_type = SEATTN_DTYPE_F16;
     seattn__caps caps = *caps0;
     caps.limits.maxComputeSharedMemorySize = v->smem;
@@ -174,8 +181,8 @@ static int check_variant(const char *chip, const seattn__caps *caps0, const vari
     }
     seattn__plan_name(&pl, name, sizeof name);
     if (v->req_sg) snprintf(sg, sizeof sg, " sg%u", v->req_sg);
-    snprintf(label, sizeof label, "%s %s smem%uK%s", v->decode ? "decode" : "prefill", name,
-             v->smem / 1024, sg);
+    snprintf(label, sizeof label, "%s %s smem%uK%s%s", v->decode ? "decode" : "prefill", name,
+             v->smem / 1024, sg, v->mla ? " mla" : "");
     const stats s = compile(&pl, v->req_sg);
     const bool bad = v->d <= 256 && (s.scratch != 0 || s.spill_v != 0 || s.spill_s != 0);
     printf("%-8s %-62s %5lld %5lld %6lld %6lld %7lld %6lld %5lld%s\n", chip, label,
@@ -303,6 +310,17 @@ int main(int argc, char **argv) {
                 failures += check_variant(chip, &caps0, &v, &rows);
             }
         }
+    for (uint32_t bits = 0; bits < 8; bits++) { /* MLA's shape, with sinks and a softcap */
+        variant v = {.d = 192,
+                     .decode = bits & 1,
+                     .f16 = bits >> 1 & 1,
+                     .smem = smem[bits >> 2 & 1],
+                     .kernel = SEATTN__KERNEL_FLASH_SG,
+                     .mla = true};
+        failures += check_variant(chip, &caps0, &v, &rows);
+        v.kernel = SEATTN__KERNEL_FLASH;
+        failures += check_variant(chip, &caps0, &v, &rows);
+    }
     printf("%s: %d variants, %d with scratch or spills at head_dim <= 256\n", chip, rows, failures);
     for (int v = 0; v < 2; v++)
         for (int k = 0; k < SEATTN__N_KERNELS; k++)

@@ -55,9 +55,20 @@ static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int wit
             qw[i] = 1.0f + 0.5f * qw[i], kw[i] = 1.0f + 0.5f * kw[i];
     }
     with_lse &= 1;
-    cr_assert_eq(tu_run_norm(cpu, &d, q, k, v, o1, with_lse ? l1 : NULL, qw, kw), SEATTN_SUCCESS,
-                 "%s", seattn_context_last_error(cpu));
-    seattn_status s = tu_run_norm(gpu, &d, q, k, v, o2, with_lse ? l2 : NULL, qw, kw);
+    /* sinks in [1, 7) at sinks_offset, when the flags ask for them: near the rows' own
+     * log-sum-exp, so that they move the outputs */
+    float *sk = NULL;
+    if (r.flags & SEATTN_ATTN_SINKS) {
+        const size_t ns = r.sinks_offset + r.n_heads;
+        sk = malloc(ns * 4);
+        tu_fill(sk, ns, seed + 29);
+        for (size_t i = 0; i < ns; i++)
+            sk[i] = 4.0f + 3.0f * sk[i];
+    }
+    cr_assert_eq(tu_run_full(cpu, &d, q, k, v, o1, with_lse ? l1 : NULL, qw, kw, sk),
+                 SEATTN_SUCCESS, "%s", seattn_context_last_error(cpu));
+    seattn_status s = tu_run_full(gpu, &d, q, k, v, o2, with_lse ? l2 : NULL, qw, kw, sk);
+    free(sk);
     cr_assert_eq(s, SEATTN_SUCCESS, "%s", seattn_context_last_error(gpu));
     /* here, not only in .fini: Criterion does not fail a test for a .fini assertion */
     cr_expect_eq(seattn_context_validation_errors(gpu), 0, "validation messages (see the log)");
@@ -67,11 +78,11 @@ static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int wit
     double e = tu_max_err(&r, o1, o2);
     const double tol = r.out_type == SEATTN_DTYPE_F16 ? TOL_F16_OUT : TOL;
     cr_expect(e <= tol,
-              "H%u/%u D%u q%u kv%u pos%u G%d W%d rot%u layout%d keys%d types %d%d%d%d flags "
-              "0x%x: max err %.3e",
-              r.n_heads, r.n_kv_heads, r.head_dim, r.q_len, r.kv_len, r.q_pos, r.group_size,
-              r.neighbor_window, r.rotary_dims, r.rope_layout, r.key_mode, r.q_type, r.k_type,
-              r.v_type, r.out_type, r.flags, e);
+              "H%u/%u D%u/%u q%u kv%u pos%u G%d W%d rot%u+%u layout%d keys%d types %d%d%d%d "
+              "flags 0x%x (%s): max err %.3e",
+              r.n_heads, r.n_kv_heads, r.head_dim, r.v_head_dim, r.q_len, r.kv_len, r.q_pos,
+              r.group_size, r.neighbor_window, r.rotary_dims, r.rotary_offset, r.rope_layout,
+              r.key_mode, r.q_type, r.k_type, r.v_type, r.out_type, r.flags, st.kernel, e);
     free(qw);
     free(kw);
     if (with_lse)
@@ -228,6 +239,86 @@ Test(sweep, logit_softcap) {
     d.logit_softcap = 1.0f;
     d.flags |= SEATTN_ATTN_GROUPED_ONLY;
     compare(d, 812, 1);
+}
+
+/* DeepSeek's MLA (q, k 192 with the last 64 dims rotated, interleaved; v 128), rotated slices
+ * elsewhere (odd offsets too), v head sizes of their own (ones the texel kernel splits over its
+ * lanes and ones it leaves to flash_smem), on prefill, chunks and split decode, raw and rotated
+ * keys, GQA, f16, strides. */
+Test(sweep, rotary_offset_and_v_head_dim) {
+    for (int keys = 0; keys < 2; keys++) {
+        seattn_attention_desc d = tu_desc(4, 2, 192, 40, 40, 4, 8);
+        d.rotary_offset = 128;
+        d.rotary_dims = 64;
+        d.rope_layout = SEATTN_ROPE_INTERLEAVED;
+        d.v_head_dim = 128;
+        d.key_mode = (seattn_key_mode)keys;
+        compare(d, 1600 + (uint32_t)keys, 1);
+        d.q_len = 1;
+        d.kv_len = 600; /* decode: key splits and their merge at v_head_dim */
+        compare(d, 1602 + (uint32_t)keys, 1);
+    }
+    const struct {
+        uint32_t d, off, rot, dv;
+        int layout;
+    } cases[] = {{64, 16, 32, 64, 0}, {64, 3, 32, 64, 0}, {64, 5, 16, 64, 1}, {64, 0, 64, 32, 0},
+                 {64, 32, 32, 16, 1}, {32, 2, 16, 6, 0},  {32, 0, 32, 40, 0}, {128, 64, 64, 96, 0},
+                 {16, 8, 8, 512, 0},  {256, 0, 256, 2, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        seattn_attention_desc d = tu_desc(6, 2, cases[i].d, 20, 90, 3, 11);
+        d.rotary_offset = cases[i].off;
+        d.rotary_dims = cases[i].rot;
+        d.v_head_dim = cases[i].dv;
+        d.rope_layout = (seattn_rope_layout)cases[i].layout;
+        compare(d, 1610 + (uint32_t)i, 1);
+    }
+    seattn_attention_desc d = tu_desc(4, 1, 64, 12, 50, 4, 6);
+    d.rotary_offset = 32;
+    d.rotary_dims = 32;
+    d.v_head_dim = 32;
+    d.q_type = d.k_type = d.v_type = d.out_type = SEATTN_DTYPE_F16;
+    compare(d, 1630, 1);
+    d.q_type = d.k_type = d.v_type = d.out_type = SEATTN_DTYPE_F32;
+    d.v_strides = (seattn_strides){40, 4 * 40};   /* [tokens, heads, 40] with 8 elements spare */
+    d.out_strides = (seattn_strides){36, 4 * 36}; /* [tokens, heads, 36] */
+    d.v_offset = 3;
+    d.out_offset = 1;
+    compare(d, 1631, 1);
+}
+
+/* Attention sinks (gpt-oss) on prefill, chunks, split decode (the merge adds them), raw and
+ * rotated keys, GQA, the two halves (the neighbor half holds the sink), plain calls, with a
+ * softcap (which leaves the sink alone), a sinks offset, and with v_head_dim. */
+Test(sweep, sinks) {
+    const uint32_t lens[][2] = {{64, 64}, {20, 300}, {1, 1100}, {3, 40}};
+    for (size_t i = 0; i < 4; i++)
+        for (int keys = 0; keys < 2; keys++) {
+            seattn_attention_desc d = tu_desc(8, 2, 64, lens[i][0], lens[i][1], 4, 50);
+            d.flags |= SEATTN_ATTN_SINKS;
+            d.key_mode = (seattn_key_mode)keys;
+            compare(d, 1700 + (uint32_t)(i * 2 + keys), 1);
+        }
+    const uint32_t only[] = {SEATTN_ATTN_NEIGHBOR_ONLY, SEATTN_ATTN_GROUPED_ONLY};
+    for (size_t i = 0; i < 2; i++) {
+        seattn_attention_desc d = tu_desc(4, 1, 64, 30, 200, 4, 32);
+        d.flags |= SEATTN_ATTN_SINKS | only[i];
+        compare(d, 1710 + (uint32_t)i, 1);
+    }
+    seattn_attention_desc d = tu_desc(4, 4, 32, 9, 60, 1, 0); /* plain */
+    d.flags |= SEATTN_ATTN_SINKS;
+    d.sinks_offset = 5;
+    compare(d, 1720, 1);
+    d = tu_desc(4, 2, 64, 16, 100, 2, 20);
+    d.flags |= SEATTN_ATTN_SINKS;
+    d.logit_softcap = 1.5f;
+    compare(d, 1721, 1);
+    d = tu_desc(2, 1, 192, 5, 300, 4, 32);
+    d.flags |= SEATTN_ATTN_SINKS;
+    d.rotary_offset = 128;
+    d.rotary_dims = 64;
+    d.v_head_dim = 128;
+    d.out_type = SEATTN_DTYPE_F16;
+    compare(d, 1722, 1);
 }
 
 Test(sweep, strides_offsets_and_positions) {

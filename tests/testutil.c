@@ -88,11 +88,11 @@ size_t tu_q_elems(const seattn_attention_desc *r) {
     return span(r->q_offset, r->q_strides, r->n_heads, r->q_len, r->head_dim);
 }
 size_t tu_kv_elems(const seattn_attention_desc *r, int v) {
-    return v ? span(r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len, r->head_dim)
+    return v ? span(r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len, r->v_head_dim)
              : span(r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len, r->head_dim);
 }
 size_t tu_out_elems(const seattn_attention_desc *r) {
-    return span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->head_dim);
+    return span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->v_head_dim);
 }
 size_t tu_lse_elems(const seattn_attention_desc *r) {
     return span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
@@ -140,6 +140,12 @@ seattn_status tu_run(seattn_context *ctx, const seattn_attention_desc *desc, con
 seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
                           const float *k, const float *v, float *out, float *lse,
                           const float *q_weight, const float *k_weight) {
+    return tu_run_full(ctx, desc, q, k, v, out, lse, q_weight, k_weight, NULL);
+}
+
+seattn_status tu_run_full(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
+                          const float *k, const float *v, float *out, float *lse,
+                          const float *q_weight, const float *k_weight, const float *sinks) {
     seattn_attention_desc r;
     seattn_status s = seattn_attention_desc_check(ctx, desc, &r);
     if (s != SEATTN_SUCCESS) return s;
@@ -150,7 +156,7 @@ seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc
         for (size_t i = 0; i < nl; i++)
             lse[i] = NAN;
     seattn_tensor *tq = NULL, *tk = NULL, *tv = NULL, *to = NULL, *tl = NULL, *tqw = NULL,
-                  *tkw = NULL;
+                  *tkw = NULL, *tsk = NULL;
     const size_t nqw = r.q_norm_offset + r.head_dim, nkw = r.k_norm_offset + r.head_dim;
     const seattn_dtype f32 = SEATTN_DTYPE_F32;
     if (!(s = make(ctx, tu_q_elems(&r), q, r.q_type, &tq)) &&
@@ -159,19 +165,21 @@ seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc
         !(s = make(ctx, no, out, r.out_type, &to)) &&
         !(s = (lse ? make(ctx, nl, lse, f32, &tl) : SEATTN_SUCCESS)) &&
         !(s = (q_weight ? make(ctx, nqw, q_weight, f32, &tqw) : SEATTN_SUCCESS)) &&
-        !(s = (k_weight ? make(ctx, nkw, k_weight, f32, &tkw) : SEATTN_SUCCESS))) {
+        !(s = (k_weight ? make(ctx, nkw, k_weight, f32, &tkw) : SEATTN_SUCCESS)) &&
+        !(s = (sinks ? make(ctx, r.sinks_offset + r.n_heads, sinks, f32, &tsk) : SEATTN_SUCCESS))) {
         const seattn_attention_tensors t = {.q = tq,
                                             .k = tk,
                                             .v = tv,
                                             .out = to,
                                             .lse = tl,
                                             .q_norm_weight = tqw,
-                                            .k_norm_weight = tkw};
+                                            .k_norm_weight = tkw,
+                                            .sinks = tsk};
         if (!(s = seattn_attention_run(ctx, desc, &t)) &&
             !(s = fetch(ctx, to, no, r.out_type, out)) && lse)
             s = seattn_tensor_download(ctx, tl, 0, lse, nl * 4);
     }
-    seattn_tensor *all[] = {tq, tk, tv, to, tl, tqw, tkw};
+    seattn_tensor *all[] = {tq, tk, tv, to, tl, tqw, tkw, tsk};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         seattn_tensor_destroy(all[i]);
     return s;
@@ -210,7 +218,7 @@ double tu_max_err(const seattn_attention_desc *r, const float *a, const float *b
     double m = 0.0;
     for (uint32_t h = 0; h < r->n_heads; h++)
         for (uint32_t t = 0; t < r->q_len; t++)
-            for (uint32_t i = 0; i < r->head_dim; i++) {
+            for (uint32_t i = 0; i < r->v_head_dim; i++) {
                 size_t at = r->out_offset + h * r->out_strides.head + t * r->out_strides.token + i;
                 double e = fabs((double)a[at] - (double)b[at]);
                 if (isnan(e)) return NAN;

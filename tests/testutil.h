@@ -45,6 +45,11 @@ seattn_status tu_run(seattn_context *ctx, const seattn_attention_desc *desc, con
 seattn_status tu_run_norm(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
                           const float *k, const float *v, float *out, float *lse,
                           const float *q_weight, const float *k_weight);
+/* tu_run_norm with sinks too (a host array of sinks_offset + n_heads floats, NULL: none; the
+ * desc's SEATTN_ATTN_SINKS says whether they are read). */
+seattn_status tu_run_full(seattn_context *ctx, const seattn_attention_desc *desc, const float *q,
+                          const float *k, const float *v, float *out, float *lse,
+                          const float *q_weight, const float *k_weight, const float *sinks);
 /* seattn_attention_merge on host arrays laid out as desc's out and lse views (lse may be NULL:
  * no merged lse). in_place: the merge writes into out_a's and lse_a's tensors. */
 seattn_status tu_merge(seattn_context *ctx, const seattn_attention_desc *desc, const float *out_a,

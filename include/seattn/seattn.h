@@ -314,6 +314,14 @@ typedef struct seattn_strides {
  * rotated keys holds them normed already. A zero vector stays zero. */
 #define SEATTN_ATTN_Q_NORM 0x8u
 #define SEATTN_ATTN_K_NORM 0x10u
+/* Attention sinks (gpt-oss): one f32 logit z_h per query head joins the softmax's denominator
+ * and has no value: out = sum_j e^s_j v_j / (e^z_h + sum_j e^s_j), and the lse output is
+ * ln(e^z_h + sum_j e^s_j). The sinks are an f32 [n_heads] tensor (seattn_attention_tensors,
+ * at sinks_offset), clamped like any input; a sink is never softcapped. With the ONLY flags
+ * the sink belongs to the neighbor half: a NEIGHBOR_ONLY call includes it, a GROUPED_ONLY
+ * call leaves it out, so the two halves merged by seattn_attention_merge() give the fused
+ * attention with its sink, counted once. Key splits add it once, after their merge. */
+#define SEATTN_ATTN_SINKS 0x20u
 
 /* Numerics, the same on every kernel and the CPU reference:
  *  - Finite inputs always give finite outputs. Elements of q, k and v are clamped to +-2^56
@@ -381,11 +389,22 @@ typedef struct seattn_attention_desc {
      * c * tanh(s / c) before the softmax. It acts on each score alone, so the NEIGHBOR_ONLY /
      * GROUPED_ONLY halves still merge into the whole. */
     float logit_softcap;
+    /* The rotated dims are [rotary_offset, rotary_offset + rotary_dims), paired as
+     * rope_layout says from there (DeepSeek's MLA: head_dim 192, rotary_offset 128,
+     * rotary_dims 64, interleaved); the dims before and after pass through.
+     * rotary_offset + rotary_dims <= head_dim. 0: from the first dim. */
+    uint32_t rotary_offset;
+    /* Size of a v and an out vector (MLA: 128 against q and k's 192); 0: head_dim; 2..512.
+     * v's and out's dense strides use it. */
+    uint32_t v_head_dim;
+    /* element offset of the sinks (SEATTN_ATTN_SINKS) in their tensor */
+    uint64_t sinks_offset;
 } seattn_attention_desc;
 
 /* Runs the attention described by desc on the context's device and waits for it.
- * q: [n_heads, q_len, head_dim] view; k, v: [n_kv_heads, kv_len, head_dim] views;
- * out: [n_heads, q_len, head_dim] view; lse: NULL or f32 as described above.
+ * q: [n_heads, q_len, head_dim] view; k: [n_kv_heads, kv_len, head_dim] view; v: [n_kv_heads,
+ * kv_len, v_head_dim] view; out: [n_heads, q_len, v_head_dim] view; lse: NULL or f32 as
+ * described above. SEATTN_ATTN_SINKS needs seattn_attention_run() (the sinks tensor).
  * Every field and tensor size is checked before any work: on failure nothing is written to out
  * or lse, the status says what kind of failure, and seattn_context_last_error() names the
  * field. out (and lse) must not overlap q, k or v. */
@@ -402,9 +421,11 @@ typedef struct seattn_attention_tensors {
     seattn_tensor *lse;                 /* NULL: no log-sum-exp output */
     const seattn_tensor *q_norm_weight; /* f32 [head_dim] at desc->q_norm_offset */
     const seattn_tensor *k_norm_weight; /* f32 [head_dim] at desc->k_norm_offset */
+    /* f32 [n_heads] at desc->sinks_offset: read only with SEATTN_ATTN_SINKS, which needs it */
+    const seattn_tensor *sinks;
 } seattn_attention_tensors;
 
-/* seattn_attention() with every tensor in one struct (QK-norm weights included). */
+/* seattn_attention() with every tensor in one struct (QK-norm weights and sinks included). */
 SEATTN_API seattn_status seattn_attention_run(seattn_context *ctx,
                                               const seattn_attention_desc *desc,
                                               const seattn_attention_tensors *tensors);
@@ -414,7 +435,7 @@ SEATTN_API seattn_status seattn_attention_run(seattn_context *ctx,
  *   out = (e^lse_a out_a + e^lse_b out_b) / (e^lse_a + e^lse_b),  lse = ln(e^lse_a + e^lse_b).
  * The SEATTN_ATTN_NEIGHBOR_ONLY and SEATTN_ATTN_GROUPED_ONLY halves merge into the fused
  * Self-Extend attention (the authors' two-pass method); a cache split in two merges likewise.
- * desc is the attention's descriptor: n_heads, q_len and head_dim give the rows, out_type,
+ * desc is the attention's descriptor: n_heads, q_len and v_head_dim give the rows, out_type,
  * out_strides and out_offset the layout of all three outputs, lse_strides and lse_offset that
  * of all three log-sum-exps (f32); its other fields are checked but not used. lse may be NULL.
  * out may be out_a or out_b, and lse lse_a or lse_b (merged in place); no other overlap is

@@ -71,7 +71,7 @@ static bool kv_vec4(const seattn_context *ctx, const seattn_attention_desc *r,
     const seattn__vk *vk = ctx->vk;
     const uint64_t tx = 4 * seattn__dtype_size(r->k_type); /* bytes a texel */
     if (!vk->caps.texel_vec4_ok || r->k_type != r->v_type ||
-        !seattn__plan_texel_vec4_runs(r, vk->info.subgroup_size))
+        !seattn__plan_texel_vec4_runs(r, vk->info.subgroup_size, false))
         return false;
     const uint64_t k = r->k_offset | r->k_strides.head | r->k_strides.token;
     const uint64_t v = r->v_offset | r->v_strides.head | r->v_strides.token;
@@ -131,8 +131,12 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     const uint32_t d = pl->spec[1];
     if ((status = seattn__vk_pipeline_get(ctx, pl->kernel, pl->spec, &c->attn))) return status;
     const uint32_t merge_spec[SEATTN__N_SPEC] = {
-        64, d, [SEATTN__SPEC_DTYPE] = pl->spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_OUT,
-        [SEATTN__SPEC_BATCH] = pl->spec[SEATTN__SPEC_BATCH]};
+        64,
+        d,
+        [SEATTN__SPEC_DTYPE] = pl->spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_OUT,
+        [SEATTN__SPEC_BATCH] = pl->spec[SEATTN__SPEC_BATCH],
+        [SEATTN__SPEC_DV] = pl->spec[SEATTN__SPEC_DV],
+        [SEATTN__SPEC_SINKS] = pl->spec[SEATTN__SPEC_SINKS]};
     if (pl->n_split > 1 &&
         (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE, merge_spec, &c->merge)))
         return status;
@@ -140,10 +144,10 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     if (c->layout == SEATTN__LAYOUT_TEXEL && pl->n_split > 1) {
         /* texel.comp writes its partial rows through binding 3; merge.comp reads them */
-        binding *const ts[SEATTN__N_BINDINGS] = {bs[0],  bs[1], bs[2], bs[6], bs[4], bs[5],
-                                                 &dummy, bs[7], bs[8], bs[9], bs[10]};
-        binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3], bs[4], &dummy,
-                                                 bs[6],  &dummy, &dummy, bs[9], bs[10]};
+        binding *const ts[SEATTN__N_BINDINGS] = {bs[0],  bs[1], bs[2], bs[6], bs[4],  bs[5],
+                                                 &dummy, bs[7], bs[8], bs[9], bs[10], bs[11]};
+        binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3], bs[4],  &dummy,
+                                                 bs[6],  &dummy, &dummy, bs[9], bs[10], bs[11]};
         if ((status = make_set(ctx, fr, c->layout, ts, &c->set)) ||
             (status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, ms, &c->merge_set)))
             return status;
@@ -171,6 +175,7 @@ static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan
                  (lse ? SEATTN__FLAG_LSE : 0) | (pl->n_split > 1 ? SEATTN__FLAG_SPLIT : 0) |
                  (r->flags & SEATTN_ATTN_NEIGHBOR_ONLY ? SEATTN__FLAG_ONLY_N : 0) |
                  (r->flags & SEATTN_ATTN_GROUPED_ONLY ? SEATTN__FLAG_ONLY_G : 0) |
+                 bs[11]->elem_offset << SEATTN__FLAG_SINK_OFF |
                  rope_shift << SEATTN__FLAG_ROPE_SHIFT,
         .scale = r->scale,
         .inv_ln_base = r->scale_base > 0.0f ? (float)(1.0 / log((double)r->scale_base)) : 0.0f,
@@ -333,7 +338,7 @@ static seattn_status ensure(seattn_context *ctx, seattn__frame *fr, VkCommandBuf
     /* the partials of one chunk of queries (a batch: of every sequence's rows); chunks reuse
      * them */
     const uint64_t rows = bat ? (uint64_t)bat->b.n_seqs * bat->b.max_q_len : pl->chunk;
-    const uint64_t part = (uint64_t)r->n_heads * rows * pl->n_split * (r->head_dim + 4) * 4;
+    const uint64_t part = (uint64_t)r->n_heads * rows * pl->n_split * (r->v_head_dim + 4) * 4;
     partials->elem_offset = 0;
     partials->view = VK_NULL_HANDLE;
     return seattn__vk_frame_scratch(ctx, fr, part, &partials->info);
@@ -345,22 +350,22 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
                           const seattn__rope *rope, binding *bp, prepared *c) {
     seattn__vk *vk = ctx->vk;
     const seattn__plan *pl = &c->pl;
-    const uint32_t d = r->head_dim;
+    const uint32_t d = r->head_dim, dv = r->v_head_dim;
     const bool texel = pl->kernel == SEATTN__KERNEL_TEXEL;
     const bool vec4kv = pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
     const seattn_strides none = {0, 0};
     seattn_status status;
-    binding bq, bk, bv, bo, bl, brope, bqw, bkw, bseq, bbt;
+    binding bq, bk, bv, bo, bl, brope, bqw, bkw, bseq, bbt, bsink;
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
-    bl = bqw = bkw = bseq = bbt = dummy;
+    bl = bqw = bkw = bseq = bbt = bsink = dummy;
     if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d,
                             r->q_type, texel, false, &bq)) ||
         (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
                             d, r->k_type, texel, vec4kv, &bk)) ||
         (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len,
-                            d, r->v_type, texel, vec4kv, &bv)) ||
+                            dv, r->v_type, texel, vec4kv, &bv)) ||
         (status = bind_view(ctx, fr, "out", t->out, r->out_offset, r->out_strides, r->n_heads,
-                            r->q_len, d, r->out_type, false, false, &bo)))
+                            r->q_len, dv, r->out_type, false, false, &bo)))
         return status;
     if (t->lse &&
         (status = bind_view(ctx, fr, "lse", t->lse, r->lse_offset, r->lse_strides, r->n_heads,
@@ -374,6 +379,10 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
         (status = bind_view(ctx, fr, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, none, 1,
                             1, d, SEATTN_DTYPE_F32, false, false, &bkw)))
         return status;
+    if (pl->spec[SEATTN__SPEC_SINKS] &&
+        (status = bind_view(ctx, fr, "sinks", t->sinks, r->sinks_offset, none, 1, 1, r->n_heads,
+                            SEATTN_DTYPE_F32, false, false, &bsink)))
+        return status;
     const seattn_strides words = {0, 1}; /* u32 entries, one after another */
     if (bat &&
         (status = bind_view(ctx, fr, "seqs", bat->seqs, bat->b.seqs_offset, words, 1,
@@ -384,8 +393,8 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
                             bat->b.block_table_len, 1, SEATTN_DTYPE_F32, false, false, &bbt)))
         return status;
     brope = (binding){{rope->buf.buffer, 0, VK_WHOLE_SIZE}, 0, rope->view};
-    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk,  &bv,  &bo,   &bl, &brope,
-                                             bp,  &bqw, &bkw, &bseq, &bbt};
+    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk,  &bv,  &bo,   &bl,  &brope,
+                                             bp,  &bqw, &bkw, &bseq, &bbt, &bsink};
     c->n_rep = r->n_heads / r->n_kv_heads;
     c->n_seqs = bat ? bat->b.n_seqs : 0;
     c->pc = make_push(r, pl, bs, t->lse != NULL, rope->shift, bat);
@@ -550,9 +559,10 @@ static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
                             "%u heads need %u workgroups along y, above this device's "
                             "maxComputeWorkGroupCount[1]",
                             r->n_heads, r->n_heads);
-    const uint32_t d = r->head_dim;
+    const uint32_t d = r->v_head_dim; /* the rows merged are outputs */
     const uint32_t spec[SEATTN__N_SPEC] = {
-        64, d, [SEATTN__SPEC_DTYPE] = f16 ? SEATTN__F16_Q | SEATTN__F16_K | SEATTN__F16_OUT : 0};
+        64, d, [SEATTN__SPEC_DTYPE] = f16 ? SEATTN__F16_Q | SEATTN__F16_K | SEATTN__F16_OUT : 0,
+        [SEATTN__SPEC_DV] = d};
     *m = (merge_call){
         .q_len = r->q_len, .n_heads = r->n_heads, .max_x = lim->maxComputeWorkGroupCount[0]};
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
@@ -572,9 +582,9 @@ static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
                              r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl))) ||
         (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE_LSE, spec, &m->pipeline)))
         return status;
-    binding d0 = dummy, d1 = dummy, d2 = dummy, d3 = dummy, d4 = dummy;
+    binding d0 = dummy, d1 = dummy, d2 = dummy, d3 = dummy, d4 = dummy, d5 = dummy;
     binding *const bs[SEATTN__N_BINDINGS] = {&ba,  &bb, &bla, &bo, &bl, &d0,
-                                             &blb, &d1, &d2,  &d3, &d4};
+                                             &blb, &d1, &d2,  &d3, &d4, &d5};
     if ((status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, bs, &m->set))) return status;
     m->pc = (seattn__push){.q_len = r->q_len,
                            .flags = lses[2] ? SEATTN__FLAG_LSE : 0,
@@ -596,7 +606,7 @@ static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
 }
 
 static void merge_stats(const seattn_attention_desc *r, seattn_call_stats *stats) {
-    snprintf(stats->kernel, sizeof stats->kernel, "merge_lse d%u%s", r->head_dim,
+    snprintf(stats->kernel, sizeof stats->kernel, "merge_lse d%u%s", r->v_head_dim,
              r->out_type == SEATTN_DTYPE_F16 ? " f16:o" : "");
     stats->kernel_id = SEATTN_KERNEL_MERGE;
     stats->key_splits = 1;

@@ -17,18 +17,24 @@ static seattn_status fail(char *why, size_t size, seattn_status status, const ch
 }
 
 /* texel.comp splits head_dim over a subgroup: every lane takes whole RoPE pairs and an equal
- * share of the unrotated dims. */
+ * share of the unrotated dims (and of v_head_dim, where v's differs). */
 static bool texel_shape_ok(const seattn_attention_desc *r, uint32_t sg) {
     const uint32_t rh = r->rotary_dims / 2;
-    return rh % sg == 0 && (r->head_dim - 2 * rh) % sg == 0;
+    return rh % sg == 0 && (r->head_dim - 2 * rh) % sg == 0 &&
+           (r->v_head_dim == r->head_dim || r->v_head_dim % sg == 0);
 }
 
 /* A lane's dims of texel.comp form runs of 4 elements on 16 bytes: rotate_half layout, pairs
- * and unrotated dims per lane multiples of 4 (the output's own alignment is checked apart). */
-bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg) {
+ * and unrotated dims per lane multiples of 4, the rotated range on 4 elements (the output's own
+ * alignment is checked apart). v_side: those of v and out alone (q's where v_head_dim is
+ * head_dim, else v_head_dim / sg in a row); else those of k and v. */
+bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg, bool v_side) {
     const uint32_t rh = r->rotary_dims / 2;
-    return r->rope_layout != SEATTN_ROPE_INTERLEAVED && (rh / sg) % 4 == 0 &&
-           ((r->head_dim - 2 * rh) / sg) % 4 == 0 && rh % 4 == 0;
+    const bool k_runs = r->rope_layout != SEATTN_ROPE_INTERLEAVED && (rh / sg) % 4 == 0 &&
+                        ((r->head_dim - 2 * rh) / sg) % 4 == 0 && rh % 4 == 0 &&
+                        r->rotary_offset % 4 == 0;
+    const bool v_runs = r->v_head_dim == r->head_dim ? k_runs : (r->v_head_dim / sg) % 4 == 0;
+    return v_side ? v_runs : k_runs && v_runs;
 }
 
 /* Every pair a neighbor: G = 1 (unless a window is asked for), or W past every distance. The
@@ -47,13 +53,14 @@ static uint32_t dtype_mask(const seattn_attention_desc *r) {
 }
 
 /* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s, kr_s, ml_s, and a
- * batch's kt_s and bad_s). */
+ * batch's kt_s and bad_s); dp and dpv: head_dim and v_head_dim padded to whole lanes. */
 static uint32_t flash_smem_bytes(bool sg, bool k_norm, bool batch, uint32_t wg, uint32_t dp,
-                                 uint32_t br, uint32_t bc, uint32_t kg) {
-    const uint32_t kn = bc * dp, red = wg * (bc / kg), comb = kg > 1 ? kg * br * dp : 0;
+                                 uint32_t dpv, uint32_t br, uint32_t bc, uint32_t kg) {
+    const uint32_t kn = bc * dp, red = wg * (bc / kg), comb = kg > 1 ? kg * br * dpv : 0;
     uint32_t kb = sg || kn > red ? kn : red;
     if (comb > kb) kb = comb;
-    return 4u * (kb + kn + (k_norm ? bc : 1) + (kg > 1 ? 2 * kg * br : 1) + (batch ? bc : 1) + 1);
+    return 4u *
+           (kb + bc * dpv + (k_norm ? bc : 1) + (kg > 1 ? 2 * kg * br : 1) + (batch ? bc : 1) + 1);
 }
 
 /* What a kernel's plan function says besides the plan: splits are whole multiples of
@@ -86,6 +93,7 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
     while (sg && lds > 0 && (1u << lds) > caps->sg_min)
         lds--;
     const uint32_t ds = 1u << lds, dl = (d + ds - 1) / ds, dp = dl * ds;
+    const uint32_t dlv = (r->v_head_dim + ds - 1) / ds, dpv = dlv * ds;
     const uint32_t wg = lim->maxComputeWorkGroupInvocations >= 128 ? 128 : 64;
     if (ds > wg || (sg && wg % caps->sg_max != 0))
         return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
@@ -113,7 +121,8 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
         const uint32_t max_bck = llvmpipe || kg > 1 || n_rows < 8 ? 4 : 16;
         for (int b = 0; b < 2 && bc == 0; b++)
             for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
-                if (flash_smem_bytes(sg, k_norm, batch, kg * br * ds, dp, br, c, kg) <= budgets[b])
+                if (flash_smem_bytes(sg, k_norm, batch, kg * br * ds, dp, dpv, br, c, kg) <=
+                    budgets[b])
                     bc = c;
         if (bc || kg == 1) break;
         kg /= 2;
@@ -122,7 +131,7 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
         return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                     "device limits: the flash kernel needs %u bytes of shared memory at "
                     "head_dim %u, above maxComputeSharedMemorySize (%u)",
-                    flash_smem_bytes(sg, k_norm, batch, br * ds, dp, br, 1, 1), d,
+                    flash_smem_bytes(sg, k_norm, batch, br * ds, dp, dpv, br, 1, 1), d,
                     lim->maxComputeSharedMemorySize);
     const uint32_t wg_used = kg * br * ds;
     if (sg && wg_used % caps->sg_max != 0)
@@ -146,10 +155,10 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
          * score and row-sum loops of both passes, P.V and the key norms; half the budget
          * kept in reserve */
         const uint32_t bck = bc / kg;
-        const uint32_t per_tile = 3 * ((bc * dp + wg_used - 1) / wg_used) +
-                                  2 * bck * (dl + ds + 2) + bck * (dl + 2) +
-                                  (d + 1) * ((bc + wg_used - 1) / wg_used) + 16;
-        const uint32_t fixed = 4 * dl + 2 * kg * (dl + 2) + 64;
+        const uint32_t per_tile = 2 * ((bc * dp + wg_used - 1) / wg_used) +
+                                  ((bc * dpv + wg_used - 1) / wg_used) + 2 * bck * (dl + ds + 2) +
+                                  bck * (dlv + 2) + (d + 1) * ((bc + wg_used - 1) / wg_used) + 16;
+        const uint32_t fixed = 3 * dl + dlv + 2 * kg * (dlv + 2) + 64;
         kl->max_keys = (32000 - fixed) / per_tile * bc;
         if (kl->max_keys < bc) kl->max_keys = bc;
     }
@@ -164,7 +173,7 @@ static seattn_status plan_texel(const seattn__caps *caps, const seattn_attention
     (void)kernel, (void)why, (void)why_size; /* it takes every call texel_shape_ok() passes */
     const uint32_t d = r->head_dim, n_rep = r->n_heads / r->n_kv_heads;
     const bool one_level = f->one_level;
-    const bool out_vec4 = f->out_vec4 && seattn__plan_texel_vec4_runs(r, caps->subgroup_size);
+    const bool out_vec4 = f->out_vec4 && seattn__plan_texel_vec4_runs(r, caps->subgroup_size, true);
     const uint32_t rh = r->rotary_dims / 2, sg = caps->subgroup_size;
     const uint32_t rr = n_rep % 4 == 0 ? 4 : n_rep % 2 == 0 ? 2 : 1;
     const uint32_t tt = r->q_len >= 64 ? 8 / rr : 1;
@@ -343,7 +352,8 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
          * all their rows in scratch at once */
         const uint64_t cap =
             lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange : (64u << 20);
-        const uint64_t per_split = (uint64_t)r->n_heads * n_seqs * r->q_len * (d + 4) * 4;
+        const uint64_t per_split =
+            (uint64_t)r->n_heads * n_seqs * r->q_len * (r->v_head_dim + 4) * 4;
         uint64_t most = lim->maxComputeWorkGroupCount[2] / n_seqs;
         if (cap / per_split < most) most = cap / per_split;
         if (most == 0) most = 1; /* one split: no scratch */
@@ -370,7 +380,7 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->split_len = split_len;
     /* split partial rows (D + 4 floats) are 16-byte aligned */
     if (texel && pl->n_split > 1)
-        pl->spec[8] = seattn__plan_texel_vec4_runs(r, caps->subgroup_size);
+        pl->spec[8] = seattn__plan_texel_vec4_runs(r, caps->subgroup_size, true);
     if (pl->n_split > lim->maxComputeWorkGroupCount[2])
         return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                     "kv_len %u needs %u key splits, above maxComputeWorkGroupCount[2]", r->kv_len,
@@ -395,7 +405,7 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     if (pl->n_split > 1) {
         const uint64_t cap =
             lim->maxStorageBufferRange < (64u << 20) ? lim->maxStorageBufferRange : (64u << 20);
-        const uint64_t per_tok = (uint64_t)r->n_heads * pl->n_split * (d + 4) * 4;
+        const uint64_t per_tok = (uint64_t)r->n_heads * pl->n_split * (r->v_head_dim + 4) * 4;
         uint64_t fit = cap / per_tok;
         if (pl->tok_per_wg && fit > pl->tok_per_wg) fit = fit / pl->tok_per_wg * pl->tok_per_wg;
         if (fit == 0)
@@ -413,6 +423,9 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_ROTATED] = texel && r->key_mode == SEATTN_KEYS_ROTATED;
     /* the logit softcap, a float constant (0: off, the code compiled away) */
     memcpy(&pl->spec[SEATTN__SPEC_SOFTCAP], &r->logit_softcap, sizeof(float));
+    pl->spec[SEATTN__SPEC_ROT_OFF] = r->rotary_offset;
+    pl->spec[SEATTN__SPEC_DV] = r->v_head_dim;
+    pl->spec[SEATTN__SPEC_SINKS] = (r->flags & SEATTN_ATTN_SINKS) != 0;
     pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs                          ? 0
                                    : !f->page_size                     ? 1
                                    : f->page_size & (f->page_size - 1) ? 3

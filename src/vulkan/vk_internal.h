@@ -89,11 +89,13 @@ enum {
     SEATTN__FLAG_SPLIT = 8,
     SEATTN__FLAG_ONLY_N = 16,
     SEATTN__FLAG_ONLY_G = 32,
+    SEATTN__FLAG_SINK_OFF = 8,  /* bits 8-15: the sinks' element offset in their range */
     SEATTN__FLAG_ROPE_SHIFT = 24 /* bits 24-28: log2 of the RoPE table's first level */
 };
 /* Bindings: 0 q, 1 k, 2 v, 3 out, 4 lse, 5 RoPE table, 6 split partials, 7 q-norm weight,
- * 8 k-norm weight, 9 a batch's sequence records, 10 its block table (shaders/batch.glsl). */
-enum { SEATTN__N_BINDINGS = 11 };
+ * 8 k-norm weight, 9 a batch's sequence records, 10 its block table (shaders/batch.glsl),
+ * 11 the sinks. */
+enum { SEATTN__N_BINDINGS = 12 };
 
 /* flash.comp, merge.comp and merge_lse.comp read storage buffers (layout STORAGE); texel.comp
  * reads Q, K, V and the RoPE table as uniform texel buffers (layout TEXEL). */
@@ -110,9 +112,14 @@ typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__la
  * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s;
  * spec[13]: a batch (shaders/batch.glsl): 1 contiguous keys, 2 pages of a power-of-2 size, 3 of
  * any size; spec[16]: texel.comp's keys come rotated (SEATTN_KEYS_ROTATED), so only that key
- * mode's grouped loop is compiled; spec[17]: the logit softcap's bits, a float (0: off). */
+ * mode's grouped loop is compiled; spec[17]: the logit softcap's bits, a float (0: off);
+ * spec[18]: the first rotated dim (rotary_offset); spec[19]: v_head_dim, set for every kernel;
+ * spec[20]: sinks are bound. */
 enum {
-    SEATTN__N_SPEC = 18, /* seattn__plan.spec */
+    SEATTN__N_SPEC = 21, /* seattn__plan.spec */
+    SEATTN__SPEC_SINKS = 20,
+    SEATTN__SPEC_DV = 19,
+    SEATTN__SPEC_ROT_OFF = 18,
     SEATTN__SPEC_SOFTCAP = 17,
     SEATTN__SPEC_ROTATED = 16,
     SEATTN__SPEC_SUM_BCAST = 15,
@@ -186,8 +193,9 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size);
 seattn__kernel seattn__plan_default_kernel(const seattn__caps *caps, int forced_row, bool portable);
 /* Every pair a neighbor: the kernels' plain specialization runs. */
 bool seattn__plan_all_neighbors(const seattn_attention_desc *r);
-/* texel.comp's lane layout gives each lane aligned runs of four elements. */
-bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg);
+/* texel.comp's lane layout gives each lane aligned runs of four elements: of v and out
+ * (v_side), or of k and v. */
+bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg, bool v_side);
 
 /* One pipeline per kernel and specialization constants (the shape class); created on first use.
  * spec[0] is the workgroup size, spec[1] head_dim, the rest as the kernel declares them. */
