@@ -376,7 +376,7 @@ def _norm_weight(ctx, w, name, head_dim, keep):
 
 def _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope_theta,
                   rotary_dims, rope_layout, keys, scale, rope_inv_freq=None,
-                  rope_attention_factor=None, logit_softcap=None):
+                  rope_attention_factor=None, logit_softcap=None, rotary_offset=None):
     """The Self-Extend, RoPE and scale keywords, checked, into descriptor d (attention() and
     attention_batch() take them alike). Returns what d points to (rope_inv_freq's array), to
     be kept alive until the call has run."""
@@ -395,6 +395,7 @@ def _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope
     d.neighbor_window = 0 if window is None else _int("window", window, 0)
     d.rope_theta = _float("rope_theta", rope_theta)
     d.rotary_dims = 0 if rotary_dims is None else _int("rotary_dims", rotary_dims, 1)
+    d.rotary_offset = 0 if rotary_offset is None else _int("rotary_offset", rotary_offset, 0)
     d.rope_layout = _LAYOUTS[rope_layout]
     d.key_mode = _KEYS[keys]
     d.scale = 0.0 if scale is None else _float("scale", scale)
@@ -425,19 +426,40 @@ def _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope
     return freq
 
 
+def _sinks(ctx, sinks, n_heads, repeat, keep):
+    """The sinks keyword ([n_heads] floats, one a query head) as a tensor of the context, the
+    values repeated `repeat` times (a batch folded into the heads); None: no sinks."""
+    if sinks is None:
+        return None
+    if _is_torch(sinks):
+        sinks = sinks.detach().cpu().numpy()
+    try:
+        a = np.asarray(sinks, dtype=np.float32)
+    except (TypeError, ValueError):
+        _bad("sinks must be [n_heads] numbers (one a query head)")
+    if a.shape != (n_heads,):
+        _bad("sinks has shape %s; it must be [n_heads] = [%d] (one a query head)" % (
+            a.shape, n_heads))
+    t = ctx.tensor(np.ascontiguousarray(np.tile(a.astype(np.float32), repeat)))
+    keep.append(t)
+    return t
+
+
 def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, scale_base=None,
                rope_theta=10000.0, rotary_dims=None, rope_layout="rotate_half", keys="raw",
                q_pos=None, scale=None, q_norm=None, k_norm=None, q_norm_weight=None,
                k_norm_weight=None, qk_norm_eps=None, pairs="all", return_lse=False, out=None,
-               rope_inv_freq=None, rope_attention_factor=None, logit_softcap=None):
+               rope_inv_freq=None, rope_attention_factor=None, logit_softcap=None,
+               rotary_offset=None, sinks=None):
     ctx._ptr()
     ops = [_Operand(ctx, x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
     oq, ok_, ov = ops
     if not (len(oq.shape) == len(ok_.shape) == len(ov.shape)):
         _bad("q, k and v must all be [heads, tokens, head_dim] or all [batch, heads, tokens, "
              "head_dim]; got %s, %s, %s" % (oq.shape, ok_.shape, ov.shape))
-    if ok_.shape != ov.shape:
-        _bad("k has shape %s and v %s; they must match" % (ok_.shape, ov.shape))
+    if ok_.shape[:-1] != ov.shape[:-1]:
+        _bad("k has shape %s and v %s; they must match but for v's head size" % (
+            ok_.shape, ov.shape))
     batch = oq.shape[0] if len(oq.shape) == 4 else 1
     if len(oq.shape) == 4 and ok_.shape[0] != batch:
         _bad("q has batch %d and k %d; they must match" % (batch, ok_.shape[0]))
@@ -450,7 +472,8 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
     d = _ffi.AttentionDesc()
     freq = _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope_theta,
                          rotary_dims, rope_layout, keys, scale, rope_inv_freq,
-                         rope_attention_factor, logit_softcap)
+                         rope_attention_factor, logit_softcap, rotary_offset)
+    d.v_head_dim = ov.shape[-1]
     if pairs not in _PAIRS:
         _bad("pairs=%r; it must be 'all', 'neighbor' or 'grouped'" % (pairs,))
     if out is not None and not isinstance(out, Tensor):
@@ -470,13 +493,16 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
         flags |= _ffi.ATTN_K_NORM
     if qk_norm_eps is not None:
         d.qk_norm_eps = _float("qk_norm_eps", qk_norm_eps)
+    if sinks is not None:
+        flags |= _ffi.ATTN_SINKS
     d.flags = flags
     d.q_type, d.k_type, d.v_type = (_DTYPES[o.dtype] for o in ops)
     out_dtype = out.dtype if out is not None else oq.dtype
     d.out_type = _DTYPES[out_dtype]
-    out_shape = oq.shape
+    out_shape = oq.shape[:-1] + (ov.shape[-1],)  # v's head size
     if out is not None and out.shape != out_shape:
-        _bad("out has shape %s; it must be q's, %s" % (out.shape, out_shape))
+        _bad("out has shape %s; it must be %s (q's, with v's head size)" % (out.shape,
+                                                                            out_shape))
     # every field checked by the library before anything is allocated
     ctx._call(_lib.seattn_attention_desc_check, ctx._ptr(), ctypes.byref(d), None)
 
@@ -504,6 +530,9 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
             t = _norm_weight(ctx, w, name, head_dim, keep)
             if t is not None:
                 setattr(ts, field, t._ptr())
+        sinks_t = _sinks(ctx, sinks, n_heads, batch, keep)
+        if sinks_t is not None:
+            ts.sinks = sinks_t._ptr()
         ctx._call(_lib.seattn_attention_run, ctx._ptr(), ctypes.byref(d), ctypes.byref(ts))
         res = None if out is not None else out_t.numpy()
         lse = lse_t.numpy() if lse_t is not None else None
@@ -552,7 +581,8 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
                      max_kv_len=None, group_size=1, window=None, window_size=None,
                      scale_base=None, rope_theta=10000.0, rotary_dims=None,
                      rope_layout="rotate_half", keys="raw", scale=None, return_lse=False,
-                     rope_inv_freq=None, rope_attention_factor=None, logit_softcap=None):
+                     rope_inv_freq=None, rope_attention_factor=None, logit_softcap=None,
+                     rotary_offset=None, sinks=None):
     ctx._ptr()
     qa, torch_out = _to_numpy(q, "q")
     ka, _ = _to_numpy(k, "k")
@@ -560,14 +590,15 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     if qa.ndim != 3:
         _bad("q has shape %s; it must be [tokens, heads, head_dim], the sequences' query "
              "tokens one after another" % (qa.shape,))
-    if ka.shape != va.shape:
-        _bad("k has shape %s and v %s; they must match" % (ka.shape, va.shape))
+    if ka.shape[:-1] != va.shape[:-1]:
+        _bad("k has shape %s and v %s; they must match but for v's head size" % (ka.shape,
+                                                                                 va.shape))
     if ka.ndim == 4:  # [pages, page_size, kv_heads, head_dim], vLLM's cache layout
         if page_size is not None and page_size != ka.shape[1]:
             _bad("page_size=%r, but k's pages hold %d tokens" % (page_size, ka.shape[1]))
         page_size = ka.shape[1]
         ka = ka.reshape(-1, ka.shape[2], ka.shape[3])
-        va = va.reshape(ka.shape)
+        va = va.reshape(-1, va.shape[2], va.shape[3])
     if ka.ndim != 3:
         _bad("k has shape %s; it must be [tokens, kv_heads, head_dim] or [pages, page_size, "
              "kv_heads, head_dim]" % (ka.shape,))
@@ -588,7 +619,8 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     d = _ffi.AttentionDesc()
     freq = _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope_theta,
                          rotary_dims, rope_layout, keys, scale, rope_inv_freq,
-                         rope_attention_factor, logit_softcap)
+                         rope_attention_factor, logit_softcap, rotary_offset)
+    dv = va.shape[-1]
 
     b = _ffi.BatchDesc()
     b.n_seqs = sq.shape[0]
@@ -606,10 +638,14 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     if status != _ffi.SUCCESS:
         _raise(status, "seqs: " + msg.value.decode(errors="replace"))
 
-    d.n_heads, d.n_kv_heads, d.head_dim = n_heads, n_kv, head_dim
+    d.n_heads, d.n_kv_heads, d.head_dim, d.v_head_dim = n_heads, n_kv, head_dim, dv
+    if sinks is not None:
+        d.flags |= _ffi.ATTN_SINKS
     # token-major views: [tokens, heads, head_dim], lse [tokens, heads]
-    d.q_strides = d.out_strides = _ffi.Strides(head_dim, n_heads * head_dim)
-    d.k_strides = d.v_strides = _ffi.Strides(head_dim, n_kv * head_dim)
+    d.q_strides = _ffi.Strides(head_dim, n_heads * head_dim)
+    d.out_strides = _ffi.Strides(dv, n_heads * dv)
+    d.k_strides = _ffi.Strides(head_dim, n_kv * head_dim)
+    d.v_strides = _ffi.Strides(dv, n_kv * dv)
     d.lse_strides = _ffi.Strides(1, n_heads)
     d.q_type, d.k_type, d.v_type = (_DTYPES[a.dtype] for a in (qa, ka, va))
     d.out_type = _DTYPES[qa.dtype]
@@ -621,7 +657,7 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
             t = ctx.tensor(a)
             keep.append(t)
             setattr(ts, field, t._ptr())
-        out_t = ctx.empty(qa.shape, qa.dtype)
+        out_t = ctx.empty((q_tokens, n_heads, dv), qa.dtype)
         keep.append(out_t)
         ts.out = out_t._ptr()
         lse_t = None
@@ -629,6 +665,9 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
             lse_t = ctx.empty(qa.shape[:2], np.float32)
             keep.append(lse_t)
             ts.lse = lse_t._ptr()
+        sinks_t = _sinks(ctx, sinks, n_heads, 1, keep)
+        if sinks_t is not None:
+            ts.sinks = sinks_t._ptr()
         seq_t = _Words(ctx, sq)
         keep.append(seq_t)
         bt_t = None
@@ -728,8 +767,9 @@ def attention_batch(q, k, v, seqs, block_table=None, *, backend="vulkan", device
     Returns out like q ([tokens, heads, head_dim]; rows no sequence covers are undefined), and
     with return_lse=True also the log-sum-exp [tokens, heads]. The metadata is checked first
     (seattn_batch_check): a bad row raises InvalidArgument naming it. Options as for
-    attention() (group_size, window, rope_theta, rotary_dims, rope_layout, keys, scale,
-    scale_base, rope_inv_freq, rope_attention_factor, logit_softcap, return_lse), and
+    attention() (group_size, window, rope_theta, rotary_dims, rotary_offset, rope_layout, keys,
+    scale, scale_base, rope_inv_freq, rope_attention_factor, logit_softcap, sinks,
+    return_lse), and
     max_q_len / max_kv_len
     (default: the seqs' own).
     """
@@ -743,15 +783,19 @@ def attention(q, k, v, *, backend="vulkan", device=None, **options):
     positions (p // G + W - W // G for the query, j // G for the key).
 
     q: [heads, q_len, head_dim] or [batch, heads, q_len, head_dim] (the Hugging Face layout);
-    k, v: [kv_heads, kv_len, head_dim] or [batch, kv_heads, kv_len, head_dim], kv_heads
-    dividing heads (GQA, MQA). float32 or float16 NumPy arrays or torch CPU tensors, of any
-    strides (copied to a dense layout); the result has q's type, dtype and shape. Keys sit at
-    positions 0 .. kv_len - 1; query row r at q_pos + r (default kv_len - q_len).
+    k: [kv_heads, kv_len, head_dim] or [batch, kv_heads, kv_len, head_dim], kv_heads dividing
+    heads (GQA, MQA); v like k but for its head size, which may differ (v_head_dim: MLA's 128
+    against q's 192). float32 or float16 NumPy arrays or torch CPU tensors, of any strides
+    (copied to a dense layout); the result has q's type and dtype and q's shape with v's head
+    size. Keys sit at positions 0 .. kv_len - 1; query row r at q_pos + r (default
+    kv_len - q_len).
 
     Options (the names the authors use where they have one):
       group_size (G, default 1: plain RoPE attention), window / window_size (W, tokens;
-      needed when G > 1), rope_theta (10000), rotary_dims (None: head_dim), rope_layout
-      ("rotate_half" or "interleaved"), keys ("raw", or "rotated": k already rotated at its
+      needed when G > 1), rope_theta (10000), rotary_dims (None: head_dim), rotary_offset
+      (None: 0; the rotated dims are [rotary_offset, rotary_offset + rotary_dims), as
+      DeepSeek's MLA rotates its last 64 of 192), rope_layout ("rotate_half" or
+      "interleaved"), keys ("raw", or "rotated": k already rotated at its
       own position, as a KV cache holds it), q_pos, scale (None: 1/sqrt(head_dim)),
       scale_base (None: off; else queries scaled by max(1, ln(p + 1) / ln(scale_base))),
       q_norm / k_norm (QK-norm, RMSNorm over head_dim) with q_norm_weight / k_norm_weight
@@ -761,7 +805,10 @@ def attention(q, k, v, *, backend="vulkan", device=None, **options):
       rope_inv_freq (rotary_dims / 2 frequencies, transformers' inv_freq: pair m turns by
       position * rope_inv_freq[m]; None: rope_theta's) and rope_attention_factor (None: 1;
       multiplies the rotated components of q and of raw keys; rotated keys carry it), and
-      logit_softcap (None: off; Gemma 2's c: each scaled score s becomes c tanh(s / c)).
+      logit_softcap (None: off; Gemma 2's c: each scaled score s becomes c tanh(s / c)), and
+      sinks (None: off; gpt-oss's [heads] logits, one a query head, that join each row's
+      softmax denominator with no value; the lse includes them; pairs="grouped" leaves them
+      to the neighbor half).
     backend: "vulkan" (default) or "cpu" (the exact reference); device: an index or part of a
     name. The context is made on first use and reused.
     """

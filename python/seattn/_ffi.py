@@ -26,6 +26,7 @@ ATTN_NEIGHBOR_ONLY = 0x2
 ATTN_GROUPED_ONLY = 0x4
 ATTN_Q_NORM = 0x8
 ATTN_K_NORM = 0x10
+ATTN_SINKS = 0x20
 
 ROPE_ROTATE_HALF = 0
 ROPE_INTERLEAVED = 1
@@ -130,6 +131,9 @@ class AttentionDesc(ctypes.Structure):
         ("rope_inv_freq", ctypes.POINTER(ctypes.c_double)),
         ("rope_attention_factor", ctypes.c_float),
         ("logit_softcap", ctypes.c_float),
+        ("rotary_offset", _u32),
+        ("v_head_dim", _u32),
+        ("sinks_offset", _u64),
     ]
 
 
@@ -142,6 +146,7 @@ class AttentionTensors(ctypes.Structure):
         ("lse", ctypes.c_void_p),
         ("q_norm_weight", ctypes.c_void_p),
         ("k_norm_weight", ctypes.c_void_p),
+        ("sinks", ctypes.c_void_p),
     ]
 
 

@@ -12,7 +12,8 @@ from conftest import GOLDEN_MODELS_DIR
 
 # the features seattn has; a case using any other is left to the issue that adds it
 SUPPORTED = {"rope_inv_freq", "rope_attention_factor", "rotary_dims", "rope_layout",
-             "softmax_scale", "logit_softcap", "q_dtype", "k_dtype", "v_dtype"}
+             "softmax_scale", "logit_softcap", "q_dtype", "k_dtype", "v_dtype", "rotary_offset",
+             "v_head_dim", "sinks"}
 DTYPES = {"f32": np.float32, "f16": np.float16}
 
 
@@ -40,16 +41,16 @@ def load(name):
     with open(os.path.join(folder, "meta.json")) as f:
         m = json.load(f)
     arr = {}
-    for n in ("q", "k", "v", "out"):
+    for n in ("q", "k", "v", "out", "lse"):
         a = np.fromfile(os.path.join(folder, n + ".f32"), "<f4").reshape(
             m["files"][n + ".f32"]["shape"])
         # the .f32 file holds the decoded values: an f16 tensor is them as float16, exactly
-        arr[n] = a.astype(DTYPES[m.get(n + "_dtype", "f32")]) if n != "out" else a
+        arr[n] = a.astype(DTYPES[m.get(n + "_dtype", "f32")]) if n in "qkv" else a
     opts = dict(group_size=m["group_size_G"], window=m["neighbor_window_W"],
                 rope_theta=m["rope_theta"], scale=m["softmax_scale"], q_pos=m["q_pos_start"],
                 scale_base=None if m["scale_base"] == -1 else m["scale_base"])
     for key in ("rope_inv_freq", "rope_attention_factor", "rotary_dims", "rope_layout",
-                "logit_softcap"):
+                "logit_softcap", "rotary_offset", "sinks"):
         if key in m:
             opts[key] = m[key]
     return arr, opts
@@ -68,13 +69,16 @@ def test_the_model_cases_are_there():
 @pytest.mark.parametrize("case", CASES)
 def test_model_case(case, backend):
     a, opts = load(case)
-    out = seattn.attention(a["q"], a["k"], a["v"], backend=backend, **opts)
+    out, lse = seattn.attention(a["q"], a["k"], a["v"], backend=backend, return_lse=True,
+                                **opts)
     err = float(np.max(np.abs(out.astype(np.float64) - a["out"])))
     assert err <= tolerance(out), "%s on %s: max error %g" % (case, backend, err)
-    # and the model keywords are not ignored: without the frequencies, or the softcap, it is
-    # wrong
-    for key in ("rope_inv_freq", "logit_softcap"):
-        if key in opts:
+    err = float(np.max(np.abs(lse.astype(np.float64) - a["lse"])))  # the sink included
+    assert err <= 1e-4, "%s on %s: lse max error %g" % (case, backend, err)
+    # and the model keywords are not ignored: without the frequencies, the softcap, the
+    # sinks or the offset, it is wrong
+    for key in ("rope_inv_freq", "logit_softcap", "sinks", "rotary_offset"):
+        if opts.get(key):  # present and not the default
             without = {k: x for k, x in opts.items() if k != key}
             wrong = seattn.attention(a["q"], a["k"], a["v"], backend=backend, **without)
             assert float(np.max(np.abs(wrong - a["out"]))) > 1e-3, key
@@ -90,16 +94,19 @@ def test_model_case_as_a_paged_batch(case, backend):
     pages = (kv_len + page - 1) // page
     order = np.random.default_rng(1).permutation(pages).astype(np.uint32)
     kp = np.zeros((pages * page, n_kv, d), a["k"].dtype)
-    vp = np.zeros_like(kp)
+    vp = np.zeros((pages * page, n_kv, a["v"].shape[2]), a["v"].dtype)
     for j in range(kv_len):
         tok = order[j // page] * page + j % page
         kp[tok] = a["k"][:, j]
         vp[tok] = a["v"][:, j]
     seqs = np.array([[0, q_len, q_pos, kv_len, 0]], np.uint32)
-    out = seattn.attention_batch(np.ascontiguousarray(a["q"].transpose(1, 0, 2)), kp, vp, seqs,
-                                 order, page_size=page, backend=backend, **opts)
+    out, lse = seattn.attention_batch(np.ascontiguousarray(a["q"].transpose(1, 0, 2)), kp, vp,
+                                      seqs, order, page_size=page, backend=backend,
+                                      return_lse=True, **opts)
     err = float(np.max(np.abs(np.asarray(out, np.float64).transpose(1, 0, 2) - a["out"])))
     assert err <= tolerance(out), "%s on %s as a batch: max error %g" % (case, backend, err)
+    err = float(np.max(np.abs(np.asarray(lse, np.float64).T - a["lse"])))
+    assert err <= 1e-4, "%s on %s as a batch: lse max error %g" % (case, backend, err)
 
 
 def test_bad_rope_keywords_are_refused():
@@ -112,6 +119,28 @@ def test_bad_rope_keywords_are_refused():
         seattn.attention(q, q, q, backend="cpu", rope_attention_factor=float("nan"))
     with pytest.raises(ValueError, match="logit_softcap"):
         seattn.attention(q, q, q, backend="cpu", logit_softcap=-50.0)
+    with pytest.raises(ValueError, match="rotary_offset"):
+        seattn.attention(q, q, q, backend="cpu", rotary_offset=2)  # 2 + 8 > head_dim 8
+    with pytest.raises(ValueError, match="sinks"):
+        seattn.attention(q, q, q, backend="cpu", sinks=[0.5])  # 2 heads
+    with pytest.raises(ValueError, match="v"):
+        seattn.attention(q, q, np.zeros((2, 4, 8), np.float32), backend="cpu")
+
+
+def test_mla_shapes_and_sinks_with_a_batch_dimension(backend):
+    """v's head size from v's shape, the out shape that follows, and sinks given per query
+    head while a batch dimension is folded into the heads: each batch entry alone agrees."""
+    rng = np.random.default_rng(5)
+    q = rng.standard_normal((2, 4, 6, 48)).astype(np.float32)
+    k = rng.standard_normal((2, 2, 30, 48)).astype(np.float32)
+    v = rng.standard_normal((2, 2, 30, 16)).astype(np.float32)
+    opts = dict(group_size=3, window=8, rotary_offset=32, rotary_dims=16,
+                rope_layout="interleaved", sinks=[0.5, 2.0, -1.0, 3.0])
+    out = seattn.attention(q, k, v, backend=backend, **opts)
+    assert out.shape == (2, 4, 6, 16)
+    for b in range(2):
+        one = seattn.attention(q[b], k[b], v[b], backend="cpu", **opts)
+        assert float(np.max(np.abs(out[b] - one))) <= 1e-4
 
 
 def _meta_cases_with_frequencies():
