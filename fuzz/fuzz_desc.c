@@ -1,6 +1,6 @@
 /* libFuzzer target: the attention descriptor's checks, and the CPU reference behind them.
  * The input is a seattn_attention_desc (its bytes as they come) followed by the sizes of the
- * tensors and the RoPE frequencies (up to 256 doubles, their bytes as they come, zeros after);
+ * eight tensors (q, k, v, out, lse, the norm weights, the sinks) and the RoPE frequencies (up to 256 doubles, their bytes as they come, zeros after);
  * the descriptor's rope_inv_freq points at them when its bytes' lowest bit is set, else it is
  * NULL (its bytes as a pointer would point anywhere); whatever passes the checks runs on the CPU
  * reference when it is small, so a check that lets an out-of-bounds view through shows up as an
@@ -33,7 +33,7 @@ static seattn_tensor *tensor(seattn_context *ctx, uint16_t bytes) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     seattn_attention_desc d;
-    uint16_t sizes[7] = {0};
+    uint16_t sizes[8] = {0};
     if (size < sizeof d) return 0;
     memcpy(&d, data, sizeof d);
     memcpy(sizes, data + sizeof d, size - sizeof d < sizeof sizes ? size - sizeof d : sizeof sizes);
@@ -48,8 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* the reference costs about q_len * kv_len * heads * head_dim */
     const double work = (double)r.q_len * r.kv_len * r.n_heads * r.head_dim;
     if (work > MAX_WORK || (double)r.kv_len * r.head_dim * 2 > MAX_WORK) return 0;
-    seattn_tensor *t[7];
-    for (int i = 0; i < 7; i++)
+    seattn_tensor *t[8];
+    for (int i = 0; i < 8; i++)
         t[i] = tensor(ctx, sizes[i]);
     const seattn_attention_tensors ts = {.q = t[0],
                                          .k = t[1],
@@ -57,9 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                          .out = t[3],
                                          .lse = sizes[4] & 1 ? t[4] : NULL,
                                          .q_norm_weight = sizes[5] & 1 ? t[5] : NULL,
-                                         .k_norm_weight = sizes[6] & 1 ? t[6] : NULL};
+                                         .k_norm_weight = sizes[6] & 1 ? t[6] : NULL,
+                                         .sinks = sizes[7] & 1 ? t[7] : NULL};
     seattn_attention_run(ctx, &d, &ts);
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         seattn_tensor_destroy(t[i]);
     return 0;
 }

@@ -8,23 +8,23 @@
 
 /* freq: NULL, or the RoPE frequencies fuzz_desc points rope_inv_freq at (it does when the
  * pointer's bytes have their lowest bit set) */
-static void seed_freq(const char *name, const seattn_attention_desc *d, const uint16_t sizes[7],
+static void seed_freq(const char *name, const seattn_attention_desc *d, const uint16_t sizes[8],
                       const double *freq, size_t n_freq) {
     char path[256];
     snprintf(path, sizeof path, "corpus/desc/%s", name);
     FILE *f = fopen(path, "wb");
     if (!f) return;
     fwrite(d, sizeof *d, 1, f);
-    fwrite(sizes, 2, 7, f);
+    fwrite(sizes, 2, 8, f);
     if (freq) fwrite(freq, sizeof *freq, n_freq, f);
     fclose(f);
 }
-static void seed(const char *name, const seattn_attention_desc *d, const uint16_t sizes[7]) {
+static void seed(const char *name, const seattn_attention_desc *d, const uint16_t sizes[8]) {
     seed_freq(name, d, sizes, NULL, 0);
 }
 
 int main(void) {
-    const uint16_t fit[7] = {4096, 4096, 4096, 4096, 65, 129, 129};
+    const uint16_t fit[8] = {4096, 4096, 4096, 4096, 65, 129, 129, 9};
     seattn_attention_desc d = {.n_heads = 2,
                                .n_kv_heads = 1,
                                .head_dim = 16,
@@ -49,12 +49,20 @@ int main(void) {
     s.rotary_dims = 8;
     s.scale_base = 16.0f;
     seed("strided", &s, fit);
-    const uint16_t small[7] = {10, 10, 10, 10, 1, 1, 1};
+    const uint16_t small[8] = {10, 10, 10, 10, 1, 1, 1, 1};
     seed("too_small", &d, small);
     seattn_attention_desc m = d; /* a model's RoPE: scaled frequencies, an attention factor */
     m.rope_inv_freq = (const double *)1;
     m.rope_attention_factor = 1.3f;
     const double freq[8] = {1.0, 0.3, 0.1, 0.03, 0.01, 0.001, 1e-4, 1e-5};
     seed_freq("model_rope", &m, fit, freq, 8);
+    seattn_attention_desc a = d; /* MLA's shape (a rotated slice, v's own head size), sinks */
+    a.rotary_offset = 8;
+    a.rotary_dims = 8;
+    a.rope_layout = SEATTN_ROPE_INTERLEAVED;
+    a.v_head_dim = 12;
+    a.flags = SEATTN_ATTN_SINKS;
+    a.logit_softcap = 20.0f;
+    seed("mla_sinks", &a, fit);
     return 0;
 }

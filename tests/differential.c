@@ -10,10 +10,14 @@
  *         entries past the pool, q_pos / kv_len / kv_start / q_start past their bounds),
  *         contiguous keys and pages of 1, 5, 7 and 16 tokens, decode, chunks and prompts, GQA
  *         (1 to 4 query heads a KV head), f32 and f16, raw and rotated keys, a model's RoPE
- *         (scaled frequencies, an attention factor), a logit softcap, key splits forced
- * (SEATTN_SPLIT, a second context) and not; single: seattn_attention() on random valid descriptors:
- * shapes, strides with padding, offsets, every flag, G, W, RoPE options (a model's frequencies and
- * attention factor too), a logit softcap, dtypes, QK-norm weights, the lse output; merge:
+ *         (scaled frequencies, an attention factor), rotated slices at an offset, a v head
+ *         size of its own, a logit softcap, sinks, key splits forced (SEATTN_SPLIT, a second
+ *         context) and not;
+ * single: seattn_attention() on random valid descriptors: shapes, strides with padding, offsets,
+ *         every flag, G, W, RoPE options (a model's frequencies and attention factor, rotated
+ *         slices at an offset), v head sizes, a logit softcap, sinks, dtypes, QK-norm weights,
+ *         the lse output;
+ * merge:
  * seattn_attention_merge() of two random attentions' outputs and lse, in place and not.
  *
  * An element passes when the two backends' bits are equal, both are NaN, or they differ by at
@@ -263,6 +267,33 @@ static void random_softcap(seattn_attention_desc *desc) {
     if (one_in(4)) desc->logit_softcap = (const float[]){50.0f, 2.0f, 0.5f}[rnd() % 3];
 }
 
+/* The rotated slice's offset (DeepSeek's MLA rotates the last 64 of 192 dims): one in three of
+ * the calls with a slice narrower than head_dim, any offset that fits (odd ones too). */
+static void random_rotary_offset(seattn_attention_desc *desc) {
+    const uint32_t rot = desc->rotary_dims ? desc->rotary_dims : desc->head_dim;
+    if (rot < desc->head_dim && one_in(3)) desc->rotary_offset = rnd_in(0, desc->head_dim - rot);
+}
+
+/* One in four: a v head size of its own (MLA: 128 against 192); the texel kernel splits it
+ * over its 8 lanes (lavapipe's), so a forced texel kernel gets multiples of 16, the others any
+ * size. */
+static void random_v_head_dim(seattn_attention_desc *desc) {
+    if (!one_in(4)) return;
+    desc->v_head_dim = kernel && strcmp(kernel, "texel") == 0 ? 16 * rnd_in(1, 10) : rnd_in(2, 160);
+}
+
+/* One in four: attention sinks (gpt-oss), a buffer of n_heads logits in [1, 7) at
+ * sinks_offset (near the rows' own log-sum-exp, so that they matter). */
+static int random_sinks(seattn_attention_desc *desc, buf *sinks) {
+    const int on = one_in(4);
+    if (on) desc->flags |= SEATTN_ATTN_SINKS;
+    desc->sinks_offset = GUARD + rnd_in(0, 5);
+    buf_init(sinks, "sinks", KIND_IN, desc->sinks_offset - GUARD + desc->n_heads, 4, 0);
+    for (size_t i = 0; i < sinks->n - 2 * GUARD; i++)
+        buf_setf(sinks, i, 4.0f + 3.0f * rnd_unit());
+    return on;
+}
+
 /* ---- batches ------------------------------------------------------------------------------- */
 static void one_batch(unsigned it) {
     const uint32_t nkv = rnd_in(1, 2), rep = rnd_in(1, 4), nh = nkv * rep;
@@ -275,9 +306,13 @@ static void one_batch(unsigned it) {
     desc.neighbor_window = desc.group_size == 1 && one_in(2) ? 0 : (int32_t)rnd_in(1, 40);
     desc.key_mode = one_in(2) ? SEATTN_KEYS_ROTATED : SEATTN_KEYS_RAW;
     desc.rope_layout = one_in(4) ? SEATTN_ROPE_INTERLEAVED : SEATTN_ROPE_ROTATE_HALF;
+    if (one_in(3)) desc.rotary_dims = 16;
+    random_rotary_offset(&desc);
     double freq[256];
     random_model_rope(&desc, freq);
     random_softcap(&desc);
+    random_v_head_dim(&desc);
+    const uint32_t dv = desc.v_head_dim ? desc.v_head_dim : d;
     if (f16) desc.q_type = desc.k_type = desc.v_type = desc.out_type = SEATTN_DTYPE_F16;
     const size_t es = f16 ? 2 : 4;
 
@@ -347,20 +382,21 @@ static void one_batch(unsigned it) {
                            .block_table_offset = GUARD};
     desc.q_offset = desc.k_offset = desc.v_offset = desc.out_offset = desc.lse_offset = GUARD;
 
-    buf q, k, v, out, lse, seqs, table;
+    buf q, k, v, out, lse, seqs, table, sinks;
+    const int with_sinks = random_sinks(&desc, &sinks);
     buf_init(&q, "q", KIND_IN, (size_t)nh * qt * d, es, 0);
     buf_init(&k, "k", KIND_IN, (size_t)nkv * kv_tokens * d, es, 0);
-    buf_init(&v, "v", KIND_IN, (size_t)nkv * kv_tokens * d, es, 0);
-    buf_init(&out, "out", KIND_OUT, (size_t)nh * qt * d, es, 0);
+    buf_init(&v, "v", KIND_IN, (size_t)nkv * kv_tokens * dv, es, 0);
+    buf_init(&out, "out", KIND_OUT, (size_t)nh * qt * dv, es, 0);
     buf_init(&lse, "lse", KIND_OUT, (size_t)nh * qt, 4, 0);
     buf_init(&seqs, "seqs", KIND_IN, 5 * (size_t)n, 4, 1);
     buf_init(&table, "block_table", KIND_IN, bt_len ? bt_len : 1, 4, 1);
     for (size_t i = 0; i < q.n - 2 * GUARD; i++)
         buf_setf(&q, i, rnd_unit());
-    for (size_t i = 0; i < k.n - 2 * GUARD; i++) {
+    for (size_t i = 0; i < k.n - 2 * GUARD; i++)
         buf_setf(&k, i, rnd_unit());
+    for (size_t i = 0; i < v.n - 2 * GUARD; i++)
         buf_setf(&v, i, rnd_unit());
-    }
     for (uint32_t s = 0; s < n; s++) {
         const uint32_t w[5] = {seq[s].q_start, seq[s].q_len, seq[s].q_pos, seq[s].kv_len,
                                seq[s].kv_start};
@@ -373,26 +409,32 @@ static void one_batch(unsigned it) {
 
     seattn_context *vk = vk_ctx[it % 2];
     seattn_context *const ctx[2] = {cpu_ctx, vk};
-    buf *const all[] = {&q, &k, &v, &out, &lse, &seqs, &table};
-    char what[200];
+    buf *const all[] = {&q, &k, &v, &out, &lse, &seqs, &table, &sinks};
+    char what[240];
     snprintf(what, sizeof what,
-             "batch %u: %u seqs, %u/%u heads, d %u, G %d, W %d, P %u, %s%s%s%s%s", it, n, nh, nkv,
-             d, desc.group_size, desc.neighbor_window, P, f16 ? "f16" : "f32",
+             "batch %u: %u seqs, %u/%u heads, d %u/%u (rot %u+%u), G %d, W %d, P %u, %s%s%s%s%s%s",
+             it, n, nh, nkv, d, dv, desc.rotary_dims, desc.rotary_offset, desc.group_size,
+             desc.neighbor_window, P, f16 ? "f16" : "f32",
              desc.key_mode == SEATTN_KEYS_ROTATED ? ", rotated keys" : "",
              desc.rope_layout == SEATTN_ROPE_INTERLEAVED ? ", interleaved" : "",
-             desc.rope_inv_freq ? ", model RoPE" : "", it % 2 ? ", 3 splits forced" : "");
+             desc.rope_inv_freq ? ", model RoPE" : "", with_sinks ? ", sinks" : "",
+             it % 2 ? ", 3 splits forced" : "");
     int ok = 1;
-    for (int i = 0; i < 7 && ok; i++)
+    for (int i = 0; i < 8 && ok; i++)
         ok = buf_make(all[i], ctx) == 0;
     seattn_status st[2] = {SEATTN_ERROR_INVALID_ARGUMENT, SEATTN_ERROR_INVALID_ARGUMENT};
     for (int c = 0; c < 2 && ok; c++) {
-        const seattn_attention_tensors ts = {
-            .q = q.t[c], .k = k.t[c], .v = v.t[c], .out = out.t[c], .lse = lse.t[c]};
+        const seattn_attention_tensors ts = {.q = q.t[c],
+                                             .k = k.t[c],
+                                             .v = v.t[c],
+                                             .out = out.t[c],
+                                             .lse = lse.t[c],
+                                             .sinks = sinks.t[c]};
         st[c] = seattn_attention_batch(ctx[c], &desc, &b, &ts, seqs.t[c], P ? table.t[c] : NULL);
     }
-    finish_call(what, st[0], st[1], vk, all, 7);
-    if (out.got[0]) count_rows(&out, nh, qt, d);
-    for (int i = 0; i < 7; i++)
+    finish_call(what, st[0], st[1], vk, all, 8);
+    if (out.got[0]) count_rows(&out, nh, qt, dv);
+    for (int i = 0; i < 8; i++)
         buf_free(all[i]);
 }
 
@@ -438,10 +480,13 @@ static void one_single(unsigned it) {
     if (one_in(3))
         desc.rotary_dims =
             kernel && strcmp(kernel, "texel") == 0 ? 16 * rnd_in(1, d / 16) : 2 * rnd_in(1, d / 2);
+    random_rotary_offset(&desc);
     if (one_in(3)) desc.rope_theta = (const float[]){500000.0f, 1e6f, 100.0f}[rnd() % 3];
     double freq[256];
     random_model_rope(&desc, freq);
     random_softcap(&desc);
+    random_v_head_dim(&desc);
+    const uint32_t dv = desc.v_head_dim ? desc.v_head_dim : d;
     if (one_in(4)) desc.scale = 0.05f + (float)rnd_in(0, 100) / 400.0f;
     if (one_in(6)) desc.scale_base = (float)rnd_in(2, 64);
     if (one_in(4)) desc.flags |= SEATTN_ATTN_Q_NORM;
@@ -454,8 +499,8 @@ static void one_single(unsigned it) {
     size_t sq, sk, sv, so, sl;
     desc.q_strides = padded(nh, ql, d, &sq);
     desc.k_strides = padded(nkv, kv, d, &sk);
-    desc.v_strides = padded(nkv, kv, d, &sv);
-    desc.out_strides = padded(nh, ql, d, &so);
+    desc.v_strides = padded(nkv, kv, dv, &sv);
+    desc.out_strides = padded(nh, ql, dv, &so);
     desc.lse_strides = padded(nh, ql, 1, &sl);
     /* offsets: GUARD, and some more (odd ones too) */
     desc.q_offset = GUARD + rnd_in(0, 9);
@@ -470,7 +515,8 @@ static void one_single(unsigned it) {
                  ek = desc.k_type == SEATTN_DTYPE_F16 ? 2 : 4,
                  ev = desc.v_type == SEATTN_DTYPE_F16 ? 2 : 4,
                  eo = desc.out_type == SEATTN_DTYPE_F16 ? 2 : 4;
-    buf q, k, v, out, lse, qw, kw;
+    buf q, k, v, out, lse, qw, kw, sinks;
+    const int with_sinks = random_sinks(&desc, &sinks);
     /* views are offset - GUARD into the buffer's view region; the rest stays sentinel */
     buf_init(&q, "q", KIND_IN, desc.q_offset - GUARD + sq, eq, 0);
     buf_init(&k, "k", KIND_IN, desc.k_offset - GUARD + sk, ek, 0);
@@ -493,18 +539,19 @@ static void one_single(unsigned it) {
         buf_setf(&kw, i, 1.0f + 0.5f * rnd_unit());
     seattn_context *vk = vk_ctx[it % 2];
     seattn_context *const ctx[2] = {cpu_ctx, vk};
-    buf *const all[] = {&q, &k, &v, &out, &lse, &qw, &kw};
-    char what[240];
+    buf *const all[] = {&q, &k, &v, &out, &lse, &qw, &kw, &sinks};
+    char what[260];
     snprintf(what, sizeof what,
-             "single %u: %u/%u heads, d %u (rot %u), q %u at %u, kv %u, G %d, W %d, flags 0x%x, "
-             "types %u%u%u%u, %s keys%s%s%s%s",
-             it, nh, nkv, d, desc.rotary_dims, ql, desc.q_pos, kv, desc.group_size,
-             desc.neighbor_window, desc.flags, desc.q_type, desc.k_type, desc.v_type, desc.out_type,
-             desc.key_mode == SEATTN_KEYS_ROTATED ? "rotated" : "raw", with_lse ? ", lse" : "",
-             weights ? ", norm weights" : "", desc.rope_inv_freq ? ", model RoPE" : "",
+             "single %u: %u/%u heads, d %u/%u (rot %u+%u), q %u at %u, kv %u, G %d, W %d, flags "
+             "0x%x, types %u%u%u%u, %s keys%s%s%s%s%s",
+             it, nh, nkv, d, dv, desc.rotary_dims, desc.rotary_offset, ql, desc.q_pos, kv,
+             desc.group_size, desc.neighbor_window, desc.flags, desc.q_type, desc.k_type,
+             desc.v_type, desc.out_type, desc.key_mode == SEATTN_KEYS_ROTATED ? "rotated" : "raw",
+             with_lse ? ", lse" : "", weights ? ", norm weights" : "",
+             desc.rope_inv_freq ? ", model RoPE" : "", with_sinks ? ", sinks" : "",
              it % 2 ? ", 3 splits forced" : "");
     int ok = 1;
-    for (int i = 0; i < 7 && ok; i++)
+    for (int i = 0; i < 8 && ok; i++)
         ok = buf_make(all[i], ctx) == 0;
     seattn_status st[2] = {SEATTN_ERROR_INVALID_ARGUMENT, SEATTN_ERROR_INVALID_ARGUMENT};
     for (int c = 0; c < 2 && ok; c++) {
@@ -514,12 +561,13 @@ static void one_single(unsigned it) {
                                              .out = out.t[c],
                                              .lse = with_lse ? lse.t[c] : NULL,
                                              .q_norm_weight = weights ? qw.t[c] : NULL,
-                                             .k_norm_weight = weights ? kw.t[c] : NULL};
+                                             .k_norm_weight = weights ? kw.t[c] : NULL,
+                                             .sinks = sinks.t[c]};
         st[c] = seattn_attention_run(ctx[c], &desc, &ts);
     }
-    finish_call(what, st[0], st[1], vk, all, 7);
+    finish_call(what, st[0], st[1], vk, all, 8);
     if (out.got[0]) count.rows += (unsigned long)nh * ql;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         buf_free(all[i]);
 }
 

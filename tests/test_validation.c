@@ -58,6 +58,19 @@ M(factor_negative, d->rope_attention_factor = -1.0f)
 M(factor_nan, d->rope_attention_factor = NAN)
 M(softcap_negative, d->logit_softcap = -30.0f)
 M(softcap_inf, d->logit_softcap = INFINITY)
+M(rot_offset_past, {
+    d->rotary_offset = 2;
+    d->rotary_dims = 8;
+})
+M(rot_offset_huge, d->rotary_offset = 0xfffffff0u)
+M(v_dim_one, d->v_head_dim = 1)
+M(v_dim_big, d->v_head_dim = 513)
+M(v_dim_past_v, d->v_head_dim = 16) /* v holds 8 tokens of 8 */
+M(sinks_no_tensor, d->flags = SEATTN_ATTN_SINKS)
+M(sinks_offset_huge, {
+    d->flags = SEATTN_ATTN_SINKS;
+    d->sinks_offset = 1ull << 41;
+})
 M(scale_inf, d->scale = INFINITY)
 M(scale_negative, d->scale = -0.5f)
 M(scale_base_one, d->scale_base = 1.0f)
@@ -118,6 +131,14 @@ static const bad_case cases[] = {
     {"attention factor NaN", factor_nan, SEATTN_ERROR_INVALID_ARGUMENT, "rope_attention_factor"},
     {"softcap < 0", softcap_negative, SEATTN_ERROR_INVALID_ARGUMENT, "logit_softcap"},
     {"softcap inf", softcap_inf, SEATTN_ERROR_INVALID_ARGUMENT, "logit_softcap"},
+    {"rotary_offset + rotary_dims > head_dim", rot_offset_past, SEATTN_ERROR_INVALID_ARGUMENT,
+     "rotary_offset"},
+    {"rotary_offset near 2^32", rot_offset_huge, SEATTN_ERROR_INVALID_ARGUMENT, "rotary_offset"},
+    {"v_head_dim 1", v_dim_one, SEATTN_ERROR_INVALID_ARGUMENT, "v_head_dim"},
+    {"v_head_dim 513", v_dim_big, SEATTN_ERROR_INVALID_ARGUMENT, "v_head_dim"},
+    {"v_head_dim past v", v_dim_past_v, SEATTN_ERROR_BUFFER_TOO_SMALL, "tensor v"},
+    {"sinks without a tensor", sinks_no_tensor, SEATTN_ERROR_INVALID_ARGUMENT, "sinks"},
+    {"sinks_offset 2^41", sinks_offset_huge, SEATTN_ERROR_INVALID_ARGUMENT, "offsets"},
     {"scale inf", scale_inf, SEATTN_ERROR_INVALID_ARGUMENT, "scale"},
     {"scale < 0", scale_negative, SEATTN_ERROR_INVALID_ARGUMENT, "scale"},
     {"scale_base 1", scale_base_one, SEATTN_ERROR_INVALID_ARGUMENT, "scale_base"},
@@ -189,6 +210,19 @@ static void check_all(seattn_context *ctx) {
         .q = tq, .k = tk, .v = tv, .out = to, .q_norm_weight = tk, .k_norm_weight = tv};
     cr_expect_eq(seattn_attention_run(ctx, &nd, &nt), SEATTN_ERROR_BUFFER_TOO_SMALL);
     cr_expect(strstr(seattn_context_last_error(ctx), "k_norm_weight"), "%s",
+              seattn_context_last_error(ctx));
+    /* sinks: too small, and the output over them */
+    seattn_attention_desc sd = base;
+    sd.flags = SEATTN_ATTN_SINKS;
+    sd.sinks_offset = L * D - 1; /* one of the two sinks past k's end */
+    seattn_attention_tensors st = {.q = tq, .k = tk, .v = tv, .out = to, .sinks = tk};
+    cr_expect_eq(seattn_attention_run(ctx, &sd, &st), SEATTN_ERROR_BUFFER_TOO_SMALL);
+    cr_expect(strstr(seattn_context_last_error(ctx), "tensor sinks"), "%s",
+              seattn_context_last_error(ctx));
+    sd.sinks_offset = 0;
+    st.sinks = to;
+    cr_expect_eq(seattn_attention_run(ctx, &sd, &st), SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect(strstr(seattn_context_last_error(ctx), "out overlaps sinks"), "%s",
               seattn_context_last_error(ctx));
     nd.k_norm_offset = 0;
     nt.q_norm_weight = to;
