@@ -1,10 +1,10 @@
 /* libFuzzer target: the attention descriptor's checks, and the CPU reference behind them.
  * The input is a seattn_attention_desc (its bytes as they come) followed by the sizes of the
- * eight tensors (q, k, v, out, lse, the norm weights, the sinks) and the RoPE frequencies (up to 256 doubles, their bytes as they come, zeros after);
- * the descriptor's rope_inv_freq points at them when its bytes' lowest bit is set, else it is
- * NULL (its bytes as a pointer would point anywhere); whatever passes the checks runs on the CPU
- * reference when it is small, so a check that lets an out-of-bounds view through shows up as an
- * AddressSanitizer report. */
+ * eight tensors (q, k, v, out, lse, the norm weights, the sinks) and the RoPE frequencies (up
+ * to 256 doubles, their bytes as they come, zeros after); the descriptor's rope_inv_freq points
+ * at them when its bytes' lowest bit is set, else it is NULL (its bytes as a pointer would
+ * point anywhere); whatever passes the checks runs on the CPU reference when it is small, so a
+ * check that lets an out-of-bounds view through shows up as an AddressSanitizer report. */
 #include <seattn/seattn.h>
 
 #include <stdint.h>
