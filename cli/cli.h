@@ -8,6 +8,7 @@
 
 int cmd_devices(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 
 /* A context for a backend name: "cpu", or a Vulkan device index or name part ("" = default);
  * kernel (Vulkan only; NULL: the library's choice) forces a kernel. */

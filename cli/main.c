@@ -1,4 +1,4 @@
-/* The seattn program: devices, kernels, check, bench (bench/) and passkey. */
+/* The seattn program: devices, kernels, check, model, bench (bench/) and passkey. */
 #include "bench.h"
 #include "cli.h"
 #include "passkey.h"
@@ -15,6 +15,9 @@ static void usage(FILE *f) {
             "                               the attention kernels, and which the device runs\n"
             "  seattn check DIR... [--backend cpu|vulkan|N|NAME] [--validation] [--kernel NAME]\n"
             "                               run every golden case under DIR on every backend\n"
+            "  seattn model CONFIG.json... [--context N] [--full] [--device N|NAME]\n"
+            "                               a model's attention from its config.json: exact on\n"
+            "                               the device? how fast at N? (seattn model --help)\n"
             "  seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]] [--device N]\n"
             "               [--all-devices] [--runs N] [--json FILE] [--plot FILE.png|svg]\n"
             "               [--kernel NAME]\n"
@@ -54,6 +57,7 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "model") == 0) return cmd_model(argc - 1, argv + 1);
     if (strcmp(cmd, "kernels") == 0) return cmd_kernels(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "passkey") == 0) return cmd_passkey(argc - 1, argv + 1);
