@@ -189,6 +189,7 @@ static int load(const cJSON *cfg, uint32_t seq_len, model_info *m, char *err, si
     if (nm && cJSON_IsString(nm)) snprintf(m->name, sizeof m->name, "%s", nm->valuestring);
     double heads = 0, kv = 0, hidden = 0, hd = 0, layers = 0, m_pos = 0, theta = 10000;
     double nope = 0, rope_d = 0, vd = 0, prf = 1, qpas = 0, cap = 0, window = 0, local = 0;
+    double eps = 0;
     const struct {
         const char *key;
         double *v;
@@ -199,7 +200,7 @@ static int load(const cJSON *cfg, uint32_t seq_len, model_info *m, char *err, si
                 {"qk_rope_head_dim", &rope_d},    {"v_head_dim", &vd},
                 {"partial_rotary_factor", &prf},  {"query_pre_attn_scalar", &qpas},
                 {"attn_logit_softcapping", &cap}, {"sliding_window", &window},
-                {"rope_local_base_freq", &local}};
+                {"rope_local_base_freq", &local}, {"rms_norm_eps", &eps}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         if (num(cfg, nums[i].key, nums[i].v, err, n) < 0) return -1;
     if (heads < 1 || layers < 1 || m_pos < 1) {
@@ -260,6 +261,7 @@ static int load(const cJSON *cfg, uint32_t seq_len, model_info *m, char *err, si
         d->rope_layout = mla || (inter && cJSON_IsTrue(inter)) ? SEATTN_ROPE_INTERLEAVED
                                                                : SEATTN_ROPE_ROTATE_HALF;
         d->logit_softcap = (float)cap;
+        d->qk_norm_eps = qk_norm ? (float)eps : 0.0f; /* the norm's own eps (0: 1e-6) */
         d->flags = (t->sliding ? SEATTN_ATTN_NEIGHBOR_ONLY : 0) |
                    (t->sinks ? SEATTN_ATTN_SINKS : 0) |
                    (qk_norm ? SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM : 0);

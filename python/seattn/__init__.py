@@ -20,7 +20,7 @@ from . import _ffi
 
 __version__ = "0.1.0"
 __all__ = ["attention", "attention_batch", "Context", "Tensor", "Error", "InvalidArgument",
-           "devices", "rope_frequencies",
+           "devices", "rope_frequencies", "attention_config", "AttentionConfig",
            "SelfExtendAttn", "SelfExtend", "__version__"]
 
 _lib = _ffi.load()
@@ -716,6 +716,8 @@ def rope_frequencies(config, *, seq_len=None):
         _bad("config has no head_dim (nor hidden_size and num_attention_heads)")
     rotary_dims = int(head_dim * _float("partial_rotary_factor",
                                         config.get("partial_rotary_factor", 1.0)))
+    if config.get("qk_rope_head_dim"):  # DeepSeek's MLA rotates a slice of its own size
+        rotary_dims = _int("qk_rope_head_dim", config["qk_rope_head_dim"], 2)
     c = _ffi.RopeConfig()
     c.type = _ffi.ROPE_TYPES[rope_type]
     c.theta = _float("rope_theta", config.get("rope_theta", 10000.0))
@@ -748,6 +750,136 @@ def rope_frequencies(config, *, seq_len=None):
     if status != _ffi.SUCCESS:
         _raise(status, _lib.seattn_last_create_error().decode(errors="replace"))
     return inv_freq[:rotary_dims // 2], float(factor.value)
+
+
+# keys that change attention in ways seattn does not compute (refused, not ignored)
+_UNSUPPORTED_CONFIG_KEYS = ("attention_chunk_size", "no_rope_layers", "alibi",
+                            "rope_scaling_list")
+
+
+class AttentionConfig(dict):
+    """The keywords of attention() for one layer of a model (a dict: attention(q, k, v,
+    **cfg)), with what the caller supplies itself as attributes: n_heads, n_kv_heads,
+    head_dim, v_head_dim (q, k and v must have these), layer_type ("full_attention" or
+    "sliding_attention"), sliding_window, sinks (True: pass the layer's learned sinks=, one a
+    query head), qk_norm (True: pass the layer's q_norm_weight= and k_norm_weight=; Gemma 3
+    stores w and multiplies by 1 + w, so pass 1 + w there)."""
+
+    def __repr__(self):
+        return "AttentionConfig(%s, %s)" % (dict.__repr__(self), ", ".join(
+            "%s=%r" % (k, getattr(self, k)) for k in ("n_heads", "n_kv_heads", "head_dim",
+                                                     "v_head_dim", "layer_type",
+                                                     "sliding_window", "sinks", "qk_norm")))
+
+
+def _layer_slides(config, model_type, layer, window, max_pos):
+    types = config.get("layer_types")
+    if types is not None:
+        if not isinstance(types, list) or layer >= len(types):
+            _bad("layer_types has no entry for layer %d" % layer)
+        if types[layer] not in ("sliding_attention", "full_attention"):
+            _bad("layer_types[%d] is %r, which seattn does not know" % (layer, types[layer]))
+        return types[layer] == "sliding_attention"
+    if not window:
+        return False
+    if model_type == "gemma2":
+        return layer % 2 == 0
+    if model_type.startswith("gemma3"):
+        pattern = int(config.get("sliding_window_pattern") or 6)
+        return (layer + 1) % pattern != 0
+    if config.get("use_sliding_window") is False:
+        return False
+    return window < max_pos  # a window past the trained context is full attention
+
+
+def attention_config(config, layer=0, *, group_size=None, window=None, seq_len=None):
+    """The attention of layer `layer` of a model from its Hugging Face config (the dict of its
+    config.json; a multimodal one's text_config is used), as the keywords of attention(): an
+    AttentionConfig (a dict, with the head counts and what the caller must pass as attributes).
+
+    Reads, as transformers' models do: head_dim (else hidden_size / num_attention_heads),
+    num_key_value_heads, rope_theta and rope_scaling (rope_frequencies(), for seq_len tokens),
+    partial_rotary_factor, rope_interleaved, DeepSeek's MLA (qk_nope_head_dim +
+    qk_rope_head_dim, the last rotated and interleaved, v_head_dim, softmax scale times
+    yarn's g(factor, mscale_all_dim)^2), query_pre_attn_scalar (scale its ^-0.5),
+    attn_logit_softcapping, gpt-oss's sinks, QK-norm (Qwen3, Gemma 3, OLMo 2), and which layers
+    slide (layer_types; Gemma 2 even layers; Gemma 3 all but every sliding_window_pattern-th,
+    with rope_local_base_freq unscaled; other models' sliding_window below
+    max_position_embeddings). A sliding layer gets seattn's sliding-window form: group_size 1,
+    window its window, pairs "neighbor" (it never sees a distance past its training). A full
+    layer gets group_size and window when given (Self-Extend's G and W; `seattn model` suggests
+    them). A key that changes attention in a way seattn does not compute raises
+    InvalidArgument naming it."""
+    if not isinstance(config, dict):
+        _bad("config must be a dict (a config.json's)")
+    if isinstance(config.get("text_config"), dict):
+        config = config["text_config"]
+    for key in _UNSUPPORTED_CONFIG_KEYS:
+        if config.get(key) not in (None, False):
+            _bad("config has %r, an attention feature seattn does not have" % key)
+    if config.get("position_embedding_type") not in (None, "rope"):
+        _bad("position_embedding_type is %r; seattn computes RoPE" % (
+            config["position_embedding_type"],))
+    model_type = config.get("model_type") or ""
+    heads = _int("num_attention_heads", config.get("num_attention_heads"), 1)
+    kv = _int("num_key_value_heads", config.get("num_key_value_heads") or heads, 1)
+    layers = _int("num_hidden_layers", config.get("num_hidden_layers"), 1)
+    max_pos = _int("max_position_embeddings", config.get("max_position_embeddings"), 1)
+    layer = _int("layer", layer, 0)
+    if layer >= layers:
+        _bad("layer=%d; the model has %d layers" % (layer, layers))
+    mla = bool(config.get("qk_rope_head_dim"))
+    if mla:
+        head_dim = _int("qk_nope_head_dim", config.get("qk_nope_head_dim", 0), 0) + \
+            _int("qk_rope_head_dim", config["qk_rope_head_dim"], 2)
+    elif config.get("head_dim"):
+        head_dim = _int("head_dim", config["head_dim"], 2)
+    else:
+        head_dim = _int("hidden_size", config.get("hidden_size"), 1) // heads
+    v_head_dim = _int("v_head_dim", config.get("v_head_dim") or head_dim, 2)
+    window_cfg = config.get("sliding_window") or 0
+    sliding = _layer_slides(config, model_type, layer, window_cfg, max_pos)
+    gemma3 = model_type.startswith("gemma3")
+    rope_cfg = dict(config, head_dim=head_dim)
+    if mla:
+        rope_cfg["head_dim"] = config["qk_rope_head_dim"]
+    if gemma3 and sliding and config.get("rope_local_base_freq"):
+        rope_cfg["rope_theta"] = config["rope_local_base_freq"]
+        rope_cfg["rope_scaling"] = None
+    inv_freq, factor = rope_frequencies(rope_cfg, seq_len=seq_len)
+    scale = config["query_pre_attn_scalar"] ** -0.5 if config.get("query_pre_attn_scalar") \
+        else head_dim ** -0.5
+    rs = config.get("rope_scaling") or {}
+    if mla and rs.get("mscale_all_dim") and rs.get("factor"):
+        s = float(rs["factor"])
+        g = 1.0 if s <= 1 else 0.1 * float(rs["mscale_all_dim"]) * np.log(s) + 1.0
+        scale *= g * g  # DeepSeek's yarn_apply_mscale
+    cfg = AttentionConfig(
+        rope_theta=float(rope_cfg.get("rope_theta", 10000.0)), rope_inv_freq=inv_freq,
+        rope_attention_factor=factor, rotary_dims=2 * inv_freq.size,
+        rotary_offset=head_dim - config["qk_rope_head_dim"] if mla else 0,
+        rope_layout="interleaved" if mla or config.get("rope_interleaved") else "rotate_half",
+        scale=float(scale))
+    if config.get("attn_logit_softcapping"):
+        cfg["logit_softcap"] = float(config["attn_logit_softcapping"])
+    qk_norm = model_type in ("qwen3", "qwen3_moe", "olmo2") or gemma3
+    if qk_norm:
+        cfg["q_norm"] = cfg["k_norm"] = True
+        if config.get("rms_norm_eps"):
+            cfg["qk_norm_eps"] = float(config["rms_norm_eps"])
+    if sliding:
+        cfg.update(group_size=1, window=int(window_cfg), pairs="neighbor")
+    else:
+        if group_size is not None:
+            cfg["group_size"] = group_size
+        if window is not None:
+            cfg["window"] = window
+    cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.v_head_dim = heads, kv, head_dim, v_head_dim
+    cfg.layer_type = "sliding_attention" if sliding else "full_attention"
+    cfg.sliding_window = int(window_cfg) if sliding else None
+    cfg.sinks = model_type == "gpt_oss"
+    cfg.qk_norm = qk_norm
+    return cfg
 
 
 def attention_batch(q, k, v, seqs, block_table=None, *, backend="vulkan", device=None,

@@ -188,3 +188,82 @@ def test_rope_frequencies_of_every_model_config():
     with pytest.raises(ValueError, match="factor"):
         seattn.rope_frequencies({"head_dim": 64, "max_position_embeddings": 4096,
                                  "rope_scaling": {"rope_type": "linear"}})
+
+
+def _config(name):
+    with open(os.path.join(GOLDEN_MODELS_DIR, "configs", name)) as f:
+        return json.load(f)
+
+
+def _cases_with_configs():
+    out = []
+    for name in CASES:
+        with open(os.path.join(GOLDEN_MODELS_DIR, name, "meta.json")) as f:
+            m = json.load(f)
+        if m.get("model_config"):
+            out.append(name)
+    return out
+
+
+@pytest.mark.parametrize("case", _cases_with_configs())
+def test_attention_config_runs_the_case(case, backend):
+    """attention_config() of the model's own config.json gives the keywords the case was
+    computed with: the case's data with them (and its G, W, sinks and positions) gives its
+    output."""
+    a, opts = load(case)
+    with open(os.path.join(GOLDEN_MODELS_DIR, case, "meta.json")) as f:
+        m = json.load(f)
+    config = _config(os.path.basename(m["model_config"]))
+    layer = 0
+    while True:  # the first full-attention layer: the cases model those
+        cfg = seattn.attention_config(config, layer, group_size=m["group_size_G"],
+                                      window=m["neighbor_window_W"], seq_len=m.get("rope_seq_len"))
+        if cfg.layer_type == "full_attention":
+            break
+        layer += 1
+    assert cfg.head_dim == m["head_dim"] and cfg.v_head_dim == m.get("v_head_dim", m["head_dim"])
+    assert cfg.sinks == ("sinks" in m)
+    assert cfg["scale"] == pytest.approx(m["softmax_scale"], rel=1e-12)
+    keywords = dict(cfg)
+    keywords.pop("q_norm", None), keywords.pop("k_norm", None)  # m11's data come normalised
+    keywords.pop("qk_norm_eps", None)
+    if cfg.sinks:
+        keywords["sinks"] = opts["sinks"]
+    out = seattn.attention(a["q"], a["k"], a["v"], backend=backend, q_pos=opts["q_pos"],
+                           **keywords)
+    err = float(np.max(np.abs(out.astype(np.float64) - a["out"])))
+    assert err <= tolerance(out), "%s from its config on %s: max error %g" % (case, backend, err)
+
+
+def test_attention_config_layer_types():
+    g2 = _config("gemma-2-2b.json")
+    assert seattn.attention_config(g2, 0).layer_type == "sliding_attention"
+    full = seattn.attention_config(g2, 1, group_size=4, window=1024)
+    assert full.layer_type == "full_attention" and full["logit_softcap"] == 50.0
+    assert full["group_size"] == 4 and full["scale"] == 0.0625
+    slide = seattn.attention_config(g2, 2)
+    assert slide["pairs"] == "neighbor" and slide["window"] == 4096 and slide["group_size"] == 1
+    g3 = _config("gemma-3-4b.json")
+    types = [seattn.attention_config(g3, i).layer_type for i in range(g3["num_hidden_layers"])]
+    assert types.count("full_attention") == 5 and types[5] == "full_attention"
+    glob, loc = seattn.attention_config(g3, 5), seattn.attention_config(g3, 0)
+    assert glob.qk_norm and glob["q_norm"] and glob["rope_theta"] == 1e6
+    np.testing.assert_allclose(glob["rope_inv_freq"],
+                               1e6 ** (-np.arange(128) / 128.0) / 8.0, rtol=1e-13)
+    np.testing.assert_allclose(loc["rope_inv_freq"], 1e4 ** (-np.arange(128) / 128.0),
+                               rtol=1e-13)
+    oss = _config("gpt-oss-20b.json")
+    assert seattn.attention_config(oss, 0).sliding_window == 128
+    assert seattn.attention_config(oss, 1).sinks
+    ds = seattn.attention_config(_config("deepseek-v2-lite.json"), 0)
+    assert (ds.head_dim, ds.v_head_dim, ds["rotary_offset"], ds["rotary_dims"]) == \
+        (192, 128, 128, 64)
+    assert ds["rope_layout"] == "interleaved"
+    for name in sorted(os.listdir(os.path.join(GOLDEN_MODELS_DIR, "configs"))):
+        c = _config(name)
+        for i in range(c["num_hidden_layers"]):
+            seattn.attention_config(c, i)  # every layer of every config reads
+    with pytest.raises(ValueError, match="layers"):
+        seattn.attention_config(g2, 26)
+    with pytest.raises(ValueError, match="attention_chunk_size"):
+        seattn.attention_config(dict(g2, attention_chunk_size=8192), 0)
