@@ -15,7 +15,8 @@
 // r = (t / DS) % BR in key group g = t / (DS BR). The DS lanes of a row split head_dim: lane l
 // owns elements l, l + DS, l + 2 DS, ... (DL of them, head_dim padded with zeros to DP = DL DS),
 // so the query at its two rotations live in registers, DL floats each, and the output
-// accumulator, DLV floats (v_head_dim DV padded to DPV = DLV DS). Keys come in tiles of BC, staged once per workgroup in shared memory, rotated there once
+// accumulator, DLV floats (v_head_dim DV padded to DPV = DLV DS, v and out rows split alike).
+// Keys come in tiles of BC, staged once per workgroup in shared memory, rotated there once
 // for all BR rows; the KG key groups take BCK = BC / KG keys of each tile each (decode and short
 // chunks: few rows, so lanes work on several keys at once) and are merged by log-sum-exp at the
 // end. A score is DL products per lane and a sum over the DS lanes of the row: a butterfly of

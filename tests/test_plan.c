@@ -23,6 +23,7 @@ static seattn_attention_desc desc(uint32_t d, uint32_t q_len, uint32_t kv_len, i
     return (seattn_attention_desc){.n_heads = 32,
                                    .n_kv_heads = 8,
                                    .head_dim = d,
+                                   .v_head_dim = d,
                                    .q_len = q_len,
                                    .kv_len = kv_len,
                                    .q_pos = kv_len - q_len,
@@ -81,6 +82,7 @@ Test(plan, gpu_decode_splits_keys_and_fills_every_lane) {
     const seattn__plan mha = plan(&c, (seattn_attention_desc){.n_heads = 8,
                                                               .n_kv_heads = 8,
                                                               .head_dim = 128,
+                                                              .v_head_dim = 128,
                                                               .q_len = 1,
                                                               .kv_len = 4096,
                                                               .q_pos = 4095,
@@ -166,7 +168,18 @@ Test(plan, cpu_devices_take_texel_or_fall_back_to_flash_smem) {
     seattn__plan_name(&pl, name, sizeof name);
     cr_expect(strstr(name, " rotatedk"), "%s", name);
     r.key_mode = SEATTN_KEYS_RAW;
-    r.head_dim = r.rotary_dims = 20; /* 10 pairs do not split over 8 lanes */
+    /* MLA's shape: a slice rotated at an offset, v's own head size (split over the lanes) */
+    seattn_attention_desc mla = r;
+    mla.head_dim = 192, mla.rotary_offset = 128, mla.rotary_dims = 64, mla.v_head_dim = 128;
+    cr_expect_eq(seattn__plan_make(&c, &mla, k, true, &f, &pl, why, sizeof why), SEATTN_SUCCESS,
+                 "%s", why);
+    cr_expect_eq(pl.kernel, SEATTN__KERNEL_TEXEL);
+    cr_expect_eq(pl.spec[SEATTN__SPEC_ROT_OFF], 128);
+    cr_expect_eq(pl.spec[SEATTN__SPEC_DV], 128);
+    mla.v_head_dim = 6; /* 6 does not split over 8 lanes */
+    cr_expect_eq(seattn__plan_make(&c, &mla, k, false, &f, &pl, why, sizeof why), SEATTN_SUCCESS);
+    cr_expect_eq(pl.kernel, SEATTN__KERNEL_FLASH, "v_head_dim 6: falls back to flash_smem");
+    r.head_dim = r.rotary_dims = r.v_head_dim = 20; /* 10 pairs do not split over 8 lanes */
     cr_expect_eq(seattn__plan_make(&c, &r, k, false, &f, &pl, why, sizeof why), SEATTN_SUCCESS);
     cr_expect_eq(pl.kernel, SEATTN__KERNEL_FLASH, "falls back to flash_smem");
     cr_expect_eq(seattn__plan_make(&c, &r, k, true, &f, &pl, why, sizeof why),

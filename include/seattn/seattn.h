@@ -467,15 +467,17 @@ typedef struct seattn_seq {
  * recorded call, without recording again. `seattn_batch_desc b = {0};` then n_seqs, max_q_len,
  * max_kv_len, q_tokens and kv_tokens (and page_size, block_table_len when paged). */
 typedef struct seattn_batch_desc {
-    uint32_t n_seqs;          /* sequences, >= 1 */
-    uint32_t max_q_len;       /* >= every q_len, >= 1 (1 for a decode batch) */
-    uint32_t max_kv_len;      /* >= every kv_len, >= max_q_len, < 2^24 */
-    uint32_t q_tokens;        /* rows of the q, out and lse views: [n_heads, q_tokens, head_dim] */
-    uint32_t kv_tokens;       /* tokens of the k and v views, [n_kv_heads, kv_tokens, head_dim]:
-                               * contiguous, all sequences' keys; paged, the pool's pages * P */
-    uint32_t page_size;       /* P: 0 for contiguous keys, else >= 1 (16 and 32 are common) */
-    uint32_t block_table_len; /* paged: u32 entries of the block table, >= 1 */
-    uint64_t seqs_offset;     /* u32 element offset of sequence 0 in the seqs tensor */
+    uint32_t n_seqs;             /* sequences, >= 1 */
+    uint32_t max_q_len;          /* >= every q_len, >= 1 (1 for a decode batch) */
+    uint32_t max_kv_len;         /* >= every kv_len, >= max_q_len, < 2^24 */
+    uint32_t q_tokens;           /* rows of the q, out and lse views: [n_heads, q_tokens, head_dim]
+                                  * (out: v_head_dim) */
+    uint32_t kv_tokens;          /* tokens of the k and v views, [n_kv_heads, kv_tokens, head_dim]
+                                  * (v: v_head_dim):
+                                  * contiguous, all sequences' keys; paged, the pool's pages * P */
+    uint32_t page_size;          /* P: 0 for contiguous keys, else >= 1 (16 and 32 are common) */
+    uint32_t block_table_len;    /* paged: u32 entries of the block table, >= 1 */
+    uint64_t seqs_offset;        /* u32 element offset of sequence 0 in the seqs tensor */
     uint64_t block_table_offset; /* u32 element offset of entry 0 in the block_table tensor */
 } seattn_batch_desc;
 
