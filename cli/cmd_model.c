@@ -222,14 +222,16 @@ static int time_type(seattn_context *ctx, const model_layer_type *t, uint32_t n,
     }
     if (s)
         printf("    time: ERROR %s: %s\n", seattn_status_string(s), seattn_context_last_error(ctx));
-    else
+    else {
         printf("    time at %u keys (%u/%u heads, f16): decode %.2f ms (%s), prefill chunk of %u "
-               "%.2f ms (%s)%s\n",
+               "%.2f ms (%s)",
                kv_len, t->desc.n_heads, t->desc.n_kv_heads, ms[0], kernel[0], q_lens[1], ms[1],
-               kernel[1],
-               groups > 1 ? " [in calls of fewer KV heads: one timed, times their "
-                            "number]"
-                          : "");
+               kernel[1]);
+        if (groups > 1) /* K or V of all heads past one storage view */
+            printf(" [as %u calls of %u KV head%s: one timed, times %u]", groups, hk,
+                   hk == 1 ? "" : "s", groups);
+        printf("\n");
+    }
     seattn_tensor *all[] = {tq, tk, tv, to, tw, tsk};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         seattn_tensor_destroy(all[i]);
