@@ -341,8 +341,10 @@ int cmd_model(int argc, char **argv) {
         model_recommend(m.trained, n, &g, &w);
         printf("%s (%s): %u layers, trained for %u tokens; context %u\n", m.name, m.model_type,
                m.n_layers, m.trained, n);
-        if (g == 1)
+        if (g == 1 && n <= m.trained)
             printf("  Self-Extend: not needed (%u <= %u): G 1, plain attention\n", n, m.trained);
+        else if (g == 1)
+            printf("  Self-Extend: a model trained on %u tokens keeps no window: G 1\n", m.trained);
         else
             printf("  Self-Extend for the full-attention layers: G %d, W %d ((%u - %d) x %d + %d "
                    "= %llu >= %u)\n",

@@ -317,7 +317,7 @@ int model_config_load(const char *path, uint32_t seq_len, model_info *m, char *e
 }
 
 void model_recommend(uint32_t l, uint32_t n, int32_t *g, int32_t *w) {
-    if (n <= l) {
+    if (n <= l || l < 4) { /* nothing to extend, or too short a training to keep a window */
         *g = 1;
         *w = 0;
         return;

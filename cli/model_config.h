@@ -43,9 +43,10 @@ typedef struct model_info {
  * not silently skipped when it changes attention. */
 int model_config_load(const char *path, uint32_t seq_len, model_info *m, char *err, size_t n);
 
-/* The Self-Extend G and W for a target context n of a model trained on l tokens: n <= l: G 1
- * (no extension); else W = l / 4 rounded down to a multiple of 256, at most 4096 (for l below
- * 1024: l / 4), and G the smallest with (l - W) G + W >= n. */
+/* The Self-Extend G and W for a target context n of a model trained on l tokens: n <= l (or
+ * l < 4, too short to keep a window): G 1, W 0 (no extension); else W = l / 4 rounded down to a
+ * multiple of 256, at most 4096 (for l below 1024: l / 4), and G the smallest with (l - W) G + W >=
+ * n. */
 void model_recommend(uint32_t l, uint32_t n, int32_t *g, int32_t *w);
 
 #endif

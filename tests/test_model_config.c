@@ -158,6 +158,10 @@ Test(model_config, the_g_and_w_rule) {
     int32_t g, w;
     model_recommend(4096, 4096, &g, &w);
     cr_expect(g == 1 && w == 0);
+    model_recommend(3, 100, &g, &w); /* too short a training for a window */
+    cr_expect(g == 1 && w == 0);
+    model_recommend(4, 100, &g, &w);
+    cr_expect(g == 33 && w == 1, "G %d W %d", g, w); /* 3 G + 1 >= 100 */
     model_recommend(4096, 16384, &g, &w);
     cr_expect(g == 5 && w == 1024, "G %d W %d", g, w); /* (4096 - 1024) 5 + 1024 = 16384 */
     model_recommend(131072, 262144, &g, &w);
