@@ -89,7 +89,7 @@ enum {
     SEATTN__FLAG_SPLIT = 8,
     SEATTN__FLAG_ONLY_N = 16,
     SEATTN__FLAG_ONLY_G = 32,
-    SEATTN__FLAG_SINK_OFF = 8,  /* bits 8-15: the sinks' element offset in their range */
+    SEATTN__FLAG_SINK_OFF = 8,   /* bits 8-15: the sinks' element offset in their range */
     SEATTN__FLAG_ROPE_SHIFT = 24 /* bits 24-28: log2 of the RoPE table's first level */
 };
 /* Bindings: 0 q, 1 k, 2 v, 3 out, 4 lse, 5 RoPE table, 6 split partials, 7 q-norm weight,
