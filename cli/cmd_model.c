@@ -3,6 +3,7 @@
  * the CPU reference, and the time of a decode step and a prefill chunk at that context with
  * the model's real head counts. */
 #include "cli.h"
+#include "golden_case.h"
 #include "model_config.h"
 
 #include <math.h>
@@ -18,17 +19,12 @@ static float rnd_unit(void) { /* [-1, 1) */
     return (float)((rng >> 40) * (1.0 / 8388608.0)) - 1.0f;
 }
 
-/* n random values a + b u, u in [-1, 1), as a tensor of ctx. */
-static seattn_status random_tensor(seattn_context *ctx, size_t n, float a, float b,
-                                   const float *same, seattn_tensor **t) {
+/* n random values a + b u, u in [-1, 1) (malloc'd; NULL when out of memory). */
+static float *random_values(size_t n, float a, float b) {
     float *x = malloc(n * sizeof *x + 4);
-    if (!x) return SEATTN_ERROR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < n; i++)
-        x[i] = same ? same[i] : a + b * rnd_unit();
-    seattn_status s = seattn_tensor_create(ctx, n * 4, t);
-    if (!s) s = seattn_tensor_upload(ctx, *t, 0, x, n * 4);
-    free(x);
-    return s;
+    for (size_t i = 0; x && i < n; i++)
+        x[i] = a + b * rnd_unit();
+    return x;
 }
 
 /* One call of d on both contexts with the same random inputs; the largest difference of out
@@ -46,14 +42,12 @@ static seattn_status check_one(seattn_context *const ctx[2], const seattn_attent
     const float base[6] = {0, 0, 0, 1, 1, 4}, spread[6] = {1, 1, 1, 0.5f, 0.5f, 3};
     float *host[6] = {0}, *out[2] = {0}, *lse[2] = {0};
     seattn_tensor *t[2][8] = {{0}};
-    for (int i = 0; i < 6 && !s; i++) {
-        if (!(host[i] = malloc(counts[i] * sizeof(float)))) s = SEATTN_ERROR_OUT_OF_MEMORY;
-        for (size_t j = 0; !s && j < counts[i]; j++)
-            host[i][j] = base[i] + spread[i] * rnd_unit();
-    }
+    for (int i = 0; i < 6 && !s; i++)
+        if (!(host[i] = random_values(counts[i], base[i], spread[i])))
+            s = SEATTN_ERROR_OUT_OF_MEMORY;
     for (int c = 0; c < 2 && !s; c++) {
         for (int i = 0; i < 6 && !s; i++)
-            s = random_tensor(ctx[c], counts[i], 0, 0, host[i], &t[c][i]);
+            s = golden_tensor(ctx[c], host[i], counts[i], SEATTN_DTYPE_F32, &t[c][i]);
         if (!s) s = seattn_tensor_create(ctx[c], no * 4, &t[c][6]);
         if (!s) s = seattn_tensor_create(ctx[c], nl * 4, &t[c][7]);
         if (!s && !((out[c] = malloc(no * 4)) && (lse[c] = malloc(nl * 4))))
@@ -202,8 +196,13 @@ static int time_type(seattn_context *ctx, const model_layer_type *t, uint32_t n,
     if (!s) s = pattern_tensor(ctx, nv, &tv);
     if (!s)
         s = seattn_tensor_create(ctx, (size_t)hk * n_rep * q_lens[1] * t->desc.v_head_dim * 2, &to);
-    if (!s) s = random_tensor(ctx, t->desc.head_dim, 1, 0.5f, NULL, &tw);
-    if (!s) s = random_tensor(ctx, t->desc.n_heads, 4, 3, NULL, &tsk);
+    float *w_host = random_values(t->desc.head_dim, 1, 0.5f);
+    float *sk_host = random_values(t->desc.n_heads, 4, 3);
+    if (!s && !(w_host && sk_host)) s = SEATTN_ERROR_OUT_OF_MEMORY;
+    if (!s) s = golden_tensor(ctx, w_host, t->desc.head_dim, SEATTN_DTYPE_F32, &tw);
+    if (!s) s = golden_tensor(ctx, sk_host, t->desc.n_heads, SEATTN_DTYPE_F32, &tsk);
+    free(w_host);
+    free(sk_host);
     double ms[2] = {NAN, NAN};
     char kernel[2][96] = {"", ""};
     const seattn_attention_tensors ts = {.q = tq,
@@ -273,7 +272,9 @@ int cmd_model(int argc, char **argv) {
     const char *device = "", *kernel = NULL;
     uint32_t flags = 0, context = 0;
     bool full = false, timing = true;
+    const char **files = calloc((size_t)argc, sizeof *files);
     int n_files = 0;
+    if (!files) return 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--context") == 0 && i + 1 < argc) {
             char *end;
@@ -281,6 +282,7 @@ int cmd_model(int argc, char **argv) {
             if (*end || v < 1 || v >= (1u << 24)) {
                 fprintf(stderr, "seattn model: --context %s: a token count in 1 .. 2^24 - 1\n",
                         argv[i]);
+                free(files);
                 return 2;
             }
             context = (uint32_t)v;
@@ -296,44 +298,43 @@ int cmd_model(int argc, char **argv) {
             timing = false;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            free(files);
             return 0;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "seattn model: unknown option '%s'\n", argv[i]);
             usage(stderr);
+            free(files);
             return 2;
         } else
-            n_files++;
+            files[n_files++] = argv[i];
     }
     if (n_files == 0) {
         usage(stderr);
+        free(files);
         return 2;
     }
     seattn_context *ctx[2] = {NULL, NULL};
     if (cli_context("cpu", 0, NULL, &ctx[0]) || cli_context(device, flags, kernel, &ctx[1])) {
         fprintf(stderr, "seattn model: %s\n", seattn_last_create_error());
         seattn_context_destroy(ctx[0]);
+        free(files);
         return 1;
     }
     seattn_device_info info;
     seattn_context_device_info(ctx[1], &info);
     printf("device: %s (%s)\n", info.name, info.driver);
     int failures = 0;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-') {
-            if (strcmp(argv[i], "--context") == 0 || strcmp(argv[i], "--device") == 0 ||
-                strcmp(argv[i], "--kernel") == 0)
-                i++;
-            continue;
-        }
+    for (int i = 0; i < n_files; i++) {
+        const char *path = files[i];
         model_info m;
         char err[512];
         /* the frequencies are those for the target context (longrope, dynamic) */
-        int rc = model_config_load(argv[i], 0, &m, err, sizeof err);
+        int rc = model_config_load(path, 0, &m, err, sizeof err);
         const uint32_t n =
             context ? context : (m.trained < (1u << 23) ? 2 * m.trained : (1u << 24) - 1);
-        if (rc == 0) rc = model_config_load(argv[i], n, &m, err, sizeof err);
+        if (rc == 0) rc = model_config_load(path, n, &m, err, sizeof err);
         if (rc != 0) {
-            printf("%s: %s: %s\n", argv[i], rc == -2 ? "UNSUPPORTED" : "MALFORMED", err);
+            printf("%s: %s: %s\n", path, rc == -2 ? "UNSUPPORTED" : "MALFORMED", err);
             failures++;
             continue;
         }
@@ -364,5 +365,6 @@ int cmd_model(int argc, char **argv) {
     }
     seattn_context_destroy(ctx[0]);
     seattn_context_destroy(ctx[1]);
+    free(files);
     return failures ? 1 : 0;
 }

@@ -278,16 +278,6 @@ static int load(const cJSON *cfg, uint32_t seq_len, model_info *m, char *err, si
             scale *= g * g; /* DeepSeek's yarn_apply_mscale */
         }
         d->scale = (float)scale;
-        if (m->n_types == MODEL_MAX_TYPES) break;
-    }
-    /* the other layers of the types found, counted */
-    for (int ti = 0; ti < m->n_types; ti++)
-        m->types[ti].count = 0;
-    for (uint32_t i = 0; i < m->n_layers; i++) {
-        const int s = layer_slides(cfg, mt, i, window, m_pos, err, n);
-        if (s < 0) return s;
-        for (int ti = 0; ti < m->n_types; ti++)
-            if (m->types[ti].sliding == (s == 1)) m->types[ti].count++;
     }
     return 0;
 }
