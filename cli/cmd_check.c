@@ -85,9 +85,10 @@ static bool same_fields(const seattn_attention_desc *a, const seattn_attention_d
            x.rotary_dims == y.rotary_dims && x.rope_layout == y.rope_layout && x.scale == y.scale &&
            x.scale_base == y.scale_base && x.key_mode == y.key_mode && x.q_type == y.q_type &&
            x.k_type == y.k_type && x.v_type == y.v_type && x.out_type == y.out_type &&
-           x.qk_norm_eps == y.qk_norm_eps && x.rope_attention_factor == y.rope_attention_factor &&
-           same_freqs(&x, &y) && x.logit_softcap == y.logit_softcap &&
-           x.rotary_offset == y.rotary_offset && x.v_head_dim == y.v_head_dim;
+           x.k_scale == y.k_scale && x.v_scale == y.v_scale && x.qk_norm_eps == y.qk_norm_eps &&
+           x.rope_attention_factor == y.rope_attention_factor && same_freqs(&x, &y) &&
+           x.logit_softcap == y.logit_softcap && x.rotary_offset == y.rotary_offset &&
+           x.v_head_dim == y.v_head_dim;
 }
 
 /* The cases c[0..n) (one group of shared fields) as one batched call on ctx: queries packed one
@@ -123,35 +124,34 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
     const size_t nq = (size_t)nh * b.q_tokens * d, nk = (size_t)nkv * b.kv_tokens * d;
     const size_t nv = (size_t)nkv * b.kv_tokens * dv, no = (size_t)nh * b.q_tokens * dv;
     const size_t nl = (size_t)nh * b.q_tokens;
-    float *q = calloc(nq, 4), *k = calloc(nk, 4), *v = calloc(nv, 4), *out = calloc(no, 4);
-    float *lse = calloc(nl, 4);
+    /* the pools of q, k and v rows as the cases store them (a block type's row is whole
+     * blocks), copied row by row from the cases' raw storage */
+    const size_t qr = seattn_dtype_bytes(d0->q_type, d), kr = seattn_dtype_bytes(d0->k_type, d);
+    const size_t vr = seattn_dtype_bytes(d0->v_type, dv);
+    unsigned char *q = calloc(nq / d, qr), *k = calloc(nk / d, kr), *v = calloc(nv / dv, vr);
+    float *out = calloc(no, 4), *lse = calloc(nl, 4);
     for (int i = 0; i < n; i++) {
         const seattn_seq *sq = &seqs[i];
         for (uint32_t h = 0; h < nh; h++)
-            memcpy(q + ((size_t)h * b.q_tokens + sq->q_start) * d,
-                   c[i]->q + (size_t)h * sq->q_len * d, (size_t)sq->q_len * d * 4);
+            memcpy(q + ((size_t)h * b.q_tokens + sq->q_start) * qr,
+                   c[i]->raw[0] + (size_t)h * sq->q_len * qr, (size_t)sq->q_len * qr);
         for (uint32_t h = 0; h < nkv; h++)
             for (uint32_t j = 0; j < sq->kv_len; j++) {
                 const uint32_t tok = P ? bt[sq->kv_start + j / P] * P + j % P : sq->kv_start + j;
                 const size_t src = (size_t)h * sq->kv_len + j, dst = (size_t)h * b.kv_tokens + tok;
-                memcpy(k + dst * d, c[i]->k + src * d, (size_t)d * 4);
-                memcpy(v + dst * dv, c[i]->v + src * dv, (size_t)dv * 4);
+                memcpy(k + dst * kr, c[i]->raw[1] + src * kr, kr);
+                memcpy(v + dst * vr, c[i]->raw[2] + src * vr, vr);
             }
     }
     /* q, k, v, out, seqs, block table, lse, sinks */
     seattn_tensor *t[8] = {0};
     const size_t bytes[8] = {
-        nq * 4,          nk * 4, nv * 4,        no * 4, (size_t)n * sizeof *seqs,
-        (pages + 1) * 4, nl * 4, (size_t)nh * 4};
+        nq / d * qr,     nk / d * kr, nv / dv * vr,  no * 4, (size_t)n * sizeof *seqs,
+        (pages + 1) * 4, nl * 4,      (size_t)nh * 4};
     const void *src[8] = {q, k, v, NULL, seqs, bt, NULL, c[0]->sinks};
     seattn_status s = SEATTN_SUCCESS;
-    const seattn_dtype types[3] = {d0->q_type, d0->k_type, d0->v_type};
     for (int i = 0; i < 8 && s == SEATTN_SUCCESS; i++) {
         if (i == 7 && !src[i]) continue; /* no sinks */
-        if (i < 3) {                     /* q, k, v as the cases store them */
-            s = golden_tensor(ctx, src[i], bytes[i] / 4, types[i], &t[i]);
-            continue;
-        }
         s = seattn_tensor_create(ctx, bytes[i], &t[i]);
         if (s == SEATTN_SUCCESS && src[i]) s = seattn_tensor_upload(ctx, t[i], 0, src[i], bytes[i]);
     }

@@ -103,12 +103,16 @@ static int read_features(const cJSON *meta, golden_case *c, char *err, size_t er
     }
     seattn_attention_desc *d = &c->desc;
     const cJSON *it;
-    /* not yet: the storage types past f16 (the next issue's) */
-    static const char *const not_yet[] = {"k_scale", "v_scale"};
-    for (size_t i = 0; i < sizeof not_yet / sizeof not_yet[0]; i++)
-        if (cJSON_GetObjectItemCaseSensitive(meta, not_yet[i])) {
-            snprintf(err, err_len, "uses %s, which seattn does not support yet", not_yet[i]);
-            return -2;
+    static const char *const scales[2] = {"k_scale", "v_scale"};
+    float *const scale_of[2] = {&d->k_scale, &d->v_scale};
+    for (int i = 0; i < 2; i++)
+        if ((it = cJSON_GetObjectItemCaseSensitive(meta, scales[i]))) {
+            if (!cJSON_IsNumber(it)) {
+                snprintf(err, err_len, "meta.json: \"%s\" is not a number", scales[i]);
+                return -1;
+            }
+            *scale_of[i] = (float)it->valuedouble; /* a float32 (the case format); checked by
+                                                    * the library */
         }
     if ((it = cJSON_GetObjectItemCaseSensitive(meta, "rotary_offset"))) {
         if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > d->head_dim ||
@@ -154,11 +158,7 @@ static int read_features(const cJSON *meta, golden_case *c, char *err, size_t er
             snprintf(err, err_len, "meta.json: \"%s\" is not a string", tensors[i]);
             return -1;
         }
-        if (strcmp(it->valuestring, "f32") == 0) {
-            *types[i] = SEATTN_DTYPE_F32;
-        } else if (strcmp(it->valuestring, "f16") == 0) {
-            *types[i] = SEATTN_DTYPE_F16;
-        } else {
+        if (seattn_dtype_from_name(it->valuestring, types[i]) != SEATTN_SUCCESS) {
             snprintf(err, err_len, "uses %s %s, which seattn does not support yet", tensors[i],
                      it->valuestring);
             return -2;
@@ -216,6 +216,52 @@ static int read_features(const cJSON *meta, golden_case *c, char *err, size_t er
             c->inv_freq[m] = f->valuedouble; /* checked by the library */
         }
         d->rope_inv_freq = c->inv_freq;
+    }
+    return 0;
+}
+
+/* Each of q, k, v as stored: the raw file <t>.<dtype> of a type other than f32, which must
+ * decode to the .f32 values bit for bit, else the f32 values themselves. */
+static int read_raw(const char *dir, golden_case *c, char *err, size_t err_len) {
+    static const char *const names[3] = {"q", "k", "v"};
+    const seattn_dtype types[3] = {c->desc.q_type, c->desc.k_type, c->desc.v_type};
+    const float scales[3] = {1.0f, c->desc.k_scale ? c->desc.k_scale : 1.0f,
+                             c->desc.v_scale ? c->desc.v_scale : 1.0f};
+    const float *f32[3] = {c->q, c->k, c->v};
+    const size_t n[3] = {c->q_n, c->k_n, c->v_n};
+    for (int i = 0; i < 3; i++) {
+        const size_t bytes = seattn_dtype_bytes(types[i], n[i]);
+        c->raw_bytes[i] = bytes;
+        if (types[i] == SEATTN_DTYPE_F32) {
+            if (!(c->raw[i] = malloc(bytes))) return -1;
+            memcpy(c->raw[i], f32[i], bytes);
+            continue;
+        }
+        char file[64], path[4096];
+        snprintf(file, sizeof file, "%s.%s", names[i], seattn_dtype_name(types[i]));
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        size_t len = 0;
+        if (!(c->raw[i] = (unsigned char *)cli_read_file(path, &len))) {
+            snprintf(err, err_len, "%s: cannot be read", file);
+            return -1;
+        }
+        if (len != bytes) {
+            snprintf(err, err_len, "%s: %zu bytes, but the shapes in meta.json need %zu", file, len,
+                     bytes);
+            return -1;
+        }
+        float *dec = malloc(n[i] * sizeof(float) + 1);
+        if (!dec) return -1;
+        const seattn_status s = seattn_dequantize(types[i], c->raw[i], n[i], dec, scales[i]);
+        size_t bad = n[i];
+        for (size_t e = 0; s == SEATTN_SUCCESS && e < n[i] && bad == n[i]; e++)
+            if (memcmp(&dec[e], &f32[i][e], sizeof(float)) != 0) bad = e;
+        free(dec);
+        if (s != SEATTN_SUCCESS || bad != n[i]) {
+            snprintf(err, err_len, "%s does not decode to %s.f32 (element %zu differs)", file,
+                     names[i], bad);
+            return -1;
+        }
     }
     return 0;
 }
@@ -298,6 +344,10 @@ int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len)
         golden_case_free(c);
         return -1;
     }
+    if (read_raw(dir, c, err, err_len)) {
+        golden_case_free(c);
+        return -1;
+    }
     snprintf(path, sizeof path, "%s/lse.f32", dir);
     if (seattn__path_kind(path) == 1 &&
         !(c->lse = read_array(dir, "lse.f32", (size_t)nh * (size_t)ql, err, err_len))) {
@@ -315,6 +365,10 @@ void golden_case_free(golden_case *c) {
     free(c->inv_freq);
     free(c->sinks);
     free(c->lse);
+    for (int i = 0; i < 3; i++) {
+        free(c->raw[i]);
+        c->raw[i] = NULL;
+    }
     c->q = c->k = c->v = c->out = c->sinks = c->lse = NULL;
     c->inv_freq = NULL;
     c->desc.rope_inv_freq = NULL;
@@ -332,6 +386,14 @@ seattn_status golden_tensor(seattn_context *ctx, const float *x, size_t n, seatt
     seattn_status s = seattn_tensor_create(ctx, n * es, out);
     if (!s) s = seattn_tensor_upload(ctx, *out, 0, h ? h : (const void *)x, n * es);
     free(h);
+    return s;
+}
+
+seattn_status golden_bytes_tensor(seattn_context *ctx, const void *bytes, size_t n,
+                                  seattn_tensor **out) {
+    *out = NULL;
+    seattn_status s = seattn_tensor_create(ctx, n, out);
+    if (!s) s = seattn_tensor_upload(ctx, *out, 0, bytes, n);
     return s;
 }
 
@@ -417,9 +479,9 @@ seattn_status golden_case_run(seattn_context *ctx, const golden_case *c, double 
     seattn_tensor *q = NULL, *k = NULL, *v = NULL, *o = NULL, *l = NULL, *sk = NULL;
     float *got = malloc((c->out_n + n_lse) * sizeof(float));
     seattn_status s = got ? SEATTN_SUCCESS : SEATTN_ERROR_OUT_OF_MEMORY;
-    if (!s) s = golden_tensor(ctx, c->q, c->q_n, c->desc.q_type, &q);
-    if (!s) s = golden_tensor(ctx, c->k, c->k_n, c->desc.k_type, &k);
-    if (!s) s = golden_tensor(ctx, c->v, c->v_n, c->desc.v_type, &v);
+    if (!s) s = golden_bytes_tensor(ctx, c->raw[0], c->raw_bytes[0], &q);
+    if (!s) s = golden_bytes_tensor(ctx, c->raw[1], c->raw_bytes[1], &k);
+    if (!s) s = golden_bytes_tensor(ctx, c->raw[2], c->raw_bytes[2], &v);
     if (!s && c->sinks) s = golden_tensor(ctx, c->sinks, c->desc.n_heads, SEATTN_DTYPE_F32, &sk);
     if (!s) s = seattn_tensor_create(ctx, c->out_n * 4, &o);
     if (!s && n_lse) s = seattn_tensor_create(ctx, n_lse * 4, &l);

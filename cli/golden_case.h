@@ -9,8 +9,12 @@
 typedef struct golden_case {
     char name[256];
     seattn_attention_desc desc; /* dense layout, every default resolved by the reader; q_type,
-                                 * k_type, v_type as the case stores them (f32 or f16) */
+                                 * k_type, v_type (and k_scale, v_scale) as the case stores
+                                 * them */
     float *q, *k, *v, *out;     /* the decoded values; out: the expected output */
+    unsigned char *raw[3];      /* q, k, v as stored: the raw files (which the reader checked
+                                 * decode to q, k, v bit for bit), or the f32 values */
+    size_t raw_bytes[3];
     size_t q_n, k_n, v_n, out_n;
     double *inv_freq; /* desc.rope_inv_freq's array, when the case has rope_inv_freq */
     float *sinks;     /* n_heads sinks when the case has them (desc.flags has SEATTN_ATTN_SINKS) */
@@ -28,6 +32,9 @@ int golden_case_load(const char *dir, golden_case *c, char *err, size_t err_len)
  * rounded to f16, exactly for a case's decoded f16 values). */
 seattn_status golden_tensor(seattn_context *ctx, const float *x, size_t n, seattn_dtype dt,
                             seattn_tensor **out);
+/* Creates a tensor holding n bytes (a case's raw storage). */
+seattn_status golden_bytes_tensor(seattn_context *ctx, const void *bytes, size_t n,
+                                  seattn_tensor **out);
 void golden_case_free(golden_case *c);
 
 /* Finds every folder holding meta.json under root (root itself included), sorted by path.

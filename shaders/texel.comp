@@ -86,6 +86,11 @@ const uint NS4 = (2u * NR + 3u) / 4u * 4u; // a step's scores (two keys), in who
 layout(set = 0, binding = 0) uniform textureBuffer q_tex;
 layout(set = 0, binding = 1) uniform textureBuffer k_tex;
 layout(set = 0, binding = 2) uniform textureBuffer v_tex;
+// The same bindings as R32UI texels, for the types kv_types.glsl unpacks (the host makes the
+// views R32_UINT then).
+layout(set = 0, binding = 0) uniform utextureBuffer q_utex;
+layout(set = 0, binding = 1) uniform utextureBuffer k_utex;
+layout(set = 0, binding = 2) uniform utextureBuffer v_utex;
 // The output, or with FLAG_SPLIT the partial rows (m, l, 2 unused, acc[D]: merge.comp).
 layout(std430, set = 0, binding = 3) writeonly buffer BufO { float o_buf[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufO4 { vec4 o4_buf[]; };
@@ -96,12 +101,18 @@ layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
 layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
 // Attention sinks, f32 [n_heads] (common.glsl, SINKS).
 layout(std430, set = 0, binding = 11) readonly buffer BufSinks { float sink_buf[]; };
+layout(std430, set = 0, binding = 3) buffer BufOw { uint o_w[]; };
 #ifdef SEATTN_F16
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
 #endif
-#define FETCH_Q(i) texelFetch(q_tex, int(i)).x
-// This lane's N_ elements (at E_[]) of the row at element BASE_ of TEX_ into X_[AT_ ..].
-#define FETCH_ROW(X_, TEX_, BASE_, AT_, E_, N_)                                              \
+#define Q_WORD(w) texelFetch(q_utex, int(w)).x
+#define K_WORD(w) texelFetch(k_utex, int(w)).x
+#define V_WORD(w) texelFetch(v_utex, int(w)).x
+#include "kv_types.glsl"
+#define FETCH_Q(i) (Q_BF16 ? q_bf16(i) : texelFetch(q_tex, int(i)).x)
+// This lane's N_ elements (at E_[]) of the row at element BASE_ of TEX_ into X_[AT_ ..]; with
+// RAWT_ (KT or VT) set, through RAW_ (k_raw or v_raw) instead.
+#define FETCH_ROW(X_, TEX_, RAWT_, RAW_, BASE_, AT_, E_, N_)                                \
     if (KV_VEC4) {                                                                           \
         [[unroll]] for (uint e = 0; e < (N_); e += 4u) {                                     \
             const vec4 t4 = texelFetch(TEX_, int(((BASE_) + E_[e]) / 4u));                   \
@@ -110,16 +121,17 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
         }                                                                                    \
     } else {                                                                                 \
         [[unroll]] for (uint e = 0; e < (N_); ++e)                                           \
-            X_[(AT_) + e] = texelFetch(TEX_, int((BASE_) + E_[e])).x;                        \
+            X_[(AT_) + e] = (RAWT_) != 0u ? RAW_((BASE_) + E_[e])                             \
+                                          : texelFetch(TEX_, int((BASE_) + E_[e])).x;         \
     }
 // entry i of the table (rope.glsl), through either view
 #define ROPE_FETCH(i) (ROPE_VEC4 ? rope_half(i) : texelFetch(rope_tex, int(i)).xy)
 #define ROPE_FETCH4(i) texelFetch(rope_tex, int((i) >> 1u))
 // f16 q, k, v arrive widened: only the output needs 16-bit storage.
 #ifdef SEATTN_F16
-#define STORE_OUT(i, x) { if (OUT_F16 && !split_out) o_h[i] = float16_t(SAT_F16(x)); else o_buf[i] = (x); }
+#define STORE_OUT(i, x) { if (OUT_BF16 && !split_out) store_bf16(i, x); else if (OUT_F16 && !split_out) o_h[i] = float16_t(SAT_F16(x)); else o_buf[i] = (x); }
 #else
-#define STORE_OUT(i, x) { o_buf[i] = (x); }
+#define STORE_OUT(i, x) { if (OUT_BF16 && !split_out) store_bf16(i, x); else o_buf[i] = (x); }
 #endif
 
 // entry i of an RGBA32F table view
@@ -328,8 +340,8 @@ void main() {
     {                                                                                        \
         float x[2u * DL], kn[2u * DL], kg[2u * DL];                                          \
         const uint j2 = (TWO_) ? j + 1u : j, jt2 = (TWO_) ? jt + 1u : jt;                    \
-        FETCH_ROW(x, k_tex, kb0 + jt * pc.k_st, 0u, e_at, DL)                                \
-        FETCH_ROW(x, k_tex, kb0 + jt2 * pc.k_st, DL, e_at, DL)                               \
+        FETCH_ROW(x, k_tex, KT, k_raw, kb0 + jt * pc.k_st, 0u, e_at, DL)                    \
+        FETCH_ROW(x, k_tex, KT, k_raw, kb0 + jt2 * pc.k_st, DL, e_at, DL)                   \
         [[unroll]] for (uint e = 0; e < 2u * DL; ++e) x[e] = CLAMP_IN(x[e]);                  \
         if ((NORM & 2u) != 0u) { /* a constant */                                            \
             [[unroll]] for (uint b = 0; b < 2u; ++b) {                                       \
@@ -418,8 +430,8 @@ void main() {
         /* a NaN value must not reach rows that do not take a key (their weight is 0, and  \
          * 0 * NaN is NaN): it becomes 0 for all rows here, which rows taking it may see */  \
         float xv[2u * DLV];                                                                  \
-        FETCH_ROW(xv, v_tex, vb0 + jt * pc.v_st, 0u, ev_at, DLV)                             \
-        FETCH_ROW(xv, v_tex, vb0 + jt2 * pc.v_st, DLV, ev_at, DLV)                           \
+        FETCH_ROW(xv, v_tex, VT, v_raw, vb0 + jt * pc.v_st, 0u, ev_at, DLV)                 \
+        FETCH_ROW(xv, v_tex, VT, v_raw, vb0 + jt2 * pc.v_st, DLV, ev_at, DLV)               \
         [[unroll]] for (uint e = 0; e < 2u * DLV; ++e) xv[e] = isnan(xv[e]) ? 0.0 : CLAMP_IN(xv[e]); \
         [[unroll]] for (uint k = 0; k < NR * DLV; ++k)                                       \
             acc[k] = acc[k] * corr[k / DLV] + w0[k / DLV] * xv[k % DLV] + w1[k / DLV] * xv[DLV + k % DLV]; \

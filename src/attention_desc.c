@@ -8,15 +8,45 @@
 #define MAX_POSITIONS (1u << 24) /* positions stay exact in f32 and in the RoPE tables */
 #define MAX_STRIDE (UINT64_C(1) << 40)
 
-size_t seattn__dtype_size(seattn_dtype t) {
-    return t == SEATTN_DTYPE_F16 ? 2 : 4;
-}
-
 #define BAD(...) seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
-static seattn_status check_dtype(seattn_context *ctx, const char *field, seattn_dtype t) {
-    if (t == SEATTN_DTYPE_F32 || t == SEATTN_DTYPE_F16) return SEATTN_SUCCESS;
-    return BAD("%s: unknown dtype %d", field, (int)t);
+/* q and out may be f32, f16 or bf16; k and v (kv) any type. */
+static seattn_status check_dtype(seattn_context *ctx, const char *field, seattn_dtype t, bool kv) {
+    if (!seattn__dtype_known(t)) return BAD("%s: unknown dtype %d", field, (int)t);
+    if (!kv && t != SEATTN_DTYPE_F32 && t != SEATTN_DTYPE_F16 && t != SEATTN_DTYPE_BF16)
+        return BAD("%s: %s is a type for k and v only; q and out take f32, f16 or bf16", field,
+                   seattn_dtype_name(t));
+    return SEATTN_SUCCESS;
+}
+
+/* A block type's vectors are whole blocks: the vector size, offset and strides multiples of 32. */
+static seattn_status check_blocks(seattn_context *ctx, const char *name, seattn_dtype t,
+                                  uint32_t vec, const char *vec_field, uint64_t offset,
+                                  seattn_strides s) {
+    if (!seattn__dtype_block(t)) return SEATTN_SUCCESS;
+    if (vec % 32 != 0)
+        return BAD("%s (%u) must be a multiple of 32 for %s %s (blocks of 32 values)", vec_field,
+                   vec, name, seattn_dtype_name(t));
+    if (offset % 32 != 0 || s.head % 32 != 0 || s.token % 32 != 0)
+        return BAD("%s_offset and %s_strides must be multiples of 32 for %s %s (a vector is whole "
+                   "blocks)",
+                   name, name, name, seattn_dtype_name(t));
+    return SEATTN_SUCCESS;
+}
+
+/* An fp8 tensor's scale: 0 means 1; other types take none. */
+static seattn_status check_scale(seattn_context *ctx, const char *field, seattn_dtype t,
+                                 float *scale) {
+    if (t != SEATTN_DTYPE_FP8_E4M3) {
+        if (*scale != 0.0f)
+            return BAD("%s (%g) is for an fp8_e4m3 tensor only; it must be 0 for %s", field,
+                       (double)*scale, seattn_dtype_name(t));
+        return SEATTN_SUCCESS;
+    }
+    if (*scale == 0.0f) *scale = 1.0f;
+    if (!isfinite(*scale) || *scale < 0.0f)
+        return BAD("%s (%g) must be finite and > 0", field, (double)*scale);
+    return SEATTN_SUCCESS;
 }
 
 /* Zero strides mean dense [heads, len, head_dim]; a partly given pair is an error. */
@@ -115,16 +145,22 @@ seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_d
             return BAD("qk_norm_eps (%g) must be finite and >= 0", (double)r->qk_norm_eps);
     }
     seattn_status s;
-    if ((s = check_dtype(ctx, "q_type", r->q_type)) ||
-        (s = check_dtype(ctx, "k_type", r->k_type)) ||
-        (s = check_dtype(ctx, "v_type", r->v_type)) ||
-        (s = check_dtype(ctx, "out_type", r->out_type)))
+    if ((s = check_dtype(ctx, "q_type", r->q_type, false)) ||
+        (s = check_dtype(ctx, "k_type", r->k_type, true)) ||
+        (s = check_dtype(ctx, "v_type", r->v_type, true)) ||
+        (s = check_dtype(ctx, "out_type", r->out_type, false)) ||
+        (s = check_scale(ctx, "k_scale", r->k_type, &r->k_scale)) ||
+        (s = check_scale(ctx, "v_scale", r->v_type, &r->v_scale)))
         return s;
     if ((s = resolve_strides(ctx, "q_strides", &r->q_strides, r->q_len, r->head_dim)) ||
         (s = resolve_strides(ctx, "k_strides", &r->k_strides, r->kv_len, r->head_dim)) ||
         (s = resolve_strides(ctx, "v_strides", &r->v_strides, r->kv_len, r->v_head_dim)) ||
         (s = resolve_strides(ctx, "out_strides", &r->out_strides, r->q_len, r->v_head_dim)) ||
-        (s = resolve_strides(ctx, "lse_strides", &r->lse_strides, r->q_len, 1)))
+        (s = resolve_strides(ctx, "lse_strides", &r->lse_strides, r->q_len, 1)) ||
+        (s = check_blocks(ctx, "k", r->k_type, r->head_dim, "head_dim", r->k_offset,
+                          r->k_strides)) ||
+        (s = check_blocks(ctx, "v", r->v_type, r->v_head_dim, "v_head_dim", r->v_offset,
+                          r->v_strides)))
         return s;
     const uint64_t offs[] = {r->q_offset,   r->k_offset,      r->v_offset,      r->out_offset,
                              r->lse_offset, r->q_norm_offset, r->k_norm_offset, r->sinks_offset};
@@ -163,11 +199,20 @@ static bool output_vectors_disjoint(seattn_strides s, uint64_t heads, uint64_t l
     return s2 == UINT64_MAX || s2 >= s1 * (n1 - 1) + vec;
 }
 
+/* The bytes [first, end) that a span of type t covers. */
+static uint64_t first_byte(span sp, seattn_dtype t) {
+    return seattn__dtype_byte(t, sp.first);
+}
+static uint64_t end_byte(span sp, seattn_dtype t) {
+    return seattn__dtype_block(t) ? seattn__dtype_byte(t, sp.last) + seattn__dtype_block_bytes(t)
+                                  : (sp.last + 1) * seattn__dtype_size(t);
+}
+
 static seattn_status check_fits(seattn_context *ctx, const char *name, const seattn_tensor *t,
-                                span sp, size_t esize) {
+                                span sp, seattn_dtype dt) {
     if (!t) return BAD("tensor %s is NULL", name);
     if (t->ctx != ctx) return BAD("tensor %s belongs to another context", name);
-    uint64_t need = (sp.last + 1) * esize;
+    uint64_t need = end_byte(sp, dt);
     if (need > t->bytes)
         return seattn__fail(ctx, SEATTN_ERROR_BUFFER_TOO_SMALL,
                             "tensor %s holds %zu bytes but the descriptor reaches byte %llu", name,
@@ -183,16 +228,17 @@ void seattn__view_span(uint64_t offset, seattn_strides s, uint64_t heads, uint64
 }
 
 /* Views of the same memory (a tensor, or wrapped tensors of one VkBuffer) that share a byte. */
-static bool overlaps(const seattn_tensor *a, span sa, size_t ea, const seattn_tensor *b, span sb,
-                     size_t eb) {
+static bool overlaps(const seattn_tensor *a, span sa, seattn_dtype ea, const seattn_tensor *b,
+                     span sb, seattn_dtype eb) {
     if (!a || !b || a->mem_id != b->mem_id) return false;
-    const uint64_t a0 = a->mem_base + sa.first * ea, a1 = a->mem_base + (sa.last + 1) * ea;
-    const uint64_t b0 = b->mem_base + sb.first * eb, b1 = b->mem_base + (sb.last + 1) * eb;
+    const uint64_t a0 = a->mem_base + first_byte(sa, ea), a1 = a->mem_base + end_byte(sa, ea);
+    const uint64_t b0 = b->mem_base + first_byte(sb, eb), b1 = b->mem_base + end_byte(sb, eb);
     return a0 < b1 && b0 < a1;
 }
 
-bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t a_last, size_t ea,
-                             const seattn_tensor *b, uint64_t b_first, uint64_t b_last, size_t eb) {
+bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t a_last,
+                             seattn_dtype ea, const seattn_tensor *b, uint64_t b_first,
+                             uint64_t b_last, seattn_dtype eb) {
     return overlaps(a, (span){a_first, a_last}, ea, b, (span){b_first, b_last}, eb);
 }
 
@@ -212,16 +258,16 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
     const seattn_tensor *kw = r->flags & SEATTN_ATTN_K_NORM ? t->k_norm_weight : NULL;
     span ssk = view_span(r->sinks_offset, none, 1, 1, r->n_heads);
     const seattn_tensor *sk_t = r->flags & SEATTN_ATTN_SINKS ? t->sinks : NULL;
-    size_t eq = seattn__dtype_size(r->q_type), ek = seattn__dtype_size(r->k_type);
-    size_t ev = seattn__dtype_size(r->v_type), eo = seattn__dtype_size(r->out_type);
+    const seattn_dtype eq = r->q_type, ek = r->k_type, ev = r->v_type, eo = r->out_type;
+    const seattn_dtype f32 = SEATTN_DTYPE_F32;
     seattn_status s;
     if ((s = check_fits(ctx, "q", q, sq, eq)) || (s = check_fits(ctx, "k", k, sk, ek)) ||
         (s = check_fits(ctx, "v", v, sv, ev)) || (s = check_fits(ctx, "out", out, so, eo)))
         return s;
-    if (lse && (s = check_fits(ctx, "lse", lse, sl, 4))) return s;
-    if (qw && (s = check_fits(ctx, "q_norm_weight", qw, sqw, 4))) return s;
-    if (kw && (s = check_fits(ctx, "k_norm_weight", kw, skw, 4))) return s;
-    if ((r->flags & SEATTN_ATTN_SINKS) && (s = check_fits(ctx, "sinks", t->sinks, ssk, 4)))
+    if (lse && (s = check_fits(ctx, "lse", lse, sl, f32))) return s;
+    if (qw && (s = check_fits(ctx, "q_norm_weight", qw, sqw, f32))) return s;
+    if (kw && (s = check_fits(ctx, "k_norm_weight", kw, skw, f32))) return s;
+    if ((r->flags & SEATTN_ATTN_SINKS) && (s = check_fits(ctx, "sinks", t->sinks, ssk, f32)))
         return s;
     if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, dv))
         return BAD("out_strides (head %llu, token %llu) make output vectors overlap",
@@ -233,20 +279,20 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
         const char *name;
         const seattn_tensor *t;
         span sp;
-        size_t e;
+        seattn_dtype e;
     } in[] = {{"q", q, sq, eq},
               {"k", k, sk, ek},
               {"v", v, sv, ev},
-              {"q_norm_weight", qw, sqw, 4},
-              {"k_norm_weight", kw, skw, 4},
-              {"sinks", sk_t, ssk, 4}};
+              {"q_norm_weight", qw, sqw, f32},
+              {"k_norm_weight", kw, skw, f32},
+              {"sinks", sk_t, ssk, f32}};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         if (overlaps(out, so, eo, in[i].t, in[i].sp, in[i].e))
             return BAD("out overlaps %s", in[i].name);
-        if (lse && overlaps(lse, sl, 4, in[i].t, in[i].sp, in[i].e))
+        if (lse && overlaps(lse, sl, f32, in[i].t, in[i].sp, in[i].e))
             return BAD("lse overlaps %s", in[i].name);
     }
-    if (lse && overlaps(lse, sl, 4, out, so, eo)) return BAD("lse overlaps out");
+    if (lse && overlaps(lse, sl, f32, out, so, eo)) return BAD("lse overlaps out");
     return SEATTN_SUCCESS;
 }
 seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
@@ -256,11 +302,11 @@ seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_atte
     static const char *const lse_names[3] = {"lse_a", "lse_b", "lse"};
     const span so = view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->v_head_dim);
     const span sl = view_span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1);
-    const size_t eo = seattn__dtype_size(r->out_type);
+    const seattn_dtype eo = r->out_type, f32 = SEATTN_DTYPE_F32;
     seattn_status s;
     for (int i = 0; i < 3; i++) {
         if ((s = check_fits(ctx, out_names[i], outs[i], so, eo))) return s;
-        if ((i < 2 || lses[i]) && (s = check_fits(ctx, lse_names[i], lses[i], sl, 4))) return s;
+        if ((i < 2 || lses[i]) && (s = check_fits(ctx, lse_names[i], lses[i], sl, f32))) return s;
     }
     if (!output_vectors_disjoint(r->out_strides, r->n_heads, r->q_len, r->v_head_dim))
         return BAD("out_strides (head %llu, token %llu) make output vectors overlap",
@@ -273,10 +319,11 @@ seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_atte
     for (int i = 0; i < 3; i++) {
         if (i < 2 && outs[i] != outs[2] && overlaps(outs[2], so, eo, outs[i], so, eo))
             return BAD("out overlaps %s without being it", out_names[i]);
-        if (overlaps(outs[2], so, eo, lses[i], sl, 4)) return BAD("out overlaps %s", lse_names[i]);
-        if (i < 2 && lses[2] && lses[i] != lses[2] && overlaps(lses[2], sl, 4, lses[i], sl, 4))
+        if (overlaps(outs[2], so, eo, lses[i], sl, f32))
+            return BAD("out overlaps %s", lse_names[i]);
+        if (i < 2 && lses[2] && lses[i] != lses[2] && overlaps(lses[2], sl, f32, lses[i], sl, f32))
             return BAD("lse overlaps %s without being it", lse_names[i]);
-        if (lses[2] && overlaps(lses[2], sl, 4, outs[i], so, eo))
+        if (lses[2] && overlaps(lses[2], sl, f32, outs[i], so, eo))
             return BAD("lse overlaps %s", out_names[i]);
     }
     return SEATTN_SUCCESS;

@@ -73,11 +73,11 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
         uint64_t f, l;
         seattn__view_span(r->out_offset, r->out_strides, r->n_heads, r->q_len, r->v_head_dim, &f,
                           &l);
-        if (seattn__tensors_overlap(meta[i].t, m0, m1, 4, t->out, f, l,
-                                    seattn__dtype_size(r->out_type)))
+        if (seattn__tensors_overlap(meta[i].t, m0, m1, SEATTN_DTYPE_F32, t->out, f, l, r->out_type))
             return BAD("out overlaps %s", meta[i].name);
         seattn__view_span(r->lse_offset, r->lse_strides, r->n_heads, r->q_len, 1, &f, &l);
-        if (t->lse && seattn__tensors_overlap(meta[i].t, m0, m1, 4, t->lse, f, l, 4))
+        if (t->lse && seattn__tensors_overlap(meta[i].t, m0, m1, SEATTN_DTYPE_F32, t->lse, f, l,
+                                              SEATTN_DTYPE_F32))
             return BAD("lse overlaps %s", meta[i].name);
     }
     out->b = *b;

@@ -32,14 +32,11 @@ static double clamp_in(double x) {
     return x < -LIM ? -LIM : x > LIM ? LIM : x;
 }
 
-/* Element `at` onwards of a tensor of type dt, widened exactly, clamped. */
-static void load_vec(double *dst, const void *base, seattn_dtype dt, uint64_t at, uint32_t n) {
-    if (dt == SEATTN_DTYPE_F16)
-        for (uint32_t i = 0; i < n; i++)
-            dst[i] = clamp_in(seattn__half_to_float(((const uint16_t *)base)[at + i]));
-    else
-        for (uint32_t i = 0; i < n; i++)
-            dst[i] = clamp_in(((const float *)base)[at + i]);
+/* Element `at` onwards of a tensor of type dt (an fp8 scale: scale), decoded exactly, clamped. */
+static void load_vec(double *dst, const void *base, seattn_dtype dt, float scale, uint64_t at,
+                     uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        dst[i] = clamp_in(seattn__dtype_load(dt, base, at + i, scale));
 }
 
 /* QK-norm: x_i w_i / sqrt(mean(x^2) + eps); w NULL means ones. Keys are clamped after it;
@@ -62,6 +59,8 @@ static void store_out(void *out, seattn_dtype dt, uint64_t at, double value) {
         ((uint16_t *)out)[at] = seattn__float_to_half(x > 65504.0f    ? 65504.0f
                                                       : x < -65504.0f ? -65504.0f
                                                                       : x);
+    else if (dt == SEATTN_DTYPE_BF16)
+        ((uint16_t *)out)[at] = seattn__float_to_bf16(x);
     else
         ((float *)out)[at] = x;
 }
@@ -112,7 +111,7 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
             const uint64_t tok = key_tok ? key_tok[j] : j;
             uint64_t at = r->k_offset + hk * r->k_strides.head + tok * r->k_strides.token;
             double *a = kn + (size_t)j * d, *b = kg + (size_t)j * d;
-            load_vec(a, k, r->k_type, at, d);
+            load_vec(a, k, r->k_type, r->k_scale, at, d);
             if (k_norm) rms_norm(a, d, kw, r->qk_norm_eps, true);
             memcpy(b, a, sizeof(double) * d);
             if (r->key_mode == SEATTN_KEYS_RAW) {
@@ -126,7 +125,7 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
             const uint32_t h = hk * n_rep + hr;
             for (uint32_t row = 0; row < r->q_len; row++) {
                 const int64_t p = (int64_t)r->q_pos + row;
-                load_vec(qn, q, r->q_type,
+                load_vec(qn, q, r->q_type, 0.0f,
                          r->q_offset + h * r->q_strides.head + row * r->q_strides.token, d);
                 if (q_norm) rms_norm(qn, d, qw, r->qk_norm_eps, false);
                 /* the softmax scale (and log scaling) go into the query, as in the kernels */
@@ -165,7 +164,7 @@ static seattn_status attend(seattn_context *ctx, const seattn_attention_desc *r,
                 for (int64_t j = 0; j <= p && mx > -INFINITY; j++) {
                     double e = exp(score[j] - mx);
                     sum += e;
-                    load_vec(vj, v, r->v_type,
+                    load_vec(vj, v, r->v_type, r->v_scale,
                              r->v_offset + hk * r->v_strides.head +
                                  (key_tok ? key_tok[j] : (uint64_t)j) * r->v_strides.token,
                              dv);
@@ -267,8 +266,8 @@ seattn_status seattn__cpu_merge(seattn_context *ctx, const seattn_attention_desc
         for (uint64_t row = 0; row < r->q_len; row++) {
             const uint64_t o = r->out_offset + h * r->out_strides.head + row * r->out_strides.token;
             const uint64_t l = r->lse_offset + h * r->lse_strides.head + row * r->lse_strides.token;
-            load_vec(a, outs[0]->host, r->out_type, o, d);
-            load_vec(b, outs[1]->host, r->out_type, o, d);
+            load_vec(a, outs[0]->host, r->out_type, 0.0f, o, d);
+            load_vec(b, outs[1]->host, r->out_type, 0.0f, o, d);
             const double x = la[l], y = lb[l], m = x > y ? x : y;
             const double wa = x == -INFINITY ? 0.0 : exp(x - m);
             const double wb = y == -INFINITY ? 0.0 : exp(y - m);

@@ -61,7 +61,17 @@ seattn_status seattn__merge_prepare(seattn_context *ctx, const seattn_attention_
 /* context.c: resolves and checks desc and tensors (NULL tensors: an error naming them). */
 seattn_status seattn__attn_prepare(seattn_context *ctx, const seattn_attention_desc *desc,
                                    const seattn_attention_tensors *t, seattn_attention_desc *r);
+/* dtype.c: storage types. The size of an element (block types: 4, unused), whether t is known
+ * and a block type (q8_0, q4_0), the bytes of a block, the first byte of element e (a block
+ * type: of its block), and element e decoded (fp8: times scale). */
 size_t seattn__dtype_size(seattn_dtype t);
+bool seattn__dtype_known(seattn_dtype t);
+bool seattn__dtype_block(seattn_dtype t);
+size_t seattn__dtype_block_bytes(seattn_dtype t);
+uint64_t seattn__dtype_byte(seattn_dtype t, uint64_t e);
+float seattn__dtype_load(seattn_dtype t, const void *base, uint64_t e, float scale);
+/* binary32 -> bfloat16 bits, round to nearest even; NaN stays NaN. */
+uint16_t seattn__float_to_bf16(float f);
 
 /* A batch of sequences (seattn_attention_batch): its bounds, checked, and its metadata. */
 typedef struct seattn__batch {
@@ -80,8 +90,9 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
 const char *seattn__seq_problem(const seattn_batch_desc *b, const seattn_seq *q, const uint32_t *bt,
                                 uint32_t *bad_entry);
 /* attention_desc.c: whether two tensors' element ranges [first, last] share a byte. */
-bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t a_last, size_t ea,
-                             const seattn_tensor *b, uint64_t b_first, uint64_t b_last, size_t eb);
+bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t a_last,
+                             seattn_dtype ea, const seattn_tensor *b, uint64_t b_first,
+                             uint64_t b_last, seattn_dtype eb);
 /* attention_desc.c: the element range [*first, *last] of a [heads, len, vec] view. */
 void seattn__view_span(uint64_t offset, seattn_strides s, uint64_t heads, uint64_t len,
                        uint64_t vec, uint64_t *first, uint64_t *last);

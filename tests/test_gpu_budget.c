@@ -62,7 +62,7 @@ static stats compile(const seattn__plan *pl, uint32_t req_sg) {
         if (cache[i].kernel == pl->kernel && cache[i].req_sg == req_sg &&
             memcmp(cache[i].spec, pl->spec, sizeof pl->spec) == 0)
             return cache[i].s;
-    const bool f16 = pl->spec[SEATTN__SPEC_DTYPE] != 0;
+    const bool f16 = (pl->spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_ANY) != 0;
     if (!modules[f16][pl->kernel]) {
         const seattn__shader *sh = seattn__shader_get(pl->kernel, f16);
         VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,

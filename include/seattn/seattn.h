@@ -247,15 +247,54 @@ SEATTN_API seattn_status seattn_context_device_info(const seattn_context *ctx,
 /* ---- Tensors ------------------------------------------------------------------------------ */
 
 /* Storage types of q, k, v and out. Arithmetic is f32 (the CPU reference: double) whatever the
- * storage: f16 elements are widened exactly on load, and an f16 output is rounded to nearest
- * even once, at the end, saturating at +-65504 (see Numerics below). f16 needs the device's
- * storageBuffer16BitAccess (enabled by seattn on its own devices; for an imported device the
- * app says it enabled it): without it a call with an f16 tensor returns
- * SEATTN_ERROR_UNSUPPORTED and writes nothing. lse and the QK-norm weights are always f32. */
+ * storage: elements are decoded exactly on load (an fp8 element is the f32 product of its value
+ * and the tensor's scale, rounded once), and a 16-bit output is rounded to nearest even once, at
+ * the end (f16 saturating at +-65504; see Numerics below). lse, the QK-norm weights and the
+ * sinks are always f32.
+ *  - q and out: f32, f16 or bf16. k and v: any type below.
+ *  - f16 needs the device's storageBuffer16BitAccess (enabled by seattn on its own devices; for
+ *    an imported device the app says it enabled it): without it a call with an f16 tensor
+ *    returns SEATTN_ERROR_UNSUPPORTED and writes nothing. Every other type is read as 32-bit
+ *    words and unpacked (a bf16 output is written with 32-bit atomics), so it runs on any
+ *    device.
+ *  - Strides and offsets count elements (values) for every type. The block types hold their
+ *    values in blocks of 32 along head_dim: their head_dim (v_head_dim for v) must be a
+ *    multiple of 32 and their offset and both strides multiples of 32, so a vector is whole
+ *    blocks; value e sits in block e / 32 (byte (e / 32) * block bytes). A tensor's buffer
+ *    offset needs no alignment beyond what seattn_tensor_wrap() asks of every tensor.
+ *  - fp8_e4m3 takes a per-tensor f32 scale (k_scale, v_scale in seattn_attention_desc), as
+ *    vLLM's and FlashInfer's fp8 KV caches keep. Each distinct pair of scales is a constant of
+ *    its own pipelines (compiled once, kept in the pipeline cache). */
 typedef enum seattn_dtype {
-    SEATTN_DTYPE_F32 = 0, /* IEEE binary32 */
-    SEATTN_DTYPE_F16 = 1  /* IEEE binary16 */
+    SEATTN_DTYPE_F32 = 0,     /* IEEE binary32 */
+    SEATTN_DTYPE_F16 = 1,     /* IEEE binary16, little-endian */
+    SEATTN_DTYPE_BF16 = 2,    /* the upper 16 bits of a binary32, little-endian */
+    SEATTN_DTYPE_Q8_0 = 3,    /* llama.cpp's block_q8_0, 34 bytes a block of 32 values: an f16
+                               * scale d, then 32 int8 q; value = d * q */
+    SEATTN_DTYPE_Q4_0 = 4,    /* llama.cpp's block_q4_0, 18 bytes a block of 32 values: an f16
+                               * scale d, then 16 bytes qs; value i < 16 is ((qs[i] & 15) - 8) d,
+                               * value i >= 16 is ((qs[i - 16] >> 4) - 8) d */
+    SEATTN_DTYPE_FP8_E4M3 = 5 /* OCP E4M3FN, a byte a value (no infinities, max 448, S.1111.111
+                               * NaN); value = e4m3 * scale */
 } seattn_dtype;
+
+/* Bytes a tensor of `elements` values of type t occupies (a block type: whole blocks, elements a
+ * multiple of 32); 0 for an unknown type. */
+SEATTN_API size_t seattn_dtype_bytes(seattn_dtype t, size_t elements);
+/* A readable name ("f32", "f16", "bf16", "q8_0", "q4_0", "fp8_e4m3"); NULL for an unknown type.
+ * seattn_dtype_from_name() is its inverse: SEATTN_ERROR_INVALID_ARGUMENT for an unknown name. */
+SEATTN_API const char *seattn_dtype_name(seattn_dtype t);
+SEATTN_API seattn_status seattn_dtype_from_name(const char *name, seattn_dtype *t);
+/* Encodes n f32 values into type t's bytes (dst holds seattn_dtype_bytes(t, n)), as the engines
+ * do: f16 and bf16 round to nearest even; q8_0 and q4_0 are ggml's reference quantizers
+ * (quantize_row_q8_0_ref, quantize_row_q4_0_ref) bit for bit, n a multiple of 32; fp8_e4m3 is
+ * x / scale in f32, saturated to +-448, rounded to nearest even (vLLM's conversion; NaN stays
+ * NaN). scale is read for fp8_e4m3 only (finite and > 0). Decoding gives what every kernel
+ * reads. SEATTN_ERROR_INVALID_ARGUMENT for an unknown type, a bad n or scale. Thread-safe. */
+SEATTN_API seattn_status seattn_quantize(seattn_dtype t, const float *src, size_t n, void *dst,
+                                         float scale);
+SEATTN_API seattn_status seattn_dequantize(seattn_dtype t, const void *src, size_t n, float *dst,
+                                           float scale);
 
 /* Converts n values between f32 and f16 bits, as seattn does: round to nearest even, past
  * 65504 to inf, NaN stays NaN; widening is exact. src and dst must not overlap. Thread-safe. */
@@ -399,6 +438,9 @@ typedef struct seattn_attention_desc {
     uint32_t v_head_dim;
     /* element offset of the sinks (SEATTN_ATTN_SINKS) in their tensor */
     uint64_t sinks_offset;
+    /* Per-tensor scales of an fp8_e4m3 k and v (value = e4m3 * scale); 0: 1; else finite and
+     * > 0. Must be 0 for any other type. */
+    float k_scale, v_scale;
 } seattn_attention_desc;
 
 /* Runs the attention described by desc on the context's device and waits for it.

@@ -19,7 +19,7 @@ import numpy as np
 from . import _ffi
 
 __version__ = "0.1.0"
-__all__ = ["attention", "attention_batch", "Context", "Tensor", "Error", "InvalidArgument",
+__all__ = ["attention", "attention_batch", "quantize", "dequantize", "Context", "Tensor", "Error", "InvalidArgument",
            "devices", "rope_frequencies", "attention_config", "AttentionConfig",
            "SelfExtendAttn", "SelfExtend", "__version__"]
 
@@ -82,6 +82,16 @@ def devices():
 # ---- Arrays in and out --------------------------------------------------------------------
 
 _DTYPES = {np.dtype(np.float32): _ffi.DTYPE_F32, np.dtype(np.float16): _ffi.DTYPE_F16}
+# what a Tensor may hold: floats, and the raw storage of the other types (bf16 as uint16; q8_0,
+# q4_0 and fp8_e4m3 as uint8)
+_STORAGE = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.uint16), np.dtype(np.uint8))
+# the NumPy dtype that holds each storage type's raw values
+_HOLDER = {_ffi.DTYPE_F32: np.dtype(np.float32), _ffi.DTYPE_F16: np.dtype(np.float16),
+           _ffi.DTYPE_BF16: np.dtype(np.uint16), _ffi.DTYPE_Q8_0: np.dtype(np.uint8),
+           _ffi.DTYPE_Q4_0: np.dtype(np.uint8), _ffi.DTYPE_FP8_E4M3: np.dtype(np.uint8)}
+_TYPES_TEXT = ("float32 or float16, or with dtype= bf16 (uint16 words, or torch.bfloat16), "
+               "q8_0 or q4_0 (uint8 blocks, seattn.quantize) or fp8_e4m3 (uint8, or "
+               "torch.float8_e4m3fn)")
 
 
 def _is_torch(x):
@@ -90,27 +100,93 @@ def _is_torch(x):
 
 def _to_numpy(x, name):
     """(array, was_torch): a C-contiguous NumPy view or copy of x. Refuses anything that is not
-    a float32 or float16 NumPy array or torch CPU tensor."""
+    a NumPy array or torch CPU tensor of a dtype seattn stores (torch's bfloat16 and
+    float8_e4m3fn come back as their uint16 and uint8 bits)."""
     if x is None:
         _bad("%s is None; it must be a NumPy array or a torch tensor" % name)
     if _is_torch(x):
+        import torch
+
         if x.device.type != "cpu":
             _bad("%s is a torch tensor on %s; seattn takes CPU tensors (call .cpu()); the "
                  "device seattn computes on is chosen with backend= and device=" % (
                      name, x.device))
-        if str(x.dtype) not in ("torch.float32", "torch.float16"):
-            _bad("%s has dtype %s; seattn takes float32 or float16 (convert with .float())" % (
-                name, x.dtype))
-        a = x.detach().contiguous().numpy()
-        torch = True
+        t = x.detach().contiguous()
+        if t.dtype == torch.bfloat16:
+            a = t.view(torch.int16).numpy().view(np.uint16)
+        elif str(t.dtype) == "torch.float8_e4m3fn":
+            a = t.view(torch.uint8).numpy()
+        elif t.dtype in (torch.float32, torch.float16, torch.uint8):
+            a = t.numpy()
+        else:
+            _bad("%s has dtype %s; seattn takes %s" % (name, x.dtype, _TYPES_TEXT))
+        torch_in = True
     elif isinstance(x, np.ndarray):
-        a, torch = x, False
+        a, torch_in = x, False
     else:
         _bad("%s is a %s; it must be a NumPy array or a torch tensor" % (name, type(x).__name__))
-    if a.dtype not in _DTYPES:
-        _bad("%s has dtype %s; seattn takes float32 or float16 (convert with "
-             ".astype(np.float32) or .float())" % (name, a.dtype))
-    return np.ascontiguousarray(a), torch
+    if a.dtype not in _STORAGE:
+        _bad("%s has dtype %s; seattn takes %s (convert with .astype(np.float32) or .float())"
+             % (name, a.dtype, _TYPES_TEXT))
+    return np.ascontiguousarray(a), torch_in
+
+
+def _torch_kind(x):
+    """The storage type a torch tensor's own dtype names (bfloat16, float8_e4m3fn), or None."""
+    if not _is_torch(x):
+        return None
+    return {"torch.bfloat16": _ffi.DTYPE_BF16,
+            "torch.float8_e4m3fn": _ffi.DTYPE_FP8_E4M3}.get(str(x.dtype))
+
+
+def _storage_type(x, held, name, given, kv=True):
+    """The seattn type of operand x held as NumPy dtype `held`: given (a dtype= name) where the
+    holder alone does not say (uint16: bf16; uint8: q8_0, q4_0, fp8_e4m3)."""
+    implied = _torch_kind(x)
+    if given is not None:
+        if given not in _ffi.DTYPE_NAMES:
+            _bad("%s dtype %r; seattn knows %s" % (name, given, sorted(_ffi.DTYPE_NAMES)))
+        t = _ffi.DTYPE_NAMES[given]
+        if implied is not None and implied != t:
+            _bad("%s is a torch %s tensor but dtype %r was given" % (name, x.dtype, given))
+    elif implied is not None:
+        t = implied
+    elif held in _DTYPES:
+        t = _DTYPES[held]
+    else:
+        _bad("%s holds %s; say what it stores with %s_dtype= (%s)" % (
+            name, held, name, "bf16" if held == np.uint16 else "q8_0, q4_0 or fp8_e4m3"))
+    if _HOLDER[t] != held:
+        _bad("%s is %s but holds %s; a %s tensor is held as %s" % (
+            name, [k for k, v in _ffi.DTYPE_NAMES.items() if v == t][0], held,
+            [k for k, v in _ffi.DTYPE_NAMES.items() if v == t][0], _HOLDER[t]))
+    if not kv and t not in (_ffi.DTYPE_F32, _ffi.DTYPE_F16, _ffi.DTYPE_BF16):
+        _bad("%s: %s is a type for k and v only; q takes float32, float16 or bf16" % (
+            name, given))
+    return t
+
+
+def _logical(shape, t, name):
+    """The shape of the values a tensor of type t holds in an array of `shape` (a block type's
+    last axis is whole blocks of bytes)."""
+    if t not in _ffi.BLOCK_BYTES:
+        return tuple(shape)
+    bb = _ffi.BLOCK_BYTES[t]
+    if shape[-1] % bb != 0:
+        _bad("%s's last axis holds %d bytes, not whole %d-byte blocks of 32 values" % (
+            name, shape[-1], bb))
+    return tuple(shape[:-1]) + (shape[-1] // bb * 32,)
+
+
+def _result(a, t, torch_out):
+    """A result array of type t (bf16 held as uint16) as NumPy, or as torch when torch_out."""
+    if not torch_out:
+        return a
+    import torch
+
+    if t == _ffi.DTYPE_BF16:
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(a)
 
 
 def _from_numpy(a, torch_out):
@@ -141,8 +217,9 @@ class Tensor(_Closes):
         self.context = ctx
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
-        if self.dtype not in _DTYPES:
-            _bad("tensor dtype %s; seattn takes float32 or float16" % self.dtype)
+        if self.dtype not in _STORAGE:
+            _bad("tensor dtype %s; seattn takes float32 or float16, or uint16 / uint8 holding "
+                 "another type's raw storage" % self.dtype)
         nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
         self.nbytes = nbytes
         self._h = ctypes.c_void_p()
@@ -344,18 +421,21 @@ class _Operand:
     """One of q, k, v: a host array to upload or a Tensor of the context, as [heads, tokens,
     head_dim] with the batch folded into the heads."""
 
-    def __init__(self, ctx, x, name):
+    def __init__(self, ctx, x, name, given=None):
         self.name = name
         if isinstance(x, Tensor):
             if x.context is not ctx:
                 _bad("%s is a Tensor of another context" % name)
             x._ptr()
             self.tensor, self.array, self.torch = x, None, False
-            self.shape, self.dtype = x.shape, x.dtype
+            held = x.dtype
+            raw_shape = x.shape
         else:
             self.array, self.torch = _to_numpy(x, name)
             self.tensor = None
-            self.shape, self.dtype = self.array.shape, self.array.dtype
+            held, raw_shape = self.array.dtype, self.array.shape
+        self.stype = _storage_type(x, held, name, given, kv=name != "q")
+        self.shape, self.dtype = _logical(raw_shape, self.stype, name), held
         if len(self.shape) not in (3, 4):
             _bad("%s has shape %s; it must be [heads, tokens, head_dim] or [batch, heads, "
                  "tokens, head_dim]" % (name, self.shape))
@@ -450,9 +530,11 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
                q_pos=None, scale=None, q_norm=None, k_norm=None, q_norm_weight=None,
                k_norm_weight=None, qk_norm_eps=None, pairs="all", return_lse=False, out=None,
                rope_inv_freq=None, rope_attention_factor=None, logit_softcap=None,
-               rotary_offset=None, sinks=None):
+               rotary_offset=None, sinks=None, q_dtype=None, k_dtype=None, v_dtype=None,
+               k_scale=None, v_scale=None, out_dtype=None):
     ctx._ptr()
-    ops = [_Operand(ctx, x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
+    ops = [_Operand(ctx, x, n, t) for x, n, t in ((q, "q", q_dtype), (k, "k", k_dtype),
+                                                   (v, "v", v_dtype))]
     oq, ok_, ov = ops
     if not (len(oq.shape) == len(ok_.shape) == len(ov.shape)):
         _bad("q, k and v must all be [heads, tokens, head_dim] or all [batch, heads, tokens, "
@@ -496,9 +578,14 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
     if sinks is not None:
         flags |= _ffi.ATTN_SINKS
     d.flags = flags
-    d.q_type, d.k_type, d.v_type = (_DTYPES[o.dtype] for o in ops)
-    out_dtype = out.dtype if out is not None else oq.dtype
-    d.out_type = _DTYPES[out_dtype]
+    d.q_type, d.k_type, d.v_type = (o.stype for o in ops)
+    _scales(d, k_scale, v_scale)
+    if out is not None:
+        out_dtype = out.dtype
+        d.out_type = _ffi.DTYPE_BF16 if out_dtype == np.uint16 else _DTYPES.get(out_dtype, -1)
+    else:  # q's type unless out_dtype= names another
+        d.out_type = oq.stype if out_dtype is None else _out_type(out_dtype)
+        out_dtype = _HOLDER[d.out_type]
     out_shape = oq.shape[:-1] + (ov.shape[-1],)  # v's head size
     if out is not None and out.shape != out_shape:
         _bad("out has shape %s; it must be %s (q's, with v's head size)" % (out.shape,
@@ -541,10 +628,30 @@ def _attention(ctx, q, k, v, *, group_size=1, window=None, window_size=None, sca
             t.close()
     torch_out = oq.torch
     if res is not None:
-        res = _from_numpy(res, torch_out)
+        res = _result(res, d.out_type, torch_out)
     if return_lse:
         return res, _from_numpy(lse, torch_out)
     return res
+
+
+def _out_type(name):
+    """out_dtype=: "f32", "f16" or "bf16" (also np.float32 / np.float16)."""
+    if not isinstance(name, str):
+        try:
+            name = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16"}[np.dtype(name)]
+        except (TypeError, KeyError):
+            _bad("out_dtype=%r; it must be 'f32', 'f16' or 'bf16'" % (name,))
+    if name not in ("f32", "f16", "bf16"):
+        _bad("out_dtype=%r; it must be 'f32', 'f16' or 'bf16'" % (name,))
+    return _ffi.DTYPE_NAMES[name]
+
+
+def _scales(d, k_scale, v_scale):
+    """The fp8 scales (checked by the library: an fp8 tensor's only)."""
+    if k_scale is not None:
+        d.k_scale = _float("k_scale", k_scale)
+    if v_scale is not None:
+        d.v_scale = _float("v_scale", v_scale)
 
 
 class _Words(Tensor):
@@ -582,28 +689,34 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
                      scale_base=None, rope_theta=10000.0, rotary_dims=None,
                      rope_layout="rotate_half", keys="raw", scale=None, return_lse=False,
                      rope_inv_freq=None, rope_attention_factor=None, logit_softcap=None,
-                     rotary_offset=None, sinks=None):
+                     rotary_offset=None, sinks=None, q_dtype=None, k_dtype=None, v_dtype=None,
+                     k_scale=None, v_scale=None, out_dtype=None):
     ctx._ptr()
     qa, torch_out = _to_numpy(q, "q")
     ka, _ = _to_numpy(k, "k")
     va, _ = _to_numpy(v, "v")
+    qt = _storage_type(q, qa.dtype, "q", q_dtype, kv=False)
+    kt = _storage_type(k, ka.dtype, "k", k_dtype)
+    vt = _storage_type(v, va.dtype, "v", v_dtype)
+    kshape, vshape = _logical(ka.shape, kt, "k"), _logical(va.shape, vt, "v")
     if qa.ndim != 3:
         _bad("q has shape %s; it must be [tokens, heads, head_dim], the sequences' query "
              "tokens one after another" % (qa.shape,))
-    if ka.shape[:-1] != va.shape[:-1]:
-        _bad("k has shape %s and v %s; they must match but for v's head size" % (ka.shape,
-                                                                                 va.shape))
+    if kshape[:-1] != vshape[:-1]:
+        _bad("k has shape %s and v %s; they must match but for v's head size" % (kshape,
+                                                                                 vshape))
     if ka.ndim == 4:  # [pages, page_size, kv_heads, head_dim], vLLM's cache layout
         if page_size is not None and page_size != ka.shape[1]:
             _bad("page_size=%r, but k's pages hold %d tokens" % (page_size, ka.shape[1]))
         page_size = ka.shape[1]
         ka = ka.reshape(-1, ka.shape[2], ka.shape[3])
         va = va.reshape(-1, va.shape[2], va.shape[3])
+        kshape, vshape = _logical(ka.shape, kt, "k"), _logical(va.shape, vt, "v")
     if ka.ndim != 3:
         _bad("k has shape %s; it must be [tokens, kv_heads, head_dim] or [pages, page_size, "
              "kv_heads, head_dim]" % (ka.shape,))
     q_tokens, n_heads, head_dim = qa.shape
-    kv_tokens, n_kv, k_dim = ka.shape
+    kv_tokens, n_kv, k_dim = kshape
     if k_dim != head_dim:
         _bad("q has head_dim %d and k %d; they must match" % (head_dim, k_dim))
     sq = _words(seqs, "seqs", 5)
@@ -620,7 +733,7 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     freq = _rope_options(d, head_dim, group_size, window, window_size, scale_base, rope_theta,
                          rotary_dims, rope_layout, keys, scale, rope_inv_freq,
                          rope_attention_factor, logit_softcap, rotary_offset)
-    dv = va.shape[-1]
+    dv = vshape[-1]
 
     b = _ffi.BatchDesc()
     b.n_seqs = sq.shape[0]
@@ -647,8 +760,9 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     d.k_strides = _ffi.Strides(head_dim, n_kv * head_dim)
     d.v_strides = _ffi.Strides(dv, n_kv * dv)
     d.lse_strides = _ffi.Strides(1, n_heads)
-    d.q_type, d.k_type, d.v_type = (_DTYPES[a.dtype] for a in (qa, ka, va))
-    d.out_type = _DTYPES[qa.dtype]
+    d.q_type, d.k_type, d.v_type = qt, kt, vt
+    d.out_type = qt if out_dtype is None else _out_type(out_dtype)
+    _scales(d, k_scale, v_scale)
 
     keep = []
     try:
@@ -657,7 +771,7 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
             t = ctx.tensor(a)
             keep.append(t)
             setattr(ts, field, t._ptr())
-        out_t = ctx.empty((q_tokens, n_heads, dv), qa.dtype)
+        out_t = ctx.empty((q_tokens, n_heads, dv), _HOLDER[d.out_type])
         keep.append(out_t)
         ts.out = out_t._ptr()
         lse_t = None
@@ -681,10 +795,70 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     finally:
         for t in keep:
             t.close()
-    res = _from_numpy(res, torch_out)
+    res = _result(res, d.out_type, torch_out)
     if return_lse:
         return res, _from_numpy(lse, torch_out)
     return res
+
+
+def _codes(t):
+    if t not in _ffi.DTYPE_NAMES:
+        _bad("dtype %r; seattn knows %s" % (t, sorted(_ffi.DTYPE_NAMES)))
+    return _ffi.DTYPE_NAMES[t]
+
+
+def _scale_arg(t, scale):
+    if t != _ffi.DTYPE_FP8_E4M3:
+        if scale is not None:
+            _bad("scale= is for fp8_e4m3 only")
+        return 1.0
+    return 1.0 if scale is None else _float("scale", scale)
+
+
+def quantize(x, dtype, scale=None):
+    """x's values (float32 NumPy or torch, any shape; cast to float32) stored as dtype, exactly as
+    the engines store them: "bf16" (uint16 bits, round to nearest even), "q8_0" and "q4_0"
+    (uint8, llama.cpp's reference quantizers bit for bit: the last axis becomes its blocks'
+    bytes, 34 or 18 per 32 values; it must be a multiple of 32), "fp8_e4m3" (uint8, x / scale
+    saturated to +-448, round to nearest even; scale a per-tensor float, default 1), "f16" or
+    "f32". Returns a NumPy array, or a torch tensor for a torch input (uint8; bf16 as
+    torch.bfloat16)."""
+    t = _codes(dtype)
+    sc = _scale_arg(t, scale)
+    torch_in = _is_torch(x)
+    if torch_in:
+        x = x.detach().cpu().float().numpy()
+    a = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if t in _ffi.BLOCK_BYTES and a.shape[-1] % 32 != 0:
+        _bad("quantize to %s: the last axis (%d) must be a multiple of 32" % (dtype,
+                                                                               a.shape[-1]))
+    out_shape = a.shape[:-1] + ((a.shape[-1] // 32 * _ffi.BLOCK_BYTES[t],)
+                                if t in _ffi.BLOCK_BYTES else (a.shape[-1],))
+    out = np.empty(out_shape, _HOLDER[t])
+    status = _lib.seattn_quantize(t, a.ctypes.data, a.size, out.ctypes.data, sc)
+    if status != _ffi.SUCCESS:
+        _raise(status, "quantize to %s failed" % dtype)
+    if torch_in:
+        return _result(out, t, True)
+    return out
+
+
+def dequantize(raw, dtype, scale=None):
+    """The float32 values of raw storage of dtype (the inverse of quantize(), exactly what every
+    kernel reads): a NumPy array, or a torch tensor for a torch input."""
+    t = _codes(dtype)
+    sc = _scale_arg(t, scale)
+    a, torch_in = _to_numpy(raw, "raw")
+    if a.dtype != _HOLDER[t]:
+        _bad("raw holds %s; %s is held as %s" % (a.dtype, dtype, _HOLDER[t]))
+    shape = _logical(a.shape, t, "raw")
+    out = np.empty(shape, np.float32)
+    status = _lib.seattn_dequantize(t, a.ctypes.data, out.size, out.ctypes.data, sc)
+    if status != _ffi.SUCCESS:
+        _raise(status, "dequantize of %s failed" % dtype)
+    return _from_numpy(out, torch_in)
 
 
 def rope_frequencies(config, *, seq_len=None):

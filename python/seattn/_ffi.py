@@ -20,6 +20,15 @@ CONTEXT_VALIDATION = 0x1
 
 DTYPE_F32 = 0
 DTYPE_F16 = 1
+DTYPE_BF16 = 2
+DTYPE_Q8_0 = 3
+DTYPE_Q4_0 = 4
+DTYPE_FP8_E4M3 = 5
+# storage type names (seattn_dtype_name) and codes
+DTYPE_NAMES = {"f32": DTYPE_F32, "f16": DTYPE_F16, "bf16": DTYPE_BF16, "q8_0": DTYPE_Q8_0,
+               "q4_0": DTYPE_Q4_0, "fp8_e4m3": DTYPE_FP8_E4M3}
+# the block types: bytes a block of 32 values
+BLOCK_BYTES = {DTYPE_Q8_0: 34, DTYPE_Q4_0: 18}
 
 ATTN_Q_POS = 0x1
 ATTN_NEIGHBOR_ONLY = 0x2
@@ -134,6 +143,8 @@ class AttentionDesc(ctypes.Structure):
         ("rotary_offset", _u32),
         ("v_head_dim", _u32),
         ("sinks_offset", _u64),
+        ("k_scale", ctypes.c_float),
+        ("v_scale", ctypes.c_float),
     ]
 
 
@@ -272,6 +283,9 @@ def _declare(lib):
         "seattn_batch_check": (_enum, [c.POINTER(BatchDesc), vp, vp, c.c_char_p, c.c_size_t]),
         "seattn_rope_frequencies": (_enum, [c.POINTER(RopeConfig), c.POINTER(c.c_double),
                                             c.POINTER(c.c_float)]),
+        "seattn_dtype_bytes": (c.c_size_t, [_enum, c.c_size_t]),
+        "seattn_quantize": (_enum, [_enum, vp, c.c_size_t, vp, c.c_float]),
+        "seattn_dequantize": (_enum, [_enum, vp, c.c_size_t, vp, c.c_float]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)

@@ -9,23 +9,35 @@
 
 /* A tensor view bound as the smallest aligned range that holds it, so a view of a tensor larger
  * than maxStorageBufferRange still works; elem_offset is the view's start inside the range, in
- * elements. For texel bindings the range also becomes a VkBufferView of R32F or R16F texels. */
+ * elements (a block type: in bytes, kv_types.glsl). For texel bindings the range also becomes a
+ * VkBufferView of R32F or R16F texels (R32UI words for the types read as words). */
 typedef struct {
     VkDescriptorBufferInfo info;
     uint32_t elem_offset;
     VkBufferView view;
 } binding;
 
-/* The aligned byte range [*start, *start + return) of the buffer that holds a view's elements
- * (es bytes each) when the tensor starts at byte base of its buffer. base is a multiple of 4 and
- * align of 4 or more, so the view starts a whole number of elements into the range. */
+/* Types a kernel reads or writes as 32-bit words (kv_types.glsl): every type but f32 and f16. */
+static bool as_words(seattn_dtype dt) {
+    return dt != SEATTN_DTYPE_F32 && dt != SEATTN_DTYPE_F16;
+}
+
+/* The aligned byte range [*start, *start + return) of the buffer that holds a view's elements of
+ * type dt when the tensor starts at byte base of its buffer, and the view's first byte *first.
+ * base is a multiple of 4 and align of 4 or more, so the view starts a whole number of elements
+ * into the range. A view read as words ends on a whole word. */
 static uint64_t view_range(uint64_t base, uint64_t offset, seattn_strides s, uint64_t heads,
-                           uint64_t len, uint64_t vec, uint64_t es, uint64_t align,
-                           uint64_t *start) {
+                           uint64_t len, uint64_t vec, seattn_dtype dt, uint64_t align,
+                           uint64_t *start, uint64_t *first) {
     if (align < 4) align = 4;
     const uint64_t last = offset + (heads - 1) * s.head + (len - 1) * s.token + vec - 1;
-    *start = (base + offset * es) / align * align;
-    return base + (last + 1) * es - *start;
+    *first = base + seattn__dtype_byte(dt, offset);
+    uint64_t end = base + (seattn__dtype_block(dt)
+                               ? seattn__dtype_byte(dt, last) + seattn__dtype_block_bytes(dt)
+                               : (last + 1) * seattn__dtype_size(dt));
+    if (as_words(dt)) end = (end + 3) / 4 * 4;
+    *start = *first / align * align;
+    return end - *start;
 }
 
 static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const char *name,
@@ -33,13 +45,15 @@ static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const cha
                                uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
                                bool texel, bool vec4, binding *b) {
     const VkPhysicalDeviceLimits *lim = &ctx->vk->props.limits;
+    const bool words = as_words(dt);
     const uint64_t es = seattn__dtype_size(dt);
-    uint64_t start;
-    const uint64_t range = view_range(
-        t->buf->base, offset, s, heads, len, vec, es,
-        texel ? lim->minTexelBufferOffsetAlignment : lim->minStorageBufferOffsetAlignment, &start);
-    const uint64_t max =
-        !texel ? lim->maxStorageBufferRange : (uint64_t)lim->maxTexelBufferElements * es;
+    uint64_t start, first;
+    const uint64_t range = view_range(t->buf->base, offset, s, heads, len, vec, dt,
+                                      texel ? lim->minTexelBufferOffsetAlignment
+                                            : lim->minStorageBufferOffsetAlignment,
+                                      &start, &first);
+    const uint64_t max = !texel ? lim->maxStorageBufferRange
+                                : (uint64_t)lim->maxTexelBufferElements * (words ? 4 : es);
     if (range > max)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "the view of %s spans %llu bytes, above this device's %s (%llu "
@@ -47,13 +61,20 @@ static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const cha
                             name, (unsigned long long)range,
                             texel ? "maxTexelBufferElements" : "maxStorageBufferRange",
                             (unsigned long long)max);
+    if (start + range > t->buf->size) /* only an app's buffer ends off a word */
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "the view of %s (%s) ends inside the last 32-bit word of its wrapped "
+                            "buffer, which seattn reads whole: wrap %llu more bytes",
+                            name, seattn_dtype_name(dt),
+                            (unsigned long long)(start + range - t->buf->size));
     b->info = (VkDescriptorBufferInfo){.buffer = t->buf->buffer, .offset = start, .range = range};
-    b->elem_offset = (uint32_t)((t->buf->base + offset * es - start) / es);
+    b->elem_offset = (uint32_t)(seattn__dtype_block(dt) ? first - start : (first - start) / es);
     b->view = VK_NULL_HANDLE;
     if (!texel) return SEATTN_SUCCESS;
     /* vec4: RGBA texels, four elements a fetch (the caller checked that the view starts and
      * ends on whole texels) */
-    const VkFormat f = dt == SEATTN_DTYPE_F16
+    const VkFormat f = words ? VK_FORMAT_R32_UINT
+                       : dt == SEATTN_DTYPE_F16
                            ? (vec4 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R16_SFLOAT)
                            : (vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT);
     return seattn__vk_frame_view(ctx, fr, t->buf->buffer, start, range, f, &b->view);
@@ -70,7 +91,7 @@ static bool kv_vec4(const seattn_context *ctx, const seattn_attention_desc *r,
                     const seattn_attention_tensors *t) {
     const seattn__vk *vk = ctx->vk;
     const uint64_t tx = 4 * seattn__dtype_size(r->k_type); /* bytes a texel */
-    if (!vk->caps.texel_vec4_ok || r->k_type != r->v_type ||
+    if (!vk->caps.texel_vec4_ok || r->k_type != r->v_type || as_words(r->k_type) ||
         !seattn__plan_texel_vec4_runs(r, vk->info.subgroup_size, false))
         return false;
     const uint64_t k = r->k_offset | r->k_strides.head | r->k_strides.token;
@@ -133,7 +154,7 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     const uint32_t merge_spec[SEATTN__N_SPEC] = {
         64,
         d,
-        [SEATTN__SPEC_DTYPE] = pl->spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_OUT,
+        [SEATTN__SPEC_DTYPE] = pl->spec[SEATTN__SPEC_DTYPE] & (SEATTN__F16_OUT | SEATTN__BF16_OUT),
         [SEATTN__SPEC_BATCH] = pl->spec[SEATTN__SPEC_BATCH],
         [SEATTN__SPEC_DV] = pl->spec[SEATTN__SPEC_DV],
         [SEATTN__SPEC_SINKS] = pl->spec[SEATTN__SPEC_SINKS]};
@@ -300,14 +321,15 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
         const uint64_t off[3] = {r->q_offset, r->k_offset, r->v_offset};
         const uint64_t heads[3] = {r->n_heads, r->n_kv_heads, r->n_kv_heads};
         const uint64_t len[3] = {r->q_len, r->kv_len, r->kv_len};
+        const uint64_t vec[3] = {r->head_dim, r->head_dim, r->v_head_dim};
         const seattn_tensor *ts[3] = {t->q, t->k, t->v};
         const seattn_dtype dts[3] = {r->q_type, r->k_type, r->v_type};
         for (int i = 0; i < 3; i++) {
-            uint64_t start;
-            const uint64_t es = seattn__dtype_size(dts[i]);
-            if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], r->head_dim, es,
-                           lim->minTexelBufferOffsetAlignment,
-                           &start) > (uint64_t)lim->maxTexelBufferElements * es)
+            uint64_t start, first;
+            const uint64_t texel_bytes = as_words(dts[i]) ? 4 : seattn__dtype_size(dts[i]);
+            if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], vec[i], dts[i],
+                           lim->minTexelBufferOffsetAlignment, &start,
+                           &first) > (uint64_t)lim->maxTexelBufferElements * texel_bytes)
                 facts->texel_views = false;
         }
     }
@@ -559,10 +581,14 @@ static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
                             "%u heads need %u workgroups along y, above this device's "
                             "maxComputeWorkGroupCount[1]",
                             r->n_heads, r->n_heads);
-    const uint32_t d = r->v_head_dim; /* the rows merged are outputs */
+    const uint32_t d = r->v_head_dim;                   /* the rows merged are outputs */
+    const bool bf16 = r->out_type == SEATTN_DTYPE_BF16; /* out_a, out_b read as q and k */
     const uint32_t spec[SEATTN__N_SPEC] = {
-        64, d, [SEATTN__SPEC_DTYPE] = f16 ? SEATTN__F16_Q | SEATTN__F16_K | SEATTN__F16_OUT : 0,
-        [SEATTN__SPEC_DV] = d};
+        64, d,
+        [SEATTN__SPEC_DTYPE] = f16    ? SEATTN__F16_Q | SEATTN__F16_K | SEATTN__F16_OUT
+                               : bf16 ? SEATTN__BF16_Q | SEATTN__BF16_OUT
+                                      : 0,
+        [SEATTN__SPEC_DV] = d, [SEATTN__SPEC_KT] = bf16 ? SEATTN_DTYPE_BF16 : 0};
     *m = (merge_call){
         .q_len = r->q_len, .n_heads = r->n_heads, .max_x = lim->maxComputeWorkGroupCount[0]};
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
@@ -607,7 +633,9 @@ static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
 
 static void merge_stats(const seattn_attention_desc *r, seattn_call_stats *stats) {
     snprintf(stats->kernel, sizeof stats->kernel, "merge_lse d%u%s", r->v_head_dim,
-             r->out_type == SEATTN_DTYPE_F16 ? " f16:o" : "");
+             r->out_type == SEATTN_DTYPE_F16    ? " f16:o"
+             : r->out_type == SEATTN_DTYPE_BF16 ? " bf16:o"
+                                                : "");
     stats->kernel_id = SEATTN_KERNEL_MERGE;
     stats->key_splits = 1;
 }

@@ -82,7 +82,7 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
             return SEATTN_SUCCESS;
         }
     }
-    const bool f16 = spec[SEATTN__SPEC_DTYPE] != 0;
+    const bool f16 = (spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_ANY) != 0;
     /* the f16 variants declare StorageBuffer16BitAccess: only where the device enabled it */
     if (f16 && !vk->storage_16bit)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,

@@ -49,7 +49,9 @@ static uint32_t dtype_mask(const seattn_attention_desc *r) {
     return (r->q_type == SEATTN_DTYPE_F16 ? SEATTN__F16_Q : 0) |
            (r->k_type == SEATTN_DTYPE_F16 ? SEATTN__F16_K : 0) |
            (r->v_type == SEATTN_DTYPE_F16 ? SEATTN__F16_V : 0) |
-           (r->out_type == SEATTN_DTYPE_F16 ? SEATTN__F16_OUT : 0);
+           (r->out_type == SEATTN_DTYPE_F16 ? SEATTN__F16_OUT : 0) |
+           (r->q_type == SEATTN_DTYPE_BF16 ? SEATTN__BF16_Q : 0) |
+           (r->out_type == SEATTN_DTYPE_BF16 ? SEATTN__BF16_OUT : 0);
 }
 
 /* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s, kr_s, ml_s, and a
@@ -426,6 +428,12 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_ROT_OFF] = r->rotary_offset;
     pl->spec[SEATTN__SPEC_DV] = r->v_head_dim;
     pl->spec[SEATTN__SPEC_SINKS] = (r->flags & SEATTN_ATTN_SINKS) != 0;
+    pl->spec[SEATTN__SPEC_KT] = seattn__raw_type(r->k_type);
+    pl->spec[SEATTN__SPEC_VT] = seattn__raw_type(r->v_type);
+    const float ks = r->k_type == SEATTN_DTYPE_FP8_E4M3 ? r->k_scale : 1.0f;
+    const float vs = r->v_type == SEATTN_DTYPE_FP8_E4M3 ? r->v_scale : 1.0f;
+    memcpy(&pl->spec[SEATTN__SPEC_KS], &ks, sizeof(float));
+    memcpy(&pl->spec[SEATTN__SPEC_VS], &vs, sizeof(float));
     pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs                          ? 0
                                    : !f->page_size                     ? 1
                                    : f->page_size & (f->page_size - 1) ? 3
@@ -450,10 +458,19 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
                  sp[3], 1u << sp[4], sp[5]);
     const uint32_t dt = sp[SEATTN__SPEC_DTYPE], nb = sp[SEATTN__SPEC_NORM];
     size_t n = strlen(out);
-    if (dt)
+    if (dt & SEATTN__F16_ANY)
         n += (size_t)snprintf(out + n, size - n, " f16:%s%s%s%s", dt & SEATTN__F16_Q ? "q" : "",
                               dt & SEATTN__F16_K ? "k" : "", dt & SEATTN__F16_V ? "v" : "",
                               dt & SEATTN__F16_OUT ? "o" : "");
+    if ((dt & (SEATTN__BF16_Q | SEATTN__BF16_OUT)) && n < size)
+        n += (size_t)snprintf(out + n, size - n, " bf16:%s%s", dt & SEATTN__BF16_Q ? "q" : "",
+                              dt & SEATTN__BF16_OUT ? "o" : "");
+    if (sp[SEATTN__SPEC_KT] && n < size)
+        n += (size_t)snprintf(out + n, size - n, " k:%s",
+                              seattn_dtype_name((seattn_dtype)sp[SEATTN__SPEC_KT]));
+    if (sp[SEATTN__SPEC_VT] && n < size)
+        n += (size_t)snprintf(out + n, size - n, " v:%s",
+                              seattn_dtype_name((seattn_dtype)sp[SEATTN__SPEC_VT]));
     if (sp[SEATTN__SPEC_PLAIN] && n < size) n += (size_t)snprintf(out + n, size - n, " plain");
     if (sp[SEATTN__SPEC_KV_VEC4] && n < size) n += (size_t)snprintf(out + n, size - n, " vec4kv");
     if (sp[SEATTN__SPEC_ROPE_VEC4] && n < size)

@@ -114,9 +114,15 @@ typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__la
  * any size; spec[16]: texel.comp's keys come rotated (SEATTN_KEYS_ROTATED), so only that key
  * mode's grouped loop is compiled; spec[17]: the logit softcap's bits, a float (0: off);
  * spec[18]: the first rotated dim (rotary_offset); spec[19]: v_head_dim, set for every kernel;
- * spec[20]: sinks are bound. */
+ * spec[20]: sinks are bound; spec[21], spec[22]: k's and v's type when it is none of f32 and
+ * f16 (a seattn_dtype: shaders/kv_types.glsl unpacks it from 32-bit words), else 0; spec[23],
+ * spec[24]: the fp8 scales of k and v, floats (1 otherwise). */
 enum {
-    SEATTN__N_SPEC = 21, /* seattn__plan.spec */
+    SEATTN__N_SPEC = 25, /* seattn__plan.spec */
+    SEATTN__SPEC_VS = 24,
+    SEATTN__SPEC_KS = 23,
+    SEATTN__SPEC_VT = 22,
+    SEATTN__SPEC_KT = 21,
     SEATTN__SPEC_SINKS = 20,
     SEATTN__SPEC_DV = 19,
     SEATTN__SPEC_ROT_OFF = 18,
@@ -130,7 +136,21 @@ enum {
     SEATTN__SPEC_PLAIN = 11,
     SEATTN__SPEC_KV_VEC4 = 12
 };
-enum { SEATTN__F16_Q = 1, SEATTN__F16_K = 2, SEATTN__F16_V = 4, SEATTN__F16_OUT = 8 };
+/* spec[9]'s bits: f16 tensors (the SEATTN_F16 build of a shader, which declares 16-bit storage),
+ * and bf16 q and out (read and written as 32-bit words: any build). */
+enum {
+    SEATTN__F16_Q = 1,
+    SEATTN__F16_K = 2,
+    SEATTN__F16_V = 4,
+    SEATTN__F16_OUT = 8,
+    SEATTN__F16_ANY = 15,
+    SEATTN__BF16_Q = 16,
+    SEATTN__BF16_OUT = 128
+};
+/* Whether a K/V type is read as 32-bit words (kv_types.glsl): every type but f32 and f16. */
+static inline uint32_t seattn__raw_type(seattn_dtype t) {
+    return t == SEATTN_DTYPE_F32 || t == SEATTN_DTYPE_F16 ? 0u : (uint32_t)t;
+}
 enum { SEATTN__NORM_Q = 1, SEATTN__NORM_K = 2, SEATTN__NORM_QW = 4, SEATTN__NORM_KW = 8 };
 
 /* What the planner knows of a device (plan.c): read once at context creation, or filled by a
