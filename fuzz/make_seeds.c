@@ -64,5 +64,12 @@ int main(void) {
     a.flags = SEATTN_ATTN_SINKS;
     a.logit_softcap = 20.0f;
     seed("mla_sinks", &a, fit);
+    seattn_attention_desc q = d; /* a quantized KV cache: q8_0 k, fp8 v with its scale */
+    q.head_dim = 32;
+    q.k_type = SEATTN_DTYPE_Q8_0;
+    q.v_type = SEATTN_DTYPE_FP8_E4M3;
+    q.v_scale = 0.05f;
+    q.q_type = SEATTN_DTYPE_BF16;
+    seed("kv_types", &q, fit);
     return 0;
 }

@@ -36,9 +36,9 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    const char *names[] = {"meta.json", "q.f32", "k.f32", "v.f32", "out.f32"};
+    const char *names[] = {"meta.json", "q.f32", "k.f32", "v.f32", "out.f32", "k.bf16", "v.f16"};
     char path[512];
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 7; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         unlink(path);
     }
@@ -107,10 +107,25 @@ Test(case_reader, unknown_keys_and_features) {
     cr_assert(strstr(err, "unknown key") && strstr(err, "rope_freq_factor"), "%s", err);
     cr_assert_eq(load_with("\"sinks\": [0.5]", err, sizeof err), -1); /* n_heads is 2 */
     cr_assert(strstr(err, "sinks"), "%s", err);
-    cr_assert_eq(load_with("\"k_dtype\": \"q8_0\"", err, sizeof err), -2);
-    cr_assert(strstr(err, "q8_0"), "%s", err);
-    cr_assert_eq(load_with("\"k_scale\": 0.5", err, sizeof err), -2);
+    cr_assert_eq(load_with("\"k_dtype\": \"q5_1\"", err, sizeof err), -2);
+    cr_assert(strstr(err, "q5_1"), "%s", err);
+    cr_assert_eq(load_with("\"k_scale\": \"half\"", err, sizeof err), -1);
     cr_assert(strstr(err, "k_scale"), "%s", err);
+    /* a storage type's raw file: missing, of the wrong size, or not decoding to the .f32 values
+     * bit for bit, is malformed */
+    cr_assert_eq(load_with("\"k_dtype\": \"bf16\"", err, sizeof err), -1);
+    cr_assert(strstr(err, "k.bf16"), "%s", err);
+    const uint16_t kb[12] = {0, 0, 0x3f80};
+    write_file("k.bf16", kb, 10);
+    cr_assert_eq(load_with("\"k_dtype\": \"bf16\"", err, sizeof err), -1);
+    cr_assert(strstr(err, "k.bf16") && strstr(err, "need 24"), "%s", err);
+    write_file("k.bf16", kb, sizeof kb);
+    cr_assert_eq(load_with("\"k_dtype\": \"bf16\"", err, sizeof err), -1);
+    cr_assert(strstr(err, "does not decode") && strstr(err, "element 2"), "%s", err);
+    const uint16_t zero[12] = {0};
+    write_file("k.bf16", zero, sizeof zero);
+    cr_assert_eq(load_with("\"k_dtype\": \"bf16\", \"k_scale\": 0.5", err, sizeof err), 0, "%s",
+                 err); /* the library refuses the scale of a bf16 k, not the reader */
     cr_assert_eq(load_with("\"rotary_offset\": 5", err, sizeof err), -1); /* past head_dim 4 */
     cr_assert(strstr(err, "rotary_offset"), "%s", err);
     cr_assert_eq(load_with("\"rotary_offset\": 0", err, sizeof err), 0, "%s", err);
@@ -126,6 +141,7 @@ Test(case_reader, unknown_keys_and_features) {
              "\"rope_layout\": \"interleaved\", \"v_dtype\": \"f16\", \"sinks\": [0.5, -1.5]}",
              (int)strlen(meta_ok) - 1, meta_ok);
     write_file("meta.json", m, strlen(m));
+    write_file("v.f16", zero, sizeof zero); /* v's raw f16 values: the zeros of v.f32 */
     cr_assert_eq(golden_case_load(dir, &c, err, sizeof err), 0, "%s", err);
     cr_expect(c.desc.rope_inv_freq && c.desc.rope_inv_freq[1] == 0.125);
     cr_expect_eq(c.desc.rope_attention_factor, 1.5f);

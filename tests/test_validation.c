@@ -77,6 +77,28 @@ M(scale_base_one, d->scale_base = 1.0f)
 M(scale_base_neg, d->scale_base = -3.0f)
 M(key_mode_bad, d->key_mode = (seattn_key_mode)5)
 M(dtype_bad, d->v_type = (seattn_dtype)9)
+M(q_q8, d->q_type = SEATTN_DTYPE_Q8_0)
+M(out_fp8, d->out_type = SEATTN_DTYPE_FP8_E4M3)
+M(k_q8_dim, d->k_type = SEATTN_DTYPE_Q8_0) /* head_dim 8: not whole blocks */
+M(v_q4_offset, {
+    d->head_dim = 32;
+    d->v_type = SEATTN_DTYPE_Q4_0;
+    d->v_offset = 16;
+})
+M(k_q8_stride, {
+    d->head_dim = 32;
+    d->k_type = SEATTN_DTYPE_Q8_0;
+    d->k_strides = (seattn_strides){8 * 48, 48};
+})
+M(k_scale_nan, {
+    d->k_type = SEATTN_DTYPE_FP8_E4M3;
+    d->k_scale = NAN;
+})
+M(k_scale_neg, {
+    d->k_type = SEATTN_DTYPE_FP8_E4M3;
+    d->k_scale = -2.0f;
+})
+M(v_scale_not_fp8, d->v_scale = 2.0f)
 M(knorm_rotated, {
     d->flags = SEATTN_ATTN_K_NORM;
     d->key_mode = SEATTN_KEYS_ROTATED;
@@ -145,6 +167,14 @@ static const bad_case cases[] = {
     {"scale_base < 0", scale_base_neg, SEATTN_ERROR_INVALID_ARGUMENT, "scale_base"},
     {"key_mode", key_mode_bad, SEATTN_ERROR_INVALID_ARGUMENT, "key_mode"},
     {"dtype", dtype_bad, SEATTN_ERROR_INVALID_ARGUMENT, "v_type"},
+    {"q in q8_0", q_q8, SEATTN_ERROR_INVALID_ARGUMENT, "q_type"},
+    {"out in fp8", out_fp8, SEATTN_ERROR_INVALID_ARGUMENT, "out_type"},
+    {"q8_0 k, head_dim 8", k_q8_dim, SEATTN_ERROR_INVALID_ARGUMENT, "head_dim"},
+    {"q4_0 v at offset 16", v_q4_offset, SEATTN_ERROR_INVALID_ARGUMENT, "v_offset"},
+    {"q8_0 k, token stride 48", k_q8_stride, SEATTN_ERROR_INVALID_ARGUMENT, "k_strides"},
+    {"fp8 k_scale nan", k_scale_nan, SEATTN_ERROR_INVALID_ARGUMENT, "k_scale"},
+    {"fp8 k_scale < 0", k_scale_neg, SEATTN_ERROR_INVALID_ARGUMENT, "k_scale"},
+    {"v_scale for f32 v", v_scale_not_fp8, SEATTN_ERROR_INVALID_ARGUMENT, "v_scale"},
     {"K_NORM, rotated keys", knorm_rotated, SEATTN_ERROR_INVALID_ARGUMENT, "K_NORM"},
     {"qk_norm_eps < 0", norm_eps_neg, SEATTN_ERROR_INVALID_ARGUMENT, "qk_norm_eps"},
     {"qk_norm_eps nan", norm_eps_nan, SEATTN_ERROR_INVALID_ARGUMENT, "qk_norm_eps"},

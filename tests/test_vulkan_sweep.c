@@ -15,6 +15,8 @@
 /* An f16 output: two f32 results within TOL may round to f16 values one ulp apart, and outputs
  * here are below 1 in magnitude (|v| < 1), where an f16 ulp is at most 2^-11..2^-10. */
 #define TOL_F16_OUT (TOL + 0x1p-10)
+/* and a bf16 output: one bf16 ulp (2^-7 relative) of values below 1 */
+#define TOL_BF16_OUT (TOL + 0x1p-7)
 
 static seattn_context *cpu, *gpu;
 
@@ -76,7 +78,9 @@ static seattn_call_stats compare(seattn_attention_desc d, uint32_t seed, int wit
     cr_assert_eq(seattn_context_last_call(gpu, &st), SEATTN_SUCCESS);
     tu_expect_forced_kernel(gpu);
     double e = tu_max_err(&r, o1, o2);
-    const double tol = r.out_type == SEATTN_DTYPE_F16 ? TOL_F16_OUT : TOL;
+    const double tol = r.out_type == SEATTN_DTYPE_F16    ? TOL_F16_OUT
+                       : r.out_type == SEATTN_DTYPE_BF16 ? TOL_BF16_OUT
+                                                         : TOL;
     cr_expect(e <= tol,
               "H%u/%u D%u/%u q%u kv%u pos%u G%d W%d rot%u+%u layout%d keys%d types %d%d%d%d "
               "flags 0x%x (%s): max err %.3e",
@@ -395,6 +399,53 @@ Test(sweep, neighbor_only_and_grouped_only) {
     seattn_attention_desc w = tu_desc(2, 2, 32, 40, 40, 1, 5); /* G = 1: a sliding window */
     w.flags = SEATTN_ATTN_NEIGHBOR_ONLY;
     compare(w, 1120, 1);
+}
+
+/* The storage types read as 32-bit words (bf16 q, k, v, out; q8_0, q4_0, fp8_e4m3 k and v), on
+ * every kernel against the CPU reference reading the same bytes: each K/V type with GQA and a
+ * window (out and lse), a decode split (the merge writes bf16), rotated keys interleaved, raw
+ * keys with K_NORM, mixed with f16, and strided views with offsets (block types: multiples of
+ * 32; bf16 q: odd). */
+Test(sweep, storage_types) {
+    const seattn_dtype kv[] = {SEATTN_DTYPE_BF16, SEATTN_DTYPE_Q8_0, SEATTN_DTYPE_Q4_0,
+                               SEATTN_DTYPE_FP8_E4M3};
+    for (uint32_t i = 0; i < 4; i++) {
+        const float sc = kv[i] == SEATTN_DTYPE_FP8_E4M3 ? 0.01f : 0.0f;
+        seattn_attention_desc d = tu_desc(8, 2, 64, 33, 70, 4, 9);
+        d.k_type = d.v_type = kv[i];
+        d.k_scale = sc;
+        d.v_scale = sc ? 0.004f : 0.0f;
+        compare(d, 1500 + i, 1);
+        d = tu_desc(4, 1, 128, 1, 300, 8, 32); /* decode: key splits */
+        d.q_type = d.out_type = SEATTN_DTYPE_BF16;
+        d.k_type = d.v_type = kv[i];
+        d.k_scale = d.v_scale = sc;
+        compare(d, 1510 + i, 1);
+        d = tu_desc(4, 2, 32, 40, 40, 3, 7);
+        d.k_type = kv[i];
+        d.v_type = SEATTN_DTYPE_F16;
+        d.k_scale = sc;
+        d.rope_layout = SEATTN_ROPE_INTERLEAVED;
+        d.key_mode = SEATTN_KEYS_ROTATED;
+        compare(d, 1520 + i, 0);
+        d = tu_desc(6, 3, 96, 20, 90, 5, 11);
+        d.k_type = d.v_type = kv[i];
+        d.k_scale = d.v_scale = sc;
+        d.flags |= SEATTN_ATTN_K_NORM | SEATTN_ATTN_Q_NORM;
+        compare(d, 1530 + i, 1);
+        /* [tokens, heads, dim] views inside larger tensors */
+        d = tu_desc(4, 2, 64, 12, 40, 4, 6);
+        d.q_type = SEATTN_DTYPE_BF16;
+        d.k_type = d.v_type = kv[i];
+        d.k_scale = d.v_scale = sc;
+        d.q_strides = d.out_strides = (seattn_strides){64, 5 * 64};
+        d.k_strides = d.v_strides = (seattn_strides){64, 3 * 64};
+        d.q_offset = 3;
+        d.k_offset = 96;
+        d.v_offset = 32;
+        d.out_offset = 7;
+        compare(d, 1540 + i, 1);
+    }
 }
 
 /* f16 storage on both kernels: every tensor alone and all together, GQA, head dims the texel

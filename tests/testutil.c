@@ -104,31 +104,39 @@ float tu_round_half(float x) {
     return (float)(_Float16)x;
 }
 
-/* A tensor of n elements of type dt holding data (rounded to f16 for an f16 tensor). */
-static seattn_status make(seattn_context *ctx, size_t n, const float *data, seattn_dtype dt,
-                          seattn_tensor **t) {
-    const size_t es = dt == SEATTN_DTYPE_F16 ? 2 : 4;
-    seattn_status s = seattn_tensor_create(ctx, n * es, t);
-    if (s != SEATTN_SUCCESS || es == 4)
-        return s ? s : seattn_tensor_upload(ctx, *t, 0, data, n * 4);
-    _Float16 *h = malloc(n * 2);
-    if (!h) return SEATTN_ERROR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < n; i++)
-        h[i] = (_Float16)data[i];
-    s = seattn_tensor_upload(ctx, *t, 0, h, n * 2);
-    free(h);
+/* A tensor of n elements of type dt (fp8: with scale) holding data as seattn_quantize() stores
+ * it (a block type's last block padded with zeros). */
+static seattn_status make_scaled(seattn_context *ctx, size_t n, const float *data, seattn_dtype dt,
+                                 float scale, seattn_tensor **t) {
+    const size_t n32 = (n + 31) / 32 * 32, bytes = seattn_dtype_bytes(dt, n32);
+    float *x = calloc(n32, sizeof(float));
+    unsigned char *raw = malloc(bytes + 4);
+    seattn_status s = x && raw ? SEATTN_SUCCESS : SEATTN_ERROR_OUT_OF_MEMORY;
+    if (!s) {
+        memcpy(x, data, n * sizeof(float));
+        s = seattn_quantize(dt, x, n32, raw, scale ? scale : 1.0f);
+    }
+    if (!s) s = seattn_tensor_create(ctx, bytes, t);
+    if (!s) s = seattn_tensor_upload(ctx, *t, 0, raw, bytes);
+    free(x);
+    free(raw);
     return s;
 }
 
+static seattn_status make(seattn_context *ctx, size_t n, const float *data, seattn_dtype dt,
+                          seattn_tensor **t) {
+    return make_scaled(ctx, n, data, dt, 1.0f, t);
+}
+
+/* n elements of a tensor of type dt, decoded. */
 static seattn_status fetch(seattn_context *ctx, const seattn_tensor *t, size_t n, seattn_dtype dt,
                            float *dst) {
-    if (dt != SEATTN_DTYPE_F16) return seattn_tensor_download(ctx, t, 0, dst, n * 4);
-    _Float16 *h = malloc(n * 2);
-    if (!h) return SEATTN_ERROR_OUT_OF_MEMORY;
-    seattn_status s = seattn_tensor_download(ctx, t, 0, h, n * 2);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (float)h[i];
-    free(h);
+    const size_t bytes = seattn_dtype_bytes(dt, n);
+    unsigned char *raw = malloc(bytes + 4);
+    if (!raw) return SEATTN_ERROR_OUT_OF_MEMORY;
+    seattn_status s = seattn_tensor_download(ctx, t, 0, raw, bytes);
+    if (!s) s = seattn_dequantize(dt, raw, n, dst, 1.0f);
+    free(raw);
     return s;
 }
 
@@ -160,8 +168,8 @@ seattn_status tu_run_full(seattn_context *ctx, const seattn_attention_desc *desc
     const size_t nqw = r.q_norm_offset + r.head_dim, nkw = r.k_norm_offset + r.head_dim;
     const seattn_dtype f32 = SEATTN_DTYPE_F32;
     if (!(s = make(ctx, tu_q_elems(&r), q, r.q_type, &tq)) &&
-        !(s = make(ctx, tu_kv_elems(&r, 0), k, r.k_type, &tk)) &&
-        !(s = make(ctx, tu_kv_elems(&r, 1), v, r.v_type, &tv)) &&
+        !(s = make_scaled(ctx, tu_kv_elems(&r, 0), k, r.k_type, r.k_scale, &tk)) &&
+        !(s = make_scaled(ctx, tu_kv_elems(&r, 1), v, r.v_type, r.v_scale, &tv)) &&
         !(s = make(ctx, no, out, r.out_type, &to)) &&
         !(s = (lse ? make(ctx, nl, lse, f32, &tl) : SEATTN_SUCCESS)) &&
         !(s = (q_weight ? make(ctx, nqw, q_weight, f32, &tqw) : SEATTN_SUCCESS)) &&

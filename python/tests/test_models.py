@@ -13,8 +13,11 @@ from conftest import GOLDEN_MODELS_DIR
 # the features seattn has; a case using any other is left to the issue that adds it
 SUPPORTED = {"rope_inv_freq", "rope_attention_factor", "rotary_dims", "rope_layout",
              "softmax_scale", "logit_softcap", "q_dtype", "k_dtype", "v_dtype", "rotary_offset",
-             "v_head_dim", "sinks"}
+             "v_head_dim", "sinks", "k_scale", "v_scale"}
 DTYPES = {"f32": np.float32, "f16": np.float16}
+# the other storage types: their raw files, as seattn takes them (bf16 as uint16 words; q8_0,
+# q4_0 and fp8_e4m3 as uint8 bytes, a row's blocks along the last axis)
+RAW = {"bf16": np.uint16, "q8_0": np.uint8, "q4_0": np.uint8, "fp8_e4m3": np.uint8}
 
 
 def _cases():
@@ -27,7 +30,8 @@ def _cases():
             continue
         with open(path) as f:
             m = json.load(f)
-        dtypes_ok = all(m.get(t + "_dtype", "f32") in DTYPES for t in "qkv")
+        dtypes_ok = all(m.get(t + "_dtype", "f32") in DTYPES or m[t + "_dtype"] in RAW
+                        for t in "qkv")
         if set(m.get("features", [])) <= SUPPORTED and dtypes_ok:
             out.append(name)
     return out
@@ -45,7 +49,11 @@ def load(name):
         a = np.fromfile(os.path.join(folder, n + ".f32"), "<f4").reshape(
             m["files"][n + ".f32"]["shape"])
         # the .f32 file holds the decoded values: an f16 tensor is them as float16, exactly
-        arr[n] = a.astype(DTYPES[m.get(n + "_dtype", "f32")]) if n in "qkv" else a
+        t = m.get(n + "_dtype", "f32")
+        if t in RAW:
+            raw = np.fromfile(os.path.join(folder, "%s.%s" % (n, t)), RAW[t])
+            a = raw.reshape(a.shape[:-1] + (-1,))
+        arr[n] = a.astype(DTYPES[t]) if n in "qkv" and t in DTYPES else a
     opts = dict(group_size=m["group_size_G"], window=m["neighbor_window_W"],
                 rope_theta=m["rope_theta"], scale=m["softmax_scale"], q_pos=m["q_pos_start"],
                 scale_base=None if m["scale_base"] == -1 else m["scale_base"])
@@ -53,6 +61,14 @@ def load(name):
                 "logit_softcap", "rotary_offset", "sinks"):
         if key in m:
             opts[key] = m[key]
+    for t in "qkv":
+        if m.get(t + "_dtype") in RAW:
+            opts[t + "_dtype"] = m[t + "_dtype"]
+    for key in ("k_scale", "v_scale"):
+        if key in m:
+            opts[key] = m[key]
+    if m.get("q_dtype") == "bf16":
+        opts["out_dtype"] = "f32"  # the cases' outputs are f32; a bf16 one rounds them
     return arr, opts
 
 
@@ -93,7 +109,7 @@ def test_model_case_as_a_paged_batch(case, backend):
     page = 7
     pages = (kv_len + page - 1) // page
     order = np.random.default_rng(1).permutation(pages).astype(np.uint32)
-    kp = np.zeros((pages * page, n_kv, d), a["k"].dtype)
+    kp = np.zeros((pages * page, n_kv, a["k"].shape[2]), a["k"].dtype)
     vp = np.zeros((pages * page, n_kv, a["v"].shape[2]), a["v"].dtype)
     for j in range(kv_len):
         tok = order[j // page] * page + j % page
@@ -229,6 +245,9 @@ def test_attention_config_runs_the_case(case, backend):
     keywords.pop("qk_norm_eps", None)
     if cfg.sinks:
         keywords["sinks"] = opts["sinks"]
+    for key in ("q_dtype", "k_dtype", "v_dtype", "k_scale", "v_scale", "out_dtype"):
+        if key in opts:  # how the engine stores its cache is not in config.json
+            keywords[key] = opts[key]
     out = seattn.attention(a["q"], a["k"], a["v"], backend=backend, q_pos=opts["q_pos"],
                            **keywords)
     err = float(np.max(np.abs(out.astype(np.float64) - a["out"])))
