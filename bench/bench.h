@@ -17,7 +17,9 @@ typedef struct {
     uint32_t len; /* prefill: tokens (q_len = kv_len); decode: keys (q_len = 1) */
     uint32_t head_dim, n_heads, n_kv_heads;
     int32_t g, w;
-    seattn_dtype dtype; /* of q, k, v and out */
+    seattn_dtype dtype;    /* of q, k, v and out */
+    seattn_dtype kv_dtype; /* of k and v when kv_typed (a shape's TYPE field), else dtype */
+    bool kv_typed;
 } bench_shape;
 
 /* A batched decode step: n_seqs sequences of min_len..max_len keys, paged in pages of

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const bench_shape defaults[] = {{BENCH_PREFILL, 1024, 128, 32, 8, 8, 512},
-                                       {BENCH_PREFILL, 4096, 128, 32, 8, 8, 512},
-                                       {BENCH_DECODE, 4096, 128, 32, 8, 8, 512},
-                                       {BENCH_DECODE, 32768, 128, 32, 8, 8, 512}};
+static const bench_shape defaults[] = {
+    {BENCH_PREFILL, 1024, 128, 32, 8, 8, 512},
+    {BENCH_PREFILL, 4096, 128, 32, 8, 8, 512},
+    {BENCH_DECODE, 4096, 128, 32, 8, 8, 512},
+    {BENCH_DECODE, 32768, 128, 32, 8, 8, 512},
+    {BENCH_DECODE, 32768, 128, 32, 8, 8, 512, SEATTN_DTYPE_F32, SEATTN_DTYPE_Q8_0, true}};
 static const bench_shape full_extra[] = {
     {BENCH_PREFILL, 16384, 128, 32, 8, 8, 512}, {BENCH_PREFILL, 65536, 128, 32, 8, 8, 512},
     {BENCH_DECODE, 65536, 128, 32, 8, 8, 512},  {BENCH_PREFILL, 4096, 64, 32, 8, 8, 512},
@@ -19,15 +21,17 @@ static const bench_batch_shape batch_defaults[] = {{32, 1024, 16384, 128, 32, 8,
                                                    {128, 1024, 16384, 128, 32, 8, 8, 512, 16}};
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W]]]]]...\n"
+    fprintf(f, "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W[:TYPE]]]]]]...\n"
                "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
                "                    [--dtype f32|f16|both] [--no-startup] [--kernel NAME]\n"
                "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
                "                    [--batch N:LMIN-LMAX[:D[:H/KV[:G[:W[:P]]]]]]... [--no-batch]\n"
                "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
-               "  H/KV 32/8, G 8, W 512. Without --shape: prefill 1024 and 4096, decode 4096 and\n"
-               "  32768; --full adds 16k and 64k and head dims 64 and 256. --dtype: storage of\n"
-               "  q, k, v and out (both: every shape in f32, then f16). Startup (context\n"
+               "  H/KV 32/8, G 8, W 512; TYPE the storage of k and v (f32, f16, bf16, q8_0, q4_0,\n"
+               "  fp8_e4m3; default: --dtype's). Without --shape: prefill 1024 and 4096, decode\n"
+               "  4096 and 32768, and decode 32768 with a q8_0 cache; --full adds 16k and 64k and\n"
+               "  head dims 64 and 256. --dtype: storage of q, k, v and out (both: every shape in\n"
+               "  f32, then f16). Startup (context\n"
                "  creation and first call, cold and with the pipeline cache file) is measured\n"
                "  first unless --no-startup. --kernel forces a kernel (seattn kernels lists\n"
                "  them) for (a), (b) and (c). --batch: a decode step of N sequences of LMIN to\n"
@@ -51,9 +55,9 @@ int bench_parse_shape(const char *text, bench_shape *s) {
     if (strlen(text) >= sizeof buf) return -1;
     strcpy(buf, text);
     *s = defaults[0];
-    char *field[6] = {0};
+    char *field[7] = {0};
     int n = 0;
-    for (char *p = buf; n < 6;) {
+    for (char *p = buf; n < 7;) {
         field[n++] = p;
         char *c = strchr(p, ':');
         if (!c) break;
@@ -63,7 +67,7 @@ int bench_parse_shape(const char *text, bench_shape *s) {
     int colons = 0;
     for (const char *c = text; *c; c++)
         colons += *c == ':';
-    if (colons > 5) return -1;
+    if (colons > 6) return -1;
     if (strcmp(field[0], "prefill") == 0)
         s->kind = BENCH_PREFILL;
     else if (strcmp(field[0], "decode") == 0)
@@ -84,13 +88,18 @@ int bench_parse_shape(const char *text, bench_shape *s) {
     if (g > 0x7fffffff || w > 0x7fffffff) return -1;
     s->g = (int32_t)g;
     s->w = (int32_t)w;
+    if (n > 6) { /* the K/V storage type */
+        if (seattn_dtype_from_name(field[6], &s->kv_dtype) != SEATTN_SUCCESS) return -1;
+        s->kv_typed = true;
+    }
     return 0;
 }
 
 void bench_shape_label(const bench_shape *s, char *out, size_t size) {
-    snprintf(out, size, "%s %u d%u h%u/%u G%d W%d%s",
+    snprintf(out, size, "%s %u d%u h%u/%u G%d W%d%s%s%s",
              s->kind == BENCH_PREFILL ? "prefill" : "decode", s->len, s->head_dim, s->n_heads,
-             s->n_kv_heads, s->g, s->w, s->dtype == SEATTN_DTYPE_F16 ? " f16" : "");
+             s->n_kv_heads, s->g, s->w, s->dtype == SEATTN_DTYPE_F16 ? " f16" : "",
+             s->kv_typed ? " kv " : "", s->kv_typed ? seattn_dtype_name(s->kv_dtype) : "");
 }
 
 static int add_shape(bench_options *o, const bench_shape *s, FILE *err) {

@@ -32,6 +32,10 @@ static seattn_attention_desc shape_desc(const bench_shape *s, uint32_t len, uint
     d.group_size = s->g;
     d.neighbor_window = s->w;
     d.q_type = d.k_type = d.v_type = d.out_type = s->dtype;
+    if (s->kv_typed) {
+        d.k_type = d.v_type = s->kv_dtype;
+        if (s->kv_dtype == SEATTN_DTYPE_FP8_E4M3) d.k_scale = d.v_scale = 1.0f / 256.0f;
+    }
     return d;
 }
 
@@ -68,9 +72,10 @@ static seattn_status instance_make(seattn_context *ctx, const seattn_attention_d
     in->es = d->q_type == SEATTN_DTYPE_F16 ? 2 : 4;
     const size_t es = in->es;
     seattn_status s;
+    const size_t kvb = seattn_dtype_bytes(d->k_type, in->nkv);
     if ((s = seattn_tensor_create(ctx, in->nq * es, &in->q)) ||
-        (s = seattn_tensor_create(ctx, in->nkv * es, &in->k)) ||
-        (s = seattn_tensor_create(ctx, in->nkv * es, &in->v)) ||
+        (s = seattn_tensor_create(ctx, kvb, &in->k)) ||
+        (s = seattn_tensor_create(ctx, kvb, &in->v)) ||
         (s = seattn_tensor_create(ctx, in->nq * es, &in->out)) ||
         (s = seattn_tensor_create(ctx, in->nrows * 4, &in->lse)) ||
         (s = seattn_tensor_create(ctx, in->nq * es, &in->out2)) ||
@@ -78,17 +83,19 @@ static seattn_status instance_make(seattn_context *ctx, const seattn_attention_d
         return s;
     size_t most = in->nq > in->nkv ? in->nq : in->nkv;
     float *buf = malloc(most * 4);
-    uint16_t *half = malloc(most * 2);
+    unsigned char *raw = malloc(most * 4);
     seattn_tensor *t[3] = {in->q, in->k, in->v};
     const size_t n[3] = {in->nq, in->nkv, in->nkv};
-    s = buf && half ? SEATTN_SUCCESS : SEATTN_ERROR_OUT_OF_MEMORY;
-    for (int i = 0; i < 3 && !s; i++) {
+    const seattn_dtype types[3] = {d->q_type, d->k_type, d->v_type};
+    const float scales[3] = {1.0f, d->k_scale ? d->k_scale : 1.0f, d->v_scale ? d->v_scale : 1.0f};
+    s = buf && raw ? SEATTN_SUCCESS : SEATTN_ERROR_OUT_OF_MEMORY;
+    for (int i = 0; i < 3 && !s; i++) { /* values in [-1, 1), stored as the type stores them */
         fill(buf, n[i], (uint32_t)i + 1);
-        if (es == 2) seattn_f32_to_f16(buf, half, n[i]);
-        s = seattn_tensor_upload(ctx, t[i], 0, es == 2 ? (void *)half : (void *)buf, n[i] * es);
+        s = seattn_quantize(types[i], buf, n[i], raw, scales[i]);
+        if (!s) s = seattn_tensor_upload(ctx, t[i], 0, raw, seattn_dtype_bytes(types[i], n[i]));
     }
     free(buf);
-    free(half);
+    free(raw);
     return s;
 }
 
@@ -422,8 +429,8 @@ int bench_execute(const bench_options *o, bench_run *run) {
             if ((rc = verify(dev, cpu, s, res))) break;
             seattn_attention_desc d = shape_desc(s, s->len, s->n_heads, s->n_kv_heads);
             res->flops = 4.0 * d.head_dim * causal_pairs(&d) * d.n_heads;
-            res->kv_bytes = 2.0 * d.kv_len * d.n_kv_heads * d.head_dim *
-                            (s->dtype == SEATTN_DTYPE_F16 ? 2.0 : 4.0);
+            res->kv_bytes = 2.0 * (double)seattn_dtype_bytes(
+                                      d.k_type, (size_t)d.kv_len * d.n_kv_heads * d.head_dim);
             instance in;
             if (instance_make(dev, &d, &in)) {
                 fprintf(stderr, "\nseattn bench: %s: %s\n", label, seattn_context_last_error(dev));

@@ -25,13 +25,22 @@ static int parse(bench_options *o, const char *const *args, int n) {
 Test(bench_args, defaults_are_the_issue_sweep) {
     bench_options o;
     cr_assert_eq(parse(&o, NULL, 0), 0);
-    cr_assert_eq(o.n_shapes, 4);
+    cr_assert_eq(o.n_shapes, 5);
     cr_expect_eq(o.shapes[0].kind, BENCH_PREFILL);
     cr_expect_eq(o.shapes[0].len, 1024);
     cr_expect_eq(o.shapes[1].len, 4096);
     cr_expect_eq(o.shapes[3].kind, BENCH_DECODE);
     cr_expect_eq(o.shapes[3].len, 32768);
-    for (int i = 0; i < 4; i++) {
+    /* and decode 32768 over a q8_0 cache (issue 25) */
+    cr_expect(o.shapes[4].kind == BENCH_DECODE && o.shapes[4].len == 32768);
+    cr_expect(o.shapes[4].kv_typed && o.shapes[4].kv_dtype == SEATTN_DTYPE_Q8_0);
+    for (int i = 0; i < 4; i++)
+        cr_expect(!o.shapes[i].kv_typed);
+    bench_shape s;
+    cr_expect_eq(bench_parse_shape("decode:32768:128:32/8:8:512:q4_0", &s), 0);
+    cr_expect(s.kv_typed && s.kv_dtype == SEATTN_DTYPE_Q4_0);
+    cr_expect_neq(bench_parse_shape("decode:32768:128:32/8:8:512:q5_1", &s), 0);
+    for (int i = 0; i < 5; i++) {
         cr_expect_eq(o.shapes[i].head_dim, 128);
         cr_expect_eq(o.shapes[i].n_heads, 32);
         cr_expect_eq(o.shapes[i].n_kv_heads, 8);
@@ -42,7 +51,7 @@ Test(bench_args, defaults_are_the_issue_sweep) {
     cr_expect(!o.all_devices && !o.json_path && !o.plot_path);
     const char *full[] = {"--full"};
     cr_assert_eq(parse(&o, full, 1), 0);
-    cr_expect_gt(o.n_shapes, 4);
+    cr_expect_gt(o.n_shapes, 5);
 }
 
 Test(bench_args, shapes_devices_and_files) {
