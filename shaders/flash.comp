@@ -68,11 +68,27 @@ const uint KR = KN > WG * BCK ? KN : WG * BCK;
 const uint KC = KG > 1u ? KG * BR * DPV : 0u;
 const uint KB = KR > KC ? KR : KC;
 shared float k_s[KB];
-shared float v_s[VN];
+// The V tile: f32, or a 16-bit V (f16, bf16) kept 16-bit, two values a word (V16; DPV even):
+// half the shared memory, so more workgroups stay resident. The host sizes tiles alike
+// (plan.c, flash_smem_bytes).
+// (A select, not &&: glslang 11 makes && of constants a branch, which no array size can name.)
+const bool V16 = (DT & 4u) != 0u || VT == T_BF16 ? DPV % 2u == 0u : false;
+shared float v_s[V16 ? 1u : VN];
+shared uint v_s16[V16 ? VN / 2u : 1u];
 shared float kr_s[(NORM & 2u) != 0u ? BC : 1u]; // QK-norm: 1 / rms of each key of the tile
 shared float ml_s[KG > 1u ? 2u * KG * BR : 1u];  // the key groups' (m, l)
 shared bool bad_s; // a batch: a page of the workgroup's keys lies past the pool
 shared uint kt_s[BATCH != 0u ? BC : 1u]; // a batch: the tile's keys' tokens in the k and v views
+
+// Element e of the V tile.
+float v_tile(uint e) {
+    if (V16) {
+        const uint w = v_s16[e >> 1u];
+        if (VT == T_BF16) return uintBitsToFloat((e & 1u) != 0u ? w & 0xffff0000u : w << 16u);
+        return unpackHalf2x16(w)[e & 1u];
+    }
+    return v_s[e];
+}
 
 // The token of the tile's key c (key j) in the k and v views.
 uint key_token(uint c, uint j) { return BATCH != 0u ? kt_s[c] : j; }
@@ -244,10 +260,21 @@ void main() {
             barrier();
         }
         stage_k(t, hk, j0, jn, !need_n);
-        for (uint e = t; e < VN; e += WG) {
-            const uint c = e / DPV, i = e % DPV;
-            v_s[e] = c < jn && i < DV ? LOAD_V(pc.v_off + hk * pc.v_sh + key_token(c, j0 + c) * pc.v_st + i)
-                                      : 0.0;
+        if (V16) { // two values a work item, stored as they came (clamped: still exact)
+            for (uint e2 = t; e2 < VN / 2u; e2 += WG) {
+                const uint c = 2u * e2 / DPV, i = 2u * e2 % DPV;
+                const uint vb = pc.v_off + hk * pc.v_sh + key_token(c, j0 + c) * pc.v_st + i;
+                const float x0 = c < jn && i < DV ? LOAD_V(vb) : 0.0;
+                const float x1 = c < jn && i + 1u < DV ? LOAD_V(vb + 1u) : 0.0;
+                v_s16[e2] = VT == T_BF16 ? bf16_bits(x0) | (bf16_bits(x1) << 16u)
+                                         : packHalf2x16(vec2(x0, x1));
+            }
+        } else {
+            for (uint e = t; e < VN; e += WG) {
+                const uint c = e / DPV, i = e % DPV;
+                v_s[e] = c < jn && i < DV ? LOAD_V(pc.v_off + hk * pc.v_sh + key_token(c, j0 + c) * pc.v_st + i)
+                                          : 0.0;
+            }
         }
         barrier();
 
@@ -305,7 +332,7 @@ void main() {
             const float w = s[u] == NEG_INF ? 0.0 : exp(s[u] - m_new);
             l_run += w;
             const uint c = g * BCK + u;
-            for (uint k = 0; k < DLV; ++k) acc[k] += w * v_s[c * DPV + l + k * DS];
+            for (uint k = 0; k < DLV; ++k) acc[k] += w * v_tile(c * DPV + l + k * DS);
         }
         m_run = m_new;
     }

@@ -60,6 +60,10 @@ layout(constant_id = 8) const bool O_VEC4 = false; // a lane's output runs are w
 // K and V come as RGBA texels, four elements a fetch (a lane's elements run in aligned fours,
 // as for O_VEC4): a quarter of the fetches, which are what a key costs most on llvmpipe.
 layout(constant_id = 12) const bool KV_VEC4 = false;
+// K and V of a type read as words (kv_types.glsl) come eight values a step from RGBA32UI
+// texels (with KV_VEC4: a lane's elements run in aligned eights): one fetch for eight bf16 or
+// fp8 values, three for a block type's (its bytes and its scale).
+layout(constant_id = 25) const bool KV_RUN8 = false;
 // The RoPE table's view is RGBA32F, two (cos, sin) entries a texel: a lane with an even number
 // of pairs fetches two pairs' angles at once (the table's rows are even, rope.glsl).
 layout(constant_id = 14) const bool ROPE_VEC4 = false;
@@ -108,14 +112,26 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
 #define Q_WORD(w) texelFetch(q_utex, int(w)).x
 #define K_WORD(w) texelFetch(k_utex, int(w)).x
 #define V_WORD(w) texelFetch(v_utex, int(w)).x
+#define K_TEX4(t) texelFetch(k_utex, int(t))
+#define V_TEX4(t) texelFetch(v_utex, int(t))
 #include "kv_types.glsl"
 #define FETCH_Q(i) (Q_BF16 ? q_bf16(i) : texelFetch(q_tex, int(i)).x)
 // This lane's N_ elements (at E_[]) of the row at element BASE_ of TEX_ into X_[AT_ ..]; with
 // RAWT_ (KT or VT) set, through RAW_ (k_raw or v_raw) instead.
 #define FETCH_ROW(X_, TEX_, RAWT_, RAW_, BASE_, AT_, E_, N_)                                \
-    if (KV_VEC4) {                                                                           \
+    if (KV_VEC4 && KV_RUN8 && (RAWT_) != 0u) {                                               \
+        [[unroll]] for (uint e = 0; e < (N_); e += 8u) {                                     \
+            vec4 a8, b8;                                                                     \
+            RAW_##8((BASE_) + E_[e], a8, b8);                                                \
+            X_[(AT_) + e] = a8.x; X_[(AT_) + e + 1u] = a8.y;                                  \
+            X_[(AT_) + e + 2u] = a8.z; X_[(AT_) + e + 3u] = a8.w;                             \
+            X_[(AT_) + e + 4u] = b8.x; X_[(AT_) + e + 5u] = b8.y;                             \
+            X_[(AT_) + e + 6u] = b8.z; X_[(AT_) + e + 7u] = b8.w;                             \
+        }                                                                                    \
+    } else if (KV_VEC4) {                                                                    \
         [[unroll]] for (uint e = 0; e < (N_); e += 4u) {                                     \
-            const vec4 t4 = texelFetch(TEX_, int(((BASE_) + E_[e]) / 4u));                   \
+            const vec4 t4 = (RAWT_) != 0u ? RAW_##4((BASE_) + E_[e])                          \
+                                          : texelFetch(TEX_, int(((BASE_) + E_[e]) / 4u));    \
             X_[(AT_) + e] = t4.x; X_[(AT_) + e + 1u] = t4.y;                                  \
             X_[(AT_) + e + 2u] = t4.z; X_[(AT_) + e + 3u] = t4.w;                             \
         }                                                                                    \

@@ -142,6 +142,7 @@ typedef struct {
     uint32_t page_size;    /* a batch of sequences with keys in pages of this size; 0: none */
     bool mla;              /* DeepSeek's MLA: d 192 with its last 64 dims rotated (interleaved),
                             * v_head_dim 128; and gpt-oss's sinks and a softcap */
+    seattn_dtype kv;       /* a K/V storage type past f32 and f16 (bf16, q8_0, ...); 0: none */
 } variant;
 
 /* Plans, compiles and prints one variant; returns 1 if it fails the budget (or has no plan). */
@@ -164,6 +165,8 @@ static int check_variant(const char *chip, const seattn__caps *caps0, const vari
                                .flags = (v->norm ? SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM : 0) |
                                         (v->mla ? SEATTN_ATTN_SINKS : 0)};
     if (v->f16) r.k_type = r.v_type = SEATTN_DTYPE_F16;
+    if (v->kv) r.k_type = r.v_type = v->kv;
+    if (v->kv == SEATTN_DTYPE_FP8_E4M3) r.k_scale = r.v_scale = 0.01f;
     seattn__caps caps = *caps0;
     caps.limits.maxComputeSharedMemorySize = v->smem;
     if (v->req_sg) caps.sg_min = caps.sg_max = v->req_sg;
@@ -321,6 +324,24 @@ int main(int argc, char **argv) {
         v.kernel = SEATTN__KERNEL_FLASH;
         failures += check_variant(chip, &caps0, &v, &rows);
     }
+    /* the K/V storage types read as words (kv_types.glsl): each at the head dims its blocks fit,
+     * decode and prefill, both kernels, plain and Self-Extend, at the device's shared memory */
+    const seattn_dtype kvs[] = {SEATTN_DTYPE_BF16, SEATTN_DTYPE_Q8_0, SEATTN_DTYPE_Q4_0,
+                                SEATTN_DTYPE_FP8_E4M3};
+    for (size_t ki = 0; ki < sizeof kvs / sizeof kvs[0]; ki++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (uint32_t bits = 0; bits < 4; bits++) {
+                if (dims[di] % 32 != 0) continue;
+                variant v = {.d = dims[di],
+                             .decode = bits & 1,
+                             .plain = bits >> 1 & 1,
+                             .smem = smem[1],
+                             .kernel = SEATTN__KERNEL_FLASH_SG,
+                             .kv = kvs[ki]};
+                failures += check_variant(chip, &caps0, &v, &rows);
+                v.kernel = SEATTN__KERNEL_FLASH;
+                failures += check_variant(chip, &caps0, &v, &rows);
+            }
     printf("%s: %d variants, %d with scratch or spills at head_dim <= 256\n", chip, rows, failures);
     for (int v = 0; v < 2; v++)
         for (int k = 0; k < SEATTN__N_KERNELS; k++)

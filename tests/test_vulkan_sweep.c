@@ -406,6 +406,10 @@ Test(sweep, neighbor_only_and_grouped_only) {
  * window (out and lse), a decode split (the merge writes bf16), rotated keys interleaved, raw
  * keys with K_NORM, mixed with f16, and strided views with offsets (block types: multiples of
  * 32; bf16 q: odd). */
+static bool is_block(seattn_dtype t) {
+    return t == SEATTN_DTYPE_Q8_0 || t == SEATTN_DTYPE_Q4_0;
+}
+
 Test(sweep, storage_types) {
     const seattn_dtype kv[] = {SEATTN_DTYPE_BF16, SEATTN_DTYPE_Q8_0, SEATTN_DTYPE_Q4_0,
                                SEATTN_DTYPE_FP8_E4M3};
@@ -445,6 +449,20 @@ Test(sweep, storage_types) {
         d.v_offset = 32;
         d.out_offset = 7;
         compare(d, 1540 + i, 1);
+        /* head_dim 128: the texel kernel's eight-value runs (KV_RUN8) on llvmpipe, dense and
+         * strided from offsets a run allows, then (bf16, fp8) from one it does not (4) */
+        d = tu_desc(8, 2, 128, 40, 90, 4, 9);
+        d.k_type = d.v_type = kv[i];
+        d.k_scale = d.v_scale = sc;
+        compare(d, 1550 + i, 1);
+        d.k_strides = d.v_strides = (seattn_strides){128, 3 * 128};
+        d.k_offset = 128;
+        d.v_offset = 256;
+        compare(d, 1560 + i, 1);
+        if (!is_block(kv[i])) {
+            d.k_offset = d.v_offset = 4;
+            compare(d, 1570 + i, 1);
+        }
     }
 }
 

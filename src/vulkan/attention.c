@@ -22,38 +22,44 @@ static bool as_words(seattn_dtype dt) {
     return dt != SEATTN_DTYPE_F32 && dt != SEATTN_DTYPE_F16;
 }
 
-/* The aligned byte range [*start, *start + return) of the buffer that holds a view's elements of
- * type dt when the tensor starts at byte base of its buffer, and the view's first byte *first.
+/* The aligned byte range [*start, *start + return) of the buffer that holds a view's elements
+ * of type dt when the tensor starts at byte base of its buffer, and the view's first byte *first.
  * base is a multiple of 4 and align of 4 or more, so the view starts a whole number of elements
- * into the range. A view read as words ends on a whole word. */
+ * into the range. A view read as words ends on a whole word, or on a whole 16-byte texel (and
+ * starts on one) where texel16 says: texel.comp's RGBA32UI views (KV_RUN8). */
 static uint64_t view_range(uint64_t base, uint64_t offset, seattn_strides s, uint64_t heads,
-                           uint64_t len, uint64_t vec, seattn_dtype dt, uint64_t align,
-                           uint64_t *start, uint64_t *first) {
-    if (align < 4) align = 4;
+                           uint64_t len, uint64_t vec, seattn_dtype dt, bool words, uint64_t align,
+                           bool texel16, uint64_t *start, uint64_t *first) {
+    const uint64_t unit = texel16 ? 16 : 4;
+    if (align < unit) align = unit;
     const uint64_t last = offset + (heads - 1) * s.head + (len - 1) * s.token + vec - 1;
     *first = base + seattn__dtype_byte(dt, offset);
     uint64_t end = base + (seattn__dtype_block(dt)
                                ? seattn__dtype_byte(dt, last) + seattn__dtype_block_bytes(dt)
                                : (last + 1) * seattn__dtype_size(dt));
-    if (as_words(dt)) end = (end + 3) / 4 * 4;
+    if (words) end = (end + unit - 1) / unit * unit;
     *start = *first / align * align;
     return end - *start;
 }
 
-static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const char *name,
-                               const seattn_tensor *t, uint64_t offset, seattn_strides s,
-                               uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
-                               bool texel, bool vec4, binding *b) {
+/* words: the kernel reads the view as 32-bit words (kv_types.glsl): the types past f32 and f16,
+ * and an f16 K or V of texel.comp's KV_RUN8 (spec KT, VT say which). */
+static seattn_status bind_view_words(seattn_context *ctx, seattn__frame *fr, const char *name,
+                                     const seattn_tensor *t, uint64_t offset, seattn_strides s,
+                                     uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
+                                     bool words, bool texel, bool vec4, binding *b) {
     const VkPhysicalDeviceLimits *lim = &ctx->vk->props.limits;
-    const bool words = as_words(dt);
+    const bool texel16 = texel && vec4 && words; /* RGBA32UI: KV_RUN8 */
     const uint64_t es = seattn__dtype_size(dt);
     uint64_t start, first;
-    const uint64_t range = view_range(t->buf->base, offset, s, heads, len, vec, dt,
+    const uint64_t range = view_range(t->buf->base, offset, s, heads, len, vec, dt, words,
                                       texel ? lim->minTexelBufferOffsetAlignment
                                             : lim->minStorageBufferOffsetAlignment,
-                                      &start, &first);
+                                      texel16, &start, &first);
     const uint64_t max = !texel ? lim->maxStorageBufferRange
-                                : (uint64_t)lim->maxTexelBufferElements * (words ? 4 : es);
+                                : (uint64_t)lim->maxTexelBufferElements * (texel16 ? 16
+                                                                           : words ? 4
+                                                                                   : es);
     if (range > max)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "the view of %s spans %llu bytes, above this device's %s (%llu "
@@ -72,12 +78,21 @@ static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const cha
     b->view = VK_NULL_HANDLE;
     if (!texel) return SEATTN_SUCCESS;
     /* vec4: RGBA texels, four elements a fetch (the caller checked that the view starts and
-     * ends on whole texels) */
-    const VkFormat f = words ? VK_FORMAT_R32_UINT
+     * ends on whole texels); words: R32UI, or RGBA32UI with vec4 (KV_RUN8) */
+    const VkFormat f = texel16 ? VK_FORMAT_R32G32B32A32_UINT
+                       : words ? VK_FORMAT_R32_UINT
                        : dt == SEATTN_DTYPE_F16
                            ? (vec4 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R16_SFLOAT)
                            : (vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT);
     return seattn__vk_frame_view(ctx, fr, t->buf->buffer, start, range, f, &b->view);
+}
+
+static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const char *name,
+                               const seattn_tensor *t, uint64_t offset, seattn_strides s,
+                               uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
+                               bool texel, bool vec4, binding *b) {
+    return bind_view_words(ctx, fr, name, t, offset, s, heads, len, vec, dt, as_words(dt), texel,
+                           vec4, b);
 }
 
 /* A stride the kernel can hold: unused (count 1) strides may be anything and become 0. */
@@ -85,20 +100,43 @@ static uint32_t stride32(uint64_t stride, uint64_t count) {
     return count > 1 ? (uint32_t)stride : 0u;
 }
 
-/* K and V as RGBA texels for texel.comp: each lane's elements run in whole aligned fours (the
- * lane layout of out_vec4_runs), and the views start and end on whole texels. */
+/* K and V four values a step for texel.comp: each lane's elements run in whole aligned fours
+ * (the lane layout of out_vec4_runs), and the views start and end on whole fours: RGBA texels
+ * of f32 or f16, or for the types read as words (kv_types.glsl's k_raw4) four values from one
+ * to three R32UI words (bf16: from an 8-byte boundary). *run8: such words eight values a step
+ * from RGBA32UI texels (kv_types.glsl's k_raw8): runs of eight, bf16 and fp8 runs on 16 and 8
+ * bytes, and both views able to end on a whole texel inside their buffers. */
 static bool kv_vec4(const seattn_context *ctx, const seattn_attention_desc *r,
-                    const seattn_attention_tensors *t) {
+                    const seattn_attention_tensors *t, bool *run8) {
     const seattn__vk *vk = ctx->vk;
-    const uint64_t tx = 4 * seattn__dtype_size(r->k_type); /* bytes a texel */
-    if (!vk->caps.texel_vec4_ok || r->k_type != r->v_type || as_words(r->k_type) ||
-        !seattn__plan_texel_vec4_runs(r, vk->info.subgroup_size, false))
+    *run8 = false;
+    if (r->k_type != r->v_type || !seattn__plan_texel_vec4_runs(r, vk->info.subgroup_size, false))
         return false;
     const uint64_t k = r->k_offset | r->k_strides.head | r->k_strides.token;
     const uint64_t v = r->v_offset | r->v_strides.head | r->v_strides.token;
+    if (as_words(r->k_type)) {
+        const bool bf16 = r->k_type == SEATTN_DTYPE_BF16, fp8 = r->k_type == SEATTN_DTYPE_FP8_E4M3;
+        if (!((k | v) % 4 == 0 &&
+              (!bf16 || (t->k->buf->base % 8 == 0 && t->v->buf->base % 8 == 0))))
+            return false;
+        const uint64_t align = vk->props.limits.minTexelBufferOffsetAlignment;
+        uint64_t ks, kf, vs, vf;
+        const uint64_t kr =
+            view_range(t->k->buf->base, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
+                       r->head_dim, r->k_type, true, align, true, &ks, &kf);
+        const uint64_t vr =
+            view_range(t->v->buf->base, r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len,
+                       r->v_head_dim, r->v_type, true, align, true, &vs, &vf);
+        *run8 = seattn__plan_texel_runs(r, vk->info.subgroup_size, false, 8) &&
+                (!(bf16 || fp8) ||
+                 ((k | v) % 8 == 0 && t->k->buf->base % 16 == 0 && t->v->buf->base % 16 == 0)) &&
+                ks + kr <= t->k->buf->size && vs + vr <= t->v->buf->size;
+        return true;
+    }
+    const uint64_t tx = 4 * seattn__dtype_size(r->k_type); /* bytes a texel */
     const uint64_t align = vk->props.limits.minTexelBufferOffsetAlignment;
-    return (k | v) % 4 == 0 && t->k->buf->base % tx == 0 && t->v->buf->base % tx == 0 &&
-           (align % tx == 0 || tx % align == 0);
+    return vk->caps.texel_vec4_ok && (k | v) % 4 == 0 && t->k->buf->base % tx == 0 &&
+           t->v->buf->base % tx == 0 && (align % tx == 0 || tx % align == 0);
 }
 
 /* What a call's stats say of its plan. */
@@ -328,7 +366,8 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
             uint64_t start, first;
             const uint64_t texel_bytes = as_words(dts[i]) ? 4 : seattn__dtype_size(dts[i]);
             if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], vec[i], dts[i],
-                           lim->minTexelBufferOffsetAlignment, &start,
+                           as_words(dts[i]), lim->minTexelBufferOffsetAlignment,
+                           as_words(dts[i]) && i > 0, &start,
                            &first) > (uint64_t)lim->maxTexelBufferElements * texel_bytes)
                 facts->texel_views = false;
         }
@@ -344,7 +383,9 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
     facts->out_vec4 = r->out_type == SEATTN_DTYPE_F32 && r->out_offset % 4 == 0 &&
                       (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
                       t->out->buf->base % 16 == 0;
-    facts->kv_vec4 = kernel == SEATTN__KERNEL_TEXEL && kv_vec4(ctx, r, t);
+    bool run8 = false;
+    facts->kv_vec4 = kernel == SEATTN__KERNEL_TEXEL && kv_vec4(ctx, r, t, &run8);
+    facts->kv_run8 = facts->kv_vec4 && run8;
 }
 
 /* Ensure: the RoPE table of shape rs (uploaded by a copy recorded into the app's cb when
@@ -374,7 +415,14 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
     const seattn__plan *pl = &c->pl;
     const uint32_t d = r->head_dim, dv = r->v_head_dim;
     const bool texel = pl->kernel == SEATTN__KERNEL_TEXEL;
-    const bool vec4kv = pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
+    /* RGBA f32/f16 texels (KV_VEC4), or for the types read as words RGBA32UI ones (KV_RUN8) */
+    /* k and v read as words (spec KT, VT), RGBA32UI with KV_RUN8; else RGBA f32/f16 with
+     * KV_VEC4 */
+    const bool k_words = pl->spec[SEATTN__SPEC_KT] != 0, v_words = pl->spec[SEATTN__SPEC_VT] != 0;
+    const bool vec4k =
+        k_words ? pl->spec[SEATTN__SPEC_KV_RUN8] != 0 : pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
+    const bool vec4v =
+        v_words ? pl->spec[SEATTN__SPEC_KV_RUN8] != 0 : pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
     const seattn_strides none = {0, 0};
     seattn_status status;
     binding bq, bk, bv, bo, bl, brope, bqw, bkw, bseq, bbt, bsink;
@@ -382,10 +430,10 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
     bl = bqw = bkw = bseq = bbt = bsink = dummy;
     if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d,
                             r->q_type, texel, false, &bq)) ||
-        (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
-                            d, r->k_type, texel, vec4kv, &bk)) ||
-        (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len,
-                            dv, r->v_type, texel, vec4kv, &bv)) ||
+        (status = bind_view_words(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads,
+                                  r->kv_len, d, r->k_type, k_words, texel, vec4k, &bk)) ||
+        (status = bind_view_words(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads,
+                                  r->kv_len, dv, r->v_type, v_words, texel, vec4v, &bv)) ||
         (status = bind_view(ctx, fr, "out", t->out, r->out_offset, r->out_strides, r->n_heads,
                             r->q_len, dv, r->out_type, false, false, &bo)))
         return status;

@@ -180,8 +180,9 @@ static uint64_t buffer_id(VkBuffer b) {
 seattn_status seattn__vk_tensor_init(seattn_context *ctx, seattn_tensor *t) {
     t->buf = seattn__calloc(1, sizeof *t->buf);
     if (!t->buf) return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "no memory for a tensor");
-    /* whole 32-bit words: the types read as words read a view's last word whole */
-    seattn_status s = seattn__vk_buffer_create(ctx, (t->bytes + 3) / 4 * 4, false, t->buf);
+    /* whole 16-byte texels: the types read as words read a view's last word (texel.comp: its
+     * last RGBA32UI texel) whole */
+    seattn_status s = seattn__vk_buffer_create(ctx, (t->bytes + 15) / 16 * 16, false, t->buf);
     if (s != SEATTN_SUCCESS) {
         seattn__free(t->buf);
         t->buf = NULL;

@@ -28,13 +28,17 @@ static bool texel_shape_ok(const seattn_attention_desc *r, uint32_t sg) {
  * and unrotated dims per lane multiples of 4, the rotated range on 4 elements (the output's own
  * alignment is checked apart). v_side: those of v and out alone (q's where v_head_dim is
  * head_dim, else v_head_dim / sg in a row); else those of k and v. */
-bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg, bool v_side) {
+bool seattn__plan_texel_runs(const seattn_attention_desc *r, uint32_t sg, bool v_side, uint32_t n) {
     const uint32_t rh = r->rotary_dims / 2;
-    const bool k_runs = r->rope_layout != SEATTN_ROPE_INTERLEAVED && (rh / sg) % 4 == 0 &&
-                        ((r->head_dim - 2 * rh) / sg) % 4 == 0 && rh % 4 == 0 &&
-                        r->rotary_offset % 4 == 0;
-    const bool v_runs = r->v_head_dim == r->head_dim ? k_runs : (r->v_head_dim / sg) % 4 == 0;
+    const bool k_runs = r->rope_layout != SEATTN_ROPE_INTERLEAVED && (rh / sg) % n == 0 &&
+                        ((r->head_dim - 2 * rh) / sg) % n == 0 && rh % n == 0 &&
+                        r->rotary_offset % n == 0;
+    const bool v_runs = r->v_head_dim == r->head_dim ? k_runs : (r->v_head_dim / sg) % n == 0;
     return v_side ? v_runs : k_runs && v_runs;
+}
+
+bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg, bool v_side) {
+    return seattn__plan_texel_runs(r, sg, v_side, 4);
 }
 
 /* Every pair a neighbor: G = 1 (unless a window is asked for), or W past every distance. The
@@ -54,15 +58,17 @@ static uint32_t dtype_mask(const seattn_attention_desc *r) {
            (r->out_type == SEATTN_DTYPE_BF16 ? SEATTN__BF16_OUT : 0);
 }
 
-/* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s, kr_s, ml_s, and a
- * batch's kt_s and bad_s); dp and dpv: head_dim and v_head_dim padded to whole lanes. */
-static uint32_t flash_smem_bytes(bool sg, bool k_norm, bool batch, uint32_t wg, uint32_t dp,
-                                 uint32_t dpv, uint32_t br, uint32_t bc, uint32_t kg) {
+/* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s or v_s16, kr_s, ml_s,
+ * and a batch's kt_s and bad_s); dp and dpv: head_dim and v_head_dim padded to whole lanes;
+ * v16: a 16-bit V (f16, bf16) staged 16-bit (flash.comp's V16, dpv even). */
+static uint32_t flash_smem_bytes(bool sg, bool k_norm, bool batch, bool v16, uint32_t wg,
+                                 uint32_t dp, uint32_t dpv, uint32_t br, uint32_t bc, uint32_t kg) {
     const uint32_t kn = bc * dp, red = wg * (bc / kg), comb = kg > 1 ? kg * br * dpv : 0;
     uint32_t kb = sg || kn > red ? kn : red;
     if (comb > kb) kb = comb;
-    return 4u *
-           (kb + bc * dpv + (k_norm ? bc : 1) + (kg > 1 ? 2 * kg * br : 1) + (batch ? bc : 1) + 1);
+    const bool v16_here = v16 && dpv % 2 == 0;
+    return 4u * (kb + (v16_here ? bc * dpv / 2 + 1 : bc * dpv + 1) + (k_norm ? bc : 1) +
+                 (kg > 1 ? 2 * kg * br : 1) + (batch ? bc : 1) + 1);
 }
 
 /* What a kernel's plan function says besides the plan: splits are whole multiples of
@@ -114,6 +120,7 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
      * workgroup) where even one key a group does not fit. llvmpipe compiles the unrolled
      * score loops slowly: 4 keys a key group there. */
     const bool k_norm = (r->flags & SEATTN_ATTN_K_NORM) != 0;
+    const bool v16 = r->v_type == SEATTN_DTYPE_F16 || r->v_type == SEATTN_DTYPE_BF16;
     const uint32_t soft = 16384 + 256; /* the tiles' 16 KiB and the small arrays */
     const uint32_t budgets[2] = {
         lim->maxComputeSharedMemorySize < soft ? lim->maxComputeSharedMemorySize : soft,
@@ -123,7 +130,7 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
         const uint32_t max_bck = llvmpipe || kg > 1 || n_rows < 8 ? 4 : 16;
         for (int b = 0; b < 2 && bc == 0; b++)
             for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
-                if (flash_smem_bytes(sg, k_norm, batch, kg * br * ds, dp, dpv, br, c, kg) <=
+                if (flash_smem_bytes(sg, k_norm, batch, v16, kg * br * ds, dp, dpv, br, c, kg) <=
                     budgets[b])
                     bc = c;
         if (bc || kg == 1) break;
@@ -133,7 +140,7 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
         return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                     "device limits: the flash kernel needs %u bytes of shared memory at "
                     "head_dim %u, above maxComputeSharedMemorySize (%u)",
-                    flash_smem_bytes(sg, k_norm, batch, br * ds, dp, dpv, br, 1, 1), d,
+                    flash_smem_bytes(sg, k_norm, batch, v16, br * ds, dp, dpv, br, 1, 1), d,
                     lim->maxComputeSharedMemorySize);
     const uint32_t wg_used = kg * br * ds;
     if (sg && wg_used % caps->sg_max != 0)
@@ -420,6 +427,7 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     pl->spec[SEATTN__SPEC_DTYPE] = dtype_mask(r);
     pl->spec[SEATTN__SPEC_PLAIN] = seattn__plan_all_neighbors(r);
     pl->spec[SEATTN__SPEC_KV_VEC4] = texel && f->kv_vec4;
+    pl->spec[SEATTN__SPEC_KV_RUN8] = texel && f->kv_vec4 && f->kv_run8;
     pl->spec[SEATTN__SPEC_ROPE_VEC4] = texel && f->rope_vec4;
     pl->spec[SEATTN__SPEC_SUM_BCAST] = texel && caps->sum_bcast;
     pl->spec[SEATTN__SPEC_ROTATED] = texel && r->key_mode == SEATTN_KEYS_ROTATED;
@@ -472,7 +480,8 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
         n += (size_t)snprintf(out + n, size - n, " v:%s",
                               seattn_dtype_name((seattn_dtype)sp[SEATTN__SPEC_VT]));
     if (sp[SEATTN__SPEC_PLAIN] && n < size) n += (size_t)snprintf(out + n, size - n, " plain");
-    if (sp[SEATTN__SPEC_KV_VEC4] && n < size) n += (size_t)snprintf(out + n, size - n, " vec4kv");
+    if (sp[SEATTN__SPEC_KV_VEC4] && n < size)
+        n += (size_t)snprintf(out + n, size - n, sp[SEATTN__SPEC_KV_RUN8] ? " run8kv" : " vec4kv");
     if (sp[SEATTN__SPEC_ROPE_VEC4] && n < size)
         n += (size_t)snprintf(out + n, size - n, " vec4rope");
     if (sp[SEATTN__SPEC_SUM_BCAST] && n < size)

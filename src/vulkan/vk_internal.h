@@ -116,9 +116,11 @@ typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__la
  * spec[18]: the first rotated dim (rotary_offset); spec[19]: v_head_dim, set for every kernel;
  * spec[20]: sinks are bound; spec[21], spec[22]: k's and v's type when it is none of f32 and
  * f16 (a seattn_dtype: shaders/kv_types.glsl unpacks it from 32-bit words), else 0; spec[23],
- * spec[24]: the fp8 scales of k and v, floats (1 otherwise). */
+ * spec[24]: the fp8 scales of k and v, floats (1 otherwise); spec[25]: texel.comp reads such K
+ * and V eight values a step from RGBA32UI texels (with KV_VEC4). */
 enum {
-    SEATTN__N_SPEC = 25, /* seattn__plan.spec */
+    SEATTN__N_SPEC = 26, /* seattn__plan.spec */
+    SEATTN__SPEC_KV_RUN8 = 25,
     SEATTN__SPEC_VS = 24,
     SEATTN__SPEC_KS = 23,
     SEATTN__SPEC_VT = 22,
@@ -182,6 +184,8 @@ typedef struct seattn__plan_facts {
     bool one_level;          /* every |position| is in the RoPE table's first level */
     bool out_vec4;           /* the output's views start and run on 16 bytes (texel.comp) */
     bool kv_vec4;            /* K and V can be RGBA texels (texel.comp) */
+    bool kv_run8;            /* and K and V of a type read as words, eight values a step from
+                              * RGBA32UI texels */
     bool rope_vec4;          /* the RoPE table's view is RGBA32F, two entries a texel */
     bool q_weight, k_weight; /* QK-norm weight tensors are bound */
     uint32_t force_split;    /* tests (SEATTN_SPLIT): a key split count; 0: the planner's */
@@ -216,6 +220,8 @@ bool seattn__plan_all_neighbors(const seattn_attention_desc *r);
 /* texel.comp's lane layout gives each lane aligned runs of four elements: of v and out
  * (v_side), or of k and v. */
 bool seattn__plan_texel_vec4_runs(const seattn_attention_desc *r, uint32_t sg, bool v_side);
+/* The same for runs of n elements (n a power of 2). */
+bool seattn__plan_texel_runs(const seattn_attention_desc *r, uint32_t sg, bool v_side, uint32_t n);
 
 /* One pipeline per kernel and specialization constants (the shape class); created on first use.
  * spec[0] is the workgroup size, spec[1] head_dim, the rest as the kernel declares them. */
