@@ -1075,9 +1075,9 @@ def attention_batch(q, k, v, seqs, block_table=None, *, backend="vulkan", device
     (seattn_batch_check): a bad row raises InvalidArgument naming it. Options as for
     attention() (group_size, window, rope_theta, rotary_dims, rotary_offset, rope_layout, keys,
     scale, scale_base, rope_inv_freq, rope_attention_factor, logit_softcap, sinks,
-    return_lse), and
-    max_q_len / max_kv_len
-    (default: the seqs' own).
+    return_lse, and the storage types' q_dtype, k_dtype, v_dtype, k_scale, v_scale, out_dtype:
+    a q8_0 pool is uint8 [tokens, kv_heads, head_dim / 32 * 34] or [pages, page_size,
+    kv_heads, head_dim / 32 * 34]), and max_q_len / max_kv_len (default: the seqs' own).
     """
     return _attention_batch(_default_context(backend, device), q, k, v, seqs, block_table,
                             **options)
@@ -1091,9 +1091,9 @@ def attention(q, k, v, *, backend="vulkan", device=None, **options):
     q: [heads, q_len, head_dim] or [batch, heads, q_len, head_dim] (the Hugging Face layout);
     k: [kv_heads, kv_len, head_dim] or [batch, kv_heads, kv_len, head_dim], kv_heads dividing
     heads (GQA, MQA); v like k but for its head size, which may differ (v_head_dim: MLA's 128
-    against q's 192). float32 or float16 NumPy arrays or torch CPU tensors, of any strides
-    (copied to a dense layout); the result has q's type and dtype and q's shape with v's head
-    size. Keys sit at positions 0 .. kv_len - 1; query row r at q_pos + r (default
+    against q's 192). float32 or float16 NumPy arrays or torch CPU tensors (or the storage
+    types below), of any strides (copied to a dense layout); the result has q's type and dtype
+    and q's shape with v's head size. Keys sit at positions 0 .. kv_len - 1; query row r at q_pos + r (default
     kv_len - q_len).
 
     Options (the names the authors use where they have one):
@@ -1115,6 +1115,13 @@ def attention(q, k, v, *, backend="vulkan", device=None, **options):
       sinks (None: off; gpt-oss's [heads] logits, one a query head, that join each row's
       softmax denominator with no value; the lse includes them; pairs="grouped" leaves them
       to the neighbor half).
+    Storage types (the KV caches engines keep): q_dtype, k_dtype, v_dtype name what an array
+    holds where its dtype alone does not say: "bf16" for uint16 arrays (torch.bfloat16 needs
+    no name), "q8_0" / "q4_0" for uint8 arrays of llama.cpp's blocks (the last axis a row's
+    blocks: head_dim / 32 * 34 or 18 bytes; seattn.quantize() makes them), "fp8_e4m3" for uint8
+    arrays (torch.float8_e4m3fn needs no name) with k_scale / v_scale (vLLM's per-tensor
+    scales, default 1). q may be f32, f16 or bf16; out_dtype ("f32", "f16", "bf16"; default:
+    q's) sets the result's (bf16 comes back as torch.bfloat16, or uint16 NumPy words).
     backend: "vulkan" (default) or "cpu" (the exact reference); device: an index or part of a
     name. The context is made on first use and reused.
     """
