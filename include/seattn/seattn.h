@@ -261,7 +261,10 @@ SEATTN_API seattn_status seattn_context_device_info(const seattn_context *ctx,
  *    values in blocks of 32 along head_dim: their head_dim (v_head_dim for v) must be a
  *    multiple of 32 and their offset and both strides multiples of 32, so a vector is whole
  *    blocks; value e sits in block e / 32 (byte (e / 32) * block bytes). A tensor's buffer
- *    offset needs no alignment beyond what seattn_tensor_wrap() asks of every tensor.
+ *    offset needs no alignment beyond what seattn_tensor_wrap() asks of every tensor; a view
+ *    read as words is read in whole 32-bit words, so a wrapped tensor whose view would end
+ *    inside the last word of the bytes it wraps gets SEATTN_ERROR_UNSUPPORTED (wrap up to the
+ *    next multiple of 4; seattn's own tensors always are).
  *  - fp8_e4m3 takes a per-tensor f32 scale (k_scale, v_scale in seattn_attention_desc), as
  *    vLLM's and FlashInfer's fp8 KV caches keep. Each distinct pair of scales is a constant of
  *    its own pipelines (compiled once, kept in the pipeline cache). */
