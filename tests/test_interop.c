@@ -175,6 +175,62 @@ Test(interop, f16_needs_the_feature) {
     expect_no_messages();
 }
 
+/* The storage types read as 32-bit words (bf16 q and out, q8_0 k, q4_0 v) run on that same
+ * device without 16-bit storage, as the CPU reference computes them; a wrapped k whose view
+ * would end inside its last word is refused, saying how many bytes to wrap more. */
+Test(interop, word_types_need_no_16bit_storage) {
+    seattn_context *ctx = imported(0), *cpu = tu_cpu();
+    seattn_attention_desc d = {.n_heads = 2,
+                               .n_kv_heads = 1,
+                               .head_dim = 32,
+                               .q_len = 4,
+                               .kv_len = 40,
+                               .group_size = 2,
+                               .neighbor_window = 5,
+                               .q_type = SEATTN_DTYPE_BF16,
+                               .k_type = SEATTN_DTYPE_Q8_0,
+                               .v_type = SEATTN_DTYPE_Q4_0,
+                               .out_type = SEATTN_DTYPE_BF16};
+    seattn_attention_desc r;
+    cr_assert_eq(seattn_attention_desc_check(cpu, &d, &r), SEATTN_SUCCESS);
+    const size_t nq = tu_q_elems(&r), nk = tu_kv_elems(&r, 0), no = tu_out_elems(&r);
+    float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nk * 4);
+    float *ref = malloc(no * 4), *got = malloc(no * 4);
+    tu_fill(q, nq, 3);
+    tu_fill(k, nk, 5);
+    tu_fill(v, nk, 7);
+    cr_assert_eq(tu_run(cpu, &d, q, k, v, ref, NULL), SEATTN_SUCCESS);
+    cr_assert_eq(tu_run(ctx, &d, q, k, v, got, NULL), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(ctx));
+    /* the same bf16 rounding of f32 results within 1e-4 of each other: one bf16 ulp apart */
+    cr_expect_leq(tu_max_err(&r, ref, got), 1e-4 + 0x1p-7);
+    free(q), free(k), free(v), free(ref), free(got);
+
+    /* one q4_0 row of 32 values is 18 bytes: a k of exactly those ends mid-word */
+    app_buffer b = app_buffer_create(&app, 1 << 12, USE, 1);
+    memset(b.mapped, 0, 1 << 12);
+    seattn_tensor *tq, *tk, *to;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 0, 256, USE, &tq), SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 1024, 18, USE, &tk), SEATTN_SUCCESS);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 2048, 256, USE, &to), SEATTN_SUCCESS);
+    seattn_attention_desc one = {
+        .n_heads = 1, .head_dim = 32, .q_len = 1, .kv_len = 1, .k_type = SEATTN_DTYPE_Q4_0};
+    cr_expect_eq(seattn_attention(ctx, &one, tq, tk, tq, to, NULL), SEATTN_ERROR_UNSUPPORTED);
+    cr_expect(strstr(seattn_context_last_error(ctx), "wrap 2 more bytes"), "%s",
+              seattn_context_last_error(ctx));
+    seattn_tensor_destroy(tk);
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, 1024, 20, USE, &tk), SEATTN_SUCCESS);
+    cr_expect_eq(seattn_attention(ctx, &one, tq, tk, tq, to, NULL), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(ctx));
+    seattn_tensor_destroy(tq);
+    seattn_tensor_destroy(tk);
+    seattn_tensor_destroy(to);
+    app_buffer_destroy(&app, &b);
+    seattn_context_destroy(cpu);
+    seattn_context_destroy(ctx);
+    expect_no_messages();
+}
+
 /* Many calls recorded into one command buffer before one submit, each a decode step over a
  * longer cache (so the RoPE table and the split scratch grow while earlier recordings still
  * use the old ones), descriptor pools past their first 64 sets, a self-submitting call in
