@@ -102,13 +102,9 @@ static uint8_t fp8_e4m3_encode(float x) {
     const float ulp = a < 0x1p-6f ? 0x1p-9f : ldexpf(1.0f, ex - 1 - 3);
     const float q = nearbyintf(a / ulp) * ulp; /* exact: a / ulp < 2^5; ties to even (default
                                                 * rounding mode) */
-    uint8_t best = 0;
-    for (uint32_t b = 0; b < 0x7f; b++) /* the code of q: 127 values, exact compare */
-        if (fp8_e4m3_value((uint8_t)b) == q) {
-            best = (uint8_t)b;
-            break;
-        }
-    return sign | best;
+    if (q < 0x1p-6f) return sign | (uint8_t)(q * 512.0f); /* a subnormal: m 2^-9, m < 8 */
+    const uint32_t b = float_bits(q); /* q <= 448: exponent 2^-6 .. 2^8, three mantissa bits */
+    return sign | (uint8_t)((((b >> 23) - 120u) << 3) | ((b >> 20) & 7u));
 }
 
 uint16_t seattn__float_to_bf16(float f) {

@@ -281,11 +281,12 @@ typedef enum seattn_dtype {
                                * NaN); value = e4m3 * scale */
 } seattn_dtype;
 
-/* Bytes a tensor of `elements` values of type t occupies (a block type: whole blocks, elements a
- * multiple of 32); 0 for an unknown type. */
+/* Bytes a tensor of `elements` values of type t occupies (a block type: rounded up to whole
+ * blocks of 32); 0 for an unknown type. */
 SEATTN_API size_t seattn_dtype_bytes(seattn_dtype t, size_t elements);
-/* A readable name ("f32", "f16", "bf16", "q8_0", "q4_0", "fp8_e4m3"); NULL for an unknown type.
- * seattn_dtype_from_name() is its inverse: SEATTN_ERROR_INVALID_ARGUMENT for an unknown name. */
+/* A readable name ("f32", "f16", "bf16", "q8_0", "q4_0", "fp8_e4m3"), a static string; NULL for
+ * an unknown type. seattn_dtype_from_name() is its inverse: SEATTN_ERROR_INVALID_ARGUMENT for an
+ * unknown name (*t untouched). All three are pure and thread-safe. */
 SEATTN_API const char *seattn_dtype_name(seattn_dtype t);
 SEATTN_API seattn_status seattn_dtype_from_name(const char *name, seattn_dtype *t);
 /* Encodes n f32 values into type t's bytes (dst holds seattn_dtype_bytes(t, n)), as the engines

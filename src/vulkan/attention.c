@@ -19,7 +19,7 @@ typedef struct {
 
 /* Types a kernel reads or writes as 32-bit words (kv_types.glsl): every type but f32 and f16. */
 static bool as_words(seattn_dtype dt) {
-    return dt != SEATTN_DTYPE_F32 && dt != SEATTN_DTYPE_F16;
+    return seattn__raw_type(dt) != 0;
 }
 
 /* The aligned byte range [*start, *start + return) of the buffer that holds a view's elements
@@ -28,7 +28,7 @@ static bool as_words(seattn_dtype dt) {
  * into the range. A view read as words ends on a whole word, or on a whole 16-byte texel (and
  * starts on one) where texel16 says: texel.comp's RGBA32UI views (KV_RUN8). */
 static uint64_t view_range(uint64_t base, uint64_t offset, seattn_strides s, uint64_t heads,
-                           uint64_t len, uint64_t vec, seattn_dtype dt, bool words, uint64_t align,
+                           uint64_t len, uint64_t vec, seattn_dtype dt, uint64_t align,
                            bool texel16, uint64_t *start, uint64_t *first) {
     const uint64_t unit = texel16 ? 16 : 4;
     if (align < unit) align = unit;
@@ -37,22 +37,21 @@ static uint64_t view_range(uint64_t base, uint64_t offset, seattn_strides s, uin
     uint64_t end = base + (seattn__dtype_block(dt)
                                ? seattn__dtype_byte(dt, last) + seattn__dtype_block_bytes(dt)
                                : (last + 1) * seattn__dtype_size(dt));
-    if (words) end = (end + unit - 1) / unit * unit;
+    if (as_words(dt)) end = (end + unit - 1) / unit * unit;
     *start = *first / align * align;
     return end - *start;
 }
 
-/* words: the kernel reads the view as 32-bit words (kv_types.glsl): the types past f32 and f16,
- * and an f16 K or V of texel.comp's KV_RUN8 (spec KT, VT say which). */
-static seattn_status bind_view_words(seattn_context *ctx, seattn__frame *fr, const char *name,
-                                     const seattn_tensor *t, uint64_t offset, seattn_strides s,
-                                     uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
-                                     bool words, bool texel, bool vec4, binding *b) {
+static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const char *name,
+                               const seattn_tensor *t, uint64_t offset, seattn_strides s,
+                               uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
+                               bool texel, bool vec4, binding *b) {
     const VkPhysicalDeviceLimits *lim = &ctx->vk->props.limits;
+    const bool words = as_words(dt);
     const bool texel16 = texel && vec4 && words; /* RGBA32UI: KV_RUN8 */
     const uint64_t es = seattn__dtype_size(dt);
     uint64_t start, first;
-    const uint64_t range = view_range(t->buf->base, offset, s, heads, len, vec, dt, words,
+    const uint64_t range = view_range(t->buf->base, offset, s, heads, len, vec, dt,
                                       texel ? lim->minTexelBufferOffsetAlignment
                                             : lim->minStorageBufferOffsetAlignment,
                                       texel16, &start, &first);
@@ -87,14 +86,6 @@ static seattn_status bind_view_words(seattn_context *ctx, seattn__frame *fr, con
     return seattn__vk_frame_view(ctx, fr, t->buf->buffer, start, range, f, &b->view);
 }
 
-static seattn_status bind_view(seattn_context *ctx, seattn__frame *fr, const char *name,
-                               const seattn_tensor *t, uint64_t offset, seattn_strides s,
-                               uint64_t heads, uint64_t len, uint64_t vec, seattn_dtype dt,
-                               bool texel, bool vec4, binding *b) {
-    return bind_view_words(ctx, fr, name, t, offset, s, heads, len, vec, dt, as_words(dt), texel,
-                           vec4, b);
-}
-
 /* A stride the kernel can hold: unused (count 1) strides may be anything and become 0. */
 static uint32_t stride32(uint64_t stride, uint64_t count) {
     return count > 1 ? (uint32_t)stride : 0u;
@@ -121,12 +112,10 @@ static bool kv_vec4(const seattn_context *ctx, const seattn_attention_desc *r,
             return false;
         const uint64_t align = vk->props.limits.minTexelBufferOffsetAlignment;
         uint64_t ks, kf, vs, vf;
-        const uint64_t kr =
-            view_range(t->k->buf->base, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
-                       r->head_dim, r->k_type, true, align, true, &ks, &kf);
-        const uint64_t vr =
-            view_range(t->v->buf->base, r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len,
-                       r->v_head_dim, r->v_type, true, align, true, &vs, &vf);
+        const uint64_t kr = view_range(t->k->buf->base, r->k_offset, r->k_strides, r->n_kv_heads,
+                                       r->kv_len, r->head_dim, r->k_type, align, true, &ks, &kf);
+        const uint64_t vr = view_range(t->v->buf->base, r->v_offset, r->v_strides, r->n_kv_heads,
+                                       r->kv_len, r->v_head_dim, r->v_type, align, true, &vs, &vf);
         *run8 = seattn__plan_texel_runs(r, vk->info.subgroup_size, false, 8) &&
                 (!(bf16 || fp8) ||
                  ((k | v) % 8 == 0 && t->k->buf->base % 16 == 0 && t->v->buf->base % 16 == 0)) &&
@@ -366,8 +355,7 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
             uint64_t start, first;
             const uint64_t texel_bytes = as_words(dts[i]) ? 4 : seattn__dtype_size(dts[i]);
             if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], vec[i], dts[i],
-                           as_words(dts[i]), lim->minTexelBufferOffsetAlignment,
-                           as_words(dts[i]) && i > 0, &start,
+                           lim->minTexelBufferOffsetAlignment, as_words(dts[i]) && i > 0, &start,
                            &first) > (uint64_t)lim->maxTexelBufferElements * texel_bytes)
                 facts->texel_views = false;
         }
@@ -415,14 +403,10 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
     const seattn__plan *pl = &c->pl;
     const uint32_t d = r->head_dim, dv = r->v_head_dim;
     const bool texel = pl->kernel == SEATTN__KERNEL_TEXEL;
-    /* RGBA f32/f16 texels (KV_VEC4), or for the types read as words RGBA32UI ones (KV_RUN8) */
-    /* k and v read as words (spec KT, VT), RGBA32UI with KV_RUN8; else RGBA f32/f16 with
-     * KV_VEC4 */
-    const bool k_words = pl->spec[SEATTN__SPEC_KT] != 0, v_words = pl->spec[SEATTN__SPEC_VT] != 0;
-    const bool vec4k =
-        k_words ? pl->spec[SEATTN__SPEC_KV_RUN8] != 0 : pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
-    const bool vec4v =
-        v_words ? pl->spec[SEATTN__SPEC_KV_RUN8] != 0 : pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
+    /* K and V (one type, where vec4 at all): RGBA f32/f16 texels with KV_VEC4; for the types
+     * read as words RGBA32UI ones with KV_RUN8 */
+    const bool vec4kv = as_words(r->k_type) ? pl->spec[SEATTN__SPEC_KV_RUN8] != 0
+                                            : pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
     const seattn_strides none = {0, 0};
     seattn_status status;
     binding bq, bk, bv, bo, bl, brope, bqw, bkw, bseq, bbt, bsink;
@@ -430,10 +414,10 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
     bl = bqw = bkw = bseq = bbt = bsink = dummy;
     if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d,
                             r->q_type, texel, false, &bq)) ||
-        (status = bind_view_words(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads,
-                                  r->kv_len, d, r->k_type, k_words, texel, vec4k, &bk)) ||
-        (status = bind_view_words(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads,
-                                  r->kv_len, dv, r->v_type, v_words, texel, vec4v, &bv)) ||
+        (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
+                            d, r->k_type, texel, vec4kv, &bk)) ||
+        (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len,
+                            dv, r->v_type, texel, vec4kv, &bv)) ||
         (status = bind_view(ctx, fr, "out", t->out, r->out_offset, r->out_strides, r->n_heads,
                             r->q_len, dv, r->out_type, false, false, &bo)))
         return status;
