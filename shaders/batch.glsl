@@ -1,5 +1,5 @@
 // Batches (seattn_attention_batch): many sequences in one call, their metadata on the device.
-// Sequence s is five words of seq_buf from OFF_SEQ + 5 s: q_start, q_len, q_pos, kv_len,
+// Sequence s is five words of meta from META_SEQ + 5 s: q_start, q_len, q_pos, kv_len,
 // kv_start (seattn_seq). In a batch the push constants hold bounds the host vouches for:
 // pc.q_len the longest q_len, pc.kv_len the longest kv_len, pc.q_pos the page size P (0: each
 // sequence's keys are kv_len consecutive tokens of the k and v views from kv_start: BATCH 1),
@@ -19,8 +19,8 @@
 // 0: not a batch; 1: contiguous keys; 2: pages of a power-of-2 size; 3: pages of any size
 // (a constant, so that llvmpipe, which runs both sides of a branch, pays for one path only)
 layout(constant_id = 13) const uint BATCH = 0u;
-layout(std430, set = 0, binding = 9) readonly buffer BufSeqs { uint seq_buf[]; };
-layout(std430, set = 0, binding = 10) readonly buffer BufBT { uint bt_buf[]; };
+// The records and the block table are words of the meta binding (common.glsl): records from
+// META_SEQ, the table from s_bt, the first word after the last record, to the range's end.
 
 #define QNAN uintBitsToFloat(0x7fc00000u)
 #define POS_INF uintBitsToFloat(0x7f800000u) // a split partial's m: its sequence is bad
@@ -28,11 +28,13 @@ layout(std430, set = 0, binding = 10) readonly buffer BufBT { uint bt_buf[]; };
 // The workgroup's sequence (outside a batch: the call itself), set by seq_load().
 uint sq_len, sq_pos, skv_len, sq_tok0, skv_start, s_index, s_count;
 uint s_pshift, s_npool; // pages: log2 of the page size (BATCH 2), pages in the pool
+uint s_bt; // the block table's first word in meta
 bool s_bad; // its metadata is out of bounds: its rows get NaN
 
 void seq_load(uint s, uint n_seqs) {
     s_index = s;
     s_count = n_seqs;
+    s_bt = 0u;
     sq_tok0 = 0u;
     skv_start = 0u;
     s_bad = false;
@@ -40,9 +42,9 @@ void seq_load(uint s, uint n_seqs) {
     sq_pos = pc.q_pos;
     skv_len = pc.kv_len;
     if (BATCH == 0u) return;
-    const uint at = OFF_SEQ + 5u * s;
-    const uint q0 = seq_buf[at], qn = seq_buf[at + 1u], qp = seq_buf[at + 2u];
-    const uint kl = seq_buf[at + 3u], ks = seq_buf[at + 4u];
+    const uint at = META_SEQ + 5u * s;
+    const uint q0 = meta[at], qn = meta[at + 1u], qp = meta[at + 2u];
+    const uint kl = meta[at + 3u], ks = meta[at + 4u];
     const bool rows = qn <= pc.q_len && qn <= pc.q_tokens && q0 <= pc.q_tokens - qn;
     bool ok = kl <= pc.kv_len && qp <= kl && qn <= kl - qp;
     const uint P = pc.q_pos;
@@ -51,7 +53,8 @@ void seq_load(uint s, uint n_seqs) {
     } else {
         s_pshift = uint(findLSB(P));
         s_npool = pc.kv_tokens / P;
-        const uint n_bt = uint(bt_buf.length()) - OFF_BT; // the bound range: the table's entries
+        s_bt = META_SEQ + 5u * n_seqs;
+        const uint n_bt = uint(meta.length()) - s_bt; // the bound range: the table's entries
         const uint np = kl / P + (kl % P != 0u ? 1u : 0u);
         ok = ok && ks <= n_bt && np <= n_bt - ks;
     }
@@ -69,7 +72,7 @@ uint kv_tok(uint j) {
     if (BATCH == 1u) return skv_start + j;
     const uint P = pc.q_pos;
     const uint page = BATCH == 2u ? j >> s_pshift : j / P;
-    const uint pg = bt_buf[OFF_BT + skv_start + page];
+    const uint pg = meta[s_bt + skv_start + page];
     return (pg < s_npool ? pg : 0u) * P + (BATCH == 2u ? j & (P - 1u) : j % P);
 }
 
@@ -90,7 +93,7 @@ bool pages_ok(uint j0, uint j1, uint t, uint stride) {
     const uint P = pc.q_pos;
     bool ok = true;
     for (uint i = j0 / P + t; i <= (j1 - 1u) / P; i += stride)
-        ok = ok && bt_buf[OFF_BT + skv_start + i] < s_npool;
+        ok = ok && meta[s_bt + skv_start + i] < s_npool;
     return ok;
 }
 

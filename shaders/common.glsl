@@ -22,16 +22,21 @@ layout(push_constant) uniform Push {
     float q_rot_factor; // RoPE's attention factor on the query's rotated part: a^2 (raw keys)
                         // or a (rotated keys, which carry theirs); 1 without one
     float norm_eps;  // QK-norm epsilon
-    // element offsets (each below 64) of the q norm weight (bits 0-7), the k norm weight (8-15),
-    // the batch's sequence records (16-23) and block table (24-31) inside their bound ranges
+    // a batch: the word of the meta binding where its sequence records start (META_SEQ)
     uint offs;
     uint q_tokens;   // batch: rows of the q, out and lse views
     uint kv_tokens;  // batch: tokens of the k and v views (the page pool)
 } pc;
-#define OFF_QW (pc.offs & 0xffu)
-#define OFF_KW ((pc.offs >> 8) & 0xffu)
-#define OFF_SEQ ((pc.offs >> 16) & 0xffu)
-#define OFF_BT (pc.offs >> 24)
+// The meta binding (7, `meta`, u32 words; declared in storage.glsl and texel.comp): the call's
+// small inputs, which the host copies there from the app's tensors before the dispatch, so that
+// no pipeline binds more than 8 storage buffers: the q-norm weight (f32 bits) at word 0, the
+// k-norm weight at D, the sinks at 2D, a batch's sequence records (5 words each) at pc.offs and
+// its block table right after them, to the end of the bound range.
+#define META_QW 0u
+#define META_KW D
+#define META_SINKS (2u * D)
+#define META_SEQ pc.offs
+#define META_F(i) uintBitsToFloat(meta[i])
 
 // Which tensors are f16 (only set in the SEATTN_F16 build of a shader, which declares 16-bit
 // storage): 1 q, 2 k, 4 v, 8 out. QK-norm (RMSNorm over head_dim before RoPE): 1 queries,
@@ -55,7 +60,7 @@ layout(constant_id = 18) const uint ROT_OFF = 0u;
 // v_head_dim: the size of a v row, an output row and a split partial's accumulator (the host
 // always sets it; D where v has q's head size).
 layout(constant_id = 19) const uint DV = 128u;
-// Attention sinks (gpt-oss): a logit per query head (binding 11, from element SINK_OFF) joins
+// Attention sinks (gpt-oss): a logit per query head (the meta binding, from word META_SINKS) joins
 // the softmax's denominator, once a row, after any key splits are merged; a GROUPED_ONLY call
 // leaves it to its neighbor half (seattn.h).
 layout(constant_id = 20) const bool SINKS = false;
@@ -70,8 +75,6 @@ const uint FLAG_LSE = 4u;
 const uint FLAG_SPLIT = 8u;   // write partial (m, l, acc) rows instead of out
 const uint FLAG_ONLY_N = 16u; // only neighbor pairs take part (SEATTN_ATTN_NEIGHBOR_ONLY)
 const uint FLAG_ONLY_G = 32u; // only grouped pairs take part (SEATTN_ATTN_GROUPED_ONLY)
-// bits 8-15 of the flags: the sinks' element offset inside their bound range (below 64)
-#define SINK_OFF ((pc.flags >> 8) & 0xffu)
 // bits 24-28 of the flags: log2 of the RoPE table's first level (rope.glsl)
 #define ROPE_SHIFT ((pc.flags >> 24) & 31u)
 // Whether this call's rows take the sink (SINKS: the host bound them).

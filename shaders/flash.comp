@@ -93,8 +93,8 @@ float v_tile(uint e) {
 // The token of the tile's key c (key j) in the k and v views.
 uint key_token(uint c, uint j) { return BATCH != 0u ? kt_s[c] : j; }
 
-float q_weight(uint i) { return (NORM & 4u) != 0u ? qw_buf[OFF_QW + i] : 1.0; }
-float k_weight(uint i) { return (NORM & 8u) != 0u ? kw_buf[OFF_KW + i] : 1.0; }
+float q_weight(uint i) { return (NORM & 4u) != 0u ? META_F(META_QW + i) : 1.0; }
+float k_weight(uint i) { return (NORM & 8u) != 0u ? META_F(META_KW + i) : 1.0; }
 
 // Sum of x over the DS lanes of a row, the same bits in every lane (t: this invocation, u: a
 // slot of the reduction buffer; the caller brackets the portable path with barriers).
@@ -379,7 +379,7 @@ void main() {
         return;
     }
     if (SINK_HERE) { // a constant and a push-constant flag: the row's sink joins its sum
-        const float c = sink_fold(CLAMP_IN(sink_buf[SINK_OFF + h]), m_run, l_run, false);
+        const float c = sink_fold(CLAMP_IN(META_F(META_SINKS + h)), m_run, l_run, false);
         for (uint k = 0; k < DLV; ++k) acc[k] *= c;
     }
     const uint ob = pc.o_off + h * pc.o_sh + (sq_tok0 + tok) * pc.o_st;

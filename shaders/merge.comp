@@ -50,7 +50,7 @@ void main() {
         m = mn;
     }
     if (SINK_HERE) {
-        const float c = sink_fold(CLAMP_IN(sink_buf[SINK_OFF + h]), m, l, false);
+        const float c = sink_fold(CLAMP_IN(META_F(META_SINKS + h)), m, l, false);
         [[unroll]] for (uint n = 0; n < NI; ++n) a[n] *= c;
     }
     const float inv_l = l > 0.0 ? 1.0 / l : 0.0; // 0: the row took no pairs

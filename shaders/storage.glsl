@@ -8,11 +8,8 @@ layout(std430, set = 0, binding = 4) writeonly buffer BufL { float lse_buf[]; };
 layout(std430, set = 0, binding = 5) readonly buffer BufRope { vec2 rope_tab[]; }; // rope.glsl
 // Split partials: per (head, row, split) DV + 4 floats: m, l, 2 unused, acc[DV].
 layout(std430, set = 0, binding = 6) buffer BufPart { float part_buf[]; };
-// QK-norm weights, f32 [head_dim].
-layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
-layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
-// Attention sinks, f32 [n_heads] (common.glsl, SINKS).
-layout(std430, set = 0, binding = 11) readonly buffer BufSinks { float sink_buf[]; };
+// The QK-norm weights, the sinks and a batch's metadata (common.glsl, META_*).
+layout(std430, set = 0, binding = 7) readonly buffer BufMeta { uint meta[]; };
 
 // q, k, v and the output as 32-bit words, for the types kv_types.glsl unpacks.
 layout(std430, set = 0, binding = 0) readonly buffer BufQw { uint q_w[]; };

@@ -100,11 +100,8 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufO { float o_buf[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufO4 { vec4 o4_buf[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer BufL { float lse_buf[]; };
 layout(set = 0, binding = 5) uniform textureBuffer rope_tex;
-// QK-norm weights, f32 [head_dim].
-layout(std430, set = 0, binding = 7) readonly buffer BufQW { float qw_buf[]; };
-layout(std430, set = 0, binding = 8) readonly buffer BufKW { float kw_buf[]; };
-// Attention sinks, f32 [n_heads] (common.glsl, SINKS).
-layout(std430, set = 0, binding = 11) readonly buffer BufSinks { float sink_buf[]; };
+// The QK-norm weights, the sinks and a batch's metadata (common.glsl, META_*).
+layout(std430, set = 0, binding = 7) readonly buffer BufMeta { uint meta[]; };
 layout(std430, set = 0, binding = 3) buffer BufOw { uint o_w[]; };
 #ifdef SEATTN_F16
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
@@ -278,8 +275,8 @@ void main() {
     // QK-norm weights of this lane's dims (1 without a weight)
     float qw[DL], kw[DL];
     [[unroll]] for (uint e = 0; e < DL; ++e) {
-        qw[e] = (NORM & 4u) != 0u ? qw_buf[OFF_QW + e_at[e]] : 1.0;
-        kw[e] = (NORM & 8u) != 0u ? kw_buf[OFF_KW + e_at[e]] : 1.0;
+        qw[e] = (NORM & 4u) != 0u ? META_F(META_QW + e_at[e]) : 1.0;
+        kw[e] = (NORM & 8u) != 0u ? META_F(META_KW + e_at[e]) : 1.0;
     }
     float qn[NR * DL], qg[NR * DL], acc[NR * DLV];
     float m_run[NR], l_run[NR];
@@ -519,7 +516,7 @@ void main() {
     float sc_sink[NR];
     if (SINK_HERE && !split_out) { // the rows' sinks join their sums (base 2); splits: merge.comp
         [[unroll]] for (uint row = 0; row < NR; ++row) {
-            const float z = CLAMP_IN(sink_buf[SINK_OFF + h0 + row % R]) * LOG2E;
+            const float z = CLAMP_IN(META_F(META_SINKS + h0 + row % R)) * LOG2E;
             sc_sink[row] = sink_fold(z, m_run[row], l_run[row], true);
         }
         [[unroll]] for (uint k = 0; k < NR * DLV; ++k) acc[k] *= sc_sink[k / DLV];

@@ -530,6 +530,21 @@ Test(interop, batch_recorded_once_replayed) {
         }
     }
     vkFreeCommandBuffers(app.dev, app.pool, 1, &cb);
+    /* seattn copies the metadata into a binding of its own: a buffer wrapped without
+     * TRANSFER_SRC is refused by name, and nothing is recorded */
+    seattn_tensor *tb_ro;
+    cr_assert_eq(seattn_tensor_wrap_vulkan(ctx, b.buffer, at, PAGES * 4,
+                                           VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &tb_ro),
+                 SEATTN_SUCCESS);
+    cb = app_begin(&app);
+    cr_expect_eq(seattn_attention_batch_record(ctx, cb, &d, &bd, &t, ts, tb_ro),
+                 SEATTN_ERROR_INVALID_ARGUMENT);
+    cr_expect(strstr(seattn_context_last_error(ctx), "block_table") &&
+                  strstr(seattn_context_last_error(ctx), "TRANSFER_SRC"),
+              "%s", seattn_context_last_error(ctx));
+    vkEndCommandBuffer(cb);
+    vkFreeCommandBuffers(app.dev, app.pool, 1, &cb);
+    seattn_tensor_destroy(tb_ro);
     cr_assert_eq(seattn_context_recycle(ctx), SEATTN_SUCCESS);
     seattn_tensor_destroy(tq), seattn_tensor_destroy(tk), seattn_tensor_destroy(tv);
     seattn_tensor_destroy(to), seattn_tensor_destroy(ts), seattn_tensor_destroy(tb);

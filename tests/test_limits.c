@@ -147,3 +147,46 @@ Test(limits, allocation_size) {
     cr_expect_neq(seattn_tensor_create(ctx, SIZE_MAX / 2, &t), SEATTN_SUCCESS);
     tu_finish(ctx);
 }
+
+/* Every pipeline binds at most 8 storage buffers a stage (issue 26): a device with 8 runs every
+ * kernel, the QK-norm weights, the sinks and a paged batch's metadata included (all copied into
+ * one binding); a device with 7 storage buffers or resources a stage is refused at context
+ * creation, naming the limit. */
+Test(limits, eight_storage_buffers_a_stage) {
+    const char *kernels[] = {"texel", "flash_sg", "flash_smem"};
+    for (int i = 0; i < 3; i++) {
+        setenv("SEATTN_TEST_LIMITS", "storage_buffers=8,stage_resources=8", 1);
+        seattn_context_options o = {.kernel = kernels[i]};
+        seattn_context *ctx = NULL;
+        const seattn_status s = seattn_context_create(&o, &ctx);
+        unsetenv("SEATTN_TEST_LIMITS");
+        if (s == SEATTN_ERROR_NO_DEVICE) tu_no_device(seattn_last_create_error());
+        cr_assert_eq(s, SEATTN_SUCCESS, "%s: %s", kernels[i], seattn_last_create_error());
+        seattn_attention_desc d = {.n_heads = 4,
+                                   .n_kv_heads = 2,
+                                   .head_dim = 32,
+                                   .q_len = 3,
+                                   .kv_len = 40,
+                                   .group_size = 4,
+                                   .neighbor_window = 8,
+                                   .flags = SEATTN_ATTN_Q_NORM | SEATTN_ATTN_K_NORM};
+        char kernel[64];
+        agree(ctx, &d, kernel);
+        cr_expect(strncmp(kernel, i == 2 ? "flash" : kernels[i], 5) == 0, "%s", kernel);
+        seattn_context_destroy(ctx);
+    }
+    const char *low[][2] = {{"storage_buffers=7", "maxPerStageDescriptorStorageBuffers"},
+                            {"stage_resources=7", "maxPerStageResources"}};
+    for (int i = 0; i < 2; i++) {
+        setenv("SEATTN_TEST_LIMITS", low[i][0], 1);
+        seattn_context_options o = {0};
+        seattn_context *ctx = NULL;
+        const seattn_status s = seattn_context_create(&o, &ctx);
+        unsetenv("SEATTN_TEST_LIMITS");
+        cr_expect_eq(s, SEATTN_ERROR_UNSUPPORTED, "%s", low[i][0]);
+        cr_expect(ctx == NULL);
+        cr_expect(strstr(seattn_last_create_error(), low[i][1]) != NULL, "%s",
+                  seattn_last_create_error());
+        seattn_context_destroy(ctx);
+    }
+}

@@ -53,7 +53,10 @@ SEATTN_API seattn_status seattn_context_create_vulkan(const seattn_context_optio
  * not destroy before the tensor. offset must be a multiple of 4. usage: the VkBufferUsageFlags
  * the buffer was created with; VK_BUFFER_USAGE_STORAGE_BUFFER_BIT is required. With
  * VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT too, the texel kernel (CPU devices) may read it;
- * seattn_tensor_upload() / _download() need the TRANSFER_DST / TRANSFER_SRC bits. */
+ * seattn_tensor_upload() / _download() need the TRANSFER_DST / TRANSFER_SRC bits. A tensor
+ * passed as QK-norm weights, sinks, a batch's seqs or block_table needs TRANSFER_SRC: every
+ * call copies these small inputs into one binding of seattn's own (so that no kernel binds more
+ * than 8 storage buffers a stage), by a copy command recorded before its dispatches. */
 SEATTN_API seattn_status seattn_tensor_wrap_vulkan(seattn_context *ctx, VkBuffer buffer,
                                                    VkDeviceSize offset, VkDeviceSize bytes,
                                                    VkBufferUsageFlags usage, seattn_tensor **out);
@@ -77,8 +80,11 @@ SEATTN_API seattn_status seattn_tensor_vulkan_buffer(const seattn_tensor *tensor
  * A VkMemoryBarrier or VkBufferMemoryBarriers on those buffers both serve. seattn's own
  * barriers are compute-to-compute memory barriers (shader writes to shader reads and writes):
  * one before its first dispatch, which also orders earlier compute work in cmd before it, and
- * one between each of its dispatches. It leaves the pipeline, descriptor sets and push
- * constants of the compute bind point changed (rebind yours after it).
+ * one between each of its dispatches. A call with norm weights, sinks or batch metadata first
+ * copies them (vkCmdCopyBuffer, run when cmd executes) between a barrier from the compute and
+ * transfer stages to transfer and one from transfer to compute, so the app's barrier into
+ * compute covers them too. It leaves the pipeline, descriptor sets and push constants of the
+ * compute bind point changed (rebind yours after it).
  *
  * What the recording uses (descriptor sets, texel views, split scratch) stays alive until
  * seattn_context_recycle(); many calls may be recorded, into one or many command buffers,

@@ -160,6 +160,10 @@ static seattn_status make_set(seattn_context *ctx, seattn__frame *fr, seattn__la
     return SEATTN_SUCCESS;
 }
 
+/* The most copies that fill a call's meta binding: q-norm weight, k-norm weight, sinks, sequence
+ * records, block table. */
+enum { META_COPIES = 5 };
+
 /* One prepared call: pipelines, descriptor sets and push constants, ready to record. */
 typedef struct {
     seattn__plan pl;
@@ -170,6 +174,10 @@ typedef struct {
     uint32_t n_rep;
     uint32_t n_seqs;           /* a batch: its sequences (workgroups along z); 0: none */
     seattn__vk_buffer staging; /* a RoPE upload recorded into the app's command buffer */
+    /* the copies that fill the meta binding, recorded before the dispatches (bind_meta) */
+    VkBuffer meta_src[META_COPIES], meta_dst;
+    VkBufferCopy meta_region[META_COPIES];
+    uint32_t n_meta;
 } prepared;
 
 static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const seattn__plan *pl,
@@ -192,10 +200,10 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     if (c->layout == SEATTN__LAYOUT_TEXEL && pl->n_split > 1) {
         /* texel.comp writes its partial rows through binding 3; merge.comp reads them */
-        binding *const ts[SEATTN__N_BINDINGS] = {bs[0],  bs[1], bs[2], bs[6], bs[4],  bs[5],
-                                                 &dummy, bs[7], bs[8], bs[9], bs[10], bs[11]};
-        binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3], bs[4],  &dummy,
-                                                 bs[6],  &dummy, &dummy, bs[9], bs[10], bs[11]};
+        binding *const ts[SEATTN__N_BINDINGS] = {bs[0], bs[1], bs[2],  bs[6],
+                                                 bs[4], bs[5], &dummy, bs[7]};
+        binding *const ms[SEATTN__N_BINDINGS] = {&dummy, &dummy, &dummy, bs[3],
+                                                 bs[4],  &dummy, bs[6],  bs[7]};
         if ((status = make_set(ctx, fr, c->layout, ts, &c->set)) ||
             (status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, ms, &c->merge_set)))
             return status;
@@ -204,6 +212,13 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     if ((status = make_set(ctx, fr, c->layout, bs, &c->set))) return status;
     c->merge_set = c->set;
     return SEATTN_SUCCESS;
+}
+
+/* Words of the meta binding (shaders/common.glsl, META_*): the q-norm weight from 0, the k-norm
+ * weight from head_dim, the sinks from 2 head_dim, a batch's sequence records from
+ * meta_seq_word(), then its block table. */
+static uint32_t meta_seq_word(const seattn_attention_desc *r) {
+    return 2 * r->head_dim + r->n_heads;
 }
 
 static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan *pl,
@@ -223,7 +238,6 @@ static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan
                  (lse ? SEATTN__FLAG_LSE : 0) | (pl->n_split > 1 ? SEATTN__FLAG_SPLIT : 0) |
                  (r->flags & SEATTN_ATTN_NEIGHBOR_ONLY ? SEATTN__FLAG_ONLY_N : 0) |
                  (r->flags & SEATTN_ATTN_GROUPED_ONLY ? SEATTN__FLAG_ONLY_G : 0) |
-                 bs[11]->elem_offset << SEATTN__FLAG_SINK_OFF |
                  rope_shift << SEATTN__FLAG_ROPE_SHIFT,
         .scale = r->scale,
         .inv_ln_base = r->scale_base > 0.0f ? (float)(1.0 / log((double)r->scale_base)) : 0.0f,
@@ -250,10 +264,7 @@ static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan
                             ? r->rope_attention_factor
                             : r->rope_attention_factor * r->rope_attention_factor,
         .norm_eps = r->qk_norm_eps,
-        /* each below 64: a view starts less than minStorageBufferOffsetAlignment (at most 256
-         * bytes) into its range */
-        .offs = bs[7]->elem_offset | bs[8]->elem_offset << 8 | bs[9]->elem_offset << 16 |
-                bs[10]->elem_offset << 24};
+        .offs = meta_seq_word(r)};
     if (bat) { /* the bounds shaders/batch.glsl checks the metadata against */
         p.q_len = bat->b.max_q_len;
         p.kv_len = bat->b.max_kv_len;
@@ -264,6 +275,28 @@ static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan
     return p;
 }
 
+/* Records the copies that fill the meta binding, between barriers: after earlier writes in cb
+ * (the app's, chained through its barrier into compute, and earlier calls' reads of the
+ * scratch), and before the dispatches' reads. */
+static void record_meta(seattn_context *ctx, VkCommandBuffer cb, const prepared *c) {
+    const seattn__vk *vk = ctx->vk;
+    const VkMemoryBarrier before = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+    vk->vkd.vkCmdPipelineBarrier(
+        cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+        VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
+    for (uint32_t i = 0; i < c->n_meta; i++)
+        vk->vkd.vkCmdCopyBuffer(cb, c->meta_src[i], c->meta_dst, 1, &c->meta_region[i]);
+    const VkMemoryBarrier after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                                   .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                                   .dstAccessMask = VK_ACCESS_SHADER_READ_BIT};
+    vk->vkd.vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &after, 0, NULL, 0,
+                                 NULL);
+}
+
 /* Records the call's dispatches into cb, with compute-to-compute barriers between them (the
  * one before a chunk's attention also orders its partial writes after the previous merge's
  * reads of the same scratch). */
@@ -272,6 +305,7 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
     seattn__vk *vk = ctx->vk;
     const seattn__plan *pl = &c->pl;
     uint32_t dispatches = 0;
+    if (c->n_meta) record_meta(ctx, cb, c);
     if (c->n_seqs) { /* a batch: one grid of all sequences (the planner kept it one chunk) */
         const VkPipelineLayout al = vk->pipeline_layout[c->layout];
         vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->attn);
@@ -395,6 +429,68 @@ static seattn_status ensure(seattn_context *ctx, seattn__frame *fr, VkCommandBuf
     return seattn__vk_frame_scratch(ctx, fr, part, &partials->info);
 }
 
+/* One copy into the meta range: `words` u32 words of t from element `offset` to word `at`. */
+static seattn_status meta_copy(seattn_context *ctx, const char *name, const seattn_tensor *t,
+                               uint64_t offset, uint64_t words, uint64_t at,
+                               const VkDescriptorBufferInfo *meta, prepared *c) {
+    if (!(t->buf->usage & VK_BUFFER_USAGE_TRANSFER_SRC_BIT))
+        return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                            "%s: its wrapped buffer lacks VK_BUFFER_USAGE_TRANSFER_SRC_BIT, which "
+                            "seattn needs to copy the norm weights, sinks and batch metadata "
+                            "into one binding of its own",
+                            name);
+    c->meta_src[c->n_meta] = t->buf->buffer;
+    c->meta_region[c->n_meta++] = (VkBufferCopy){.srcOffset = t->buf->base + 4 * offset,
+                                                 .dstOffset = meta->offset + 4 * at,
+                                                 .size = 4 * words};
+    return SEATTN_SUCCESS;
+}
+
+/* The meta binding (meta_seq_word()): a scratch range of frame fr, filled by the copies that
+ * record() records before the dispatches, so that the call reads the app's tensors as they
+ * are when the command buffer runs (a batch's metadata may change between replays). Bound
+ * to the placeholder when the call has none of these inputs. */
+static seattn_status bind_meta(seattn_context *ctx, seattn__frame *fr,
+                               const seattn_attention_desc *r, const seattn_attention_tensors *t,
+                               const seattn__batch *bat, binding *b, prepared *c) {
+    const seattn__plan *pl = &c->pl;
+    const bool qw = (pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_QW) != 0;
+    const bool kw = (pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_KW) != 0;
+    const bool sinks = pl->spec[SEATTN__SPEC_SINKS] != 0;
+    c->n_meta = 0;
+    if (!qw && !kw && !sinks && !bat) return SEATTN_SUCCESS;
+    const uint64_t seq_at = meta_seq_word(r);
+    const uint64_t n_rec = bat ? 5 * (uint64_t)bat->b.n_seqs : 0;
+    const uint64_t n_bt = bat && bat->bt ? bat->b.block_table_len : 0;
+    const uint64_t bytes = 4 * (seq_at + n_rec + n_bt);
+    const uint64_t max = ctx->vk->props.limits.maxStorageBufferRange;
+    if (bytes > max)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "the batch's metadata (%llu sequences, %llu block-table entries) "
+                            "takes %llu bytes, above this device's maxStorageBufferRange (%llu); "
+                            "split the batch",
+                            (unsigned long long)(n_rec / 5), (unsigned long long)n_bt,
+                            (unsigned long long)bytes, (unsigned long long)max);
+    seattn_status s = seattn__vk_frame_scratch(ctx, fr, bytes, &b->info);
+    if (s != SEATTN_SUCCESS) return s;
+    b->info.range = bytes; /* the block table's length is the range's end (batch.glsl) */
+    b->elem_offset = 0;
+    b->view = VK_NULL_HANDLE;
+    c->meta_dst = b->info.buffer;
+    if ((qw && (s = meta_copy(ctx, "q_norm_weight", t->q_norm_weight, r->q_norm_offset, r->head_dim,
+                              0, &b->info, c))) ||
+        (kw && (s = meta_copy(ctx, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, r->head_dim,
+                              r->head_dim, &b->info, c))) ||
+        (sinks && (s = meta_copy(ctx, "sinks", t->sinks, r->sinks_offset, r->n_heads,
+                                 2 * (uint64_t)r->head_dim, &b->info, c))) ||
+        (bat &&
+         (s = meta_copy(ctx, "seqs", bat->seqs, bat->b.seqs_offset, n_rec, seq_at, &b->info, c))) ||
+        (n_bt && (s = meta_copy(ctx, "block_table", bat->bt, bat->b.block_table_offset, n_bt,
+                                seq_at + n_rec, &b->info, c))))
+        return s;
+    return SEATTN_SUCCESS;
+}
+
 /* Bind: every tensor's view, the descriptor sets (from frame fr) and the push constants. */
 static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_attention_desc *r,
                           const seattn_attention_tensors *t, const seattn__batch *bat,
@@ -407,11 +503,10 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
      * read as words RGBA32UI ones with KV_RUN8 */
     const bool vec4kv = as_words(r->k_type) ? pl->spec[SEATTN__SPEC_KV_RUN8] != 0
                                             : pl->spec[SEATTN__SPEC_KV_VEC4] != 0;
-    const seattn_strides none = {0, 0};
     seattn_status status;
-    binding bq, bk, bv, bo, bl, brope, bqw, bkw, bseq, bbt, bsink;
+    binding bq, bk, bv, bo, bl, brope, bmeta;
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
-    bl = bqw = bkw = bseq = bbt = bsink = dummy;
+    bl = bmeta = dummy;
     if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d,
                             r->q_type, texel, false, &bq)) ||
         (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
@@ -425,30 +520,9 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
         (status = bind_view(ctx, fr, "lse", t->lse, r->lse_offset, r->lse_strides, r->n_heads,
                             r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl)))
         return status;
-    if ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_QW) &&
-        (status = bind_view(ctx, fr, "q_norm_weight", t->q_norm_weight, r->q_norm_offset, none, 1,
-                            1, d, SEATTN_DTYPE_F32, false, false, &bqw)))
-        return status;
-    if ((pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_KW) &&
-        (status = bind_view(ctx, fr, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, none, 1,
-                            1, d, SEATTN_DTYPE_F32, false, false, &bkw)))
-        return status;
-    if (pl->spec[SEATTN__SPEC_SINKS] &&
-        (status = bind_view(ctx, fr, "sinks", t->sinks, r->sinks_offset, none, 1, 1, r->n_heads,
-                            SEATTN_DTYPE_F32, false, false, &bsink)))
-        return status;
-    const seattn_strides words = {0, 1}; /* u32 entries, one after another */
-    if (bat &&
-        (status = bind_view(ctx, fr, "seqs", bat->seqs, bat->b.seqs_offset, words, 1,
-                            5 * (uint64_t)bat->b.n_seqs, 1, SEATTN_DTYPE_F32, false, false, &bseq)))
-        return status;
-    if (bat && bat->bt &&
-        (status = bind_view(ctx, fr, "block_table", bat->bt, bat->b.block_table_offset, words, 1,
-                            bat->b.block_table_len, 1, SEATTN_DTYPE_F32, false, false, &bbt)))
-        return status;
+    if ((status = bind_meta(ctx, fr, r, t, bat, &bmeta, c))) return status;
     brope = (binding){{rope->buf.buffer, 0, VK_WHOLE_SIZE}, 0, rope->view};
-    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk,  &bv,  &bo,   &bl,  &brope,
-                                             bp,  &bqw, &bkw, &bseq, &bbt, &bsink};
+    binding *const bs[SEATTN__N_BINDINGS] = {&bq, &bk, &bv, &bo, &bl, &brope, bp, &bmeta};
     c->n_rep = r->n_heads / r->n_kv_heads;
     c->n_seqs = bat ? bat->b.n_seqs : 0;
     c->pc = make_push(r, pl, bs, t->lse != NULL, rope->shift, bat);
@@ -462,6 +536,7 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
                              const seattn_attention_desc *r, const seattn_attention_tensors *t,
                              const seattn__batch *bat, prepared *c) {
     memset(&c->staging, 0, sizeof c->staging);
+    c->n_meta = 0;
     seattn__vk *vk = ctx->vk;
     seattn_status status = seattn__vk_check_lost(ctx);
     if (status != SEATTN_SUCCESS) return status;
@@ -640,9 +715,8 @@ static seattn_status prepare_merge(seattn_context *ctx, seattn__frame *fr,
                              r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl))) ||
         (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE_LSE, spec, &m->pipeline)))
         return status;
-    binding d0 = dummy, d1 = dummy, d2 = dummy, d3 = dummy, d4 = dummy, d5 = dummy;
-    binding *const bs[SEATTN__N_BINDINGS] = {&ba,  &bb, &bla, &bo, &bl, &d0,
-                                             &blb, &d1, &d2,  &d3, &d4, &d5};
+    binding d0 = dummy, d1 = dummy;
+    binding *const bs[SEATTN__N_BINDINGS] = {&ba, &bb, &bla, &bo, &bl, &d0, &blb, &d1};
     if ((status = make_set(ctx, fr, SEATTN__LAYOUT_STORAGE, bs, &m->set))) return status;
     m->pc = (seattn__push){.q_len = r->q_len,
                            .flags = lses[2] ? SEATTN__FLAG_LSE : 0,
@@ -715,8 +789,8 @@ seattn_status seattn__vk_attention_record(seattn_context *ctx, VkCommandBuffer c
     seattn_status status = prepare(ctx, fr, cb, r, t, batch, &c);
     if (status == SEATTN_SUCCESS) {
         /* Orders this call after earlier compute work in cb, this library's included: calls
-         * share the placeholder buffer bound to unused bindings (written as lse, read as a
-         * weight). */
+         * share the placeholder buffer bound to unused bindings (written as lse, bound as
+         * meta) and frame 1's scratch. */
         seattn__vk_compute_barrier(ctx, cb);
         stats->dispatches = record(ctx, cb, r, &c);
         plan_stats(&c.pl, stats);

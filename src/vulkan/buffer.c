@@ -93,6 +93,10 @@ void seattn__vk_buffer_retire(seattn_context *ctx, seattn__vk_buffer *b) {
         seattn__vk_buffer_destroy(ctx, b);
         return;
     }
+    seattn__vk_buffer_retire_to(ctx, f, b);
+}
+
+void seattn__vk_buffer_retire_to(seattn_context *ctx, seattn__frame *f, seattn__vk_buffer *b) {
     if (f->n_retired == f->cap_retired) {
         uint32_t cap = f->cap_retired ? 2 * f->cap_retired : 8;
         seattn__vk_buffer *grown = seattn__realloc(f->retired, cap * sizeof *grown);

@@ -181,9 +181,9 @@ seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_contex
 
 /* Test hooks, read once here, at context creation. Tests drive the device limits on a small
  * machine by lowering them: SEATTN_TEST_LIMITS="storage_range=N,texel_elements=N,
- * workgroups_x=N,alloc_size=N,device_local=1" (the last: seattn's device buffers are not
- * mapped, as on a discrete GPU, so every upload to them is a staged copy); SEATTN_SPLIT=N
- * forces N key splits on every call. */
+ * workgroups_x=N,alloc_size=N,storage_buffers=N,stage_resources=N,device_local=1" (the last:
+ * seattn's device buffers are not mapped, as on a discrete GPU, so every upload to them is a staged
+ * copy); SEATTN_SPLIT=N forces N key splits on every call. */
 static void test_limits(seattn_context *ctx) {
     const char *env = getenv("SEATTN_TEST_LIMITS");
     seattn__vk *vk = ctx->vk;
@@ -205,12 +205,37 @@ static void test_limits(seattn_context *ctx) {
             lim->maxComputeWorkGroupCount[0] = (uint32_t)val;
         else if (strcmp(key, "alloc_size") == 0)
             vk->max_alloc = val;
+        else if (strcmp(key, "storage_buffers") == 0)
+            lim->maxPerStageDescriptorStorageBuffers = (uint32_t)val;
+        else if (strcmp(key, "stage_resources") == 0)
+            lim->maxPerStageResources = (uint32_t)val;
         else if (strcmp(key, "device_local") == 0)
             vk->test_unmapped = val != 0;
         seattn__log(ctx, SEATTN_LOG_WARNING, "SEATTN_TEST_LIMITS: %s lowered to %llu", key, val);
         p += used;
         if (*p == ',') p++;
     }
+}
+
+/* Every pipeline binds SEATTN__N_BINDINGS descriptors, all storage buffers in the storage layout
+ * (the texel layout has 4 uniform texel buffers among them, within any device's 16 sampled
+ * images a stage). */
+static seattn_status check_binding_limits(seattn_context *ctx) {
+    const VkPhysicalDeviceLimits *lim = &ctx->vk->props.limits;
+    const struct {
+        const char *name;
+        uint32_t have;
+    } need[] = {{"maxPerStageDescriptorStorageBuffers", lim->maxPerStageDescriptorStorageBuffers},
+                {"maxPerStageResources", lim->maxPerStageResources},
+                {"maxDescriptorSetStorageBuffers", lim->maxDescriptorSetStorageBuffers}};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (need[i].have < SEATTN__N_BINDINGS)
+            return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                                "'%s' has %s %u; seattn's kernels bind %u storage buffers a "
+                                "stage",
+                                ctx->vk->info.name, need[i].name, need[i].have,
+                                (unsigned)SEATTN__N_BINDINGS);
+    return SEATTN_SUCCESS;
 }
 
 seattn_status seattn__vk_device_setup(seattn_context *ctx) {
@@ -224,6 +249,7 @@ seattn_status seattn__vk_device_setup(seattn_context *ctx) {
     vk->props = p2.properties;
     vk->max_alloc = m3.maxMemoryAllocationSize;
     test_limits(ctx);
+    if ((status = check_binding_limits(ctx))) return status;
     vk->vki.vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,

@@ -85,12 +85,12 @@ seattn_status seattn__vk_frame_scratch(seattn_context *ctx, seattn__frame *f, Vk
                                        VkDescriptorBufferInfo *out) {
     bytes = (bytes + 255) / 256 * 256;
     if (!f->scratch.buffer || f->scratch.size - f->scratch_used < bytes) {
-        /* the old scratch may be in use by this frame's recordings: keep it until recycle */
+        /* the old scratch may be in use by this frame's recordings, or bound by the call being
+         * prepared (its partials, then its meta range): keep it until recycle */
         VkDeviceSize size = f->scratch.size * 2 > bytes ? f->scratch.size * 2 : bytes;
         if (f->scratch.buffer) {
-            seattn__frame *keep = &ctx->vk->frames[1];
-            if (f == keep && keep->n_calls > 0)
-                seattn__vk_buffer_retire(ctx, &f->scratch);
+            if (f->scratch_used > 0 || f->n_calls > 0)
+                seattn__vk_buffer_retire_to(ctx, f, &f->scratch);
             else
                 seattn__vk_buffer_destroy(ctx, &f->scratch);
         }

@@ -75,9 +75,7 @@ typedef struct seattn__push {
     uint32_t split_len, n_split;
     float q_rot_factor; /* the query's rotated components' factor (attention.c, make_push) */
     float norm_eps;
-    /* element offsets, each below 64, of the q norm weight (bits 0-7), the k norm weight
-     * (8-15), the batch's sequence records (16-23) and block table (24-31) */
-    uint32_t offs;
+    uint32_t offs; /* a batch: the meta word where its sequence records start (META_SEQ) */
     uint32_t q_tokens, kv_tokens; /* a batch: tokens of the q/out/lse and k/v views */
 } seattn__push;                   /* 128 bytes: every device's maxPushConstantsSize */
 _Static_assert(sizeof(seattn__push) <= 128, "push constants past 128 bytes");
@@ -89,13 +87,13 @@ enum {
     SEATTN__FLAG_SPLIT = 8,
     SEATTN__FLAG_ONLY_N = 16,
     SEATTN__FLAG_ONLY_G = 32,
-    SEATTN__FLAG_SINK_OFF = 8,   /* bits 8-15: the sinks' element offset in their range */
     SEATTN__FLAG_ROPE_SHIFT = 24 /* bits 24-28: log2 of the RoPE table's first level */
 };
-/* Bindings: 0 q, 1 k, 2 v, 3 out, 4 lse, 5 RoPE table, 6 split partials, 7 q-norm weight,
- * 8 k-norm weight, 9 a batch's sequence records, 10 its block table (shaders/batch.glsl),
- * 11 the sinks. */
-enum { SEATTN__N_BINDINGS = 12 };
+/* Bindings: 0 q, 1 k, 2 v, 3 out, 4 lse, 5 RoPE table, 6 split partials, 7 meta: the QK-norm
+ * weights, the sinks and a batch's sequence records and block table, which each call copies
+ * into a range of its own (shaders/common.glsl, META_*). At most 8 storage buffers a stage:
+ * devices with fewer are refused at context creation (context.c). */
+enum { SEATTN__N_BINDINGS = 8 };
 
 /* flash.comp, merge.comp and merge_lse.comp read storage buffers (layout STORAGE); texel.comp
  * reads Q, K, V and the RoPE table as uniform texel buffers (layout TEXEL). */
@@ -334,6 +332,8 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
 /* Frees b now, or hands it to frame 1 when recorded work may still use it. */
 void seattn__vk_buffer_destroy(seattn_context *ctx, seattn__vk_buffer *b);
 void seattn__vk_buffer_retire(seattn_context *ctx, seattn__vk_buffer *b);
+/* Hands b to frame f, which frees it at its next recycle. */
+void seattn__vk_buffer_retire_to(seattn_context *ctx, seattn__frame *f, seattn__vk_buffer *b);
 /* Makes b hold at least size bytes (contents are lost when it grows). */
 seattn_status seattn__vk_buffer_reserve(seattn_context *ctx, seattn__vk_buffer *b,
                                         VkDeviceSize size, bool host);
