@@ -65,8 +65,10 @@ int main(int argc, char **argv) {
      * [N_KV, N_PAGES * PAGE, D], the per-slot sequences and the block table. */
     const size_t q_n = (size_t)N_HEADS * SLOTS * MAX_Q * D,
                  kv_n = (size_t)N_KV * N_PAGES * PAGE * D;
-    const VkBufferUsageFlags use =
-        VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
+    /* TRANSFER_SRC: seattn copies the batch's metadata into a binding of its own */
+    const VkBufferUsageFlags use = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                   VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                                   VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
     app_buffer buf =
         app_buffer_create(&a, (2 * q_n + 2 * kv_n + 5 * SLOTS + SLOTS * PAGES_PER_SEQ) * 4, use, 1);
     float *q = buf.mapped, *out = q + q_n, *k = out + q_n, *v = k + kv_n;
