@@ -91,11 +91,56 @@ static bool same_fields(const seattn_attention_desc *a, const seattn_attention_d
            x.v_head_dim == y.v_head_dim;
 }
 
+/* The pool split into n_chunks chunks (seattn_kv_chunk), each [tokens, n_kv_heads, row] as a
+ * chunk's dense layout is: paged, pages [c per, (c + 1) per) of the pool become chunk c at pages
+ * c (per + 1) ..., so that a page of the token space lies unused between chunks (bt is
+ * renumbered alike); contiguous, the tokens split evenly. Returns the token space. */
+typedef struct {
+    uint32_t n;
+    seattn_kv_chunk ch[SEATTN_MAX_KV_CHUNKS];
+    seattn_tensor *t[2 * SEATTN_MAX_KV_CHUNKS];
+} pool_chunks;
+
+static seattn_status split_pool(seattn_context *ctx, uint32_t n_chunks, uint32_t P, uint32_t nkv,
+                                uint32_t kv_tokens, uint32_t pages, uint32_t *bt,
+                                const unsigned char *k, size_t kr, const unsigned char *v,
+                                size_t vr, pool_chunks *pc, uint32_t *space) {
+    const uint32_t units = P ? pages : kv_tokens; /* what is split: pages or tokens */
+    const uint32_t per = (units + n_chunks - 1) / n_chunks, unit = P ? P : 1;
+    const uint32_t stride = P ? per + 1 : per; /* a chunk's units in the token space */
+    for (uint32_t i = 0; P && i < pages; i++)
+        bt[i] = bt[i] / per * stride + bt[i] % per;
+    pc->n = 0;
+    *space = 0;
+    seattn_status s = SEATTN_SUCCESS;
+    for (uint32_t c = 0; c * per < units && s == SEATTN_SUCCESS; c++) {
+        const uint32_t nu = units - c * per < per ? units - c * per : per, toks = nu * unit;
+        const size_t kb = (size_t)toks * nkv * kr, vb = (size_t)toks * nkv * vr;
+        unsigned char *ck = malloc(kb), *cv = malloc(vb);
+        for (uint32_t i = 0; i < toks; i++)
+            for (uint32_t h = 0; h < nkv; h++) {
+                const size_t src = (size_t)h * kv_tokens + (size_t)c * per * unit + i;
+                memcpy(ck + ((size_t)i * nkv + h) * kr, k + src * kr, kr);
+                memcpy(cv + ((size_t)i * nkv + h) * vr, v + src * vr, vr);
+            }
+        seattn_tensor **tk = &pc->t[2 * c], **tv = &pc->t[2 * c + 1];
+        if ((s = seattn_tensor_create(ctx, kb, tk)) == SEATTN_SUCCESS &&
+            (s = seattn_tensor_upload(ctx, *tk, 0, ck, kb)) == SEATTN_SUCCESS &&
+            (s = seattn_tensor_create(ctx, vb, tv)) == SEATTN_SUCCESS)
+            s = seattn_tensor_upload(ctx, *tv, 0, cv, vb);
+        pc->ch[c] = (seattn_kv_chunk){*tk, *tv, c * stride * unit, toks};
+        pc->n = c + 1;
+        *space = c * stride * unit + toks;
+        free(ck), free(cv);
+    }
+    return s;
+}
+
 /* The cases c[0..n) (one group of shared fields) as one batched call on ctx: queries packed one
- * after another, keys in pages of P tokens (0: contiguous) in a shuffled pool. Writes each
- * case's max abs error to err[]. */
+ * after another, keys in pages of P tokens (0: contiguous) in a shuffled pool, which n_chunks
+ * > 0 splits into chunks (split_pool). Writes each case's max abs error to err[]. */
 static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n, uint32_t P,
-                               double *err) {
+                               uint32_t n_chunks, double *err) {
     const seattn_attention_desc *d0 = &c[0]->desc;
     const uint32_t nh = d0->n_heads, nkv = d0->n_kv_heads, d = d0->head_dim;
     const uint32_t dv = d0->v_head_dim ? d0->v_head_dim : d;
@@ -150,15 +195,28 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
         (pages + 1) * 4, nl * 4,      (size_t)nh * 4};
     const void *src[8] = {q, k, v, NULL, seqs, bt, NULL, c[0]->sinks};
     seattn_status s = SEATTN_SUCCESS;
+    pool_chunks *pc = n_chunks ? calloc(1, sizeof *pc) : NULL;
+    if (pc) { /* before the block table's upload: it is renumbered */
+        uint32_t space;
+        s = split_pool(ctx, n_chunks, P, nkv, b.kv_tokens, pages, bt, k, kr, v, vr, pc, &space);
+        b.kv_tokens = space;
+    }
     for (int i = 0; i < 8 && s == SEATTN_SUCCESS; i++) {
-        if (i == 7 && !src[i]) continue; /* no sinks */
+        if (i == 7 && !src[i]) continue;        /* no sinks */
+        if (pc && (i == 1 || i == 2)) continue; /* k and v are the chunks */
         s = seattn_tensor_create(ctx, bytes[i], &t[i]);
         if (s == SEATTN_SUCCESS && src[i]) s = seattn_tensor_upload(ctx, t[i], 0, src[i], bytes[i]);
     }
     if (s == SEATTN_SUCCESS) {
         const seattn_attention_desc shared = shared_fields(d0);
-        const seattn_attention_tensors ts = {
-            .q = t[0], .k = t[1], .v = t[2], .out = t[3], .lse = t[6], .sinks = t[7]};
+        const seattn_attention_tensors ts = {.q = t[0],
+                                             .k = t[1],
+                                             .v = t[2],
+                                             .out = t[3],
+                                             .lse = t[6],
+                                             .sinks = t[7],
+                                             .kv_chunks = pc ? pc->ch : NULL,
+                                             .n_kv_chunks = pc ? pc->n : 0};
         s = seattn_attention_batch(ctx, &shared, &b, &ts, t[4], P ? t[5] : NULL);
     }
     if (s == SEATTN_SUCCESS) s = seattn_tensor_download(ctx, t[3], 0, out, no * 4);
@@ -181,12 +239,16 @@ static seattn_status run_batch(seattn_context *ctx, golden_case *const *c, int n
     }
     for (int i = 0; i < 8; i++)
         seattn_tensor_destroy(t[i]);
+    for (uint32_t i = 0; pc && i < 2 * pc->n; i++)
+        seattn_tensor_destroy(pc->t[i]);
+    free(pc);
     free(seqs), free(bt), free(q), free(k), free(v), free(out), free(lse);
     return s;
 }
 
 /* --batch: the cases grouped by shared fields, each group one batched call per backend. */
-static int check_batches(golden_case *cases, int n, backend *bk, int n_bk, uint32_t P) {
+static int check_batches(golden_case *cases, int n, backend *bk, int n_bk, uint32_t P,
+                         uint32_t n_chunks) {
     int failures = 0;
     bool *done = calloc((size_t)n + 1, 1);
     golden_case **group = calloc((size_t)n + 1, sizeof *group);
@@ -201,7 +263,7 @@ static int check_batches(golden_case *cases, int n, backend *bk, int n_bk, uint3
                 done[j] = true;
             }
         for (int b = 0; b < n_bk; b++) {
-            seattn_status s = run_batch(bk[b].ctx, group, g, P, err);
+            seattn_status s = run_batch(bk[b].ctx, group, g, P, n_chunks, err);
             if (s != SEATTN_SUCCESS) {
                 printf("batch of %d from %-22s %-28s ERROR: %s: %s\n", g, group[0]->name,
                        bk[b].label, seattn_status_string(s), seattn_context_last_error(bk[b].ctx));
@@ -213,8 +275,9 @@ static int check_batches(golden_case *cases, int n, backend *bk, int n_bk, uint3
             for (int j = 0; j < g; j++) {
                 const bool ok = err[j] <= TOLERANCE;
                 failures += !ok;
-                printf("%-36s %-28s max_abs_err %.3e %s (batch of %d, page size %u, %s)\n",
-                       group[j]->name, bk[b].label, err[j], ok ? "ok" : "FAIL", g, P, st.kernel);
+                printf("%-36s %-28s max_abs_err %.3e %s (batch of %d, page size %u%s, %s)\n",
+                       group[j]->name, bk[b].label, err[j], ok ? "ok" : "FAIL", g, P,
+                       n_chunks ? ", pool in chunks" : "", st.kernel);
             }
         }
     }
@@ -224,7 +287,7 @@ static int check_batches(golden_case *cases, int n, backend *bk, int n_bk, uint3
 
 int cmd_check(int argc, char **argv) {
     const char *which = NULL, *kernel = NULL;
-    uint32_t flags = 0, page_size = 16;
+    uint32_t flags = 0, page_size = 16, pool_chunks_n = 0;
     bool batch = false;
     char **roots = calloc((size_t)argc, sizeof(char *));
     int n_roots = 0;
@@ -239,7 +302,15 @@ int cmd_check(int argc, char **argv) {
             batch = true;
         else if (strcmp(argv[i], "--page-size") == 0 && i + 1 < argc)
             page_size = (uint32_t)strtoul(argv[++i], NULL, 10);
-        else if (argv[i][0] == '-') {
+        else if (strcmp(argv[i], "--pool-chunks") == 0 && i + 1 < argc) {
+            pool_chunks_n = (uint32_t)strtoul(argv[++i], NULL, 10);
+            if (pool_chunks_n < 1 || pool_chunks_n > SEATTN_MAX_KV_CHUNKS) {
+                fprintf(stderr, "seattn check: --pool-chunks takes 1..%u\n", SEATTN_MAX_KV_CHUNKS);
+                free(roots);
+                return 2;
+            }
+            batch = true;
+        } else if (argv[i][0] == '-') {
             fprintf(stderr, "seattn check: unknown option '%s'\n", argv[i]);
             free(roots);
             return 2;
@@ -248,10 +319,12 @@ int cmd_check(int argc, char **argv) {
     }
     if (n_roots == 0) {
         fprintf(stderr, "usage: seattn check DIR... [--backend cpu|vulkan|N|NAME] [--validation] "
-                        "[--kernel NAME] [--batch [--page-size P]]\n"
+                        "[--kernel NAME] [--batch [--page-size P] [--pool-chunks N]]\n"
                         "  --batch: the cases as batched calls (one per group of cases that share "
                         "their\n  descriptor fields), keys in pages of P tokens (default 16; 0: "
-                        "contiguous)\n  in a shuffled pool\n");
+                        "contiguous)\n  in a shuffled pool; --pool-chunks N: that pool split "
+                        "over N tensors (a\n  page left unused between them), read by buffer "
+                        "device address\n");
         free(roots);
         return 2;
     }
@@ -286,7 +359,7 @@ int cmd_check(int argc, char **argv) {
                     loaded++;
                 }
             }
-            failures += check_batches(all, loaded, bk, n_bk, page_size);
+            failures += check_batches(all, loaded, bk, n_bk, page_size, pool_chunks_n);
             for (int i = 0; i < loaded; i++)
                 golden_case_free(&all[i]);
             free(all);

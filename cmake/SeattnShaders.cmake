@@ -1,7 +1,7 @@
 # Compiles each GLSL compute shader with glslangValidator into a header holding
 # `const uint32_t seattn__spv_<name>[]`, in the build tree only, and again with -DSEATTN_F16
-# (16-bit storage declared) into seattn__spv_<name>_f16[]. An argument `src=name:DEFINE`
-# compiles src again as <name> with -D<DEFINE>=1 (flash.comp=flash_sg:SEATTN_SUBGROUP).
+# (16-bit storage declared) into seattn__spv_<name>_f16[]. An argument `src=name:DEFINE,...`
+# compiles src again as <name> with -D<DEFINE>=1 for each (flash.comp=flash_sg:SEATTN_SUBGROUP).
 # DEPFILE makes an edit to an included .glsl rebuild the shaders that include it.
 find_program(GLSLANG_VALIDATOR glslangValidator REQUIRED)
 option(SEATTN_SHADER_DEBUG "Compile shaders with debug info (-g)" OFF)
@@ -16,10 +16,13 @@ function(seattn_compile_shaders out_var)
   endif()
   foreach(arg ${ARGN})
     set(extra)
-    if(arg MATCHES "^(.*)=([A-Za-z0-9_]+):([A-Z0-9_]+)$")
+    if(arg MATCHES "^(.*)=([A-Za-z0-9_]+):([A-Z0-9_,]+)$")
       set(src ${CMAKE_MATCH_1})
       set(base ${CMAKE_MATCH_2})
-      set(extra -D${CMAKE_MATCH_3}=1)
+      string(REPLACE "," ";" defines ${CMAKE_MATCH_3})
+      foreach(def ${defines})
+        list(APPEND extra -D${def}=1)
+      endforeach()
     else()
       set(src ${arg})
       get_filename_component(base ${src} NAME_WE)

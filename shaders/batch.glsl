@@ -86,14 +86,32 @@ uint kv_run(uint j, uint end, out uint tok) {
     return min(end, page_end);
 }
 
-// Whether every page of keys [j0, j1) lies in the pool: this invocation checks pages
+// KV_CHUNKS: the chunk holding pool token tok, and the token's place in it in *local; KV_CHUNKS
+// when none does (a page in a gap between chunks, or past them), with *local 0.
+uint kv_chunk(uint tok, out uint local) {
+    local = 0u;
+    for (uint c = 0u; c < KV_CHUNKS; ++c) {
+        const uint t0 = meta[8u * c + 4u], n = meta[8u * c + 5u];
+        if (tok - t0 < n) {
+            local = tok - t0;
+            return c;
+        }
+    }
+    return KV_CHUNKS;
+}
+
+// Whether every page of keys [j0, j1) lies in the pool (and with KV_CHUNKS in a chunk): this
+// invocation checks pages
 // j0 / P + t, + t + stride, ...
 bool pages_ok(uint j0, uint j1, uint t, uint stride) {
     if (BATCH < 2u || j1 <= j0) return true;
     const uint P = pc.q_pos;
     bool ok = true;
-    for (uint i = j0 / P + t; i <= (j1 - 1u) / P; i += stride)
-        ok = ok && meta[s_bt + skv_start + i] < s_npool;
+    for (uint i = j0 / P + t; i <= (j1 - 1u) / P; i += stride) {
+        const uint pg = meta[s_bt + skv_start + i];
+        uint local;
+        ok = ok && pg < s_npool && (KV_CHUNKS == 0u || kv_chunk(pg * P, local) < KV_CHUNKS);
+    }
     return ok;
 }
 

@@ -27,14 +27,20 @@ layout(push_constant) uniform Push {
     uint q_tokens;   // batch: rows of the q, out and lse views
     uint kv_tokens;  // batch: tokens of the k and v views (the page pool)
 } pc;
+// K and V spread over chunks, read through buffer device addresses (flash.comp's SEATTN_BDA
+// build; 0: K and V are the k and v bindings): chunk c is the 8 words from 8c of the meta
+// binding: its k and v addresses (lo, hi words each), then its first token and its tokens in
+// the pool's token space (batch.glsl, kv_chunk).
+layout(constant_id = 26) const uint KV_CHUNKS = 0u;
 // The meta binding (7, `meta`, u32 words; declared in storage.glsl and texel.comp): the call's
 // small inputs, which the host copies there from the app's tensors before the dispatch, so that
-// no pipeline binds more than 8 storage buffers: the q-norm weight (f32 bits) at word 0, the
-// k-norm weight at D, the sinks at 2D, a batch's sequence records (5 words each) at pc.offs and
-// its block table right after them, to the end of the bound range.
-#define META_QW 0u
-#define META_KW D
-#define META_SINKS (2u * D)
+// no pipeline binds more than 8 storage buffers: the chunk table, then the q-norm weight (f32
+// bits) at META_QW, the k-norm weight D words on, the sinks D further, a batch's sequence
+// records (5 words each) at pc.offs and its block table right after them, to the end of the
+// bound range.
+#define META_QW (8u * KV_CHUNKS)
+#define META_KW (META_QW + D)
+#define META_SINKS (META_QW + 2u * D)
 #define META_SEQ pc.offs
 #define META_F(i) uintBitsToFloat(meta[i])
 

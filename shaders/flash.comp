@@ -4,6 +4,10 @@
 #ifdef SEATTN_F16
 #extension GL_EXT_shader_16bit_storage : require
 #endif
+#ifdef SEATTN_BDA
+#extension GL_EXT_buffer_reference : require
+#extension GL_EXT_buffer_reference_uvec2 : require
+#endif
 #ifdef SEATTN_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -34,7 +38,8 @@
 // and pairs outside the causal mask are masked, not skipped). With FLAG_SPLIT, workgroups along
 // z take slices of the keys and write partial rows for merge.comp. In a batch (batch.glsl)
 // workgroup z takes sequence z / n_split and split z % n_split; a workgroup past its
-// sequence's rows has nothing to do.
+// sequence's rows has nothing to do. With KV_CHUNKS (the SEATTN_BDA build) K and V lie in
+// chunks read by address (storage.glsl): each key's chunk is looked up once a tile.
 
 layout(local_size_x_id = 0) in;            // WG = KG * BR * DS
 layout(constant_id = 1) const uint D = 128; // head_dim
@@ -78,7 +83,10 @@ shared uint v_s16[V16 ? VN / 2u : 1u];
 shared float kr_s[(NORM & 2u) != 0u ? BC : 1u]; // QK-norm: 1 / rms of each key of the tile
 shared float ml_s[KG > 1u ? 2u * KG * BR : 1u];  // the key groups' (m, l)
 shared bool bad_s; // a batch: a page of the workgroup's keys lies past the pool
-shared uint kt_s[BATCH != 0u ? BC : 1u]; // a batch: the tile's keys' tokens in the k and v views
+// a batch or chunks: the tile's keys' tokens in the k and v views (chunks: in their chunk, and
+// each key's chunk in kc_s)
+shared uint kt_s[BATCH + KV_CHUNKS != 0u ? BC : 1u];
+shared uint kc_s[KV_CHUNKS != 0u ? BC : 1u];
 
 // Element e of the V tile.
 float v_tile(uint e) {
@@ -90,8 +98,18 @@ float v_tile(uint e) {
     return v_s[e];
 }
 
-// The token of the tile's key c (key j) in the k and v views.
-uint key_token(uint c, uint j) { return BATCH != 0u ? kt_s[c] : j; }
+// The token of the tile's key c (key j) in the k and v views (chunks: in its chunk, whose
+// addresses then become k_at and v_at).
+uint key_token(uint c, uint j) {
+#ifdef SEATTN_BDA
+    if (KV_CHUNKS != 0u) {
+        const uint at = 8u * kc_s[c];
+        k_at = uvec2(meta[at], meta[at + 1u]);
+        v_at = uvec2(meta[at + 2u], meta[at + 3u]);
+    }
+#endif
+    return BATCH + KV_CHUNKS != 0u ? kt_s[c] : j;
+}
 
 float q_weight(uint i) { return (NORM & 4u) != 0u ? META_F(META_QW + i) : 1.0; }
 float k_weight(uint i) { return (NORM & 8u) != 0u ? META_F(META_KW + i) : 1.0; }
@@ -243,8 +261,18 @@ void main() {
         const bool need_g = !plain && d_max >= pc.W;
 
         barrier(); // the previous tile is no longer read
-        if (BATCH != 0u) { // the block table read once a key
-            for (uint c = t; c < BC; c += WG) kt_s[c] = c < jn ? kv_tok(j0 + c) : 0u;
+        if (BATCH + KV_CHUNKS != 0u) { // the block table and the chunk table read once a key
+            for (uint c = t; c < BC; c += WG) {
+                const uint tk = c < jn ? kv_tok(j0 + c) : 0u;
+                if (KV_CHUNKS != 0u) { // a token in no chunk (a bad page) reads chunk 0's first
+                    uint local;
+                    const uint kc = kv_chunk(tk, local);
+                    kc_s[c] = kc < KV_CHUNKS ? kc : 0u;
+                    kt_s[c] = local;
+                } else {
+                    kt_s[c] = tk;
+                }
+            }
             barrier();
         }
         if ((NORM & 2u) != 0u) {
@@ -272,8 +300,8 @@ void main() {
         } else {
             for (uint e = t; e < VN; e += WG) {
                 const uint c = e / DPV, i = e % DPV;
-                v_s[e] = c < jn && i < DV ? LOAD_V(pc.v_off + hk * pc.v_sh + key_token(c, j0 + c) * pc.v_st + i)
-                                          : 0.0;
+                const uint vb = pc.v_off + hk * pc.v_sh + key_token(c, j0 + c) * pc.v_st + i;
+                v_s[e] = c < jn && i < DV ? LOAD_V(vb) : 0.0; // vb first: it sets v_at
             }
         }
         barrier();

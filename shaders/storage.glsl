@@ -17,8 +17,30 @@ layout(std430, set = 0, binding = 1) readonly buffer BufKw { uint k_w[]; };
 layout(std430, set = 0, binding = 2) readonly buffer BufVw { uint v_w[]; };
 layout(std430, set = 0, binding = 3) buffer BufOw { uint o_w[]; };
 #define Q_WORD(w) q_w[w]
+#ifdef SEATTN_BDA
+// KV_CHUNKS (common.glsl): K and V are read from the chunk of the key at hand, whose addresses
+// the kernel puts in k_at and v_at (its element indices count from the chunk's start, and the
+// host checked that every view fits its chunk); every type as 32-bit words, so no 16-bit
+// storage is needed on this path.
+layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer KvWord { uint w; };
+uvec2 k_at, v_at;
+uint word_at(uvec2 a, uint w) {
+    uint carry;
+    const uint lo = uaddCarry(a.x, w << 2u, carry);
+    return KvWord(uvec2(lo, a.y + carry)).w;
+}
+#define K_WORD(w) (KV_CHUNKS != 0u ? word_at(k_at, w) : k_w[w])
+#define V_WORD(w) (KV_CHUNKS != 0u ? word_at(v_at, w) : v_w[w])
+// an f32 or f16 element i of the chunk
+#define CHUNK_F(at, f16, i) ((f16) ? half_of(word_at(at, (i) >> 1u), 2u * (i)) : uintBitsToFloat(word_at(at, i)))
+#define K_CHUNK(i) CHUNK_F(k_at, (DT & 2u) != 0u, i)
+#define V_CHUNK(i) CHUNK_F(v_at, (DT & 4u) != 0u, i)
+#else
 #define K_WORD(w) k_w[w]
 #define V_WORD(w) v_w[w]
+#define K_CHUNK(i) 0.0
+#define V_CHUNK(i) 0.0
+#endif
 #include "kv_types.glsl"
 
 // Loads widen f16 exactly; the output is rounded to f16 once. The f32 build has no f16 code.
@@ -28,13 +50,13 @@ layout(std430, set = 0, binding = 1) readonly buffer BufKh { float16_t k_h[]; };
 layout(std430, set = 0, binding = 2) readonly buffer BufVh { float16_t v_h[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
 #define LOAD_Q(i) CLAMP_IN(Q_BF16 ? q_bf16(i) : (DT & 1u) != 0u ? float(q_h[i]) : q_buf[i])
-#define LOAD_K(i) CLAMP_IN(KT != 0u ? k_raw(i) : (DT & 2u) != 0u ? float(k_h[i]) : k_buf[i])
-#define LOAD_V(i) CLAMP_IN(VT != 0u ? v_raw(i) : (DT & 4u) != 0u ? float(v_h[i]) : v_buf[i])
+#define LOAD_K(i) CLAMP_IN(KT != 0u ? k_raw(i) : KV_CHUNKS != 0u ? K_CHUNK(i) : (DT & 2u) != 0u ? float(k_h[i]) : k_buf[i])
+#define LOAD_V(i) CLAMP_IN(VT != 0u ? v_raw(i) : KV_CHUNKS != 0u ? V_CHUNK(i) : (DT & 4u) != 0u ? float(v_h[i]) : v_buf[i])
 #define STORE_O(i, x) { if (OUT_BF16) store_bf16(i, x); else if (OUT_F16) o_h[i] = float16_t(SAT_F16(x)); else o_buf[i] = (x); }
 #else
 #define LOAD_Q(i) CLAMP_IN(Q_BF16 ? q_bf16(i) : q_buf[i])
-#define LOAD_K(i) CLAMP_IN(KT != 0u ? k_raw(i) : k_buf[i])
-#define LOAD_V(i) CLAMP_IN(VT != 0u ? v_raw(i) : v_buf[i])
+#define LOAD_K(i) CLAMP_IN(KT != 0u ? k_raw(i) : KV_CHUNKS != 0u ? K_CHUNK(i) : k_buf[i])
+#define LOAD_V(i) CLAMP_IN(VT != 0u ? v_raw(i) : KV_CHUNKS != 0u ? V_CHUNK(i) : v_buf[i])
 #define STORE_O(i, x) { if (OUT_BF16) store_bf16(i, x); else o_buf[i] = (x); }
 #endif
 

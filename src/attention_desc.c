@@ -2,6 +2,7 @@
 #include "seattn_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_HEAD_DIM 512u
@@ -242,6 +243,50 @@ bool seattn__tensors_overlap(const seattn_tensor *a, uint64_t a_first, uint64_t 
     return overlaps(a, (span){a_first, a_last}, ea, b, (span){b_first, b_last}, eb);
 }
 
+/* kv_chunks (seattn.h, seattn_kv_chunk): the count, each chunk's views against its tensors and
+ * 4 GiB, their token ranges (disjoint; seattn__chunks_check_layout() checks them against the
+ * token space), and no overlap with out or lse. */
+static seattn_status check_chunks(seattn_context *ctx, const seattn_attention_desc *r,
+                                  const seattn_attention_tensors *t, span so, span sl) {
+    if (!t->kv_chunks) return BAD("kv_chunks is NULL but n_kv_chunks is %u", t->n_kv_chunks);
+    if (t->n_kv_chunks > SEATTN_MAX_KV_CHUNKS)
+        return BAD("n_kv_chunks (%u) is above SEATTN_MAX_KV_CHUNKS (%u)", t->n_kv_chunks,
+                   SEATTN_MAX_KV_CHUNKS);
+    for (uint32_t c = 0; c < t->n_kv_chunks; c++) {
+        const seattn_kv_chunk *ch = &t->kv_chunks[c];
+        if (ch->tokens == 0) return BAD("kv_chunks[%u].tokens is 0", c);
+        const span sk =
+            view_span(r->k_offset, r->k_strides, r->n_kv_heads, ch->tokens, r->head_dim);
+        const span sv =
+            view_span(r->v_offset, r->v_strides, r->n_kv_heads, ch->tokens, r->v_head_dim);
+        char kn[32], vn[32];
+        snprintf(kn, sizeof kn, "kv_chunks[%u].k", c);
+        snprintf(vn, sizeof vn, "kv_chunks[%u].v", c);
+        seattn_status s;
+        if ((s = check_fits(ctx, kn, ch->k, sk, r->k_type)) ||
+            (s = check_fits(ctx, vn, ch->v, sv, r->v_type)))
+            return s;
+        if (end_byte(sk, r->k_type) > UINT32_MAX - 3 || end_byte(sv, r->v_type) > UINT32_MAX - 3)
+            return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                                "kv_chunks[%u]'s views reach past 4 GiB of their tensors; make "
+                                "chunks smaller",
+                                c);
+        if (overlaps(t->out, so, r->out_type, ch->k, sk, r->k_type) ||
+            overlaps(t->out, so, r->out_type, ch->v, sv, r->v_type))
+            return BAD("out overlaps kv_chunks[%u]", c);
+        if (t->lse && (overlaps(t->lse, sl, SEATTN_DTYPE_F32, ch->k, sk, r->k_type) ||
+                       overlaps(t->lse, sl, SEATTN_DTYPE_F32, ch->v, sv, r->v_type)))
+            return BAD("lse overlaps kv_chunks[%u]", c);
+        for (uint32_t o = 0; o < c; o++) {
+            const seattn_kv_chunk *p = &t->kv_chunks[o];
+            if ((uint64_t)p->first_token < (uint64_t)ch->first_token + ch->tokens &&
+                (uint64_t)ch->first_token < (uint64_t)p->first_token + p->tokens)
+                return BAD("kv_chunks[%u] and kv_chunks[%u] share tokens", o, c);
+        }
+    }
+    return SEATTN_SUCCESS;
+}
+
 seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
                                          const seattn_attention_tensors *t) {
     const seattn_tensor *q = t->q, *k = t->k, *v = t->v, *out = t->out, *lse = t->lse;
@@ -261,8 +306,12 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
     const seattn_dtype eq = r->q_type, ek = r->k_type, ev = r->v_type, eo = r->out_type;
     const seattn_dtype f32 = SEATTN_DTYPE_F32;
     seattn_status s;
-    if ((s = check_fits(ctx, "q", q, sq, eq)) || (s = check_fits(ctx, "k", k, sk, ek)) ||
-        (s = check_fits(ctx, "v", v, sv, ev)) || (s = check_fits(ctx, "out", out, so, eo)))
+    const bool chunks = t->n_kv_chunks > 0;
+    if (chunks && (k || v)) return BAD("k and v must be NULL when kv_chunks are given");
+    if ((s = check_fits(ctx, "q", q, sq, eq)) ||
+        (!chunks &&
+         ((s = check_fits(ctx, "k", k, sk, ek)) || (s = check_fits(ctx, "v", v, sv, ev)))) ||
+        (s = check_fits(ctx, "out", out, so, eo)))
         return s;
     if (lse && (s = check_fits(ctx, "lse", lse, sl, f32))) return s;
     if (qw && (s = check_fits(ctx, "q_norm_weight", qw, sqw, f32))) return s;
@@ -293,8 +342,40 @@ seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_atten
             return BAD("lse overlaps %s", in[i].name);
     }
     if (lse && overlaps(lse, sl, f32, out, so, eo)) return BAD("lse overlaps out");
+    return chunks ? check_chunks(ctx, r, t, so, sl) : SEATTN_SUCCESS;
+}
+
+void seattn__chunks_strides(const seattn_attention_desc *desc, const seattn_attention_tensors *t,
+                            seattn_attention_desc *r) {
+    if (!t || t->n_kv_chunks == 0) return;
+    if (!desc->k_strides.head && !desc->k_strides.token)
+        r->k_strides = (seattn_strides){r->head_dim, (uint64_t)r->n_kv_heads * r->head_dim};
+    if (!desc->v_strides.head && !desc->v_strides.token)
+        r->v_strides = (seattn_strides){r->v_head_dim, (uint64_t)r->n_kv_heads * r->v_head_dim};
+}
+
+seattn_status seattn__chunks_check_layout(seattn_context *ctx, const seattn_attention_tensors *t,
+                                          uint32_t space, uint32_t page) {
+    uint64_t covered = 0;
+    for (uint32_t c = 0; c < t->n_kv_chunks; c++) {
+        const seattn_kv_chunk *ch = &t->kv_chunks[c];
+        if ((uint64_t)ch->first_token + ch->tokens > space)
+            return BAD("kv_chunks[%u] holds tokens %u..%llu, past the %u tokens of the call's %s",
+                       c, ch->first_token, (unsigned long long)ch->first_token + ch->tokens - 1,
+                       space, page ? "pool (kv_tokens)" : "keys");
+        if (page && (ch->first_token % page || ch->tokens % page))
+            return BAD("kv_chunks[%u]: first_token %u and tokens %u must be multiples of the page "
+                       "size %u",
+                       c, ch->first_token, ch->tokens, page);
+        covered += ch->tokens;
+    }
+    if (!page && covered != space)
+        return BAD("kv_chunks cover %llu of the %u tokens; without pages they must cover every "
+                   "one",
+                   (unsigned long long)covered, space);
     return SEATTN_SUCCESS;
 }
+
 seattn_status seattn__merge_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
                                           const seattn_tensor *const outs[3],
                                           const seattn_tensor *const lses[3]) {

@@ -51,7 +51,10 @@ seattn_status seattn__batch_prepare(seattn_context *ctx, const seattn_attention_
     if (!desc->v_strides.head && !desc->v_strides.token)
         r->v_strides = (seattn_strides){(uint64_t)b->kv_tokens * r->v_head_dim, r->v_head_dim};
     r->kv_len = b->kv_tokens;
+    seattn__chunks_strides(desc, t, r);
     if ((s = seattn__attn_check_tensors(ctx, r, t))) return s;
+    if (t->n_kv_chunks && (s = seattn__chunks_check_layout(ctx, t, b->kv_tokens, b->page_size)))
+        return s;
     struct {
         const char *name;
         const seattn_tensor *t;

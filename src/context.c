@@ -172,8 +172,10 @@ seattn_status seattn__attn_prepare(seattn_context *ctx, const seattn_attention_d
     ctx->last_error[0] = '\0';
     if (!t) return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT, "tensors is NULL");
     seattn_status s = seattn__attn_resolve(ctx, desc, r);
-    if (s == SEATTN_SUCCESS) s = seattn__attn_check_tensors(ctx, r, t);
-    return s;
+    if (s != SEATTN_SUCCESS) return s;
+    seattn__chunks_strides(desc, t, r);
+    if ((s = seattn__attn_check_tensors(ctx, r, t))) return s;
+    return t->n_kv_chunks ? seattn__chunks_check_layout(ctx, t, r->kv_len, 0) : SEATTN_SUCCESS;
 }
 
 seattn_status seattn_attention_run(seattn_context *ctx, const seattn_attention_desc *desc,

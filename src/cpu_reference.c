@@ -192,14 +192,102 @@ done:
     return status;
 }
 
+/* kv_chunks gathered into one dense pool [n_kv_heads, space, head_dim] (v: v_head_dim) of k's
+ * and v's own types, each vector copied as stored (a block type's vector is whole blocks), zeros
+ * in gaps: the plain reference then reads it as one k and one v. *g and *rg take the tensors
+ * and the descriptor that reads them; free k->host and v->host after. */
+static seattn_status gather_chunks(seattn_context *ctx, const seattn_attention_desc *r,
+                                   const seattn_attention_tensors *t, uint32_t space,
+                                   seattn_tensor *k, seattn_tensor *v, seattn_attention_tensors *g,
+                                   seattn_attention_desc *rg) {
+    const uint64_t vecs = (uint64_t)r->n_kv_heads * space;
+    memset(k, 0, sizeof *k);
+    memset(v, 0, sizeof *v);
+    k->ctx = v->ctx = ctx;
+    k->bytes = seattn_dtype_bytes(r->k_type, vecs * r->head_dim);
+    v->bytes = seattn_dtype_bytes(r->v_type, vecs * r->v_head_dim);
+    k->host = seattn__calloc(1, k->bytes ? k->bytes : 1);
+    v->host = seattn__calloc(1, v->bytes ? v->bytes : 1);
+    if (!k->host || !v->host) {
+        seattn__free(k->host);
+        seattn__free(v->host);
+        return seattn__fail(ctx, SEATTN_ERROR_OUT_OF_MEMORY, "CPU reference: out of host memory");
+    }
+    k->mem_id = (uint64_t)(uintptr_t)k->host;
+    v->mem_id = (uint64_t)(uintptr_t)v->host;
+    const size_t kb = seattn_dtype_bytes(r->k_type, r->head_dim);
+    const size_t vb = seattn_dtype_bytes(r->v_type, r->v_head_dim);
+    for (uint32_t c = 0; c < t->n_kv_chunks; c++) {
+        const seattn_kv_chunk *ch = &t->kv_chunks[c];
+        for (uint64_t h = 0; h < r->n_kv_heads; h++)
+            for (uint64_t i = 0; i < ch->tokens; i++) {
+                const uint64_t dst = h * space + ch->first_token + i;
+                const uint64_t ks = r->k_offset + h * r->k_strides.head + i * r->k_strides.token;
+                const uint64_t vs = r->v_offset + h * r->v_strides.head + i * r->v_strides.token;
+                memcpy((char *)k->host + seattn__dtype_byte(r->k_type, dst * r->head_dim),
+                       (const char *)ch->k->host + seattn__dtype_byte(r->k_type, ks), kb);
+                memcpy((char *)v->host + seattn__dtype_byte(r->v_type, dst * r->v_head_dim),
+                       (const char *)ch->v->host + seattn__dtype_byte(r->v_type, vs), vb);
+            }
+    }
+    *g = *t;
+    g->k = k;
+    g->v = v;
+    g->kv_chunks = NULL;
+    g->n_kv_chunks = 0;
+    *rg = *r;
+    rg->k_offset = rg->v_offset = 0;
+    rg->k_strides = (seattn_strides){(uint64_t)space * r->head_dim, r->head_dim};
+    rg->v_strides = (seattn_strides){(uint64_t)space * r->v_head_dim, r->v_head_dim};
+    return SEATTN_SUCCESS;
+}
+
+/* Whether pool token tok lies in a chunk (always, without chunks). */
+static bool in_chunk(const seattn_attention_tensors *t, uint64_t tok) {
+    if (t->n_kv_chunks == 0) return true;
+    for (uint32_t c = 0; c < t->n_kv_chunks; c++)
+        if (tok - t->kv_chunks[c].first_token < t->kv_chunks[c].tokens) return true;
+    return false;
+}
+
 seattn_status seattn__cpu_attention(seattn_context *ctx, const seattn_attention_desc *r,
                                     const seattn_attention_tensors *t) {
-    return attend(ctx, r, t, NULL);
+    if (t->n_kv_chunks == 0) return attend(ctx, r, t, NULL);
+    seattn_tensor k, v;
+    seattn_attention_tensors g;
+    seattn_attention_desc rg;
+    seattn_status s = gather_chunks(ctx, r, t, r->kv_len, &k, &v, &g, &rg);
+    if (s != SEATTN_SUCCESS) return s;
+    s = attend(ctx, &rg, &g, NULL);
+    seattn__free(k.host);
+    seattn__free(v.host);
+    return s;
 }
+
+static seattn_status attention_batch(seattn_context *ctx, const seattn_attention_desc *r,
+                                     const seattn_attention_tensors *t, const seattn__batch *batch,
+                                     const seattn_attention_tensors *given);
 
 seattn_status seattn__cpu_attention_batch(seattn_context *ctx, const seattn_attention_desc *r,
                                           const seattn_attention_tensors *t,
                                           const seattn__batch *batch) {
+    if (t->n_kv_chunks == 0) return attention_batch(ctx, r, t, batch, t);
+    seattn_tensor k, v;
+    seattn_attention_tensors g;
+    seattn_attention_desc rg;
+    seattn_status s = gather_chunks(ctx, r, t, batch->b.kv_tokens, &k, &v, &g, &rg);
+    if (s != SEATTN_SUCCESS) return s;
+    s = attention_batch(ctx, &rg, &g, batch, t);
+    seattn__free(k.host);
+    seattn__free(v.host);
+    return s;
+}
+
+/* The batch over t's k and v; given: the tensors as given, whose chunks say which pages are in
+ * the pool. */
+static seattn_status attention_batch(seattn_context *ctx, const seattn_attention_desc *r,
+                                     const seattn_attention_tensors *t, const seattn__batch *batch,
+                                     const seattn_attention_tensors *given) {
     const seattn_batch_desc *b = &batch->b;
     const uint32_t *words = (const uint32_t *)batch->seqs->host + b->seqs_offset;
     const uint32_t *bt =
@@ -221,7 +309,10 @@ seattn_status seattn__cpu_attention_batch(seattn_context *ctx, const seattn_atte
         rs.out_offset += q.q_start * r->out_strides.token;
         rs.lse_offset += q.q_start * r->lse_strides.token;
         uint32_t entry;
-        if (seattn__seq_problem(b, &q, bt, &entry)) {
+        bool bad = seattn__seq_problem(b, &q, bt, &entry) != NULL;
+        for (uint32_t i = 0; !bad && bt && i * b->page_size < q.kv_len; i++)
+            bad = !in_chunk(given, (uint64_t)bt[q.kv_start + i] * b->page_size);
+        if (bad) { /* a page in a gap between chunks is past the pool too */
             float *lse = t->lse ? t->lse->host : NULL;
             for (uint64_t h = 0; h < r->n_heads; h++)
                 for (uint64_t row = 0; row < q.q_len; row++) {

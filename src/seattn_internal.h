@@ -47,6 +47,12 @@ void seattn__set_create_error(const char *message);
 /* attention_desc.c: resolves defaults and checks every field, then the tensors. */
 seattn_status seattn__attn_resolve(seattn_context *ctx, const seattn_attention_desc *desc,
                                    seattn_attention_desc *r);
+/* kv_chunks' token ranges against the token space (page 0: no pages, they must cover it). */
+seattn_status seattn__chunks_check_layout(seattn_context *ctx, const seattn_attention_tensors *t,
+                                          uint32_t space, uint32_t page);
+/* Zero k and v strides with kv_chunks: [tokens, n_kv_heads, head_dim] inside each chunk. */
+void seattn__chunks_strides(const seattn_attention_desc *desc, const seattn_attention_tensors *t,
+                            seattn_attention_desc *r);
 seattn_status seattn__attn_check_tensors(seattn_context *ctx, const seattn_attention_desc *r,
                                          const seattn_attention_tensors *t);
 /* attention_desc.c: the tensors of seattn_attention_merge(): outs = {out_a, out_b, out},

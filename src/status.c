@@ -36,6 +36,8 @@ size_t seattn_struct_size(seattn_struct_id id) {
         return sizeof(seattn_batch_desc);
     case SEATTN_STRUCT_ROPE_CONFIG:
         return sizeof(seattn_rope_config);
+    case SEATTN_STRUCT_KV_CHUNK:
+        return sizeof(seattn_kv_chunk);
     }
     return 0;
 }

@@ -40,7 +40,7 @@ static int n_cache;
 
 static VkDevice dev;
 static VkPipelineLayout layout;
-static VkShaderModule modules[2][SEATTN__N_KERNELS];
+static VkShaderModule modules[SEATTN__N_VARIANTS][SEATTN__N_KERNELS];
 static bool size_control; /* requiredSubgroupSize can be asked for in compute */
 
 static int64_t stat_value(const VkPipelineExecutableStatisticKHR *s) {
@@ -63,12 +63,14 @@ static stats compile(const seattn__plan *pl, uint32_t req_sg) {
             memcmp(cache[i].spec, pl->spec, sizeof pl->spec) == 0)
             return cache[i].s;
     const bool f16 = (pl->spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_ANY) != 0;
-    if (!modules[f16][pl->kernel]) {
-        const seattn__shader *sh = seattn__shader_get(pl->kernel, f16);
+    const uint32_t var = (f16 ? SEATTN__VARIANT_F16 : 0) |
+                         (pl->spec[SEATTN__SPEC_KV_CHUNKS] ? SEATTN__VARIANT_ADDRESS : 0);
+    if (!modules[var][pl->kernel]) {
+        const seattn__shader *sh = seattn__shader_get(pl->kernel, var);
         VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                         .codeSize = sh->size,
                                         .pCode = sh->code};
-        CK(vkCreateShaderModule(dev, &mci, NULL, &modules[f16][pl->kernel]));
+        CK(vkCreateShaderModule(dev, &mci, NULL, &modules[var][pl->kernel]));
     }
     VkSpecializationMapEntry me[SEATTN__N_SPEC];
     for (uint32_t i = 0; i < SEATTN__N_SPEC; i++)
@@ -87,7 +89,7 @@ static stats compile(const seattn__plan *pl, uint32_t req_sg) {
                                ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT_EXT
                                : 0,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                  .module = modules[f16][pl->kernel],
+                  .module = modules[var][pl->kernel],
                   .pName = "main",
                   .pSpecializationInfo = &si},
         .layout = layout};
@@ -143,6 +145,7 @@ typedef struct {
     bool mla;              /* DeepSeek's MLA: d 192 with its last 64 dims rotated (interleaved),
                             * v_head_dim 128; and gpt-oss's sinks and a softcap */
     seattn_dtype kv;       /* a K/V storage type past f32 and f16 (bf16, q8_0, ...); 0: none */
+    uint32_t chunks;       /* K and V in this many chunks, read by address; 0: bindings */
 } variant;
 
 /* Plans, compiles and prints one variant; returns 1 if it fails the budget (or has no plan). */
@@ -174,7 +177,8 @@ static int check_variant(const char *chip, const seattn__caps *caps0, const vari
     const seattn__plan_facts facts = {.q_weight = v->norm,
                                       .k_weight = v->norm,
                                       .n_seqs = v->page_size ? (v->decode ? 32 : 4) : 0,
-                                      .page_size = v->page_size};
+                                      .page_size = v->page_size,
+                                      .kv_chunks = v->chunks};
     seattn__plan pl;
     char why[512], name[160], label[220], sg[16] = "";
     if (seattn__plan_make(&caps, &r, v->kernel, true, &facts, &pl, why, sizeof why) !=
@@ -241,16 +245,22 @@ int main(int argc, char **argv) {
         .pNext = &pef,
         .subgroupSizeControl = VK_TRUE,
         .computeFullSubgroups = VK_TRUE};
+    /* the address builds of flash.comp (K and V in chunks) */
+    VkPhysicalDeviceBufferDeviceAddressFeaturesKHR bdaf = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_BUFFER_DEVICE_ADDRESS_FEATURES_KHR,
+        .pNext = &sgf,
+        .bufferDeviceAddress = VK_TRUE};
     VkPhysicalDevice16BitStorageFeatures f16s = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-        .pNext = &sgf,
+        .pNext = &bdaf,
         .storageBuffer16BitAccess = VK_TRUE};
-    const char *exts[] = {"VK_KHR_pipeline_executable_properties", "VK_EXT_subgroup_size_control"};
+    const char *exts[] = {"VK_KHR_pipeline_executable_properties", "VK_EXT_subgroup_size_control",
+                          "VK_KHR_buffer_device_address"};
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                               .pNext = &f16s,
                               .queueCreateInfoCount = 1,
                               .pQueueCreateInfos = &qci,
-                              .enabledExtensionCount = 2,
+                              .enabledExtensionCount = 3,
                               .ppEnabledExtensionNames = exts};
     CK(vkCreateDevice(pd, &dci, NULL, &dev));
     volkLoadDevice(dev);
@@ -342,8 +352,26 @@ int main(int argc, char **argv) {
                 v.kernel = SEATTN__KERNEL_FLASH;
                 failures += check_variant(chip, &caps0, &v, &rows);
             }
+    /* K and V in 4 chunks read by address: paged batches, f32, f16 and q8_0, both kernels */
+    const seattn_dtype cks[] = {SEATTN_DTYPE_F32, SEATTN_DTYPE_F16, SEATTN_DTYPE_Q8_0};
+    for (size_t ki = 0; ki < sizeof cks / sizeof cks[0]; ki++)
+        for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+            for (uint32_t decode = 0; decode < 2; decode++) {
+                if (cks[ki] == SEATTN_DTYPE_Q8_0 && dims[di] % 32 != 0) continue;
+                variant v = {.d = dims[di],
+                             .decode = decode,
+                             .f16 = cks[ki] == SEATTN_DTYPE_F16,
+                             .smem = smem[0],
+                             .kernel = SEATTN__KERNEL_FLASH_SG,
+                             .page_size = 16,
+                             .kv = cks[ki] == SEATTN_DTYPE_Q8_0 ? SEATTN_DTYPE_Q8_0 : 0,
+                             .chunks = 4};
+                failures += check_variant(chip, &caps0, &v, &rows);
+                v.kernel = SEATTN__KERNEL_FLASH;
+                failures += check_variant(chip, &caps0, &v, &rows);
+            }
     printf("%s: %d variants, %d with scratch or spills at head_dim <= 256\n", chip, rows, failures);
-    for (int v = 0; v < 2; v++)
+    for (int v = 0; v < SEATTN__N_VARIANTS; v++)
         for (int k = 0; k < SEATTN__N_KERNELS; k++)
             if (modules[v][k]) vkDestroyShaderModule(dev, modules[v][k], NULL);
     vkDestroyPipelineLayout(dev, layout, NULL);

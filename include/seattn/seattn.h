@@ -459,6 +459,29 @@ SEATTN_API seattn_status seattn_attention(seattn_context *ctx, const seattn_atte
                                           const seattn_tensor *v, seattn_tensor *out,
                                           seattn_tensor *lse);
 
+/* K and V over several tensors, "chunks": a KV pool larger than one storage view
+ * (maxStorageBufferRange: 128 MiB on Adreno, PowerVR and lavapipe) or one buffer, kept as serving
+ * engines keep it. Chunk c holds tokens first_token .. first_token + tokens - 1 of the call's
+ * token space (a single call: its kv_len keys; a batch: the kv_tokens tokens of the pool; a paged
+ * batch's pages are whole inside chunks: first_token and tokens multiples of page_size). Inside
+ * its k and v tensors, token t's vectors sit where desc's k and v offsets and strides put token
+ * t - first_token; zero strides here mean [tokens, n_kv_heads, head_dim] (v: v_head_dim), the
+ * layout of vLLM's and FlashInfer's pages. Chunks must not overlap in tokens; for a single call
+ * or a contiguous batch they cover the token space without gaps; a paged batch may leave gaps,
+ * and a block-table entry into a gap, like one past the pool, gives its sequence NaN rows. Each
+ * chunk's views must fit its tensors and end within 4 GiB of them.
+ *
+ * On Vulkan the kernels read chunks by buffer device address, checked on the device against the
+ * chunk table (never outside a chunk's tokens); a device without bufferDeviceAddress gets
+ * SEATTN_ERROR_UNSUPPORTED. The app owns the tensors and the array; seattn reads the array
+ * during the call only (a recording keeps the addresses, so the tensors must outlive it). */
+typedef struct seattn_kv_chunk {
+    const seattn_tensor *k, *v;
+    uint32_t first_token, tokens;
+} seattn_kv_chunk;
+/* The most chunks a call may have. */
+#define SEATTN_MAX_KV_CHUNKS 64u
+
 /* Every tensor of one attention. The norm weights are read only with SEATTN_ATTN_Q_NORM /
  * SEATTN_ATTN_K_NORM; NULL there means all ones. */
 typedef struct seattn_attention_tensors {
@@ -469,6 +492,9 @@ typedef struct seattn_attention_tensors {
     const seattn_tensor *k_norm_weight; /* f32 [head_dim] at desc->k_norm_offset */
     /* f32 [n_heads] at desc->sinks_offset: read only with SEATTN_ATTN_SINKS, which needs it */
     const seattn_tensor *sinks;
+    /* K and V over n_kv_chunks chunks (seattn_kv_chunk); k and v must then be NULL. 0: k, v. */
+    const seattn_kv_chunk *kv_chunks;
+    uint32_t n_kv_chunks;
 } seattn_attention_tensors;
 
 /* seattn_attention() with every tensor in one struct (QK-norm weights and sinks included). */
@@ -629,7 +655,8 @@ typedef enum seattn_struct_id {
     SEATTN_STRUCT_KERNEL_INFO = 6,       /* seattn_kernel_info */
     SEATTN_STRUCT_SEQ = 7,               /* seattn_seq */
     SEATTN_STRUCT_BATCH_DESC = 8,        /* seattn_batch_desc */
-    SEATTN_STRUCT_ROPE_CONFIG = 9        /* seattn_rope_config */
+    SEATTN_STRUCT_ROPE_CONFIG = 9,       /* seattn_rope_config */
+    SEATTN_STRUCT_KV_CHUNK = 10          /* seattn_kv_chunk */
 } seattn_struct_id;
 
 /* sizeof the public struct `id` as this library was built, so that bindings that declare the

@@ -22,6 +22,11 @@ extern "C" {
 /* Flags for seattn_vulkan_device.enabled: the features the app enabled when it created the
  * device (Vulkan cannot be asked afterwards). */
 #define SEATTN_VULKAN_STORAGE_16BIT 0x1u /* storageBuffer16BitAccess: f16 tensors */
+/* bufferDeviceAddress (Vulkan 1.2 or VK_KHR_buffer_device_address): K and V over several
+ * buffers (seattn_attention_tensors.kv_chunks). seattn's own buffers then take
+ * VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT and memory allocated with
+ * VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT; the app's buffers wrapped as chunks need the same. */
+#define SEATTN_VULKAN_BUFFER_DEVICE_ADDRESS 0x2u
 
 /* The app's objects. seattn destroys none of them; they must outlive the context. */
 typedef struct seattn_vulkan_device {

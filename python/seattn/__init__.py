@@ -693,30 +693,46 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
                      k_scale=None, v_scale=None, out_dtype=None):
     ctx._ptr()
     qa, torch_out = _to_numpy(q, "q")
-    ka, _ = _to_numpy(k, "k")
-    va, _ = _to_numpy(v, "v")
     qt = _storage_type(q, qa.dtype, "q", q_dtype, kv=False)
-    kt = _storage_type(k, ka.dtype, "k", k_dtype)
-    vt = _storage_type(v, va.dtype, "v", v_dtype)
-    kshape, vshape = _logical(ka.shape, kt, "k"), _logical(va.shape, vt, "v")
     if qa.ndim != 3:
         _bad("q has shape %s; it must be [tokens, heads, head_dim], the sequences' query "
              "tokens one after another" % (qa.shape,))
-    if kshape[:-1] != vshape[:-1]:
-        _bad("k has shape %s and v %s; they must match but for v's head size" % (kshape,
-                                                                                 vshape))
-    if ka.ndim == 4:  # [pages, page_size, kv_heads, head_dim], vLLM's cache layout
-        if page_size is not None and page_size != ka.shape[1]:
-            _bad("page_size=%r, but k's pages hold %d tokens" % (page_size, ka.shape[1]))
-        page_size = ka.shape[1]
-        ka = ka.reshape(-1, ka.shape[2], ka.shape[3])
-        va = va.reshape(-1, va.shape[2], va.shape[3])
-        kshape, vshape = _logical(ka.shape, kt, "k"), _logical(va.shape, vt, "v")
-    if ka.ndim != 3:
-        _bad("k has shape %s; it must be [tokens, kv_heads, head_dim] or [pages, page_size, "
-             "kv_heads, head_dim]" % (ka.shape,))
+    # a pool in chunks: k and v as lists, chunk c's tokens (or pages) following chunk c - 1's
+    chunked = isinstance(k, (list, tuple))
+    if chunked != isinstance(v, (list, tuple)) or (chunked and (len(k) != len(v) or not k)):
+        _bad("k and v must both be arrays, or both lists of as many chunks (at least one)")
+    kl, vl = (list(k), list(v)) if chunked else ([k], [v])
+    kas, vas = [], []
+    for i, (kc, vc) in enumerate(zip(kl, vl)):
+        name = "k[%d]" % i if chunked else "k"
+        ka, _ = _to_numpy(kc, name)
+        va, _ = _to_numpy(vc, name.replace("k", "v"))
+        kt = _storage_type(kc, ka.dtype, "k", k_dtype)
+        vt = _storage_type(vc, va.dtype, "v", v_dtype)
+        kshape, vshape = _logical(ka.shape, kt, name), _logical(va.shape, vt, "v")
+        if kshape[:-1] != vshape[:-1]:
+            _bad("%s has shape %s and v %s; they must match but for v's head size" %
+                 (name, kshape, vshape))
+        if ka.ndim == 4:  # [pages, page_size, kv_heads, head_dim], vLLM's cache layout
+            if page_size is not None and page_size != ka.shape[1]:
+                _bad("page_size=%r, but %s's pages hold %d tokens" % (page_size, name,
+                                                                     ka.shape[1]))
+            page_size = ka.shape[1]
+            ka = ka.reshape(-1, ka.shape[2], ka.shape[3])
+            va = va.reshape(-1, va.shape[2], va.shape[3])
+        if ka.ndim != 3:
+            _bad("%s has shape %s; it must be [tokens, kv_heads, head_dim] or [pages, "
+                 "page_size, kv_heads, head_dim]" % (name, ka.shape))
+        if kas and (ka.shape[1:] != kas[0].shape[1:] or va.shape[1:] != vas[0].shape[1:] or
+                    ka.dtype != kas[0].dtype or va.dtype != vas[0].dtype):
+            _bad("%s has shape %s and dtype %s; every chunk must match k[0]'s but for its "
+                 "tokens" % (name, ka.shape, ka.dtype))
+        kas.append(ka)
+        vas.append(va)
+    kshape, vshape = _logical(kas[0].shape, kt, "k"), _logical(vas[0].shape, vt, "v")
+    chunk_tokens = [a.shape[0] for a in kas]
     q_tokens, n_heads, head_dim = qa.shape
-    kv_tokens, n_kv, k_dim = kshape
+    kv_tokens, n_kv, k_dim = sum(chunk_tokens), kshape[1], kshape[2]
     if k_dim != head_dim:
         _bad("q has head_dim %d and k %d; they must match" % (head_dim, k_dim))
     sq = _words(seqs, "seqs", 5)
@@ -767,10 +783,25 @@ def _attention_batch(ctx, q, k, v, seqs, block_table=None, *, page_size=None, ma
     keep = []
     try:
         ts = _ffi.AttentionTensors()
-        for a, field in ((qa, "q"), (ka, "k"), (va, "v")):
-            t = ctx.tensor(a)
-            keep.append(t)
-            setattr(ts, field, t._ptr())
+        t = ctx.tensor(qa)
+        keep.append(t)
+        ts.q = t._ptr()
+        if chunked:
+            chunks = (_ffi.KvChunk * len(kas))()
+            first = 0
+            for i, (ka, va) in enumerate(zip(kas, vas)):
+                tk, tv = ctx.tensor(ka), ctx.tensor(va)
+                keep += [tk, tv]
+                chunks[i].k, chunks[i].v = tk._ptr(), tv._ptr()
+                chunks[i].first_token, chunks[i].tokens = first, ka.shape[0]
+                first += ka.shape[0]
+            ts.kv_chunks = ctypes.cast(chunks, ctypes.c_void_p)
+            ts.n_kv_chunks = len(kas)
+        else:
+            for a, field in ((kas[0], "k"), (vas[0], "v")):
+                t = ctx.tensor(a)
+                keep.append(t)
+                setattr(ts, field, t._ptr())
         out_t = ctx.empty((q_tokens, n_heads, dv), _HOLDER[d.out_type])
         keep.append(out_t)
         ts.out = out_t._ptr()
@@ -1062,7 +1093,9 @@ def attention_batch(q, k, v, seqs, block_table=None, *, backend="vulkan", device
 
     q: [tokens, heads, head_dim], the query tokens of every sequence one after another (the
     varlen layout); k, v: the keys as [tokens, kv_heads, head_dim], or a paged cache as
-    [pages, page_size, kv_heads, head_dim] (vLLM's layout) with block_table=. seqs: integers
+    [pages, page_size, kv_heads, head_dim] (vLLM's layout) with block_table=; or a pool in
+    chunks, as lists of such arrays (chunk c's tokens or pages numbered after chunk c - 1's),
+    which the kernels read by buffer device address (seattn_kv_chunk). seqs: integers
     [n_seqs, 5], a row per sequence: q_start (its first row of q), q_len, q_pos (the position
     of its first query), kv_len (its keys, q_pos + q_len <= kv_len), kv_start (its first key
     token, or paged its first block_table entry). Key j of a paged sequence is token

@@ -158,6 +158,17 @@ class AttentionTensors(ctypes.Structure):
         ("q_norm_weight", ctypes.c_void_p),
         ("k_norm_weight", ctypes.c_void_p),
         ("sinks", ctypes.c_void_p),
+        ("kv_chunks", ctypes.c_void_p),
+        ("n_kv_chunks", ctypes.c_uint32),
+    ]
+
+
+class KvChunk(ctypes.Structure):
+    _fields_ = [
+        ("k", ctypes.c_void_p),
+        ("v", ctypes.c_void_p),
+        ("first_token", ctypes.c_uint32),
+        ("tokens", ctypes.c_uint32),
     ]
 
 
@@ -225,6 +236,7 @@ STRUCTS = {
     7: Seq,
     8: BatchDesc,
     9: RopeConfig,
+    10: KvChunk,
 }
 
 

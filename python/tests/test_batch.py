@@ -60,6 +60,21 @@ def test_each_sequence_equals_its_own_call(backend, page):
         np.testing.assert_allclose(lse[q0:q0 + ql].T, want_lse, atol=1e-4)
 
 
+@pytest.mark.parametrize("page", [None, 16])
+def test_pool_in_chunks(backend, page):
+    """The pool given as three arrays, one a chunk (issue 26): the same answer as one array."""
+    rng = np.random.default_rng(6)
+    own, q, k, v, seqs, table = _batch(rng, [1, 9, 1, 20], [40, 9, 130, 70], page=page)
+    opts = dict(group_size=4, window=16)
+    want = seattn.attention_batch(q, k, v, seqs, table, backend="cpu", **opts)
+    cuts = [len(k) // 3, 2 * len(k) // 3]
+    ks, vs = np.split(k, cuts), np.split(v, cuts)
+    out = seattn.attention_batch(q, ks, vs, seqs, table, backend=backend, **opts)
+    np.testing.assert_allclose(out, want, atol=1e-4)
+    with pytest.raises(seattn.InvalidArgument, match="both lists"):
+        seattn.attention_batch(q, ks, v, seqs, table, backend=backend, **opts)
+
+
 def test_torch_in_torch_out(backend, torch):
     rng = np.random.default_rng(4)
     own, q, k, v, seqs, table = _batch(rng, [1, 3], [17, 33], page=16)

@@ -178,6 +178,10 @@ typedef struct {
     VkBuffer meta_src[META_COPIES], meta_dst;
     VkBufferCopy meta_region[META_COPIES];
     uint32_t n_meta;
+    /* the chunk table (8 words a chunk) written to the meta range's start; 0: none */
+    VkDeviceSize meta_offset;
+    uint32_t n_chunk_words;
+    uint32_t chunk_words[8 * SEATTN_MAX_KV_CHUNKS];
 } prepared;
 
 static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const seattn__plan *pl,
@@ -192,7 +196,8 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
         [SEATTN__SPEC_DTYPE] = pl->spec[SEATTN__SPEC_DTYPE] & (SEATTN__F16_OUT | SEATTN__BF16_OUT),
         [SEATTN__SPEC_BATCH] = pl->spec[SEATTN__SPEC_BATCH],
         [SEATTN__SPEC_DV] = pl->spec[SEATTN__SPEC_DV],
-        [SEATTN__SPEC_SINKS] = pl->spec[SEATTN__SPEC_SINKS]};
+        [SEATTN__SPEC_SINKS] = pl->spec[SEATTN__SPEC_SINKS],
+        [SEATTN__SPEC_KV_CHUNKS] = pl->spec[SEATTN__SPEC_KV_CHUNKS]};
     if (pl->n_split > 1 &&
         (status = seattn__vk_pipeline_get(ctx, SEATTN__KERNEL_MERGE, merge_spec, &c->merge)))
         return status;
@@ -214,11 +219,14 @@ static seattn_status prepare_sets(seattn_context *ctx, seattn__frame *fr, const 
     return SEATTN_SUCCESS;
 }
 
-/* Words of the meta binding (shaders/common.glsl, META_*): the q-norm weight from 0, the k-norm
- * weight from head_dim, the sinks from 2 head_dim, a batch's sequence records from
- * meta_seq_word(), then its block table. */
-static uint32_t meta_seq_word(const seattn_attention_desc *r) {
-    return 2 * r->head_dim + r->n_heads;
+/* Words of the meta binding (shaders/common.glsl, META_*): the chunk table (8 words a chunk)
+ * from 0, the q-norm weight from meta_qw_word(), the k-norm weight head_dim on, the sinks
+ * head_dim further, a batch's sequence records from meta_seq_word(), then its block table. */
+static uint32_t meta_qw_word(uint32_t n_chunks) {
+    return 8 * n_chunks;
+}
+static uint32_t meta_seq_word(const seattn_attention_desc *r, uint32_t n_chunks) {
+    return meta_qw_word(n_chunks) + 2 * r->head_dim + r->n_heads;
 }
 
 static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan *pl,
@@ -264,7 +272,7 @@ static seattn__push make_push(const seattn_attention_desc *r, const seattn__plan
                             ? r->rope_attention_factor
                             : r->rope_attention_factor * r->rope_attention_factor,
         .norm_eps = r->qk_norm_eps,
-        .offs = meta_seq_word(r)};
+        .offs = meta_seq_word(r, pl->spec[SEATTN__SPEC_KV_CHUNKS])};
     if (bat) { /* the bounds shaders/batch.glsl checks the metadata against */
         p.q_len = bat->b.max_q_len;
         p.kv_len = bat->b.max_kv_len;
@@ -289,6 +297,9 @@ static void record_meta(seattn_context *ctx, VkCommandBuffer cb, const prepared 
         VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
     for (uint32_t i = 0; i < c->n_meta; i++)
         vk->vkd.vkCmdCopyBuffer(cb, c->meta_src[i], c->meta_dst, 1, &c->meta_region[i]);
+    if (c->n_chunk_words)
+        vk->vkd.vkCmdUpdateBuffer(cb, c->meta_dst, c->meta_offset, 4 * c->n_chunk_words,
+                                  c->chunk_words);
     const VkMemoryBarrier after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                                    .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
                                    .dstAccessMask = VK_ACCESS_SHADER_READ_BIT};
@@ -305,7 +316,7 @@ static uint32_t record(seattn_context *ctx, VkCommandBuffer cb, const seattn_att
     seattn__vk *vk = ctx->vk;
     const seattn__plan *pl = &c->pl;
     uint32_t dispatches = 0;
-    if (c->n_meta) record_meta(ctx, cb, c);
+    if (c->n_meta || c->n_chunk_words) record_meta(ctx, cb, c);
     if (c->n_seqs) { /* a batch: one grid of all sequences (the planner kept it one chunk) */
         const VkPipelineLayout al = vk->pipeline_layout[c->layout];
         vk->vkd.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->attn);
@@ -368,14 +379,16 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
                          seattn__plan_facts *facts) {
     const seattn__vk *vk = ctx->vk;
     const VkBufferUsageFlags tb = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
-    *facts = (seattn__plan_facts){.n_seqs = bat ? bat->b.n_seqs : 0,
-                                  .page_size = bat ? bat->b.page_size : 0,
-                                  .q_weight = t->q_norm_weight != NULL,
-                                  .k_weight = t->k_norm_weight != NULL,
-                                  .force_split = vk->test_split,
-                                  .texel_views =
-                                      kernel == SEATTN__KERNEL_TEXEL && (t->q->buf->usage & tb) &&
-                                      (t->k->buf->usage & tb) && (t->v->buf->usage & tb)};
+    *facts =
+        (seattn__plan_facts){.n_seqs = bat ? bat->b.n_seqs : 0,
+                             .page_size = bat ? bat->b.page_size : 0,
+                             .q_weight = t->q_norm_weight != NULL,
+                             .k_weight = t->k_norm_weight != NULL,
+                             .force_split = vk->test_split,
+                             .kv_chunks = t->n_kv_chunks,
+                             .texel_views = kernel == SEATTN__KERNEL_TEXEL && !t->n_kv_chunks &&
+                                            (t->q->buf->usage & tb) && (t->k->buf->usage & tb) &&
+                                            (t->v->buf->usage & tb)};
     if (facts->texel_views) { /* a view past maxTexelBufferElements: flash_smem */
         const VkPhysicalDeviceLimits *lim = &vk->props.limits;
         const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
@@ -406,7 +419,7 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
                       (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
                       t->out->buf->base % 16 == 0;
     bool run8 = false;
-    facts->kv_vec4 = kernel == SEATTN__KERNEL_TEXEL && kv_vec4(ctx, r, t, &run8);
+    facts->kv_vec4 = facts->texel_views && kv_vec4(ctx, r, t, &run8);
     facts->kv_run8 = facts->kv_vec4 && run8;
 }
 
@@ -446,6 +459,38 @@ static seattn_status meta_copy(seattn_context *ctx, const char *name, const seat
     return SEATTN_SUCCESS;
 }
 
+/* The chunk table (shaders/common.glsl, KV_CHUNKS): each chunk's k and v addresses and its
+ * tokens, into c->chunk_words. */
+static seattn_status chunk_table(seattn_context *ctx, const seattn_attention_tensors *t,
+                                 prepared *c) {
+    seattn__vk *vk = ctx->vk;
+    for (uint32_t i = 0; i < t->n_kv_chunks; i++) {
+        const seattn_kv_chunk *ch = &t->kv_chunks[i];
+        const seattn_tensor *kv[2] = {ch->k, ch->v};
+        uint32_t *w = &c->chunk_words[8 * i];
+        for (int j = 0; j < 2; j++) {
+            if (!(kv[j]->buf->usage & VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT_KHR))
+                return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                                    "kv_chunks[%u].%s: its wrapped buffer lacks "
+                                    "VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT, which chunks "
+                                    "are read through",
+                                    i, j ? "v" : "k");
+            const VkBufferDeviceAddressInfoKHR ai = {
+                .sType = VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO_KHR,
+                .buffer = kv[j]->buf->buffer};
+            const uint64_t a =
+                vk->vkd.vkGetBufferDeviceAddressKHR(vk->device, &ai) + kv[j]->buf->base;
+            w[2 * j] = (uint32_t)a;
+            w[2 * j + 1] = (uint32_t)(a >> 32);
+        }
+        w[4] = ch->first_token;
+        w[5] = ch->tokens;
+        w[6] = w[7] = 0;
+    }
+    c->n_chunk_words = 8 * t->n_kv_chunks;
+    return SEATTN_SUCCESS;
+}
+
 /* The meta binding (meta_seq_word()): a scratch range of frame fr, filled by the copies that
  * record() records before the dispatches, so that the call reads the app's tensors as they
  * are when the command buffer runs (a batch's metadata may change between replays). Bound
@@ -457,9 +502,10 @@ static seattn_status bind_meta(seattn_context *ctx, seattn__frame *fr,
     const bool qw = (pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_QW) != 0;
     const bool kw = (pl->spec[SEATTN__SPEC_NORM] & SEATTN__NORM_KW) != 0;
     const bool sinks = pl->spec[SEATTN__SPEC_SINKS] != 0;
-    c->n_meta = 0;
-    if (!qw && !kw && !sinks && !bat) return SEATTN_SUCCESS;
-    const uint64_t seq_at = meta_seq_word(r);
+    const uint32_t n_chunks = pl->spec[SEATTN__SPEC_KV_CHUNKS];
+    c->n_meta = c->n_chunk_words = 0;
+    if (!qw && !kw && !sinks && !bat && !n_chunks) return SEATTN_SUCCESS;
+    const uint64_t qw_at = meta_qw_word(n_chunks), seq_at = meta_seq_word(r, n_chunks);
     const uint64_t n_rec = bat ? 5 * (uint64_t)bat->b.n_seqs : 0;
     const uint64_t n_bt = bat && bat->bt ? bat->b.block_table_len : 0;
     const uint64_t bytes = 4 * (seq_at + n_rec + n_bt);
@@ -477,12 +523,14 @@ static seattn_status bind_meta(seattn_context *ctx, seattn__frame *fr,
     b->elem_offset = 0;
     b->view = VK_NULL_HANDLE;
     c->meta_dst = b->info.buffer;
+    c->meta_offset = b->info.offset;
+    if (n_chunks && (s = chunk_table(ctx, t, c))) return s;
     if ((qw && (s = meta_copy(ctx, "q_norm_weight", t->q_norm_weight, r->q_norm_offset, r->head_dim,
-                              0, &b->info, c))) ||
+                              qw_at, &b->info, c))) ||
         (kw && (s = meta_copy(ctx, "k_norm_weight", t->k_norm_weight, r->k_norm_offset, r->head_dim,
-                              r->head_dim, &b->info, c))) ||
+                              qw_at + r->head_dim, &b->info, c))) ||
         (sinks && (s = meta_copy(ctx, "sinks", t->sinks, r->sinks_offset, r->n_heads,
-                                 2 * (uint64_t)r->head_dim, &b->info, c))) ||
+                                 qw_at + 2 * (uint64_t)r->head_dim, &b->info, c))) ||
         (bat &&
          (s = meta_copy(ctx, "seqs", bat->seqs, bat->b.seqs_offset, n_rec, seq_at, &b->info, c))) ||
         (n_bt && (s = meta_copy(ctx, "block_table", bat->bt, bat->b.block_table_offset, n_bt,
@@ -507,12 +555,22 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
     binding bq, bk, bv, bo, bl, brope, bmeta;
     const binding dummy = {{vk->dummy.buffer, 0, VK_WHOLE_SIZE}, 0, VK_NULL_HANDLE};
     bl = bmeta = dummy;
+    if (t->n_kv_chunks) { /* read by address from each chunk's start (the chunk table) */
+        bk = bv = dummy;
+        bk.elem_offset =
+            (uint32_t)(seattn__dtype_block(r->k_type) ? seattn__dtype_byte(r->k_type, r->k_offset)
+                                                      : r->k_offset);
+        bv.elem_offset =
+            (uint32_t)(seattn__dtype_block(r->v_type) ? seattn__dtype_byte(r->v_type, r->v_offset)
+                                                      : r->v_offset);
+    }
     if ((status = bind_view(ctx, fr, "q", t->q, r->q_offset, r->q_strides, r->n_heads, r->q_len, d,
                             r->q_type, texel, false, &bq)) ||
-        (status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads, r->kv_len,
-                            d, r->k_type, texel, vec4kv, &bk)) ||
-        (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads, r->kv_len,
-                            dv, r->v_type, texel, vec4kv, &bv)) ||
+        (!t->n_kv_chunks &&
+         ((status = bind_view(ctx, fr, "k", t->k, r->k_offset, r->k_strides, r->n_kv_heads,
+                              r->kv_len, d, r->k_type, texel, vec4kv, &bk)) ||
+          (status = bind_view(ctx, fr, "v", t->v, r->v_offset, r->v_strides, r->n_kv_heads,
+                              r->kv_len, dv, r->v_type, texel, vec4kv, &bv)))) ||
         (status = bind_view(ctx, fr, "out", t->out, r->out_offset, r->out_strides, r->n_heads,
                             r->q_len, dv, r->out_type, false, false, &bo)))
         return status;
@@ -536,7 +594,7 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
                              const seattn_attention_desc *r, const seattn_attention_tensors *t,
                              const seattn__batch *bat, prepared *c) {
     memset(&c->staging, 0, sizeof c->staging);
-    c->n_meta = 0;
+    c->n_meta = c->n_chunk_words = 0;
     seattn__vk *vk = ctx->vk;
     seattn_status status = seattn__vk_check_lost(ctx);
     if (status != SEATTN_SUCCESS) return status;
@@ -549,6 +607,15 @@ static seattn_status prepare(seattn_context *ctx, seattn__frame *fr, VkCommandBu
                             vk->own_device ? "does not have"
                                            : "does not have enabled (say "
                                              "SEATTN_VULKAN_STORAGE_16BIT)");
+    if (t->n_kv_chunks && !vk->address)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
+                            "kv_chunks are read by buffer device address, which '%s' %s; pass "
+                            "k and v as single tensors (split the call by heads to fit "
+                            "maxStorageBufferRange)",
+                            vk->info.name,
+                            vk->own_device ? "does not have"
+                                           : "does not have enabled (say "
+                                             "SEATTN_VULKAN_BUFFER_DEVICE_ADDRESS)");
     const seattn__kernel kernel = seattn__plan_default_kernel(
         &vk->caps, vk->forced_kernel, (ctx->flags & SEATTN_CONTEXT_PORTABLE) != 0);
     /* what the grid and the RoPE table are planned for: a batch's longest sequence */

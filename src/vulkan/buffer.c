@@ -31,7 +31,8 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
         .size = size,
         .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
-                 VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                 VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+                 (vk->address ? VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT_KHR : 0),
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
     b->usage = bci.usage;
     SEATTN__CHECK(ctx, vk->vkd.vkCreateBuffer(vk->device, &bci, vk->alloc, &b->buffer));
@@ -56,7 +57,10 @@ seattn_status seattn__vk_buffer_create(seattn_context *ctx, VkDeviceSize size, b
         status = seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED, "no memory type for a buffer");
         goto fail;
     }
+    const VkMemoryAllocateFlagsInfo af = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO,
+                                          .flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT_KHR};
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                               .pNext = vk->address ? &af : NULL,
                                .allocationSize = req.size,
                                .memoryTypeIndex = (uint32_t)type};
     const VkResult mr = seattn__fault_hit(SEATTN_FAULT_DEVICE_MEMORY)

@@ -31,14 +31,15 @@ enum {
     EXT_SUBGROUP_SIZE_CONTROL = 1,
     EXT_AMD_SHADER_CORE = 2,
     EXT_NV_SM_BUILTINS = 4,
-    EXT_ARM_CORE_BUILTINS = 8
+    EXT_ARM_CORE_BUILTINS = 8,
+    EXT_BUFFER_DEVICE_ADDRESS = 16
 };
 
 /* Which of them the physical device offers (*mask, EXT_*). */
 static seattn_status device_exts(seattn_context *ctx, uint32_t *mask) {
-    static const char *const names[] = {"VK_EXT_subgroup_size_control",
-                                        "VK_AMD_shader_core_properties", "VK_NV_shader_sm_builtins",
-                                        "VK_ARM_shader_core_builtins"};
+    static const char *const names[] = {
+        "VK_EXT_subgroup_size_control", "VK_AMD_shader_core_properties", "VK_NV_shader_sm_builtins",
+        "VK_ARM_shader_core_builtins", "VK_KHR_buffer_device_address"};
     const seattn__vk *vk = ctx->vk;
     uint32_t n = 0;
     *mask = 0;
@@ -102,8 +103,13 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
      * (VK_EXT_subgroup_size_control's computeFullSubgroups): a row's lanes then share one */
     VkPhysicalDeviceSubgroupSizeControlFeaturesEXT sgf = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
-    const char *exts[1];
+    /* K and V pools over several buffers are read by address where the device can
+     * (VK_KHR_buffer_device_address, which a Vulkan 1.1 instance may enable) */
+    VkPhysicalDeviceBufferDeviceAddressFeaturesKHR bdaf = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_BUFFER_DEVICE_ADDRESS_FEATURES_KHR};
+    const char *exts[2];
     uint32_t n_exts = 0, have = 0;
+    void **tail = &f16s.pNext;
     if ((status = device_exts(ctx, &have))) return status;
     if (have & EXT_SUBGROUP_SIZE_CONTROL) {
         VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
@@ -112,7 +118,22 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
         sgf.pNext = NULL;
         if (sgf.computeFullSubgroups) {
             exts[n_exts++] = "VK_EXT_subgroup_size_control";
-            f16s.pNext = &sgf;
+            vk->full_subgroups = true;
+            *tail = &sgf;
+            tail = &sgf.pNext;
+        }
+    }
+    if (have & EXT_BUFFER_DEVICE_ADDRESS) {
+        VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                        .pNext = &bdaf};
+        vk->vki.vkGetPhysicalDeviceFeatures2(vk->phys, &f2);
+        bdaf.pNext = NULL;
+        bdaf.bufferDeviceAddressCaptureReplay = bdaf.bufferDeviceAddressMultiDevice = VK_FALSE;
+        if (bdaf.bufferDeviceAddress) {
+            exts[n_exts++] = "VK_KHR_buffer_device_address";
+            vk->address = true;
+            *tail = &bdaf;
+            tail = &bdaf.pNext;
         }
     }
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
@@ -123,9 +144,9 @@ seattn_status seattn__vk_context_init(seattn_context *ctx, const seattn_context_
                               .ppEnabledExtensionNames = n_exts ? exts : NULL};
     SEATTN__CHECK(ctx, vk->vki.vkCreateDevice(vk->phys, &dci, vk->alloc, &vk->device));
     vk->own_device = true;
-    vk->full_subgroups = n_exts > 0;
     vk->storage_16bit = vk->info.storage_16bit != 0;
     seattn__vk_load_device(vk->vki.vkGetDeviceProcAddr, vk->device, &vk->vkd);
+    if (vk->address && !vk->vkd.vkGetBufferDeviceAddressKHR) vk->address = false;
     vk->vkd.vkGetDeviceQueue(vk->device, vk->queue_family, 0, &vk->queue);
     return seattn__vk_device_setup(ctx);
 fail:
@@ -145,7 +166,7 @@ seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_contex
     if (d->instance_api_version < VK_API_VERSION_1_1)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "seattn_vulkan_device.instance_api_version is below Vulkan 1.1");
-    if (d->enabled & ~SEATTN_VULKAN_STORAGE_16BIT)
+    if (d->enabled & ~(SEATTN_VULKAN_STORAGE_16BIT | SEATTN_VULKAN_BUFFER_DEVICE_ADDRESS))
         return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
                             "seattn_vulkan_device.enabled: unknown bits 0x%x", d->enabled);
     if (!seattn__vk_load_instance(d->get_instance_proc_addr, d->instance, &vk->vki))
@@ -176,14 +197,24 @@ seattn_status seattn__vk_context_import(seattn_context *ctx, const seattn_contex
     if (!vk->vkd.vkCreateComputePipelines || !vk->vkd.vkQueueSubmit)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "vkGetDeviceProcAddr returned no core device functions");
+    if (d->enabled & SEATTN_VULKAN_BUFFER_DEVICE_ADDRESS) {
+        if (!vk->vkd.vkGetBufferDeviceAddressKHR && vk->vkd.vkGetBufferDeviceAddress)
+            vk->vkd.vkGetBufferDeviceAddressKHR = vk->vkd.vkGetBufferDeviceAddress;
+        if (!vk->vkd.vkGetBufferDeviceAddressKHR)
+            return seattn__fail(ctx, SEATTN_ERROR_INVALID_ARGUMENT,
+                                "enabled says bufferDeviceAddress, but the device has no "
+                                "vkGetBufferDeviceAddress (enable VK_KHR_buffer_device_address "
+                                "or Vulkan 1.2)");
+        vk->address = true;
+    }
     return seattn__vk_device_setup(ctx);
 }
 
 /* Test hooks, read once here, at context creation. Tests drive the device limits on a small
  * machine by lowering them: SEATTN_TEST_LIMITS="storage_range=N,texel_elements=N,
- * workgroups_x=N,alloc_size=N,storage_buffers=N,stage_resources=N,device_local=1" (the last:
- * seattn's device buffers are not mapped, as on a discrete GPU, so every upload to them is a staged
- * copy); SEATTN_SPLIT=N forces N key splits on every call. */
+ * workgroups_x=N,alloc_size=N,storage_buffers=N,stage_resources=N,address=0,device_local=1" (the
+ * last: seattn's device buffers are not mapped, as on a discrete GPU, so every upload to them is a
+ * staged copy); SEATTN_SPLIT=N forces N key splits on every call. */
 static void test_limits(seattn_context *ctx) {
     const char *env = getenv("SEATTN_TEST_LIMITS");
     seattn__vk *vk = ctx->vk;
@@ -209,6 +240,8 @@ static void test_limits(seattn_context *ctx) {
             lim->maxPerStageDescriptorStorageBuffers = (uint32_t)val;
         else if (strcmp(key, "stage_resources") == 0)
             lim->maxPerStageResources = (uint32_t)val;
+        else if (strcmp(key, "address") == 0 && val == 0)
+            vk->address = false;
         else if (strcmp(key, "device_local") == 0)
             vk->test_unmapped = val != 0;
         seattn__log(ctx, SEATTN_LOG_WARNING, "SEATTN_TEST_LIMITS: %s lowered to %llu", key, val);

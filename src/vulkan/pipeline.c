@@ -64,7 +64,7 @@ void seattn__vk_pipelines_free(seattn_context *ctx) {
         if (vk->set_layout[l])
             vk->vkd.vkDestroyDescriptorSetLayout(vk->device, vk->set_layout[l], vk->alloc);
     }
-    for (int v = 0; v < 2; v++)
+    for (int v = 0; v < SEATTN__N_VARIANTS; v++)
         for (int k = 0; k < SEATTN__N_KERNELS; k++)
             if (vk->modules[v][k])
                 vk->vkd.vkDestroyShaderModule(vk->device, vk->modules[v][k], vk->alloc);
@@ -83,19 +83,28 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
         }
     }
     const bool f16 = (spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_ANY) != 0;
+    /* KV_CHUNKS also moves the meta words merge.comp reads, which has no address build */
+    const bool address = spec[SEATTN__SPEC_KV_CHUNKS] != 0 &&
+                         (kernel == SEATTN__KERNEL_FLASH || kernel == SEATTN__KERNEL_FLASH_SG);
+    const uint32_t variant =
+        (f16 ? SEATTN__VARIANT_F16 : 0) | (address ? SEATTN__VARIANT_ADDRESS : 0);
     /* the f16 variants declare StorageBuffer16BitAccess: only where the device enabled it */
     if (f16 && !vk->storage_16bit)
         return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED,
                             "f16 tensors need storageBuffer16BitAccess, which is not enabled on "
                             "'%s'",
                             vk->info.name);
-    if (!vk->modules[f16][kernel]) {
-        const seattn__shader *sh = seattn__shader_get(kernel, f16);
+    /* the address variants declare PhysicalStorageBufferAddresses (the caller checked) */
+    if (!seattn__shader_get(kernel, variant)->code)
+        return seattn__fail(ctx, SEATTN_ERROR_UNSUPPORTED, "kernel %d has no address build",
+                            (int)kernel);
+    if (!vk->modules[variant][kernel]) {
+        const seattn__shader *sh = seattn__shader_get(kernel, variant);
         VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                         .codeSize = sh->size,
                                         .pCode = sh->code};
         SEATTN__CHECK(ctx, vk->vkd.vkCreateShaderModule(vk->device, &mci, vk->alloc,
-                                                        &vk->modules[f16][kernel]));
+                                                        &vk->modules[variant][kernel]));
     }
     if (vk->n_pipelines == vk->cap_pipelines) {
         const uint32_t cap = vk->cap_pipelines ? 2 * vk->cap_pipelines : 16;
@@ -122,7 +131,7 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
                                ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT_EXT
                                : 0,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                  .module = vk->modules[f16][kernel],
+                  .module = vk->modules[variant][kernel],
                   .pName = "main",
                   .pSpecializationInfo = &si},
         .layout = vk->pipeline_layout[seattn__vk_kernel_layout(kernel)]};

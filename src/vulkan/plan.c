@@ -59,16 +59,17 @@ static uint32_t dtype_mask(const seattn_attention_desc *r) {
 }
 
 /* Bytes of shared memory flash.comp declares for a shape (its k_s, v_s or v_s16, kr_s, ml_s,
- * and a batch's kt_s and bad_s); dp and dpv: head_dim and v_head_dim padded to whole lanes;
- * v16: a 16-bit V (f16, bf16) staged 16-bit (flash.comp's V16, dpv even). */
-static uint32_t flash_smem_bytes(bool sg, bool k_norm, bool batch, bool v16, uint32_t wg,
-                                 uint32_t dp, uint32_t dpv, uint32_t br, uint32_t bc, uint32_t kg) {
+ * and a batch's kt_s and bad_s, chunks' kt_s and kc_s); dp and dpv: head_dim and v_head_dim padded
+ * to whole lanes; v16: a 16-bit V (f16, bf16) staged 16-bit (flash.comp's V16, dpv even). */
+static uint32_t flash_smem_bytes(bool sg, bool k_norm, bool batch, bool chunks, bool v16,
+                                 uint32_t wg, uint32_t dp, uint32_t dpv, uint32_t br, uint32_t bc,
+                                 uint32_t kg) {
     const uint32_t kn = bc * dp, red = wg * (bc / kg), comb = kg > 1 ? kg * br * dpv : 0;
     uint32_t kb = sg || kn > red ? kn : red;
     if (comb > kb) kb = comb;
     const bool v16_here = v16 && dpv % 2 == 0;
     return 4u * (kb + (v16_here ? bc * dpv / 2 + 1 : bc * dpv + 1) + (k_norm ? bc : 1) +
-                 (kg > 1 ? 2 * kg * br : 1) + (batch ? bc : 1) + 1);
+                 (kg > 1 ? 2 * kg * br : 1) + (batch || chunks ? bc : 1) + (chunks ? bc : 1) + 1);
 }
 
 /* What a kernel's plan function says besides the plan: splits are whole multiples of
@@ -130,18 +131,19 @@ static seattn_status plan_flash(const seattn__caps *caps, const seattn_attention
         const uint32_t max_bck = llvmpipe || kg > 1 || n_rows < 8 ? 4 : 16;
         for (int b = 0; b < 2 && bc == 0; b++)
             for (uint32_t c = kg; c <= 64 && c / kg <= max_bck; c *= 2)
-                if (flash_smem_bytes(sg, k_norm, batch, v16, kg * br * ds, dp, dpv, br, c, kg) <=
-                    budgets[b])
+                if (flash_smem_bytes(sg, k_norm, batch, f->kv_chunks > 0, v16, kg * br * ds, dp,
+                                     dpv, br, c, kg) <= budgets[b])
                     bc = c;
         if (bc || kg == 1) break;
         kg /= 2;
     }
     if (bc == 0)
-        return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
-                    "device limits: the flash kernel needs %u bytes of shared memory at "
-                    "head_dim %u, above maxComputeSharedMemorySize (%u)",
-                    flash_smem_bytes(sg, k_norm, batch, v16, br * ds, dp, dpv, br, 1, 1), d,
-                    lim->maxComputeSharedMemorySize);
+        return fail(
+            why, why_size, SEATTN_ERROR_UNSUPPORTED,
+            "device limits: the flash kernel needs %u bytes of shared memory at "
+            "head_dim %u, above maxComputeSharedMemorySize (%u)",
+            flash_smem_bytes(sg, k_norm, batch, f->kv_chunks > 0, v16, br * ds, dp, dpv, br, 1, 1),
+            d, lim->maxComputeSharedMemorySize);
     const uint32_t wg_used = kg * br * ds;
     if (sg && wg_used % caps->sg_max != 0)
         return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
@@ -299,11 +301,13 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     const bool cpu = caps->cpu;
     const bool llvmpipe = caps->llvmpipe;
     memset(pl, 0, sizeof *pl);
-    if (kernel == SEATTN__KERNEL_TEXEL &&
-        !(texel_shape_ok(r, caps->subgroup_size) && f->texel_views && f->rope_view)) {
+    /* K and V in chunks are read by address, which only the flash kernels do (texel.comp reads
+     * through texel views): flash_smem then runs even where texel is forced */
+    if (kernel == SEATTN__KERNEL_TEXEL && !(texel_shape_ok(r, caps->subgroup_size) &&
+                                            f->texel_views && f->rope_view && !f->kv_chunks)) {
         /* this call's shape or buffers rule the texel kernel out: flash_smem runs (it needs no
          * subgroup operations) */
-        if (forced)
+        if (forced && !f->kv_chunks)
             return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                         "the texel kernel (forced) cannot take this call: it needs head_dim "
                         "split evenly over %u lanes, buffers with "
@@ -442,6 +446,7 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     const float vs = r->v_type == SEATTN_DTYPE_FP8_E4M3 ? r->v_scale : 1.0f;
     memcpy(&pl->spec[SEATTN__SPEC_KS], &ks, sizeof(float));
     memcpy(&pl->spec[SEATTN__SPEC_VS], &vs, sizeof(float));
+    pl->spec[SEATTN__SPEC_KV_CHUNKS] = f->kv_chunks;
     pl->spec[SEATTN__SPEC_BATCH] = !f->n_seqs                          ? 0
                                    : !f->page_size                     ? 1
                                    : f->page_size & (f->page_size - 1) ? 3
@@ -493,5 +498,7 @@ void seattn__plan_name(const seattn__plan *pl, char *out, size_t size) {
     if (sp[SEATTN__SPEC_BATCH] && n < size)
         n += (size_t)snprintf(out + n, size - n, " batch%s",
                               sp[SEATTN__SPEC_BATCH] == 1 ? "" : " paged");
+    if (sp[SEATTN__SPEC_KV_CHUNKS] && n < size)
+        n += (size_t)snprintf(out + n, size - n, " chunks%u", sp[SEATTN__SPEC_KV_CHUNKS]);
     if (pl->n_split > 1 && n < size) snprintf(out + n, size - n, " split%u+merge", pl->n_split);
 }

@@ -2,8 +2,12 @@
 #include "vk_internal.h"
 
 #include "flash.spv.h"
+#include "flash_bda.spv.h"
+#include "flash_bda_f16.spv.h"
 #include "flash_f16.spv.h"
 #include "flash_sg.spv.h"
+#include "flash_sg_bda.spv.h"
+#include "flash_sg_bda_f16.spv.h"
 #include "flash_sg_f16.spv.h"
 #include "merge.spv.h"
 #include "merge_f16.spv.h"
@@ -15,7 +19,8 @@
 #define SHADER(name)                                                                               \
     { #name, seattn__spv_##name, sizeof seattn__spv_##name }
 
-static const seattn__shader shaders[2][SEATTN__N_KERNELS] = {
+/* [variant: 1 f16, 2 K and V by address (flash.comp's SEATTN_BDA; flash kernels only)][kernel] */
+static const seattn__shader shaders[SEATTN__N_VARIANTS][SEATTN__N_KERNELS] = {
     {[SEATTN__KERNEL_MERGE] = SHADER(merge),
      [SEATTN__KERNEL_TEXEL] = SHADER(texel),
      [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse),
@@ -26,8 +31,11 @@ static const seattn__shader shaders[2][SEATTN__N_KERNELS] = {
      [SEATTN__KERNEL_MERGE_LSE] = SHADER(merge_lse_f16),
      [SEATTN__KERNEL_FLASH] = SHADER(flash_f16),
      [SEATTN__KERNEL_FLASH_SG] = SHADER(flash_sg_f16)},
+    {[SEATTN__KERNEL_FLASH] = SHADER(flash_bda), [SEATTN__KERNEL_FLASH_SG] = SHADER(flash_sg_bda)},
+    {[SEATTN__KERNEL_FLASH] = SHADER(flash_bda_f16),
+     [SEATTN__KERNEL_FLASH_SG] = SHADER(flash_sg_bda_f16)},
 };
 
-const seattn__shader *seattn__shader_get(seattn__kernel kernel, bool f16) {
-    return &shaders[f16][kernel];
+const seattn__shader *seattn__shader_get(seattn__kernel kernel, uint32_t variant) {
+    return &shaders[variant][kernel];
 }

@@ -106,6 +106,9 @@ typedef enum {
     SEATTN__N_KERNELS
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
+/* Shader builds of a kernel (shaders.c): f16 declares 16-bit storage; address reads K and V
+ * through buffer device addresses (flash.comp's SEATTN_BDA), chosen by spec[26] KV_CHUNKS. */
+enum { SEATTN__VARIANT_F16 = 1, SEATTN__VARIANT_ADDRESS = 2, SEATTN__N_VARIANTS = 4 };
 /* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*);
  * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s;
  * spec[13]: a batch (shaders/batch.glsl): 1 contiguous keys, 2 pages of a power-of-2 size, 3 of
@@ -115,9 +118,11 @@ typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__la
  * spec[20]: sinks are bound; spec[21], spec[22]: k's and v's type when it is none of f32 and
  * f16 (a seattn_dtype: shaders/kv_types.glsl unpacks it from 32-bit words), else 0; spec[23],
  * spec[24]: the fp8 scales of k and v, floats (1 otherwise); spec[25]: texel.comp reads such K
- * and V eight values a step from RGBA32UI texels (with KV_VEC4). */
+ * and V eight values a step from RGBA32UI texels (with KV_VEC4); spec[26]: K and V lie in that
+ * many chunks read by address (flash kernels, the address build: SEATTN__VARIANT_ADDRESS). */
 enum {
-    SEATTN__N_SPEC = 26, /* seattn__plan.spec */
+    SEATTN__N_SPEC = 27, /* seattn__plan.spec */
+    SEATTN__SPEC_KV_CHUNKS = 26,
     SEATTN__SPEC_KV_RUN8 = 25,
     SEATTN__SPEC_VS = 24,
     SEATTN__SPEC_KS = 23,
@@ -190,6 +195,7 @@ typedef struct seattn__plan_facts {
     uint32_t n_seqs;         /* a batch of this many sequences (workgroups along z); 0: none.
                               * The call's q_len and kv_len are then the longest sequence's */
     uint32_t page_size;      /* a batch's page size; 0: contiguous keys */
+    uint32_t kv_chunks;      /* K and V lie in this many chunks, read by address; 0: bindings */
 } seattn__plan_facts;
 
 /* How one call runs: the kernel, its specialization, its grid, and the key split. */
@@ -272,6 +278,7 @@ struct seattn__vk {
     VkPhysicalDeviceMemoryProperties mem_props;
     seattn_device_info info;
     bool storage_16bit; /* storageBuffer16BitAccess is enabled on the device */
+    bool address;       /* bufferDeviceAddress is enabled: K and V may lie in chunks */
     VkDevice device;
     struct VolkDeviceTable vkd;
     uint32_t queue_family;
@@ -286,8 +293,8 @@ struct seattn__vk {
     uint64_t ts_mask;       /* timestampValidBits */
     double ts_period_ns;
 
-    VkShaderModule modules[2][SEATTN__N_KERNELS]; /* [f16 variant][kernel] */
-    VkDescriptorSetLayout set_layout[2];          /* by seattn__layout */
+    VkShaderModule modules[SEATTN__N_VARIANTS][SEATTN__N_KERNELS]; /* [variant][kernel] */
+    VkDescriptorSetLayout set_layout[2];                           /* by seattn__layout */
     VkPipelineLayout pipeline_layout[2];
     VkPipelineCache pipeline_cache;
     char *pipeline_cache_path; /* saved there at destroy; NULL: none */
@@ -416,6 +423,7 @@ typedef struct seattn__shader {
     size_t size; /* bytes */
 } seattn__shader;
 /* f16: the variant that declares 16-bit storage (only used where the device enabled it). */
-const seattn__shader *seattn__shader_get(seattn__kernel kernel, bool f16);
+/* variant: SEATTN__VARIANT_* bits; code NULL where a kernel has no such build */
+const seattn__shader *seattn__shader_get(seattn__kernel kernel, uint32_t variant);
 
 #endif
