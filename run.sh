@@ -41,7 +41,7 @@ fi
 # kernels' batches (SEATTN_TEST_BATCH_KERNELS below): Mesa 25 compiles them for minutes. The
 # differential test runs on every kernel on both: the flash kernels' with 6 iterations on Mesa 25
 # (cold, 24 took 240 s for flash_sg there, 6 took 63 s; texel's 24, 44 s).
-VULKAN_SUITES='^(golden|vulkan_sweep|numerics|merge|limits|interop|example_host_app|example_serving_loop|batch|threads|faults|validation|pipeline_cache|passkey|python|python_passkey|differential_texel|golden_models_texel|golden_models_batch_texel_7|model_configs)$'
+VULKAN_SUITES='^(golden|vulkan_sweep|numerics|merge|limits|interop|kv_chunks|example_host_app|example_serving_loop|batch|threads|faults|validation|pipeline_cache|passkey|python|python_passkey|differential_texel|golden_models_texel|golden_models_batch_texel_7|model_configs)$'
 
 mode="${1:-}"
 case "$mode" in

@@ -78,19 +78,28 @@ typedef struct {
 } bench_result;
 
 /* One batched shape on one device: (0) a call a sequence, (1) one batch over contiguous keys,
- * (2) the batch over pages of 16 tokens in a shuffled pool; medians of interleaved runs. */
+ * (2) the batch over pages of P tokens in a shuffled pool, (3) that paged batch with its pool
+ * in 4 chunks read by buffer device address (seattn_kv_chunk); medians of interleaved runs.
+ * Where the pool passes one view of the device, a device that reads chunks runs the shape at
+ * its real lengths with (1) and (2) over chunks of one view each (address set; (0) and (3) are
+ * not run); any other device halves the lengths until the pool fits (scale). */
+enum { BENCH_BATCH_VARIANTS = 4 };
 typedef struct {
     bench_batch_shape shape;
     int device;
     bool done;
+    bool address;     /* real lengths: (1) and (2) over chunks read by address */
     uint32_t scale;   /* lengths divided by this to fit one view in the device's limits */
     uint32_t max_len; /* the longest sequence as run */
     uint64_t keys;    /* keys of all sequences */
     uint64_t kv_tokens;
+    uint32_t chunks[BENCH_BATCH_VARIANTS]; /* K (and V) chunks a variant reads; 0: one tensor */
+    bool ran[BENCH_BATCH_VARIANTS];
     int runs;
-    double dev_ms[3], host_ms[3];
-    double err_batch, err_paged; /* max abs difference: batch vs separate, paged vs batch */
-    char kernel_sep[96], kernel_batch[96], kernel_paged[96];
+    double dev_ms[BENCH_BATCH_VARIANTS], host_ms[BENCH_BATCH_VARIANTS];
+    /* max abs difference: batch vs separate, paged vs batch, address vs paged */
+    double err_batch, err_paged, err_address;
+    char kernel[BENCH_BATCH_VARIANTS][96];
 } bench_batch_result;
 
 int bench_parse_batch_shape(const char *text, bench_batch_shape *s);

@@ -65,6 +65,14 @@ static double batch_ms(const bench_batch_result *r, int v) {
     return r->dev_ms[v] >= 0.0 ? r->dev_ms[v] : r->host_ms[v];
 }
 
+/* A column of the batch table: the value, or "-" for a variant that did not run. */
+static void cell(FILE *out, bool ran, double x, int width, int prec) {
+    if (ran)
+        fprintf(out, " %*.*f", width, prec, x);
+    else
+        fprintf(out, " %*s", width, "-");
+}
+
 static void print_batches(const bench_run *run, int di, FILE *out) {
     bool any = false;
     for (int i = 0; i < run->n_batch; i++) {
@@ -75,25 +83,37 @@ static void print_batches(const bench_run *run, int di, FILE *out) {
                     "batched decode, median device ms over interleaved runs: (s) one call a "
                     "sequence (device times summed),\n(B) one seattn_attention_batch() "
                     "over contiguous keys, (P) the same batch over pages of P keys in a\n"
-                    "shuffled pool; wall ms of each beside it; KV GB/s of (B)\n"
-                    "%-50s %4s %9s %9s %9s %9s %9s %9s %6s %6s %7s\n",
-                    "shape", "runs", "(s) ms", "(s) wall", "(B) ms", "(B) wall", "(P) ms",
-                    "(P) wall", "B/s", "P/B", "GB/s");
+                    "shuffled pool, (A) that paged batch with its pool in chunks read by "
+                    "buffer device address;\nKV GB/s of (B)\n"
+                    "%-50s %4s %9s %9s %9s %9s %6s %6s %6s %7s\n",
+                    "shape", "runs", "(s) ms", "(B) ms", "(P) ms", "(A) ms", "B/s", "P/B", "A/P",
+                    "GB/s");
         any = true;
         char label[128];
         bench_batch_label(r, label, sizeof label);
         const double kv = 2.0 * (double)r->keys * r->shape.n_kv_heads * r->shape.head_dim * 2.0;
-        fprintf(out, "%-50s %4d %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %6.3f %6.3f %7.2f\n", label,
-                r->runs, batch_ms(r, 0), r->host_ms[0], batch_ms(r, 1), r->host_ms[1],
-                batch_ms(r, 2), r->host_ms[2], batch_ms(r, 1) / batch_ms(r, 0),
-                batch_ms(r, 2) / batch_ms(r, 1), kv / batch_ms(r, 1) * 1e-6);
+        fprintf(out, "%-50s %4d", label, r->runs);
+        for (int v = 0; v < BENCH_BATCH_VARIANTS; v++)
+            cell(out, r->ran[v], batch_ms(r, v), 9, 3);
+        cell(out, r->ran[0], batch_ms(r, 1) / batch_ms(r, 0), 6, 3);
+        cell(out, true, batch_ms(r, 2) / batch_ms(r, 1), 6, 3);
+        cell(out, r->ran[3], batch_ms(r, 3) / batch_ms(r, 2), 6, 3);
+        fprintf(out, " %7.2f\n", kv / batch_ms(r, 1) * 1e-6);
         if (r->scale > 1)
             fprintf(out,
                     "  (lengths divided by %u from %u-%u so that the %llu-token key pool "
                     "fits one view of the device)\n",
                     r->scale, r->shape.min_len, r->shape.max_len, (unsigned long long)r->kv_tokens);
-        fprintf(out, "  kernels: (s) %s; (B) %s; (P) %s\n", r->kernel_sep, r->kernel_batch,
-                r->kernel_paged);
+        if (r->address)
+            fprintf(out,
+                    "  (real lengths: the %llu-token pool passes one view; (B) and (P) read it "
+                    "in %u and %u chunks by address)\n",
+                    (unsigned long long)r->kv_tokens, r->chunks[1], r->chunks[2]);
+        static const char *const tag[BENCH_BATCH_VARIANTS] = {"s", "B", "P", "A"};
+        fprintf(out, "  kernels:");
+        for (int v = 0; v < BENCH_BATCH_VARIANTS; v++)
+            if (r->ran[v]) fprintf(out, "%s (%s) %s", v ? ";" : "", tag[v], r->kernel[v]);
+        fprintf(out, "\n");
     }
     if (any) fprintf(out, "\n");
 }
@@ -264,7 +284,8 @@ int bench_write_json(const bench_run *run, const char *path) {
         cJSON_AddItemToArray(results, o);
     }
     cJSON *batches = cJSON_AddArrayToObject(root, "batched_decode");
-    static const char *const names[3] = {"separate_calls", "batch", "paged_batch"};
+    static const char *const names[BENCH_BATCH_VARIANTS] = {"separate_calls", "batch",
+                                                            "paged_batch", "paged_batch_address"};
     for (int i = 0; i < run->n_batch; i++) {
         const bench_batch_result *r = &run->batch[i];
         if (!r->done) continue;
@@ -283,17 +304,25 @@ int bench_write_json(const bench_run *run, const char *path) {
         cJSON_AddStringToObject(o, "dtype", "f16");
         cJSON_AddNumberToObject(o, "page_size", r->shape.page_size);
         cJSON_AddNumberToObject(o, "runs", r->runs);
-        const char *kernels[3] = {r->kernel_sep, r->kernel_batch, r->kernel_paged};
-        for (int v = 0; v < 3; v++) {
+        cJSON_AddBoolToObject(o, "real_lengths_by_address", r->address);
+        for (int v = 0; v < BENCH_BATCH_VARIANTS; v++) {
+            if (!r->ran[v]) continue;
             cJSON *t = cJSON_AddObjectToObject(o, names[v]);
             if (r->dev_ms[v] >= 0.0) cJSON_AddNumberToObject(t, "device_ms_median", r->dev_ms[v]);
             cJSON_AddNumberToObject(t, "host_ms_median", r->host_ms[v]);
-            cJSON_AddStringToObject(t, "kernel", kernels[v]);
+            cJSON_AddStringToObject(t, "kernel", r->kernel[v]);
+            cJSON_AddNumberToObject(t, "kv_chunks", r->chunks[v]);
         }
-        cJSON_AddNumberToObject(o, "ratio_batch_over_separate", batch_ms(r, 1) / batch_ms(r, 0));
+        if (r->ran[0])
+            cJSON_AddNumberToObject(o, "ratio_batch_over_separate",
+                                    batch_ms(r, 1) / batch_ms(r, 0));
         cJSON_AddNumberToObject(o, "ratio_paged_over_batch", batch_ms(r, 2) / batch_ms(r, 1));
-        cJSON_AddNumberToObject(o, "max_abs_diff_batch_vs_separate", r->err_batch);
+        if (r->ran[3])
+            cJSON_AddNumberToObject(o, "ratio_address_over_descriptor",
+                                    batch_ms(r, 3) / batch_ms(r, 2));
+        if (r->ran[0]) cJSON_AddNumberToObject(o, "max_abs_diff_batch_vs_separate", r->err_batch);
         cJSON_AddNumberToObject(o, "max_abs_diff_paged_vs_batch", r->err_paged);
+        if (r->ran[3]) cJSON_AddNumberToObject(o, "max_abs_diff_address_vs_paged", r->err_address);
         cJSON_AddItemToArray(batches, o);
     }
     char *text = cJSON_Print(root);

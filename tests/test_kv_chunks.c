@@ -306,3 +306,198 @@ Test(kv_chunks, bad_layouts_are_refused) {
     seattn_context_destroy(ctx);
     free(q), free(kk), free(vv), free(out);
 }
+
+/* The batched benchmark's decode at its real lengths (issue 26): 32 sequences of 1k to 16k keys,
+ * 32/8 heads, head_dim 128, f16 keys and values in pages of 16 tokens, a 1.1 GiB pool (K and V)
+ * in chunks of 32 MiB (2048 pages) with a page left unused between chunks, against the CPU
+ * reference on each sequence alone. Unused pages hold NaN: a read of one would show. One
+ * kernel: the default one's fallback for chunks (lavapipe: flash_smem). */
+static float val(uint32_t s, uint32_t j, uint32_t h, uint32_t e, uint32_t which) {
+    uint32_t x = s * 0x9E3779B1u ^ j * 0x85EBCA77u ^ h * 0xC2B2AE3Du ^ e * 0x27D4EB2Fu ^ which;
+    x ^= x >> 15;
+    x *= 0x2C1B3C6Du;
+    x ^= x >> 12;
+    return (float)(x >> 8) / 8388608.0f - 1.0f;
+}
+
+Test(kv_chunks, decode_32_sequences_1k_to_16k_in_a_1gib_pool) {
+    enum { S = 32, H = 32, KVH = 8, D = 128, P = 16, PER = 2048, LO = 1024, HI = 16384 };
+    seattn_context *ctx = vulkan(NULL, NULL), *cpu = tu_cpu();
+    uint32_t len[S], first_page[S], pages = 0;
+    for (uint32_t s = 0; s < S; s++) {
+        uint32_t x = s * 2654435761u + 12345u;
+        x ^= x >> 15;
+        x *= 2246822519u;
+        x ^= x >> 13;
+        len[s] = LO + (uint32_t)((uint64_t)x * (HI - LO + 1) >> 32);
+        first_page[s] = pages;
+        pages += (len[s] + P - 1) / P;
+    }
+    /* logical page i (sequence-major) lies at pool page perm[i]; a chunk of PER pages, then
+     * one unused page */
+    uint32_t *perm = malloc(pages * sizeof *perm), *owner = malloc(pages * sizeof *owner);
+    for (uint32_t i = 0; i < pages; i++)
+        perm[i] = i;
+    srand(11);
+    for (uint32_t i = pages; i > 1; i--) {
+        const uint32_t j = (uint32_t)rand() % i, t = perm[i - 1];
+        perm[i - 1] = perm[j], perm[j] = t;
+    }
+    for (uint32_t i = 0; i < pages; i++)
+        owner[perm[i]] = i;
+    const uint32_t n_chunks = (pages + PER - 1) / PER;
+    cr_assert(n_chunks <= SEATTN_MAX_KV_CHUNKS);
+    uint32_t *bt = malloc(pages * sizeof *bt);
+    for (uint32_t i = 0; i < pages; i++)
+        bt[i] = perm[i] / PER * (PER + 1) + perm[i] % PER;
+    seattn_kv_chunk ch[SEATTN_MAX_KV_CHUNKS];
+    seattn_tensor *kt[SEATTN_MAX_KV_CHUNKS], *vt[SEATTN_MAX_KV_CHUNKS];
+    uint64_t pool_bytes = 0;
+    const uint16_t nan16 = 0x7e00;
+    for (uint32_t c = 0; c < n_chunks; c++) {
+        const uint32_t np = pages - c * PER < PER ? pages - c * PER : PER;
+        const size_t vals = (size_t)np * P * KVH * D;
+        uint16_t *hk = malloc(vals * 2), *hv = malloc(vals * 2);
+        float *row = malloc(D * sizeof *row);
+        for (uint32_t p = 0; p < np; p++) {
+            const uint32_t lp = owner[c * PER + p]; /* the logical page here */
+            uint32_t s = 0;
+            while (s + 1 < S && first_page[s + 1] <= lp)
+                s++;
+            for (uint32_t i = 0; i < P; i++)
+                for (uint32_t h = 0; h < KVH; h++) {
+                    const uint32_t j = (lp - first_page[s]) * P + i;
+                    const size_t at = (((size_t)p * P + i) * KVH + h) * D;
+                    for (int w = 0; w < 2; w++) {
+                        uint16_t *dst = (w ? hv : hk) + at;
+                        if (j >= len[s]) { /* past the sequence: never read */
+                            for (uint32_t e = 0; e < D; e++)
+                                dst[e] = nan16;
+                            continue;
+                        }
+                        for (uint32_t e = 0; e < D; e++)
+                            row[e] = val(s, j, h, e, (uint32_t)w);
+                        seattn_f32_to_f16(row, dst, D);
+                    }
+                }
+        }
+        kt[c] = tensor(ctx, hk, vals * 2);
+        vt[c] = tensor(ctx, hv, vals * 2);
+        ch[c] = (seattn_kv_chunk){kt[c], vt[c], c * (PER + 1) * P, np * P};
+        pool_bytes += 4 * (uint64_t)vals;
+        free(hk), free(hv), free(row);
+    }
+    cr_assert(pool_bytes >= (UINT64_C(1) << 30), "the pool is %llu bytes",
+              (unsigned long long)pool_bytes);
+    /* queries f16, one a sequence; outputs f32 */
+    const size_t nq = (size_t)H * S * D;
+    float *q = malloc(nq * 4), *out = malloc(nq * 4);
+    uint16_t *qh = malloc(nq * 2);
+    tu_fill(q, nq, 9);
+    seattn_f32_to_f16(q, qh, nq);
+    seattn_f16_to_f32(qh, q, nq); /* the reference takes the stored values */
+    seattn_seq seqs[S];
+    for (uint32_t s = 0; s < S; s++)
+        seqs[s] = (seattn_seq){s, 1, len[s] - 1, len[s], first_page[s]};
+    seattn_tensor *tq = tensor(ctx, qh, nq * 2), *to = tensor(ctx, NULL, nq * 4);
+    seattn_tensor *ts = tensor(ctx, seqs, sizeof seqs), *tb = tensor(ctx, bt, pages * 4);
+    seattn_attention_desc d = tu_desc(H, KVH, D, 0, 0, 8, 512);
+    d.q_type = d.k_type = d.v_type = SEATTN_DTYPE_F16;
+    const seattn_batch_desc bd = {.n_seqs = S,
+                                  .max_q_len = 1,
+                                  .max_kv_len = HI,
+                                  .q_tokens = S,
+                                  .kv_tokens =
+                                      ch[n_chunks - 1].first_token + ch[n_chunks - 1].tokens,
+                                  .page_size = P,
+                                  .block_table_len = pages};
+    const seattn_attention_tensors t = {
+        .q = tq, .out = to, .kv_chunks = ch, .n_kv_chunks = n_chunks};
+    cr_assert_eq(seattn_attention_batch(ctx, &d, &bd, &t, ts, tb), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(ctx));
+    seattn_call_stats st;
+    seattn_context_last_call(ctx, &st);
+    cr_assert_eq(seattn_tensor_download(ctx, to, 0, out, nq * 4), SEATTN_SUCCESS);
+    float *sq = malloc((size_t)H * D * 4), *ref = malloc((size_t)H * D * 4);
+    float *sk = malloc((size_t)KVH * HI * D * 4), *sv = malloc((size_t)KVH * HI * D * 4);
+    uint16_t *h16 = malloc(D * 2);
+    double worst = 0.0;
+    for (uint32_t s = 0; s < S; s++) {
+        for (uint32_t h = 0; h < H; h++)
+            memcpy(sq + (size_t)h * D, q + ((size_t)h * S + s) * D, D * 4);
+        for (uint32_t h = 0; h < KVH; h++)
+            for (uint32_t j = 0; j < len[s]; j++)
+                for (int w = 0; w < 2; w++) {
+                    float *dst = (w ? sv : sk) + ((size_t)h * len[s] + j) * D;
+                    for (uint32_t e = 0; e < D; e++)
+                        dst[e] = val(s, j, h, e, (uint32_t)w);
+                    seattn_f32_to_f16(dst, h16, D);
+                    seattn_f16_to_f32(h16, dst, D);
+                }
+        seattn_attention_desc one = tu_desc(H, KVH, D, 1, len[s], 8, 512);
+        cr_assert_eq(tu_run(cpu, &one, sq, sk, sv, ref, NULL), SEATTN_SUCCESS);
+        for (uint32_t h = 0; h < H; h++)
+            for (uint32_t e = 0; e < D; e++) {
+                const double x = out[((size_t)h * S + s) * D + e], y = ref[(size_t)h * D + e];
+                const double a = fabs(x - y);
+                if (!(a <= worst)) worst = a; /* NaN sticks */
+            }
+    }
+    cr_expect(worst <= 1e-4, "%s, %u chunks, %u pages: max err %.3e", st.kernel, n_chunks, pages,
+              worst);
+    cr_log_info("%s: %u sequences, %u pages, %u chunks, %llu MiB pool: max err %.3e", st.kernel, S,
+                pages, n_chunks, (unsigned long long)(pool_bytes >> 20), worst);
+    for (uint32_t c = 0; c < n_chunks; c++)
+        seattn_tensor_destroy(kt[c]), seattn_tensor_destroy(vt[c]);
+    seattn_tensor_destroy(tq), seattn_tensor_destroy(to), seattn_tensor_destroy(ts);
+    seattn_tensor_destroy(tb);
+    free(perm), free(owner), free(bt), free(q), free(out), free(qh);
+    free(sq), free(ref), free(sk), free(sv), free(h16);
+    seattn_context_destroy(ctx);
+    seattn_context_destroy(cpu);
+}
+
+/* A chunk of a prompt (prefill) whose K and V exceed one view: 40,000 keys of 8 heads x 128 f32
+ * are 156 MiB each, above lavapipe's 128 MiB maxStorageBufferRange: refused as one tensor by
+ * the flash kernel, naming the limit (the texel kernel's texel views reach further), and right
+ * over two chunks. */
+Test(kv_chunks, prefill_past_one_view) {
+    enum { H = 8, KVH = 8, D = 128, QL = 16, KL = 40000 };
+    seattn_context *ctx = vulkan("flash_smem", NULL), *cpu = tu_cpu();
+    seattn_device_info info;
+    seattn_context_device_info(ctx, &info);
+    const size_t nk = (size_t)KVH * KL * D, nq = (size_t)H * QL * D;
+    if ((uint64_t)nk * 4 <= info.max_storage_buffer_range)
+        cr_skip_test("this device's views hold %llu bytes: one tensor would do",
+                     (unsigned long long)info.max_storage_buffer_range);
+    seattn_attention_desc d = tu_desc(H, KVH, D, QL, KL, 8, 512);
+    float *q = malloc(nq * 4), *kk = malloc(nk * 4), *vv = malloc(nk * 4);
+    float *a = malloc(nq * 4), *b = malloc(nq * 4);
+    tu_fill(q, nq, 21);
+    tu_fill(kk, nk, 22);
+    tu_fill(vv, nk, 23);
+    const seattn_status one = tu_run(ctx, &d, q, kk, vv, a, NULL);
+    cr_expect_eq(one, SEATTN_ERROR_UNSUPPORTED, "%s", seattn_context_last_error(ctx));
+    cr_expect(strstr(seattn_context_last_error(ctx), "maxStorageBufferRange") != NULL, "%s",
+              seattn_context_last_error(ctx));
+    chunked C;
+    const uint32_t first[2] = {0, 24000}, n[2] = {24000, KL - 24000};
+    make_chunks(ctx, &C, &d, SEATTN_DTYPE_F32, KL, kk, vv, 2, first, n);
+    d.k_offset = d.v_offset = GUARD;
+    cr_assert_eq(run_single(ctx, &d, &C, q, a), SEATTN_SUCCESS, "%s",
+                 seattn_context_last_error(ctx));
+    seattn_call_stats st;
+    seattn_context_last_call(ctx, &st);
+    d.k_offset = d.v_offset = 0;
+    cr_assert_eq(tu_run(cpu, &d, q, kk, vv, b, NULL), SEATTN_SUCCESS);
+    double e = 0.0;
+    for (size_t i = 0; i < nq; i++) {
+        const double x = fabs((double)a[i] - b[i]);
+        if (!(x <= e)) e = x;
+    }
+    cr_expect(e <= 1e-4, "%s: max err %.3e", st.kernel, e);
+    free_chunks(&C);
+    free(q), free(kk), free(vv), free(a), free(b);
+    seattn_context_destroy(ctx);
+    seattn_context_destroy(cpu);
+}
