@@ -46,7 +46,8 @@ typedef struct {
     const char *plot_path; /* NULL: none */
     bool quiet;            /* no progress line even on a terminal */
     bool startup;          /* measure context creation + first call, cold and warm */
-    const char *kernel;    /* --kernel: the kernel every Vulkan call runs; NULL: the library's */
+    bool real_lengths;  /* batches past one view at real lengths over chunks on CPU devices too */
+    const char *kernel; /* --kernel: the kernel every Vulkan call runs; NULL: the library's */
 } bench_options;
 
 /* Parses argv[1..] of `seattn bench`. Returns 0, or 2 after printing why to err. */

@@ -22,27 +22,30 @@ static const bench_batch_shape batch_defaults[] = {{32, 1024, 16384, 128, 32, 8,
                                                    {128, 1024, 16384, 128, 32, 8, 8, 512, 16}};
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W[:TYPE]]]]]]...\n"
-               "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
-               "                    [--dtype f32|f16|both] [--no-startup] [--kernel NAME]\n"
-               "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
-               "                    [--batch N:LMIN-LMAX[:D[:H/KV[:G[:W[:P]]]]]]... [--no-batch]\n"
-               "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
-               "  H/KV 32/8, G 8, W 512; TYPE the storage of k and v (f32, f16, bf16, q8_0, q4_0,\n"
-               "  fp8_e4m3; default: --dtype's). Without --shape: prefill 1024 and 4096, decode\n"
-               "  4096 and 32768, and decode 32768 with a q8_0 cache; --full adds 16k and 64k and\n"
-               "  head dims 64 and 256. --dtype: storage of q, k, v and out (both: every shape in\n"
-               "  f32, then f16). Startup (context\n"
-               "  creation and first call, cold and with the pipeline cache file) is measured\n"
-               "  first unless --no-startup. --kernel forces a kernel (seattn kernels lists\n"
-               "  them) for (a), (b) and (c). --batch: a decode step of N sequences of LMIN to\n"
-               "  LMAX keys (f16), as one call a sequence, one batched call, one batched call\n"
-               "  over pages of P keys (default 16) in a shuffled pool, and that paged call with\n"
-               "  its pool in 4 chunks read by buffer device address; a pool past one view of\n"
-               "  the device runs at its real lengths over chunks where the device reads them\n"
-               "  (and a quarter of its memory holds it), else with lengths halved until it\n"
-               "  fits; without --shape or --batch: 32 sequences of 1024-16384 keys in pages of\n"
-               "  16 and of 64, 128 sequences in pages of 16; --no-batch: none.\n");
+    fprintf(f,
+            "usage: seattn bench [--full] [--shape KIND:LEN[:D[:H/KV[:G[:W[:TYPE]]]]]]...\n"
+            "                    [--device N]... [--all-devices] [--runs N] [--budget SECONDS]\n"
+            "                    [--dtype f32|f16|both] [--no-startup] [--kernel NAME]\n"
+            "                    [--json FILE] [--plot FILE.png|FILE.svg] [--quiet]\n"
+            "                    [--batch N:LMIN-LMAX[:D[:H/KV[:G[:W[:P]]]]]]... [--no-batch]\n"
+            "                    [--real-lengths]\n"
+            "  KIND is prefill (LEN tokens) or decode (one query, LEN keys); defaults D 128,\n"
+            "  H/KV 32/8, G 8, W 512; TYPE the storage of k and v (f32, f16, bf16, q8_0, q4_0,\n"
+            "  fp8_e4m3; default: --dtype's). Without --shape: prefill 1024 and 4096, decode\n"
+            "  4096 and 32768, and decode 32768 with a q8_0 cache; --full adds 16k and 64k and\n"
+            "  head dims 64 and 256. --dtype: storage of q, k, v and out (both: every shape in\n"
+            "  f32, then f16). Startup (context\n"
+            "  creation and first call, cold and with the pipeline cache file) is measured\n"
+            "  first unless --no-startup. --kernel forces a kernel (seattn kernels lists\n"
+            "  them) for (a), (b) and (c). --batch: a decode step of N sequences of LMIN to\n"
+            "  LMAX keys (f16), as one call a sequence, one batched call, one batched call\n"
+            "  over pages of P keys (default 16) in a shuffled pool, and that paged call with\n"
+            "  its pool in 4 chunks read by buffer device address; a pool past one view of\n"
+            "  the device runs at its real lengths over chunks where the device reads them\n"
+            "  and its memory holds the pool (on a CPU device only with --real-lengths:\n"
+            "  chunks run there on flash_smem, far slower than texel), else with lengths\n"
+            "  halved until it fits; without --shape or --batch: 32 sequences of 1024-16384\n"
+            "  keys in pages of 16 and of 64, 128 sequences in pages of 16; --no-batch: none.\n");
 }
 
 static int parse_u32(const char *t, uint32_t *out) {
@@ -132,6 +135,8 @@ int bench_parse_args(int argc, char **argv, bench_options *o, FILE *err) {
             o->quiet = true;
         } else if (strcmp(a, "--no-batch") == 0) {
             no_batch = true;
+        } else if (strcmp(a, "--real-lengths") == 0) {
+            o->real_lengths = true;
         } else if (strcmp(a, "--no-startup") == 0) {
             o->startup = false;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

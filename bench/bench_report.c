@@ -111,8 +111,11 @@ static void print_batches(const bench_run *run, int di, FILE *out) {
                     (unsigned long long)r->kv_tokens, r->chunks[1], r->chunks[2]);
         static const char *const tag[BENCH_BATCH_VARIANTS] = {"s", "B", "P", "A"};
         fprintf(out, "  kernels:");
-        for (int v = 0; v < BENCH_BATCH_VARIANTS; v++)
-            if (r->ran[v]) fprintf(out, "%s (%s) %s", v ? ";" : "", tag[v], r->kernel[v]);
+        for (int v = 0, first = 1; v < BENCH_BATCH_VARIANTS; v++)
+            if (r->ran[v]) {
+                fprintf(out, "%s (%s) %s", first ? "" : ";", tag[v], r->kernel[v]);
+                first = 0;
+            }
         fprintf(out, "\n");
     }
     if (any) fprintf(out, "\n");
