@@ -45,6 +45,7 @@ typedef struct {
     VkCommandPool pool;
     int has16;      /* the device has storageBuffer16BitAccess */
     int f16;        /* storageBuffer16BitAccess is enabled */
+    int bda;        /* bufferDeviceAddress is enabled (VK_KHR_buffer_device_address) */
     int validation; /* the validation layer is on */
     int messages;   /* its warnings and errors so far */
 } app_vulkan;
@@ -146,8 +147,29 @@ static inline int app_vulkan_create(app_vulkan *a, int validation, int enable16)
     vkGetPhysicalDeviceFeatures2(a->phys, &f2);
     a->has16 = s16.storageBuffer16BitAccess == VK_TRUE;
     a->f16 = enable16 && a->has16;
+    /* buffer device address where offered: seattn then reads KV pools in several buffers */
+    uint32_t n_ext = 0;
+    vkEnumerateDeviceExtensionProperties(a->phys, NULL, &n_ext, NULL);
+    VkExtensionProperties *dev_ext = calloc(n_ext + 1, sizeof *dev_ext);
+    if (dev_ext && vkEnumerateDeviceExtensionProperties(a->phys, NULL, &n_ext, dev_ext) >= 0)
+        for (uint32_t i = 0; i < n_ext; i++)
+            if (strcmp(dev_ext[i].extensionName, "VK_KHR_buffer_device_address") == 0) a->bda = 1;
+    free(dev_ext);
+    VkPhysicalDeviceBufferDeviceAddressFeaturesKHR bdaf = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_BUFFER_DEVICE_ADDRESS_FEATURES_KHR};
+    if (a->bda) {
+        VkPhysicalDeviceFeatures2 g2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                        .pNext = &bdaf};
+        vkGetPhysicalDeviceFeatures2(a->phys, &g2);
+        a->bda = bdaf.bufferDeviceAddress == VK_TRUE;
+        bdaf = (VkPhysicalDeviceBufferDeviceAddressFeaturesKHR){
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_BUFFER_DEVICE_ADDRESS_FEATURES_KHR,
+            .bufferDeviceAddress = VK_TRUE};
+    }
+    const char *bda_ext = "VK_KHR_buffer_device_address";
     VkPhysicalDevice16BitStorageFeatures on16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .pNext = a->bda ? &bdaf : NULL,
         .storageBuffer16BitAccess = a->f16 ? VK_TRUE : VK_FALSE};
     const float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -157,7 +179,9 @@ static inline int app_vulkan_create(app_vulkan *a, int validation, int enable16)
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                               .pNext = &on16,
                               .queueCreateInfoCount = 1,
-                              .pQueueCreateInfos = &qci};
+                              .pQueueCreateInfos = &qci,
+                              .enabledExtensionCount = a->bda ? 1 : 0,
+                              .ppEnabledExtensionNames = a->bda ? &bda_ext : NULL};
     APP_TRY(vkCreateDevice(a->phys, &dci, NULL, &a->dev));
     vkGetDeviceQueue(a->dev, a->family, 0, &a->queue);
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -184,7 +208,8 @@ static inline void app_vulkan_destroy(app_vulkan *a) {
     a->instance = VK_NULL_HANDLE;
 }
 
-/* seattn's view of the app's device (enabled: SEATTN_VULKAN_STORAGE_16BIT where a->f16). */
+/* seattn's view of the app's device (enabled: SEATTN_VULKAN_STORAGE_16BIT where a->f16,
+ * SEATTN_VULKAN_BUFFER_DEVICE_ADDRESS where a->bda). */
 static inline seattn_vulkan_device app_vulkan_import(const app_vulkan *a) {
     return (seattn_vulkan_device){.instance = a->instance,
                                   .instance_api_version = VK_API_VERSION_1_1,
@@ -193,7 +218,8 @@ static inline seattn_vulkan_device app_vulkan_import(const app_vulkan *a) {
                                   .queue = a->queue,
                                   .queue_family = a->family,
                                   .get_instance_proc_addr = vkGetInstanceProcAddr,
-                                  .enabled = a->f16 ? SEATTN_VULKAN_STORAGE_16BIT : 0};
+                                  .enabled = (a->f16 ? SEATTN_VULKAN_STORAGE_16BIT : 0) |
+                                             (a->bda ? SEATTN_VULKAN_BUFFER_DEVICE_ADDRESS : 0)};
 }
 
 typedef struct {
@@ -225,9 +251,14 @@ static inline app_buffer app_buffer_create(const app_vulkan *a, VkDeviceSize siz
         fprintf(stderr, "%s: no memory type\n", app_name);
         exit(1);
     }
-    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                               .allocationSize = req.size,
-                               .memoryTypeIndex = type};
+    /* a buffer read by address needs its memory allocated for addresses */
+    const VkMemoryAllocateFlagsInfo af = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO,
+                                          .flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT_KHR};
+    VkMemoryAllocateInfo ai = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+        .pNext = (usage & VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT_KHR) ? &af : NULL,
+        .allocationSize = req.size,
+        .memoryTypeIndex = type};
     CHECK_VK(vkAllocateMemory(a->dev, &ai, NULL, &b.memory));
     CHECK_VK(vkBindBufferMemory(a->dev, b.buffer, b.memory, 0));
     if (host) CHECK_VK(vkMapMemory(a->dev, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped));

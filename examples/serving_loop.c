@@ -1,16 +1,22 @@
 /*
- * A serving engine's loop with seattn: continuous batching over a paged KV cache.
+ * A serving engine's loop with seattn: continuous batching over a paged KV cache, one pool per
+ * layer.
  *
- * Requests arrive and finish while the engine steps. Each step runs one attention over every
- * live sequence: a new request's whole prompt (prefill) next to the other sequences' next token
- * (decode). Keys and values live in a pool of pages of PAGE tokens; a sequence takes pages from
- * a free list as it grows and gives them back when it finishes, so its pages lie anywhere in the
- * pool. The attention is recorded ONCE into the app's command buffer; every step the app writes
- * the new tokens' queries, keys and values and the batch's metadata (seattn_seq per slot, the
- * block table) in place, and replays the same command buffer.
+ * Requests arrive and finish while the engine steps. Each step runs, for every layer, one
+ * attention over every live sequence: a new request's whole prompt (prefill) next to the other
+ * sequences' next token (decode). Each layer keeps its keys and values in a pool of its own
+ * (as vLLM, FlashInfer and ggml do), in pages of PAGE tokens laid out as vLLM's
+ * [tokens, kv_heads, head_dim]; a sequence takes pages from a free list as it grows and gives
+ * them back when it finishes, so its pages lie anywhere in the pool, the same pages in every
+ * layer. Where the device reads buffers by address (VK_KHR_buffer_device_address), each
+ * layer's pool is split over CHUNKS buffers, as a pool of many GiB must be (seattn_kv_chunk);
+ * elsewhere it is one buffer. The layers' attentions are recorded ONCE into the app's command
+ * buffer; every step the app writes the new tokens' queries, keys and values and the batch's
+ * metadata (seattn_seq per slot, the block table: shared by the layers) in place, and replays
+ * the same command buffer.
  *
  * Everything lives in host-visible memory to keep the example short; an engine would keep the
- * pool in device-local memory and write it from its own kernels.
+ * pools in device-local memory and write them from its own kernels.
  *
  * Each step's outputs are checked against seattn's CPU reference run on each sequence alone.
  * Run: serving_loop [--require-validation]. Exit status 0 when every output matches and the
@@ -21,11 +27,13 @@
 #include <math.h>
 
 enum {
+    N_LAYERS = 2,
     N_HEADS = 8,
     N_KV = 2,
     D = 64,
     PAGE = 16,                     /* tokens a page */
-    N_PAGES = 40,                  /* the pool */
+    N_PAGES = 40,                  /* a layer's pool */
+    CHUNKS = 2,                    /* buffers a layer's pool is split over, where it can be */
     SLOTS = 4,                     /* sequences a step at most */
     MAX_Q = 32,                    /* query rows a slot may use in a step (the longest prompt) */
     MAX_KV = 256,                  /* keys a sequence may reach */
@@ -61,40 +69,63 @@ int main(int argc, char **argv) {
     seattn_context_options cpu_opts = {.backend = SEATTN_BACKEND_CPU};
     CHECK_SEATTN(cpu, seattn_context_create(&cpu_opts, &cpu));
 
-    /* The engine's buffers: queries and outputs of SLOTS x MAX_Q rows, the K and V pools
-     * [N_KV, N_PAGES * PAGE, D], the per-slot sequences and the block table. */
+    /* The engine's buffers: each layer's queries and outputs of SLOTS x MAX_Q rows, [heads,
+     * rows, D]; the per-slot sequences and the block table, which every layer reads; and each
+     * layer's K and V pools of N_PAGES * PAGE tokens, [tokens, N_KV, D], in n_chunks buffers.
+     * TRANSFER_SRC: seattn copies the batch's metadata into a binding of its own; chunks are
+     * read by address. */
+    const uint32_t n_chunks = a.bda ? CHUNKS : 1, chunk_tokens = N_PAGES * PAGE / n_chunks;
     const size_t q_n = (size_t)N_HEADS * SLOTS * MAX_Q * D,
-                 kv_n = (size_t)N_KV * N_PAGES * PAGE * D;
-    /* TRANSFER_SRC: seattn copies the batch's metadata into a binding of its own */
+                 chunk_n = (size_t)chunk_tokens * N_KV * D;
     const VkBufferUsageFlags use = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                    VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                                    VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
+    const VkBufferUsageFlags pool_use =
+        use | (a.bda ? VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT_KHR : 0);
     app_buffer buf =
-        app_buffer_create(&a, (2 * q_n + 2 * kv_n + 5 * SLOTS + SLOTS * PAGES_PER_SEQ) * 4, use, 1);
-    float *q = buf.mapped, *out = q + q_n, *k = out + q_n, *v = k + kv_n;
-    seattn_seq *seqs = (seattn_seq *)(v + kv_n);
+        app_buffer_create(&a, (2 * N_LAYERS * q_n + 5 * SLOTS + SLOTS * PAGES_PER_SEQ) * 4, use, 1);
+    float *q[N_LAYERS], *out[N_LAYERS];
+    for (int l = 0; l < N_LAYERS; l++)
+        q[l] = (float *)buf.mapped + 2 * l * q_n, out[l] = q[l] + q_n;
+    seattn_seq *seqs = (seattn_seq *)((float *)buf.mapped + 2 * N_LAYERS * q_n);
     uint32_t *table = (uint32_t *)(seqs + SLOTS);
-    seattn_tensor *tq, *to, *tk, *tv, *ts, *tt;
-    size_t at = 0;
-    const size_t bytes[6] = {q_n * 4,
-                             q_n * 4,
-                             kv_n * 4,
-                             kv_n * 4,
-                             sizeof(seattn_seq) * SLOTS,
-                             SLOTS * PAGES_PER_SEQ * 4};
-    seattn_tensor **slot_of[6] = {&tq, &to, &tk, &tv, &ts, &tt};
-    for (int i = 0; i < 6; i++) {
-        CHECK_SEATTN(ctx,
-                     seattn_tensor_wrap_vulkan(ctx, buf.buffer, at, bytes[i], use, slot_of[i]));
-        at += bytes[i];
+    seattn_tensor *tq[N_LAYERS], *to[N_LAYERS], *ts, *tt;
+    for (int l = 0; l < N_LAYERS; l++) {
+        CHECK_SEATTN(
+            ctx, seattn_tensor_wrap_vulkan(ctx, buf.buffer, 2 * l * q_n * 4, q_n * 4, use, &tq[l]));
+        CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, buf.buffer, (2 * l + 1) * q_n * 4, q_n * 4,
+                                                    use, &to[l]));
     }
+    CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, buf.buffer, 2 * N_LAYERS * q_n * 4,
+                                                sizeof(seattn_seq) * SLOTS, use, &ts));
+    CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, buf.buffer,
+                                                2 * N_LAYERS * q_n * 4 + sizeof(seattn_seq) * SLOTS,
+                                                SLOTS * PAGES_PER_SEQ * 4, use, &tt));
+    app_buffer pool[N_LAYERS][CHUNKS][2];
+    float *kv[N_LAYERS][CHUNKS][2];
+    seattn_tensor *tkv[N_LAYERS][CHUNKS][2];
+    seattn_kv_chunk chunks[N_LAYERS][CHUNKS];
+    for (int l = 0; l < N_LAYERS; l++)
+        for (uint32_t c = 0; c < n_chunks; c++) {
+            for (int w = 0; w < 2; w++) { /* K, V */
+                pool[l][c][w] = app_buffer_create(&a, chunk_n * 4, pool_use, 1);
+                kv[l][c][w] = pool[l][c][w].mapped;
+                CHECK_SEATTN(ctx, seattn_tensor_wrap_vulkan(ctx, pool[l][c][w].buffer, 0,
+                                                            chunk_n * 4, pool_use, &tkv[l][c][w]));
+            }
+            chunks[l][c] =
+                (seattn_kv_chunk){tkv[l][c][0], tkv[l][c][1], c * chunk_tokens, chunk_tokens};
+        }
 
-    /* The attention every layer runs: Self-Extend G 4, W 32, over the paged pool. */
+    /* The attention every layer runs: Self-Extend G 4, W 32, over its paged pool laid out
+     * [tokens, N_KV, D] (with chunks, the layout inside each chunk: their default). */
     const seattn_attention_desc desc = {.n_heads = N_HEADS,
                                         .n_kv_heads = N_KV,
                                         .head_dim = D,
                                         .group_size = 4,
-                                        .neighbor_window = 32};
+                                        .neighbor_window = 32,
+                                        .k_strides = {D, N_KV * D},
+                                        .v_strides = {D, N_KV * D}};
     const seattn_batch_desc batch = {.n_seqs = SLOTS,
                                      .max_q_len = MAX_Q,
                                      .max_kv_len = MAX_KV,
@@ -102,21 +133,35 @@ int main(int argc, char **argv) {
                                      .kv_tokens = N_PAGES * PAGE,
                                      .page_size = PAGE,
                                      .block_table_len = SLOTS * PAGES_PER_SEQ};
-    const seattn_attention_tensors tensors = {.q = tq, .k = tk, .v = tv, .out = to};
+    seattn_attention_tensors tensors[N_LAYERS];
+    for (int l = 0; l < N_LAYERS; l++) {
+        tensors[l] = (seattn_attention_tensors){.q = tq[l], .out = to[l]};
+        if (n_chunks > 1) {
+            tensors[l].kv_chunks = chunks[l];
+            tensors[l].n_kv_chunks = n_chunks;
+        } else {
+            tensors[l].k = tkv[l][0][0];
+            tensors[l].v = tkv[l][0][1];
+        }
+    }
 
-    /* Recorded once: host writes -> seattn -> host reads. */
+    /* Recorded once: host writes -> every layer's attention -> host reads. */
     VkCommandBuffer cb = app_begin(&a); /* from the app's command pool */
     app_barrier(cb, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_WRITE_BIT,
                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-    CHECK_SEATTN(ctx, seattn_attention_batch_record(ctx, cb, &desc, &batch, &tensors, ts, tt));
+    for (int l = 0; l < N_LAYERS; l++)
+        CHECK_SEATTN(ctx,
+                     seattn_attention_batch_record(ctx, cb, &desc, &batch, &tensors[l], ts, tt));
     app_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                 VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
     CHECK_VK(vkEndCommandBuffer(cb));
     seattn_call_stats stats;
     seattn_context_last_call(ctx, &stats);
-    printf("serving_loop: device '%s', recorded once: %u dispatches (%s)\n", a.props.deviceName,
-           stats.dispatches, stats.kernel);
+    printf("serving_loop: device '%s', %d layers recorded once, a pool of %u buffer%s each: %u "
+           "dispatches a layer (%s)\n",
+           a.props.deviceName, N_LAYERS, n_chunks, n_chunks > 1 ? "s" : "", stats.dispatches,
+           stats.kernel);
 
     /* The engine's state: a request per slot (-1: free), its length, its pages. */
     int slot_req[SLOTS], next_req = 0;
@@ -145,7 +190,8 @@ int main(int argc, char **argv) {
             slot_req[s] = next_req++;
             len[s] = 0;
         }
-        /* this step's tokens: a prompt whole, else one generated token */
+        /* this step's tokens: a prompt whole, else one generated token; every layer's own
+         * values at the same pool token */
         for (int s = 0; s < SLOTS; s++) {
             const int r = slot_req[s];
             const uint32_t n = r < 0 ? 0 : len[s] == 0 ? (uint32_t)requests[r].prompt : 1;
@@ -158,16 +204,20 @@ int main(int argc, char **argv) {
                     table[s * PAGES_PER_SEQ + t / PAGE] = free_list[--n_free];
                 }
                 const uint32_t tok = table[s * PAGES_PER_SEQ + t / PAGE] * PAGE + t % PAGE;
-                for (uint32_t h = 0; h < N_KV; h++)
-                    for (uint32_t i = 0; i < D; i++) {
-                        k[((size_t)h * N_PAGES * PAGE + tok) * D + i] = value(r, t, i + h * D);
-                        v[((size_t)h * N_PAGES * PAGE + tok) * D + i] =
-                            value(r, t, i + 999 + h * D);
-                    }
-                for (uint32_t h = 0; h < N_HEADS; h++)
-                    for (uint32_t i = 0; i < D; i++)
-                        q[((size_t)h * SLOTS * MAX_Q + s * MAX_Q + (t - len[s])) * D + i] =
-                            value(r, t, i + 5000 + h * D);
+                const uint32_t c = tok / chunk_tokens, local = tok % chunk_tokens;
+                for (int l = 0; l < N_LAYERS; l++) {
+                    const uint32_t id = (uint32_t)r + 100u * (uint32_t)l;
+                    for (uint32_t h = 0; h < N_KV; h++)
+                        for (uint32_t i = 0; i < D; i++) {
+                            const size_t at = ((size_t)local * N_KV + h) * D + i;
+                            kv[l][c][0][at] = value(id, t, i + h * D);
+                            kv[l][c][1][at] = value(id, t, i + 999 + h * D);
+                        }
+                    for (uint32_t h = 0; h < N_HEADS; h++)
+                        for (uint32_t i = 0; i < D; i++)
+                            q[l][((size_t)h * SLOTS * MAX_Q + s * MAX_Q + (t - len[s])) * D + i] =
+                                value(id, t, i + 5000 + h * D);
+                }
             }
             seqs[s] = (seattn_seq){.q_start = s * MAX_Q,
                                    .q_len = n,
@@ -178,41 +228,48 @@ int main(int argc, char **argv) {
         app_submit_wait(&a, cb); /* the one recorded command buffer, replayed */
         calls++;
 
-        /* check each live sequence against the CPU reference on it alone */
-        for (int s = 0; s < SLOTS; s++) {
-            const seattn_seq *m = &seqs[s];
-            if (m->q_len == 0) continue;
-            for (uint32_t h = 0; h < N_HEADS; h++)
-                memcpy(sq + (size_t)h * m->q_len * D,
-                       q + ((size_t)h * SLOTS * MAX_Q + m->q_start) * D,
-                       sizeof(float) * m->q_len * D);
-            for (uint32_t h = 0; h < N_KV; h++)
-                for (uint32_t j = 0; j < m->kv_len; j++) {
-                    const uint32_t tok = table[m->kv_start + j / PAGE] * PAGE + j % PAGE;
-                    memcpy(sk + ((size_t)h * m->kv_len + j) * D,
-                           k + ((size_t)h * N_PAGES * PAGE + tok) * D, D * 4);
-                    memcpy(sv + ((size_t)h * m->kv_len + j) * D,
-                           v + ((size_t)h * N_PAGES * PAGE + tok) * D, D * 4);
-                }
-            seattn_attention_desc one = desc;
-            one.q_len = m->q_len, one.kv_len = m->kv_len;
-            CHECK_SEATTN(
-                cpu, seattn_tensor_upload(cpu, cq, 0, sq, sizeof(float) * N_HEADS * m->q_len * D));
-            CHECK_SEATTN(
-                cpu, seattn_tensor_upload(cpu, ck, 0, sk, sizeof(float) * N_KV * m->kv_len * D));
-            CHECK_SEATTN(
-                cpu, seattn_tensor_upload(cpu, cv, 0, sv, sizeof(float) * N_KV * m->kv_len * D));
-            CHECK_SEATTN(cpu, seattn_attention(cpu, &one, cq, ck, cv, co, NULL));
-            CHECK_SEATTN(cpu, seattn_tensor_download(cpu, co, 0, ref,
-                                                     sizeof(float) * N_HEADS * m->q_len * D));
-            for (uint32_t h = 0; h < N_HEADS; h++)
-                for (uint32_t i = 0; i < m->q_len * D; i++) {
-                    const double e =
-                        fabs((double)out[((size_t)h * SLOTS * MAX_Q + m->q_start) * D + i] -
-                             ref[(size_t)h * m->q_len * D + i]);
-                    worst = isnan(e) || e > worst ? e : worst;
-                }
-        }
+        /* check each live sequence of each layer against the CPU reference on it alone */
+        for (int l = 0; l < N_LAYERS; l++)
+            for (int s = 0; s < SLOTS; s++) {
+                const seattn_seq *m = &seqs[s];
+                if (m->q_len == 0) continue;
+                for (uint32_t h = 0; h < N_HEADS; h++)
+                    memcpy(sq + (size_t)h * m->q_len * D,
+                           q[l] + ((size_t)h * SLOTS * MAX_Q + m->q_start) * D,
+                           sizeof(float) * m->q_len * D);
+                for (uint32_t h = 0; h < N_KV; h++)
+                    for (uint32_t j = 0; j < m->kv_len; j++) {
+                        const uint32_t tok = table[m->kv_start + j / PAGE] * PAGE + j % PAGE;
+                        const size_t at = ((size_t)(tok % chunk_tokens) * N_KV + h) * D;
+                        memcpy(sk + ((size_t)h * m->kv_len + j) * D,
+                               kv[l][tok / chunk_tokens][0] + at, D * 4);
+                        memcpy(sv + ((size_t)h * m->kv_len + j) * D,
+                               kv[l][tok / chunk_tokens][1] + at, D * 4);
+                    }
+                seattn_attention_desc one = {.n_heads = N_HEADS,
+                                             .n_kv_heads = N_KV,
+                                             .head_dim = D,
+                                             .group_size = desc.group_size,
+                                             .neighbor_window = desc.neighbor_window,
+                                             .q_len = m->q_len,
+                                             .kv_len = m->kv_len};
+                CHECK_SEATTN(cpu, seattn_tensor_upload(cpu, cq, 0, sq,
+                                                       sizeof(float) * N_HEADS * m->q_len * D));
+                CHECK_SEATTN(cpu, seattn_tensor_upload(cpu, ck, 0, sk,
+                                                       sizeof(float) * N_KV * m->kv_len * D));
+                CHECK_SEATTN(cpu, seattn_tensor_upload(cpu, cv, 0, sv,
+                                                       sizeof(float) * N_KV * m->kv_len * D));
+                CHECK_SEATTN(cpu, seattn_attention(cpu, &one, cq, ck, cv, co, NULL));
+                CHECK_SEATTN(cpu, seattn_tensor_download(cpu, co, 0, ref,
+                                                         sizeof(float) * N_HEADS * m->q_len * D));
+                for (uint32_t h = 0; h < N_HEADS; h++)
+                    for (uint32_t i = 0; i < m->q_len * D; i++) {
+                        const double e =
+                            fabs((double)out[l][((size_t)h * SLOTS * MAX_Q + m->q_start) * D + i] -
+                                 ref[(size_t)h * m->q_len * D + i]);
+                        worst = isnan(e) || e > worst ? e : worst;
+                    }
+            }
 
         /* advance; a finished sequence gives its pages back */
         for (int s = 0; s < SLOTS; s++) {
@@ -228,13 +285,21 @@ int main(int argc, char **argv) {
                    len[s], n_free);
         }
     }
-    printf("serving_loop: %d steps replayed one command buffer, %d requests served, max "
-           "|vulkan - cpu reference| = %.2e\n",
-           calls, served, worst);
+    printf("serving_loop: %d steps replayed one command buffer of %d layers, %d requests "
+           "served, max |vulkan - cpu reference| = %.2e\n",
+           calls, N_LAYERS, served, worst);
 
     vkFreeCommandBuffers(a.dev, a.pool, 1, &cb);
     CHECK_SEATTN(ctx, seattn_context_recycle(ctx));
-    seattn_tensor *all[] = {tq, to, tk, tv, ts, tt, cq, ck, cv, co};
+    for (int l = 0; l < N_LAYERS; l++) {
+        seattn_tensor_destroy(tq[l]), seattn_tensor_destroy(to[l]);
+        for (uint32_t c = 0; c < n_chunks; c++)
+            for (int w = 0; w < 2; w++) {
+                seattn_tensor_destroy(tkv[l][c][w]);
+                app_buffer_destroy(&a, &pool[l][c][w]);
+            }
+    }
+    seattn_tensor *all[] = {ts, tt, cq, ck, cv, co};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         seattn_tensor_destroy(all[i]);
     seattn_context_destroy(ctx);
