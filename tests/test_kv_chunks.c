@@ -18,7 +18,8 @@ static const char *const KERNELS[] = {"texel", "flash_sg", "flash_smem"};
 
 static seattn_context *vulkan(const char *kernel, const char *limits) {
     if (limits) setenv("SEATTN_TEST_LIMITS", limits, 1);
-    seattn_context_options o = {.kernel = kernel};
+    /* a 1 GiB pool on a busy 2-core machine under a sanitizer: minutes, not the default 60 s */
+    seattn_context_options o = {.kernel = kernel, .timeout_ms = 600000};
     if (getenv("SEATTN_TEST_VALIDATION")) o.flags |= SEATTN_CONTEXT_VALIDATION;
     seattn_context *ctx = NULL;
     const seattn_status s = seattn_context_create(&o, &ctx);
@@ -308,8 +309,9 @@ Test(kv_chunks, bad_layouts_are_refused) {
 }
 
 /* The batched benchmark's decode at its real lengths (issue 26): 32 sequences of 1k to 16k keys,
- * 32/8 heads, head_dim 128, f16 keys and values in pages of 16 tokens, a 1.1 GiB pool (K and V)
- * in chunks of 32 MiB (2048 pages) with a page left unused between chunks, against the CPU
+ * 8 KV heads of head_dim 128 (the benchmark's pool: 8 query heads here, not its 32, to keep
+ * the work a quarter), f16 keys and values in pages of 16 tokens, a 1.1 GiB pool (K and V) in
+ * chunks of 32 MiB (2048 pages) with a page left unused between chunks, against the CPU
  * reference on each sequence alone. Unused pages hold NaN: a read of one would show. One
  * kernel: the default one's fallback for chunks (lavapipe: flash_smem). */
 static float val(uint32_t s, uint32_t j, uint32_t h, uint32_t e, uint32_t which) {
@@ -321,7 +323,7 @@ static float val(uint32_t s, uint32_t j, uint32_t h, uint32_t e, uint32_t which)
 }
 
 Test(kv_chunks, decode_32_sequences_1k_to_16k_in_a_1gib_pool) {
-    enum { S = 32, H = 32, KVH = 8, D = 128, P = 16, PER = 2048, LO = 1024, HI = 16384 };
+    enum { S = 32, H = 8, KVH = 8, D = 128, P = 16, PER = 2048, LO = 1024, HI = 16384 };
     seattn_context *ctx = vulkan(NULL, NULL), *cpu = tu_cpu();
     uint32_t len[S], first_page[S], pages = 0;
     for (uint32_t s = 0; s < S; s++) {
@@ -445,8 +447,9 @@ Test(kv_chunks, decode_32_sequences_1k_to_16k_in_a_1gib_pool) {
     }
     cr_expect(worst <= 1e-4, "%s, %u chunks, %u pages: max err %.3e", st.kernel, n_chunks, pages,
               worst);
-    cr_log_info("%s: %u sequences, %u pages, %u chunks, %llu MiB pool: max err %.3e", st.kernel, S,
-                pages, n_chunks, (unsigned long long)(pool_bytes >> 20), worst);
+    cr_log_info(
+        "%s: %u sequences, %u pages, %u chunks, %llu MiB pool, the call %.0f ms: max err %.3e",
+        st.kernel, S, pages, n_chunks, (unsigned long long)(pool_bytes >> 20), st.host_ms, worst);
     for (uint32_t c = 0; c < n_chunks; c++)
         seattn_tensor_destroy(kt[c]), seattn_tensor_destroy(vt[c]);
     seattn_tensor_destroy(tq), seattn_tensor_destroy(to), seattn_tensor_destroy(ts);
