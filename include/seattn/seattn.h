@@ -468,8 +468,9 @@ SEATTN_API seattn_status seattn_attention(seattn_context *ctx, const seattn_atte
  * t - first_token; zero strides here mean [tokens, n_kv_heads, head_dim] (v: v_head_dim), the
  * layout of vLLM's and FlashInfer's pages. Chunks must not overlap in tokens; for a single call
  * or a contiguous batch they cover the token space without gaps; a paged batch may leave gaps,
- * and a block-table entry into a gap, like one past the pool, gives its sequence NaN rows. Each
- * chunk's views must fit its tensors and end within 4 GiB of them.
+ * and a block-table entry into a gap, like one past the pool, gives its sequence NaN rows
+ * (seattn_batch_check() knows no chunks: it passes such an entry). Each chunk's views must fit
+ * its tensors and end within 4 GiB of them.
  *
  * On Vulkan the kernels read chunks by buffer device address, checked on the device against the
  * chunk table (never outside a chunk's tokens); a device without bufferDeviceAddress gets
