@@ -42,9 +42,9 @@ static void usage(FILE *f) {
             "  over pages of P keys (default 16) in a shuffled pool, and that paged call with\n"
             "  its pool in 4 chunks read by buffer device address; a pool past one view of\n"
             "  the device runs at its real lengths over chunks where the device reads them\n"
-            "  and its memory holds the pool (on a CPU device only with --real-lengths:\n"
-            "  chunks run there on flash_smem, far slower than texel), else with lengths\n"
-            "  halved until it fits; without --shape or --batch: 32 sequences of 1024-16384\n"
+            "  and its memory holds the pool (on a CPU device only with --real-lengths: GiBs\n"
+            "  of the machine's memory, seconds a call), else with lengths halved until it\n"
+            "  fits; without --shape or --batch: 32 sequences of 1024-16384\n"
             "  keys in pages of 16 and of 64, 128 sequences in pages of 16; --no-batch: none.\n");
 }
 

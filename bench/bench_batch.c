@@ -176,8 +176,8 @@ int bench_batch_execute(seattn_context *dev, const bench_options *o, const bench
         for (uint32_t i = 0; i < s->n_seqs; i++)
             total += (seq_len(s, i, r->scale) + PAGE - 1) / PAGE * PAGE;
         /* real lengths over chunks where the device reads them and its memory holds one pool
-         * (K and V); on a CPU device (lavapipe) only when asked: chunks run on flash_smem there,
-         * 60 to 80 times slower than texel (bench/RESULTS.md) */
+         * (K and V); on a CPU device (lavapipe) only when asked: there the pools take GiBs of
+         * the machine's memory and a call takes seconds */
         r->address = r->scale == 1 && total > fit && chunked &&
                      2 * total * per_tok * 2 <= info.device_local_bytes &&
                      (info.type != 4 /* VK_PHYSICAL_DEVICE_TYPE_CPU */ || o->real_lengths);

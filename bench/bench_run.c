@@ -395,8 +395,8 @@ int bench_execute(const bench_options *o, bench_run *run) {
     for (int di = 0; di < n_chosen && !rc; di++) {
         seattn_context_options vo = {0};
         vo.kernel = o->kernel;
-        /* a batch at its real lengths runs on flash_smem on a CPU device: over a minute a
-         * call on lavapipe (bench/RESULTS.md) */
+        /* a batch at its real lengths on a CPU device: a call of flash_smem there (--kernel)
+         * took over a minute on lavapipe (bench/RESULTS.md) */
         vo.timeout_ms = 600000;
         char idx[16];
         if (chosen[di] >= 0) {

@@ -76,16 +76,6 @@ uint kv_tok(uint j) {
     return (pg < s_npool ? pg : 0u) * P + (BATCH == 2u ? j & (P - 1u) : j % P);
 }
 
-// Key j's token in *tok, and the end of the run of keys from j (up to end) whose tokens follow
-// it one by one: the rest of j's page, or all of them for contiguous keys.
-uint kv_run(uint j, uint end, out uint tok) {
-    tok = kv_tok(j);
-    if (BATCH < 2u) return end;
-    const uint P = pc.q_pos;
-    const uint page_end = BATCH == 2u ? ((j >> s_pshift) + 1u) << s_pshift : (j / P + 1u) * P;
-    return min(end, page_end);
-}
-
 // KV_CHUNKS: the chunk holding pool token tok, and the token's place in it in *local; KV_CHUNKS
 // when none does (a page in a gap between chunks, or past them), with *local 0.
 uint kv_chunk(uint tok, out uint local) {
@@ -98,6 +88,32 @@ uint kv_chunk(uint tok, out uint local) {
         }
     }
     return KV_CHUNKS;
+}
+
+// Key j's token in *tok, and the end of the run of keys from j (up to end) whose tokens follow
+// it one by one: the rest of j's page, or all of them for contiguous keys. With KV_CHUNKS (the
+// SEATTN_BDA builds) the run also ends with its chunk, *tok is the token's place in the chunk,
+// and the chunk's addresses become k_at and v_at (address.glsl).
+uint kv_run(uint j, uint end, out uint tok) {
+    tok = kv_tok(j);
+    uint run_end = end;
+    if (BATCH >= 2u) {
+        const uint P = pc.q_pos;
+        const uint page_end = BATCH == 2u ? ((j >> s_pshift) + 1u) << s_pshift : (j / P + 1u) * P;
+        run_end = min(end, page_end);
+    }
+#ifdef SEATTN_BDA
+    if (KV_CHUNKS != 0u) { // a token in no chunk (a bad page) never comes: its sequence walks no keys
+        uint local;
+        uint c = kv_chunk(tok, local);
+        c = c < KV_CHUNKS ? c : 0u;
+        k_at = uvec2(meta[8u * c], meta[8u * c + 1u]);
+        v_at = uvec2(meta[8u * c + 2u], meta[8u * c + 3u]);
+        run_end = min(run_end, j + (meta[8u * c + 5u] - local));
+        tok = local;
+    }
+#endif
+    return run_end;
 }
 
 // Whether every page of keys [j0, j1) lies in the pool (and with KV_CHUNKS in a chunk): this

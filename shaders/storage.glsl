@@ -18,23 +18,9 @@ layout(std430, set = 0, binding = 2) readonly buffer BufVw { uint v_w[]; };
 layout(std430, set = 0, binding = 3) buffer BufOw { uint o_w[]; };
 #define Q_WORD(w) q_w[w]
 #ifdef SEATTN_BDA
-// KV_CHUNKS (common.glsl): K and V are read from the chunk of the key at hand, whose addresses
-// the kernel puts in k_at and v_at (its element indices count from the chunk's start, and the
-// host checked that every view fits its chunk); every type as 32-bit words, so no 16-bit
-// storage is needed on this path.
-layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer KvWord { uint w; };
-uvec2 k_at, v_at;
-uint word_at(uvec2 a, uint w) {
-    uint carry;
-    const uint lo = uaddCarry(a.x, w << 2u, carry);
-    return KvWord(uvec2(lo, a.y + carry)).w;
-}
+#include "address.glsl"
 #define K_WORD(w) (KV_CHUNKS != 0u ? word_at(k_at, w) : k_w[w])
 #define V_WORD(w) (KV_CHUNKS != 0u ? word_at(v_at, w) : v_w[w])
-// an f32 or f16 element i of the chunk
-#define CHUNK_F(at, f16, i) ((f16) ? half_of(word_at(at, (i) >> 1u), 2u * (i)) : uintBitsToFloat(word_at(at, i)))
-#define K_CHUNK(i) CHUNK_F(k_at, (DT & 2u) != 0u, i)
-#define V_CHUNK(i) CHUNK_F(v_at, (DT & 4u) != 0u, i)
 #else
 #define K_WORD(w) k_w[w]
 #define V_WORD(w) v_w[w]

@@ -10,6 +10,10 @@
 #ifdef SEATTN_F16
 #extension GL_EXT_shader_16bit_storage : require
 #endif
+#ifdef SEATTN_BDA
+#extension GL_EXT_buffer_reference : require
+#extension GL_EXT_buffer_reference_uvec2 : require
+#endif
 // Self-Extend attention, one pass (SPEC.md), for CPU devices (lavapipe). What makes it fast
 // there, all measured on llvmpipe:
 // - Every read of Q, K, V and the RoPE table is a texelFetch: llvmpipe runs it faster than a
@@ -107,8 +111,20 @@ layout(std430, set = 0, binding = 3) buffer BufOw { uint o_w[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; };
 #endif
 #define Q_WORD(w) texelFetch(q_utex, int(w)).x
+#ifdef SEATTN_BDA
+// KV_CHUNKS: K and V in chunks, read by address word by word (address.glsl; kv_run sets k_at
+// and v_at a run of keys at a time), one value a fetch (no KV_VEC4)
+#include "address.glsl"
+#define K_WORD(w) (KV_CHUNKS != 0u ? word_at(k_at, w) : texelFetch(k_utex, int(w)).x)
+#define V_WORD(w) (KV_CHUNKS != 0u ? word_at(v_at, w) : texelFetch(v_utex, int(w)).x)
+#define CHUNK_k_tex(i) K_CHUNK(i)
+#define CHUNK_v_tex(i) V_CHUNK(i)
+#else
 #define K_WORD(w) texelFetch(k_utex, int(w)).x
 #define V_WORD(w) texelFetch(v_utex, int(w)).x
+#define CHUNK_k_tex(i) 0.0
+#define CHUNK_v_tex(i) 0.0
+#endif
 #define K_TEX4(t) texelFetch(k_utex, int(t))
 #define V_TEX4(t) texelFetch(v_utex, int(t))
 #include "kv_types.glsl"
@@ -134,8 +150,9 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
         }                                                                                    \
     } else {                                                                                 \
         [[unroll]] for (uint e = 0; e < (N_); ++e)                                           \
-            X_[(AT_) + e] = (RAWT_) != 0u ? RAW_((BASE_) + E_[e])                             \
-                                          : texelFetch(TEX_, int((BASE_) + E_[e])).x;         \
+            X_[(AT_) + e] = (RAWT_) != 0u      ? RAW_((BASE_) + E_[e])                        \
+                            : KV_CHUNKS != 0u ? CHUNK_##TEX_((BASE_) + E_[e])                 \
+                                              : texelFetch(TEX_, int((BASE_) + E_[e])).x;     \
     }
 // entry i of the table (rope.glsl), through either view
 #define ROPE_FETCH(i) (ROPE_VEC4 ? rope_half(i) : texelFetch(rope_tex, int(i)).xy)
@@ -459,7 +476,7 @@ void main() {
 #define KEY_LOOP(A_, B_, DO_N, DO_G)                                                         \
     if (A_ < B_) {                                                                           \
         uint j = A_;                                                                         \
-        if (BATCH < 2u) {                                                                    \
+        if (BATCH < 2u && KV_CHUNKS == 0u) {                                                 \
             uint jt = kv_tok(A_);                                                            \
             do {                                                                             \
                 KEY_STEP(DO_N, DO_G, false, j + 1u < B_)                                     \

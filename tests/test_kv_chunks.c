@@ -313,7 +313,7 @@ Test(kv_chunks, bad_layouts_are_refused) {
  * the work a quarter), f16 keys and values in pages of 16 tokens, a 1.1 GiB pool (K and V) in
  * chunks of 32 MiB (2048 pages) with a page left unused between chunks, against the CPU
  * reference on each sequence alone. Unused pages hold NaN: a read of one would show. One
- * kernel: the default one's fallback for chunks (lavapipe: flash_smem). */
+ * kernel: the default one (lavapipe: texel). */
 static float val(uint32_t s, uint32_t j, uint32_t h, uint32_t e, uint32_t which) {
     uint32_t x = s * 0x9E3779B1u ^ j * 0x85EBCA77u ^ h * 0xC2B2AE3Du ^ e * 0x27D4EB2Fu ^ which;
     x ^= x >> 15;

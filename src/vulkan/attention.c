@@ -379,16 +379,16 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
                          seattn__plan_facts *facts) {
     const seattn__vk *vk = ctx->vk;
     const VkBufferUsageFlags tb = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
-    *facts =
-        (seattn__plan_facts){.n_seqs = bat ? bat->b.n_seqs : 0,
-                             .page_size = bat ? bat->b.page_size : 0,
-                             .q_weight = t->q_norm_weight != NULL,
-                             .k_weight = t->k_norm_weight != NULL,
-                             .force_split = vk->test_split,
-                             .kv_chunks = t->n_kv_chunks,
-                             .texel_views = kernel == SEATTN__KERNEL_TEXEL && !t->n_kv_chunks &&
-                                            (t->q->buf->usage & tb) && (t->k->buf->usage & tb) &&
-                                            (t->v->buf->usage & tb)};
+    *facts = (seattn__plan_facts){
+        .n_seqs = bat ? bat->b.n_seqs : 0,
+        .page_size = bat ? bat->b.page_size : 0,
+        .q_weight = t->q_norm_weight != NULL,
+        .k_weight = t->k_norm_weight != NULL,
+        .force_split = vk->test_split,
+        .kv_chunks = t->n_kv_chunks,
+        /* chunks are read by address, not through views */
+        .texel_views = kernel == SEATTN__KERNEL_TEXEL && (t->q->buf->usage & tb) &&
+                       (t->n_kv_chunks || ((t->k->buf->usage & tb) && (t->v->buf->usage & tb)))};
     if (facts->texel_views) { /* a view past maxTexelBufferElements: flash_smem */
         const VkPhysicalDeviceLimits *lim = &vk->props.limits;
         const seattn_strides st[3] = {r->q_strides, r->k_strides, r->v_strides};
@@ -398,7 +398,7 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
         const uint64_t vec[3] = {r->head_dim, r->head_dim, r->v_head_dim};
         const seattn_tensor *ts[3] = {t->q, t->k, t->v};
         const seattn_dtype dts[3] = {r->q_type, r->k_type, r->v_type};
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < (t->n_kv_chunks ? 1 : 3); i++) { /* chunks: q alone is a view */
             uint64_t start, first;
             const uint64_t texel_bytes = as_words(dts[i]) ? 4 : seattn__dtype_size(dts[i]);
             if (view_range(ts[i]->buf->base, off[i], st[i], heads[i], len[i], vec[i], dts[i],
@@ -419,7 +419,7 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
                       (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
                       t->out->buf->base % 16 == 0;
     bool run8 = false;
-    facts->kv_vec4 = facts->texel_views && kv_vec4(ctx, r, t, &run8);
+    facts->kv_vec4 = facts->texel_views && !t->n_kv_chunks && kv_vec4(ctx, r, t, &run8);
     facts->kv_run8 = facts->kv_vec4 && run8;
 }
 
@@ -574,6 +574,8 @@ static seattn_status bind(seattn_context *ctx, seattn__frame *fr, const seattn_a
         (status = bind_view(ctx, fr, "out", t->out, r->out_offset, r->out_strides, r->n_heads,
                             r->q_len, dv, r->out_type, false, false, &bo)))
         return status;
+    if (t->n_kv_chunks && texel) /* texel bindings need a view; q's stands in, never read */
+        bk.view = bv.view = bq.view;
     if (t->lse &&
         (status = bind_view(ctx, fr, "lse", t->lse, r->lse_offset, r->lse_strides, r->n_heads,
                             r->q_len, 1, SEATTN_DTYPE_F32, false, false, &bl)))

@@ -84,8 +84,8 @@ seattn_status seattn__vk_pipeline_get(seattn_context *ctx, seattn__kernel kernel
     }
     const bool f16 = (spec[SEATTN__SPEC_DTYPE] & SEATTN__F16_ANY) != 0;
     /* KV_CHUNKS also moves the meta words merge.comp reads, which has no address build */
-    const bool address = spec[SEATTN__SPEC_KV_CHUNKS] != 0 &&
-                         (kernel == SEATTN__KERNEL_FLASH || kernel == SEATTN__KERNEL_FLASH_SG);
+    const bool address = spec[SEATTN__SPEC_KV_CHUNKS] != 0 && kernel != SEATTN__KERNEL_MERGE &&
+                         kernel != SEATTN__KERNEL_MERGE_LSE;
     const uint32_t variant =
         (f16 ? SEATTN__VARIANT_F16 : 0) | (address ? SEATTN__VARIANT_ADDRESS : 0);
     /* the f16 variants declare StorageBuffer16BitAccess: only where the device enabled it */

@@ -301,13 +301,11 @@ seattn_status seattn__plan_make(const seattn__caps *caps, const seattn_attention
     const bool cpu = caps->cpu;
     const bool llvmpipe = caps->llvmpipe;
     memset(pl, 0, sizeof *pl);
-    /* K and V in chunks are read by address, which only the flash kernels do (texel.comp reads
-     * through texel views): flash_smem then runs even where texel is forced */
-    if (kernel == SEATTN__KERNEL_TEXEL && !(texel_shape_ok(r, caps->subgroup_size) &&
-                                            f->texel_views && f->rope_view && !f->kv_chunks)) {
+    if (kernel == SEATTN__KERNEL_TEXEL &&
+        !(texel_shape_ok(r, caps->subgroup_size) && f->texel_views && f->rope_view)) {
         /* this call's shape or buffers rule the texel kernel out: flash_smem runs (it needs no
          * subgroup operations) */
-        if (forced && !f->kv_chunks)
+        if (forced)
             return fail(why, why_size, SEATTN_ERROR_UNSUPPORTED,
                         "the texel kernel (forced) cannot take this call: it needs head_dim "
                         "split evenly over %u lanes, buffers with "

@@ -107,7 +107,8 @@ typedef enum {
 } seattn__kernel;
 typedef enum { SEATTN__LAYOUT_STORAGE = 0, SEATTN__LAYOUT_TEXEL = 1 } seattn__layout;
 /* Shader builds of a kernel (shaders.c): f16 declares 16-bit storage; address reads K and V
- * through buffer device addresses (flash.comp's SEATTN_BDA), chosen by spec[26] KV_CHUNKS. */
+ * through buffer device addresses (SEATTN_BDA: texel.comp and flash.comp), chosen by spec[26]
+ * KV_CHUNKS. */
 enum { SEATTN__VARIANT_F16 = 1, SEATTN__VARIANT_ADDRESS = 2, SEATTN__N_VARIANTS = 4 };
 /* spec[9]: which tensors are f16 (SEATTN__F16_*); spec[10]: QK-norm (SEATTN__NORM_*);
  * spec[11]: every pair a neighbor (PLAIN); spec[12]: texel.comp fetches K and V as vec4s;
@@ -119,7 +120,7 @@ enum { SEATTN__VARIANT_F16 = 1, SEATTN__VARIANT_ADDRESS = 2, SEATTN__N_VARIANTS 
  * f16 (a seattn_dtype: shaders/kv_types.glsl unpacks it from 32-bit words), else 0; spec[23],
  * spec[24]: the fp8 scales of k and v, floats (1 otherwise); spec[25]: texel.comp reads such K
  * and V eight values a step from RGBA32UI texels (with KV_VEC4); spec[26]: K and V lie in that
- * many chunks read by address (flash kernels, the address build: SEATTN__VARIANT_ADDRESS). */
+ * many chunks read by address (the address builds: SEATTN__VARIANT_ADDRESS). */
 enum {
     SEATTN__N_SPEC = 27, /* seattn__plan.spec */
     SEATTN__SPEC_KV_CHUNKS = 26,

@@ -1,0 +1,16 @@
+// K and V in chunks read by buffer device address (the SEATTN_BDA builds of flash.comp and
+// texel.comp; KV_CHUNKS, common.glsl): the kernel puts the addresses of the chunk of the key at
+// hand in k_at and v_at (batch.glsl's kv_chunk finds it), and element indices count from the
+// chunk's start (the host checked that every view fits its chunk, below 4 GiB). Every type is
+// read as 32-bit words, so no 16-bit storage is needed on this path.
+layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer KvWord { uint w; };
+uvec2 k_at, v_at;
+uint word_at(uvec2 a, uint w) {
+    uint carry;
+    const uint lo = uaddCarry(a.x, w << 2u, carry);
+    return KvWord(uvec2(lo, a.y + carry)).w;
+}
+// An f32 or f16 element i of the chunk at `at` (half_of: kv_types.glsl).
+#define CHUNK_F(at, f16, i) ((f16) ? half_of(word_at(at, (i) >> 1u), 2u * (i)) : uintBitsToFloat(word_at(at, i)))
+#define K_CHUNK(i) CHUNK_F(k_at, (DT & 2u) != 0u, i)
+#define V_CHUNK(i) CHUNK_F(v_at, (DT & 4u) != 0u, i)
