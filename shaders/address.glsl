@@ -4,12 +4,18 @@
 // chunk's start (the host checked that every view fits its chunk, below 4 GiB). Every type is
 // read as 32-bit words, so no 16-bit storage is needed on this path.
 layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer KvWord { uint w; };
+layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer KvWord2 { uvec2 w; };
+layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer KvWord4 { uvec4 w; };
 uvec2 k_at, v_at;
-uint word_at(uvec2 a, uint w) {
+// The address of word w of the chunk at a.
+uvec2 word_addr(uvec2 a, uint w) {
     uint carry;
     const uint lo = uaddCarry(a.x, w << 2u, carry);
-    return KvWord(uvec2(lo, a.y + carry)).w;
+    return uvec2(lo, a.y + carry);
 }
+uint word_at(uvec2 a, uint w) { return KvWord(word_addr(a, w)).w; }
+uvec2 word2_at(uvec2 a, uint w) { return KvWord2(word_addr(a, w)).w; }
+uvec4 word4_at(uvec2 a, uint w) { return KvWord4(word_addr(a, w)).w; }
 // An f32 or f16 element i of the chunk at `at` (half_of: kv_types.glsl).
 #define CHUNK_F(at, f16, i) ((f16) ? half_of(word_at(at, (i) >> 1u), 2u * (i)) : uintBitsToFloat(word_at(at, i)))
 #define K_CHUNK(i) CHUNK_F(k_at, (DT & 2u) != 0u, i)

@@ -112,22 +112,36 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
 #endif
 #define Q_WORD(w) texelFetch(q_utex, int(w)).x
 #ifdef SEATTN_BDA
-// KV_CHUNKS: K and V in chunks, read by address word by word (address.glsl; kv_run sets k_at
-// and v_at a run of keys at a time), one value a fetch (no KV_VEC4)
+// KV_CHUNKS: K and V in chunks, read by address (address.glsl; kv_run sets k_at and v_at a run
+// of keys at a time): one value a load, or with KV_VEC4 four (f32, f16: chunk4)
 #include "address.glsl"
 #define K_WORD(w) (KV_CHUNKS != 0u ? word_at(k_at, w) : texelFetch(k_utex, int(w)).x)
 #define V_WORD(w) (KV_CHUNKS != 0u ? word_at(v_at, w) : texelFetch(v_utex, int(w)).x)
 #define CHUNK_k_tex(i) K_CHUNK(i)
 #define CHUNK_v_tex(i) V_CHUNK(i)
+#define CHUNK4_k_tex(i) chunk4(k_at, (DT & 2u) != 0u, i)
+#define CHUNK4_v_tex(i) chunk4(v_at, (DT & 4u) != 0u, i)
 #else
 #define K_WORD(w) texelFetch(k_utex, int(w)).x
 #define V_WORD(w) texelFetch(v_utex, int(w)).x
 #define CHUNK_k_tex(i) 0.0
 #define CHUNK_v_tex(i) 0.0
+#define CHUNK4_k_tex(i) vec4(0.0)
+#define CHUNK4_v_tex(i) vec4(0.0)
 #endif
 #define K_TEX4(t) texelFetch(k_utex, int(t))
 #define V_TEX4(t) texelFetch(v_utex, int(t))
 #include "kv_types.glsl"
+#ifdef SEATTN_BDA
+// Four f32 or f16 values i .. i + 3 (i a multiple of 4) of the chunk at `at`: one load of four
+// or two words (KV_VEC4 with chunks)
+vec4 chunk4(uvec2 at, bool f16, uint i) {
+    if (!f16) return uintBitsToFloat(word4_at(at, i));
+    const uvec2 w = word2_at(at, i >> 1u);
+    return vec4(half_bits(w.x & 0xffffu), half_bits(w.x >> 16u), half_bits(w.y & 0xffffu),
+                half_bits(w.y >> 16u));
+}
+#endif
 #define FETCH_Q(i) (Q_BF16 ? q_bf16(i) : texelFetch(q_tex, int(i)).x)
 // This lane's N_ elements (at E_[]) of the row at element BASE_ of TEX_ into X_[AT_ ..]; with
 // RAWT_ (KT or VT) set, through RAW_ (k_raw or v_raw) instead.
@@ -143,8 +157,9 @@ layout(std430, set = 0, binding = 3) writeonly buffer BufOh { float16_t o_h[]; }
         }                                                                                    \
     } else if (KV_VEC4) {                                                                    \
         [[unroll]] for (uint e = 0; e < (N_); e += 4u) {                                     \
-            const vec4 t4 = (RAWT_) != 0u ? RAW_##4((BASE_) + E_[e])                          \
-                                          : texelFetch(TEX_, int(((BASE_) + E_[e]) / 4u));    \
+            const vec4 t4 = (RAWT_) != 0u      ? RAW_##4((BASE_) + E_[e])                     \
+                            : KV_CHUNKS != 0u ? CHUNK4_##TEX_((BASE_) + E_[e])                \
+                                              : texelFetch(TEX_, int(((BASE_) + E_[e]) / 4u)); \
             X_[(AT_) + e] = t4.x; X_[(AT_) + e + 1u] = t4.y;                                  \
             X_[(AT_) + e + 2u] = t4.z; X_[(AT_) + e + 3u] = t4.w;                             \
         }                                                                                    \

@@ -419,7 +419,15 @@ static void gather_facts(const seattn_context *ctx, const seattn_attention_desc 
                       (r->out_strides.head | r->out_strides.token) % 4 == 0 &&
                       t->out->buf->base % 16 == 0;
     bool run8 = false;
-    facts->kv_vec4 = facts->texel_views && !t->n_kv_chunks && kv_vec4(ctx, r, t, &run8);
+    /* chunks: four f32 or f16 values a load where the lanes' runs and the layout allow it */
+    const bool chunk_vec4 = r->k_type == r->v_type && !as_words(r->k_type) &&
+                            seattn__plan_texel_vec4_runs(r, vk->info.subgroup_size, false) &&
+                            (r->k_offset | r->k_strides.head | r->k_strides.token | r->v_offset |
+                             r->v_strides.head | r->v_strides.token) %
+                                    4 ==
+                                0;
+    facts->kv_vec4 =
+        facts->texel_views && (t->n_kv_chunks ? chunk_vec4 : kv_vec4(ctx, r, t, &run8));
     facts->kv_run8 = facts->kv_vec4 && run8;
 }
 
