@@ -1,8 +1,8 @@
-/* K and V over several tensors (seattn_kv_chunk, issue 26): the flash kernels read them by
- * buffer device address, the CPU reference gathers them; single calls and paged batches agree
- * with the same keys in one tensor, a block-table entry into a gap between chunks or past them
- * gives NaN rows and reads nothing (NaN guards around every chunk's view would show), and bad
- * layouts are refused by name. */
+/* K and V over several tensors (seattn_kv_chunk, issue 26): every kernel's address build reads
+ * them by buffer device address, the CPU reference gathers them; single calls and paged
+ * batches agree with the same keys in one tensor, a block-table entry into a gap between
+ * chunks or past them gives NaN rows and reads nothing (NaN guards around every chunk's view
+ * would show), and bad layouts are refused by name. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
