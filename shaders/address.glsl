@@ -14,6 +14,11 @@ uvec2 word_addr(uvec2 a, uint w) {
     return uvec2(lo, a.y + carry);
 }
 uint word_at(uvec2 a, uint w) { return KvWord(word_addr(a, w)).w; }
+// Chunk c's addresses into k_at and v_at (its words 0-3 of the chunk table in meta).
+void chunk_select(uint c) {
+    k_at = uvec2(meta[8u * c], meta[8u * c + 1u]);
+    v_at = uvec2(meta[8u * c + 2u], meta[8u * c + 3u]);
+}
 uvec2 word2_at(uvec2 a, uint w) { return KvWord2(word_addr(a, w)).w; }
 uvec4 word4_at(uvec2 a, uint w) { return KvWord4(word_addr(a, w)).w; }
 // An f32 or f16 element i of the chunk at `at` (half_of: kv_types.glsl).

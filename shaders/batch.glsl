@@ -107,8 +107,7 @@ uint kv_run(uint j, uint end, out uint tok) {
         uint local;
         uint c = kv_chunk(tok, local);
         c = c < KV_CHUNKS ? c : 0u;
-        k_at = uvec2(meta[8u * c], meta[8u * c + 1u]);
-        v_at = uvec2(meta[8u * c + 2u], meta[8u * c + 3u]);
+        chunk_select(c);
         run_end = min(run_end, j + (meta[8u * c + 5u] - local));
         tok = local;
     }

@@ -27,8 +27,8 @@ layout(push_constant) uniform Push {
     uint q_tokens;   // batch: rows of the q, out and lse views
     uint kv_tokens;  // batch: tokens of the k and v views (the page pool)
 } pc;
-// K and V spread over chunks, read through buffer device addresses (flash.comp's SEATTN_BDA
-// build; 0: K and V are the k and v bindings): chunk c is the 8 words from 8c of the meta
+// K and V spread over chunks, read through buffer device addresses (the SEATTN_BDA builds of
+// flash.comp and texel.comp, address.glsl; 0: K and V are the k and v bindings): chunk c is the 8 words from 8c of the meta
 // binding: its k and v addresses (lo, hi words each), then its first token and its tokens in
 // the pool's token space (batch.glsl, kv_chunk).
 layout(constant_id = 26) const uint KV_CHUNKS = 0u;

@@ -102,11 +102,7 @@ float v_tile(uint e) {
 // addresses then become k_at and v_at).
 uint key_token(uint c, uint j) {
 #ifdef SEATTN_BDA
-    if (KV_CHUNKS != 0u) {
-        const uint at = 8u * kc_s[c];
-        k_at = uvec2(meta[at], meta[at + 1u]);
-        v_at = uvec2(meta[at + 2u], meta[at + 3u]);
-    }
+    if (KV_CHUNKS != 0u) chunk_select(kc_s[c]);
 #endif
     return BATCH + KV_CHUNKS != 0u ? kt_s[c] : j;
 }
